@@ -1,0 +1,376 @@
+//! A layer: one visual element of a scene, of one of five kinds.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::color::Rgba;
+use crate::validation::{FieldError, in_range, text_len};
+
+/// Largest coordinate or dimension we accept, in canvas pixels (4× a 4K canvas).
+pub const MAX_COORD: i32 = 16_384;
+
+/// What a layer shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    Color,
+    Image,
+    Text,
+    Video,
+    Ingest,
+}
+
+impl LayerKind {
+    /// The wire name, as stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerKind::Color => "color",
+            LayerKind::Image => "image",
+            LayerKind::Text => "text",
+            LayerKind::Video => "video",
+            LayerKind::Ingest => "ingest",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "color" => LayerKind::Color,
+            "image" => LayerKind::Image,
+            "text" => LayerKind::Text,
+            "video" => LayerKind::Video,
+            "ingest" => LayerKind::Ingest,
+            _ => return None,
+        })
+    }
+}
+
+/// Top-left corner of a layer, in canvas pixels (may be negative: partly off-screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    pub x: i32,
+    pub y: i32,
+}
+
+/// Box a layer is scaled into, in canvas pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Size {
+    pub width: i32,
+    pub height: i32,
+}
+
+impl Position {
+    /// Checks both coordinates are within ±[`MAX_COORD`].
+    pub fn validate(&self) -> Result<(), FieldError> {
+        in_range("position.x", self.x, -MAX_COORD, MAX_COORD)?;
+        in_range("position.y", self.y, -MAX_COORD, MAX_COORD)?;
+        Ok(())
+    }
+}
+
+impl Size {
+    /// Checks both dimensions are within 1..=[`MAX_COORD`].
+    pub fn validate(&self) -> Result<(), FieldError> {
+        in_range("size.width", self.width, 1, MAX_COORD)?;
+        in_range("size.height", self.height, 1, MAX_COORD)?;
+        Ok(())
+    }
+}
+
+/// A solid color fill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ColorSource {
+    pub color: Rgba,
+}
+
+/// An uploaded asset or an image on the web.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged, deny_unknown_fields)]
+pub enum ImageSource {
+    Asset {
+        #[serde(rename = "assetId")]
+        asset_id: Uuid,
+    },
+    Url {
+        url: String,
+    },
+}
+
+/// A line of text, rendered anti-aliased.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TextSource {
+    pub text: String,
+    #[serde(default = "default_font_family")]
+    pub font_family: String,
+    #[serde(default = "default_font_size")]
+    pub font_size: u32,
+    #[serde(default = "default_text_color")]
+    pub color: Rgba,
+}
+
+fn default_font_family() -> String {
+    "Sans".to_owned()
+}
+fn default_font_size() -> u32 {
+    48
+}
+fn default_text_color() -> Rgba {
+    Rgba::WHITE
+}
+
+/// A video file or network stream, looped by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VideoSource {
+    pub uri: String,
+    #[serde(rename = "loop", default = "default_true")]
+    pub looping: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The live feed an encoder publishes with one of the tenant's stream keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngestSource {
+    pub key_id: Uuid,
+}
+
+/// The kind-specific part of a layer; its shape depends on [`LayerKind`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum LayerSource {
+    Color(ColorSource),
+    Image(ImageSource),
+    Text(TextSource),
+    Video(VideoSource),
+    Ingest(IngestSource),
+}
+
+impl LayerSource {
+    /// The kind this source belongs to.
+    pub fn kind(&self) -> LayerKind {
+        match self {
+            LayerSource::Color(_) => LayerKind::Color,
+            LayerSource::Image(_) => LayerKind::Image,
+            LayerSource::Text(_) => LayerKind::Text,
+            LayerSource::Video(_) => LayerKind::Video,
+            LayerSource::Ingest(_) => LayerKind::Ingest,
+        }
+    }
+
+    /// Reads `source` as the shape `kind` requires and checks its values.
+    /// Errors name the field under `source`.
+    pub fn parse(kind: LayerKind, source: Value) -> Result<Self, FieldError> {
+        fn shape<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, FieldError> {
+            serde_json::from_value(v).map_err(|e| FieldError::new("source", e.to_string()))
+        }
+        let parsed = match kind {
+            LayerKind::Color => LayerSource::Color(shape(source)?),
+            LayerKind::Image => LayerSource::Image(shape(source)?),
+            LayerKind::Text => LayerSource::Text(shape(source)?),
+            LayerKind::Video => LayerSource::Video(shape(source)?),
+            LayerKind::Ingest => LayerSource::Ingest(shape(source)?),
+        };
+        parsed.validate()?;
+        Ok(parsed)
+    }
+
+    /// Checks value ranges that the shape alone does not express.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        match self {
+            LayerSource::Text(t) => {
+                text_len("source.text", &t.text, 1, 500)?;
+                text_len("source.fontFamily", &t.font_family, 1, 100)?;
+                // Family names go into a Pango font description: keep them to plain names.
+                if !t
+                    .font_family
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '_')
+                {
+                    return Err(FieldError::new(
+                        "source.fontFamily",
+                        "may hold only letters, digits, spaces, '-' and '_'",
+                    ));
+                }
+                in_range("source.fontSize", t.font_size, 4, 512)?;
+            }
+            LayerSource::Image(ImageSource::Url { url }) => {
+                text_len("source.url", url, 1, 2048)?;
+            }
+            LayerSource::Video(v) => text_len("source.uri", &v.uri, 1, 2048)?,
+            LayerSource::Color(_) | LayerSource::Image(ImageSource::Asset { .. }) => {}
+            LayerSource::Ingest(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The URL the node will fetch for this layer, with the name of its field, if any.
+    pub fn media_url(&self) -> Option<(&'static str, &str)> {
+        match self {
+            LayerSource::Image(ImageSource::Url { url }) => Some(("source.url", url)),
+            LayerSource::Video(v) => Some(("source.uri", &v.uri)),
+            _ => None,
+        }
+    }
+}
+
+/// One element of a scene, as stored and as sent to render nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", try_from = "RawLayer")]
+pub struct Layer {
+    pub id: Uuid,
+    pub scene_id: Uuid,
+    pub name: String,
+    pub kind: LayerKind,
+    pub source: LayerSource,
+    pub visible: bool,
+    pub position: Position,
+    pub size: Size,
+    /// 0 is fully transparent, 1 fully opaque.
+    pub opacity: f32,
+    /// Higher values are drawn on top.
+    pub z_index: i32,
+}
+
+/// The serialized form of a layer before its source is read according to its kind.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawLayer {
+    id: Uuid,
+    scene_id: Uuid,
+    name: String,
+    kind: LayerKind,
+    source: Value,
+    visible: bool,
+    position: Position,
+    size: Size,
+    opacity: f32,
+    z_index: i32,
+}
+
+impl TryFrom<RawLayer> for Layer {
+    type Error = FieldError;
+
+    fn try_from(r: RawLayer) -> Result<Self, FieldError> {
+        let layer = Layer {
+            id: r.id,
+            scene_id: r.scene_id,
+            name: r.name,
+            kind: r.kind,
+            source: LayerSource::parse(r.kind, r.source)?,
+            visible: r.visible,
+            position: r.position,
+            size: r.size,
+            opacity: r.opacity,
+            z_index: r.z_index,
+        };
+        layer.validate()?;
+        Ok(layer)
+    }
+}
+
+/// Checks a layer's opacity.
+pub fn validate_opacity(opacity: f32) -> Result<(), FieldError> {
+    if !(0.0..=1.0).contains(&opacity) {
+        return Err(FieldError::new("opacity", format!("must be between 0 and 1, got {opacity}")));
+    }
+    Ok(())
+}
+
+/// Checks a layer's z-index.
+pub fn validate_z_index(z: i32) -> Result<(), FieldError> {
+    in_range("zIndex", z, -10_000, 10_000).map(|_| ())
+}
+
+/// Checks a layer's name.
+pub fn validate_name(name: &str) -> Result<(), FieldError> {
+    text_len("name", name, 1, 100)?;
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new("name", "must not contain control characters"));
+    }
+    Ok(())
+}
+
+impl Layer {
+    /// Checks every value of the layer.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        validate_name(&self.name)?;
+        if self.kind != self.source.kind() {
+            return Err(FieldError::new("source", "does not match the layer's kind"));
+        }
+        self.source.validate()?;
+        self.position.validate()?;
+        self.size.validate()?;
+        validate_opacity(self.opacity)?;
+        validate_z_index(self.z_index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn layer_json(kind: &str, source: Value) -> Value {
+        json!({
+            "id": Uuid::nil(), "sceneId": Uuid::nil(), "name": "l", "kind": kind, "source": source,
+            "visible": true, "position": {"x": 0, "y": 0}, "size": {"width": 10, "height": 10},
+            "opacity": 1.0, "zIndex": 0
+        })
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let sources = [
+            ("color", json!({"color": "#FF0000"})),
+            ("image", json!({"assetId": Uuid::nil()})),
+            ("image", json!({"url": "https://example.com/a.png"})),
+            ("text", json!({"text": "hi", "fontFamily": "Sans", "fontSize": 40, "color": "#FFFFFF"})),
+            ("video", json!({"uri": "file:///m/a.mp4", "loop": false})),
+            ("ingest", json!({"keyId": Uuid::nil()})),
+        ];
+        for (kind, source) in sources {
+            let v = layer_json(kind, source.clone());
+            let layer: Layer = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&layer).unwrap(), v, "{kind}");
+        }
+    }
+
+    #[test]
+    fn source_must_match_kind() {
+        let err = LayerSource::parse(LayerKind::Color, json!({"text": "x"})).unwrap_err();
+        assert_eq!(err.field, "source");
+        let err = LayerSource::parse(LayerKind::Text, json!({"text": ""})).unwrap_err();
+        assert_eq!(err.field, "source.text");
+        let err = LayerSource::parse(LayerKind::Text, json!({"text": "a", "fontFamily": "x<b>"}))
+            .unwrap_err();
+        assert_eq!(err.field, "source.fontFamily");
+        assert!(LayerSource::parse(LayerKind::Image, json!({"assetId": "nope"})).is_err());
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_field() {
+        let mut v = layer_json("color", json!({"color": "#000000"}));
+        v["opacity"] = json!(1.5);
+        let err = serde_json::from_value::<Layer>(v).unwrap_err().to_string();
+        assert!(err.contains("opacity"), "{err}");
+    }
+}

@@ -1,0 +1,33 @@
+//! The language the control plane and the render nodes share.
+//!
+//! Nothing here talks to a database, a broker or GStreamer: these are plain types and the
+//! rules that validate them, so both binaries (and the fuzz targets) agree on what a valid
+//! stream description is.
+//!
+//! - [`validation`]: the `FieldError` every validator returns, naming the offending field.
+//! - [`color`], [`layer`], [`scene`], [`transition`]: what a tenant composes — layers of five kinds grouped in
+//!   scenes, with transitions and easing.
+//! - [`stream_config`]: the seed's `STREAM_*` settings plus RTMP `outputs`, parsed and checked.
+//! - [`media_url`]: the policy that keeps media URLs and outputs off private networks.
+//! - [`spec`]: a stream's whole desired state, as a render node receives it.
+//! - [`messages`]: AMQP commands to render nodes and the names of exchanges and queues.
+//! - [`status`]: the live state a node reports and the API shows.
+//! - [`events`]: the WebSocket events tenants receive.
+//! - [`telemetry`], [`shutdown`], [`env`]: process plumbing both binaries use the same way.
+
+pub mod color;
+pub mod env;
+pub mod events;
+pub mod layer;
+pub mod media_url;
+pub mod messages;
+pub mod scene;
+pub mod shutdown;
+pub mod spec;
+pub mod status;
+pub mod stream_config;
+pub mod telemetry;
+pub mod transition;
+pub mod validation;
+
+pub use validation::FieldError;

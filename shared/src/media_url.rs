@@ -1,0 +1,215 @@
+//! Which URLs a render node may be asked to reach.
+//!
+//! Image URLs, video URIs and RTMP outputs are fetched by our nodes from inside our network,
+//! so they are a server-side request forgery surface. Both processes read the same two
+//! settings: `MEDIA_ROOT` (the only place `file://` may point) and `ALLOW_PRIVATE_MEDIA_URLS`
+//! (loopback and private addresses, refused unless set). The API checks the literal URL; the
+//! node checks again after name resolution, since a public name can resolve to a private
+//! address.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Component, Path, PathBuf};
+
+use url::{Host, Url};
+
+use crate::env;
+use crate::validation::FieldError;
+
+/// The operator's rules for media and output URLs.
+#[derive(Debug, Clone, Default)]
+pub struct MediaPolicy {
+    /// The only directory `file://` URLs may point into; `None` refuses all of them.
+    pub media_root: Option<PathBuf>,
+    /// Lets URLs reach loopback and private networks (local stacks and tests).
+    pub allow_private: bool,
+}
+
+/// Schemes a video layer may read.
+const VIDEO_SCHEMES: &[&str] = &["http", "https", "file", "rtsp", "rtmp", "rtmps"];
+/// Schemes an image layer may read.
+const IMAGE_SCHEMES: &[&str] = &["http", "https", "file"];
+/// Schemes a destination may be.
+const OUTPUT_SCHEMES: &[&str] = &["rtmp", "rtmps"];
+
+/// What a URL is used for, which decides the schemes it may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlUse {
+    Image,
+    Video,
+    Output,
+}
+
+impl MediaPolicy {
+    /// Reads `MEDIA_ROOT` and `ALLOW_PRIVATE_MEDIA_URLS` from the environment.
+    pub fn from_env() -> Result<Self, env::EnvError> {
+        Ok(MediaPolicy {
+            media_root: env::optional("MEDIA_ROOT").map(PathBuf::from),
+            allow_private: env::parse_or("ALLOW_PRIVATE_MEDIA_URLS", false)?,
+        })
+    }
+
+    /// Checks `raw` for `what`, naming `field` in the error.
+    pub fn check(&self, field: &str, raw: &str, what: UrlUse) -> Result<Url, FieldError> {
+        let err = |m: String| FieldError::new(field, m);
+        let url = Url::parse(raw).map_err(|e| err(format!("is not a valid URL ({e})")))?;
+        let schemes = match what {
+            UrlUse::Image => IMAGE_SCHEMES,
+            UrlUse::Video => VIDEO_SCHEMES,
+            UrlUse::Output => OUTPUT_SCHEMES,
+        };
+        if !schemes.contains(&url.scheme()) {
+            return Err(err(format!("scheme must be one of {}", schemes.join(", "))));
+        }
+        if url.scheme() == "file" {
+            self.check_file(&url).map_err(err)?;
+            return Ok(url);
+        }
+        match url.host() {
+            None => return Err(err("must name a host".into())),
+            Some(Host::Domain(d)) if !self.allow_private && is_local_name(d) => {
+                return Err(err(format!("host {d} is on a local or private network")));
+            }
+            Some(Host::Ipv4(ip)) if !self.allow_private && !is_public_ip(IpAddr::V4(ip)) => {
+                return Err(err(format!("address {ip} is on a loopback or private network")));
+            }
+            Some(Host::Ipv6(ip)) if !self.allow_private && !is_public_ip(IpAddr::V6(ip)) => {
+                return Err(err(format!("address {ip} is on a loopback or private network")));
+            }
+            Some(_) => {}
+        }
+        Ok(url)
+    }
+
+    /// Checks a resolved address, for nodes to call after DNS.
+    pub fn check_resolved(&self, ip: IpAddr) -> bool {
+        self.allow_private || is_public_ip(ip)
+    }
+
+    fn check_file(&self, url: &Url) -> Result<(), String> {
+        let Some(root) = &self.media_root else {
+            return Err("file:// URLs are not allowed (no MEDIA_ROOT is set)".into());
+        };
+        if url.host_str().is_some_and(|h| !h.is_empty() && h != "localhost") {
+            return Err("file:// URLs must not name a host".into());
+        }
+        let path = url
+            .to_file_path()
+            .map_err(|()| "is not a valid file path".to_string())?;
+        if path.components().any(|c| matches!(c, Component::ParentDir)) || !path.starts_with(root) {
+            return Err(format!("file:// URLs must point inside {}", root.display()));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `path` lies inside `root` after resolving symlinks (for nodes opening files).
+pub fn canonical_inside(root: &Path, path: &Path) -> bool {
+    match (root.canonicalize(), path.canonicalize()) {
+        (Ok(r), Ok(p)) => p.starts_with(r),
+        _ => false,
+    }
+}
+
+/// Names that resolve inside a private network: localhost, mDNS, cloud-internal and bare
+/// single-label names (service names on a cluster network).
+fn is_local_name(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    d == "localhost"
+        || d.ends_with(".localhost")
+        || d.ends_with(".local")
+        || d.ends_with(".internal")
+        || d.ends_with(".lan")
+        || !d.contains('.')
+}
+
+/// Whether an address is globally routable (not loopback, private, link-local, CGNAT, …).
+pub fn is_public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            is_public_v6(v6)
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || a >= 240)
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfe80) // link local
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strict() -> MediaPolicy {
+        MediaPolicy {
+            media_root: Some(PathBuf::from("/srv/media")),
+            allow_private: false,
+        }
+    }
+
+    #[test]
+    fn refuses_private_and_local_targets() {
+        let p = strict();
+        for bad in [
+            "http://127.0.0.1/a.png",
+            "http://localhost/a.png",
+            "http://10.1.2.3/a.png",
+            "http://192.168.0.1/a.png",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/a.png",
+            "http://[::ffff:127.0.0.1]/a.png",
+            "http://[fd00::1]/a.png",
+            "http://redis/a.png",
+            "http://metadata.google.internal/",
+            "http://0.0.0.0/",
+            "ftp://example.com/a.png",
+            "not a url",
+            "file:///etc/passwd",
+            "file:///srv/media/../../etc/passwd",
+        ] {
+            assert!(p.check("source.url", bad, UrlUse::Image).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn accepts_public_urls_and_media_root_files() {
+        let p = strict();
+        p.check("u", "https://cdn.example.com/a.png", UrlUse::Image).unwrap();
+        p.check("u", "file:///srv/media/clip.mp4", UrlUse::Video).unwrap();
+        p.check("o", "rtmp://a.rtmp.youtube.com/live2/abcd", UrlUse::Output).unwrap();
+        assert!(p.check("o", "https://example.com/x", UrlUse::Output).is_err());
+    }
+
+    #[test]
+    fn private_allowed_when_operator_says_so() {
+        let p = MediaPolicy {
+            media_root: None,
+            allow_private: true,
+        };
+        p.check("o", "rtmp://127.0.0.1:1935/live/x", UrlUse::Output).unwrap();
+        assert!(p.check("u", "file:///srv/media/a.png", UrlUse::Image).is_err());
+    }
+}
