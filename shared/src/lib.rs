@@ -10,11 +10,15 @@
 //! - [`stream_config`]: the seed's `STREAM_*` settings plus RTMP `outputs`, parsed and checked.
 //! - [`media_url`]: the policy that keeps media URLs and outputs off private networks.
 //! - [`spec`]: a stream's whole desired state, as a render node receives it.
+//! - [`amqp`] (feature `amqp`): connecting to RabbitMQ, declaring the topology, publishing
+//!   with confirms.
 //! - [`messages`]: AMQP commands to render nodes and the names of exchanges and queues.
 //! - [`status`]: the live state a node reports and the API shows.
 //! - [`events`]: the WebSocket events tenants receive.
 //! - [`telemetry`], [`shutdown`], [`env`]: process plumbing both binaries use the same way.
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 pub mod color;
 pub mod env;
 pub mod events;

@@ -1,0 +1,25 @@
+//! Queries, one file per table. Each function takes an executor (pool or transaction) so a
+//! handler can group several in one transaction; all are compile-checked by `sqlx::query!`.
+
+pub mod assets;
+pub mod audit;
+pub mod keys;
+pub mod layers;
+pub mod outbox;
+pub mod scenes;
+pub mod streams;
+
+use time::OffsetDateTime;
+
+/// Unix milliseconds, the seed's timestamp form.
+pub fn unix_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Whether an error is a violation of the named unique constraint or index.
+pub fn is_unique_violation(e: &sqlx::Error, constraint: &str) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.is_unique_violation() && db.constraint() == Some(constraint),
+        _ => false,
+    }
+}

@@ -1,0 +1,46 @@
+//! `scenes`: named groups of a stream's layers.
+
+use shared::scene::Scene;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// Inserts a scene.
+#[tracing::instrument(skip(db))]
+pub async fn insert(db: impl PgExecutor<'_>, id: Uuid, stream_id: Uuid, name: &str) -> sqlx::Result<()> {
+    sqlx::query!("INSERT INTO scenes (id, stream_id, name) VALUES ($1, $2, $3)", id, stream_id, name)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The stream's scenes, oldest first.
+#[tracing::instrument(skip(db))]
+pub async fn list(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<Vec<Scene>> {
+    sqlx::query_as!(
+        Scene,
+        "SELECT id, name FROM scenes WHERE stream_id = $1 ORDER BY created_at, id",
+        stream_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One scene of the stream.
+#[tracing::instrument(skip(db))]
+pub async fn find(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::Result<Option<Scene>> {
+    sqlx::query_as!(
+        Scene,
+        "SELECT id, name FROM scenes WHERE stream_id = $1 AND id = $2",
+        stream_id,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// How many scenes the stream has.
+pub async fn count(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM scenes WHERE stream_id = $1"#, stream_id)
+        .fetch_one(db)
+        .await
+}

@@ -1,0 +1,181 @@
+//! `streams`: a tenant's channels, their config and desired state.
+
+use shared::spec::DesiredState;
+use shared::stream_config::StreamConfig;
+use sqlx::PgExecutor;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A stream row.
+#[derive(Debug, Clone)]
+pub struct StreamRow {
+    pub id: Uuid,
+    pub tenant_id: String,
+    pub name: String,
+    pub is_default: bool,
+    pub config: Json<StreamConfig>,
+    pub desired_state: String,
+    pub version: i64,
+    pub active_scene_id: Option<Uuid>,
+    pub node_id: Option<String>,
+    pub started_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+impl StreamRow {
+    /// The desired state, parsed.
+    pub fn desired(&self) -> DesiredState {
+        DesiredState::parse(&self.desired_state)
+    }
+}
+
+/// The tenant's default stream, if it exists yet.
+#[tracing::instrument(skip(db))]
+pub async fn find_default(db: impl PgExecutor<'_>, tenant: &str) -> sqlx::Result<Option<StreamRow>> {
+    sqlx::query_as!(
+        StreamRow,
+        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
+                  desired_state, version, active_scene_id, node_id, started_at, created_at
+           FROM streams WHERE tenant_id = $1 AND is_default"#,
+        tenant
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// One of the tenant's streams; other tenants' ids read as absent.
+#[tracing::instrument(skip(db))]
+pub async fn find(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<Option<StreamRow>> {
+    sqlx::query_as!(
+        StreamRow,
+        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
+                  desired_state, version, active_scene_id, node_id, started_at, created_at
+           FROM streams WHERE tenant_id = $1 AND id = $2"#,
+        tenant,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Locks one of the tenant's streams for the rest of the transaction, serializing changes.
+#[tracing::instrument(skip(db))]
+pub async fn lock(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<Option<StreamRow>> {
+    sqlx::query_as!(
+        StreamRow,
+        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
+                  desired_state, version, active_scene_id, node_id, started_at, created_at
+           FROM streams WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#,
+        tenant,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The tenant's streams, oldest first.
+#[tracing::instrument(skip(db))]
+pub async fn list(db: impl PgExecutor<'_>, tenant: &str) -> sqlx::Result<Vec<StreamRow>> {
+    sqlx::query_as!(
+        StreamRow,
+        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
+                  desired_state, version, active_scene_id, node_id, started_at, created_at
+           FROM streams WHERE tenant_id = $1 ORDER BY created_at, id"#,
+        tenant
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// How many streams the tenant has.
+pub async fn count(db: impl PgExecutor<'_>, tenant: &str) -> sqlx::Result<i64> {
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM streams WHERE tenant_id = $1"#,
+        tenant
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(n)
+}
+
+/// Inserts a stream; for a default stream a concurrent insert wins and this returns `None`.
+#[tracing::instrument(skip(db, config))]
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    tenant: &str,
+    name: &str,
+    is_default: bool,
+    config: &StreamConfig,
+    scene_id: Uuid,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query!(
+        r#"INSERT INTO streams (id, tenant_id, name, is_default, config, active_scene_id)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (tenant_id) WHERE is_default DO NOTHING"#,
+        id,
+        tenant,
+        name,
+        is_default,
+        Json(config) as _,
+        scene_id
+    )
+    .execute(db)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Deletes one of the tenant's streams (cascades to scenes, layers and keys).
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<bool> {
+    let r = sqlx::query!("DELETE FROM streams WHERE tenant_id = $1 AND id = $2", tenant, id)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Bumps the desired-state version and returns the new one.
+#[tracing::instrument(skip(db))]
+pub async fn bump_version(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "UPDATE streams SET version = version + 1, updated_at = now() WHERE id = $1 RETURNING version",
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Replaces the stream's config.
+#[tracing::instrument(skip(db, config))]
+pub async fn set_config(db: impl PgExecutor<'_>, id: Uuid, config: &StreamConfig) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE streams SET config = $2 WHERE id = $1", id, Json(config) as _)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Records what the tenant wants the stream to be; a start sets `started_at`.
+#[tracing::instrument(skip(db))]
+pub async fn set_desired(db: impl PgExecutor<'_>, id: Uuid, desired: DesiredState) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"UPDATE streams SET desired_state = $2,
+               started_at = CASE WHEN $2 = 'stopped' THEN NULL
+                                 ELSE coalesce(started_at, now()) END
+           WHERE id = $1"#,
+        id,
+        desired.as_str()
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Makes `scene_id` the scene on air.
+#[tracing::instrument(skip(db))]
+pub async fn set_active_scene(db: impl PgExecutor<'_>, id: Uuid, scene_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE streams SET active_scene_id = $2 WHERE id = $1", id, scene_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

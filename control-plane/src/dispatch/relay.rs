@@ -1,0 +1,94 @@
+//! The outbox relay: publishes committed commands with confirms, then marks them sent.
+//!
+//! Every replica runs one; `FOR UPDATE SKIP LOCKED` keeps them from publishing the same row
+//! at once. Delivery is at least once (a crash between confirm and commit republishes), which
+//! nodes tolerate because every command carries its version.
+
+use std::time::Duration;
+
+use lapin::types::FieldTable;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::outbox;
+use crate::state::AppState;
+
+/// Rows published per transaction.
+const BATCH: i64 = 100;
+/// How often the relay looks for rows other replicas committed.
+const POLL: Duration = Duration::from_millis(250);
+
+/// What one relay step could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("outbox: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("broker: {0}")]
+    Broker(#[from] shared::amqp::AmqpError),
+}
+
+/// Publishes up to one batch of pending commands; returns how many were sent.
+/// Tests call this directly instead of waiting for the loop.
+pub async fn publish_pending(state: &AppState) -> Result<usize, RelayError> {
+    let mut tx = state.db.begin().await?;
+    let rows = outbox::claim(&mut *tx, BATCH).await?;
+    let mut sent = 0;
+    let mut failure = None;
+    for row in &rows {
+        let payload = row.payload.0.to_string();
+        match state.broker.publish(&row.routing_key, payload.as_bytes(), FieldTable::default()).await {
+            Ok(()) => {
+                outbox::mark_published(&mut *tx, row.id).await?;
+                metrics::counter!("jobs_published_total").increment(1);
+                sent += 1;
+            }
+            Err(shared::amqp::AmqpError::Unroutable(reason)) => {
+                // No queue is bound for this node any more (it is gone): the reaper
+                // re-dispatches its streams, so this command has no one to reach.
+                tracing::warn!(outbox_id = row.id, routing_key = %row.routing_key, %reason, "dropping unroutable command");
+                outbox::mark_published(&mut *tx, row.id).await?;
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    tx.commit().await?;
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(sent),
+    }
+}
+
+/// Runs the relay until cancelled, backing off while the broker or database is away.
+pub async fn run(state: AppState, token: CancellationToken) {
+    let mut backoff = Duration::from_millis(200);
+    let mut ticks: u64 = 0;
+    loop {
+        let wait = match publish_pending(&state).await {
+            Ok(n) if n as i64 == BATCH => Duration::ZERO,
+            Ok(_) => {
+                backoff = Duration::from_millis(200);
+                POLL
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed");
+                let w = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                w
+            }
+        };
+        ticks += 1;
+        if ticks % 14_400 == 0
+            && let Err(e) = outbox::prune(&state.db).await
+        {
+            tracing::warn!(error = %e, "outbox prune failed");
+        }
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = state.relay_wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    tracing::info!("outbox relay stopped");
+}

@@ -1,0 +1,72 @@
+//! Live, rebuildable stream state in Redis: the reports nodes write, read back for the API.
+//!
+//! Losing Redis loses nothing here: nodes rewrite their reports every second, and without a
+//! report the status is derived from the desired state in Postgres.
+
+use redis::AsyncCommands;
+use shared::spec::DesiredState;
+use shared::status::{LiveReport, StreamMetrics, StreamState, StreamStatus};
+use uuid::Uuid;
+
+use crate::db::streams::StreamRow;
+use crate::db::unix_ms;
+use crate::state::AppState;
+
+/// Redis key of a stream's latest node report.
+pub fn report_key(ns: &str, stream_id: Uuid) -> String {
+    format!("{ns}sm:stream:{stream_id}:live")
+}
+
+/// The latest report for the stream; unreadable or absent reports read as none.
+pub async fn report(state: &AppState, stream_id: Uuid) -> Result<Option<LiveReport>, redis::RedisError> {
+    let mut conn = state.redis.clone();
+    let raw: Option<String> = conn.get(report_key(state.ns(), stream_id)).await?;
+    Ok(raw.and_then(|s| match serde_json::from_str(&s) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(%stream_id, error = %e, "ignoring unreadable live report");
+            None
+        }
+    }))
+}
+
+/// Combines what the tenant asked for with what the node last reported.
+pub fn compose_status(row: &StreamRow, report: Option<&LiveReport>) -> StreamStatus {
+    let desired = row.desired();
+    let state = match (desired, report) {
+        (DesiredState::Stopped, Some(r)) if r.state != StreamState::Idle => StreamState::Stopping,
+        (DesiredState::Stopped, _) => StreamState::Idle,
+        (_, Some(r)) => r.state,
+        (_, None) => StreamState::Queued,
+    };
+    let live = report.filter(|_| desired.is_on_air());
+    StreamStatus {
+        stream_id: row.id,
+        is_live: matches!(state, StreamState::Live | StreamState::Paused),
+        is_paused: desired == DesiredState::Paused,
+        fps: live.map_or(0.0, |r| r.fps),
+        frame_count: live.map_or(0, |r| r.frame_count),
+        dropped_frames: live.map_or(0, |r| r.dropped_frames),
+        average_render_time: live.map_or(0.0, |r| r.average_render_time),
+        start_time: live
+            .and_then(|r| r.start_time)
+            .or_else(|| row.started_at.filter(|_| desired.is_on_air()).map(unix_ms)),
+        state,
+        node_id: live.and_then(|r| r.node_id.clone()),
+        reason: report.and_then(|r| r.reason.clone()),
+        outputs: live.map(|r| r.outputs.clone()).unwrap_or_default(),
+        version: row.version,
+    }
+}
+
+/// The seed's metrics from a report (zeros when nothing runs).
+pub fn metrics(report: Option<&LiveReport>) -> StreamMetrics {
+    report.map_or_else(StreamMetrics::default, |r| StreamMetrics {
+        fps: r.fps,
+        bitrate: r.bitrate,
+        dropped_frames: r.dropped_frames,
+        viewer_count: r.viewer_count,
+        cpu_usage: r.cpu_usage,
+        memory_usage: r.memory_usage,
+    })
+}

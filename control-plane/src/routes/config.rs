@@ -1,0 +1,84 @@
+//! `/config`: a stream's output settings.
+
+use axum::extract::State;
+use serde_json::Value;
+use shared::media_url::UrlUse;
+use shared::stream_config::StreamConfig;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::db::{layers, streams};
+use crate::dispatch::commands;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, TenantStream};
+use crate::response::{ApiResult, ok};
+use crate::state::AppState;
+
+/// Routes of this resource.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_config, patch_config))
+}
+
+/// Overlays a partial document on `current` and checks the result.
+pub fn merge(current: &StreamConfig, patch: Value) -> Result<StreamConfig, ApiError> {
+    let Value::Object(patch) = patch else {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    };
+    let mut doc = serde_json::to_value(current).map_err(|e| ApiError::Internal(e.into()))?;
+    if let Value::Object(map) = &mut doc {
+        for (k, v) in patch {
+            map.insert(k, v);
+        }
+    }
+    let config: StreamConfig = super::from_value(doc)?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Refuses outputs the node must not reach.
+pub fn check_outputs(state: &AppState, config: &StreamConfig) -> Result<(), ApiError> {
+    for (i, url) in config.outputs.iter().enumerate() {
+        state
+            .media()
+            .check(&format!("outputs[{i}]"), url, UrlUse::Output)?;
+    }
+    Ok(())
+}
+
+/// The stream's settings.
+#[utoipa::path(get, path = "/config", tag = "config",
+    responses((status = 200, body = StreamConfig), (status = 401, body = ErrorEnvelope)))]
+async fn get_config(ctx: TenantStream) -> ApiResult<StreamConfig> {
+    ok(ctx.stream.config.0)
+}
+
+/// Changes some settings; a live stream picks them up without stopping.
+#[utoipa::path(patch, path = "/config", tag = "config", request_body = Object,
+    responses((status = 200, body = StreamConfig), (status = 400, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)))]
+async fn patch_config(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<StreamConfig> {
+    let mut tx = state.db.begin().await?;
+    let row = streams::lock(&mut *tx, &ctx.tenant, ctx.stream.id)
+        .await?
+        .ok_or(ApiError::NotFound("stream"))?;
+    let config = merge(&row.config.0, patch)?;
+    check_outputs(&state, &config)?;
+    let layer_count = layers::count(&mut *tx, row.id).await?;
+    if i64::from(config.max_layers) < layer_count {
+        return Err(ApiError::invalid(
+            "MAX_LAYERS",
+            format!("the stream already has {layer_count} layers"),
+        ));
+    }
+    if config != row.config.0 {
+        streams::set_config(&mut *tx, row.id, &config).await?;
+        commands::changed(&state, &mut tx, &row, None).await?;
+    }
+    tx.commit().await?;
+    state.relay_wake.notify_one();
+    ok(config)
+}

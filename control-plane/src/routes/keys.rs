@@ -1,0 +1,134 @@
+//! `/keys`: stream keys encoders publish with. The value is shown once, at creation.
+
+use axum::extract::State;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::db::keys::{self, KeyRow};
+use crate::db::unix_ms;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{PathIds, TenantStream};
+use crate::response::{ApiResult, Created, ok};
+use crate::state::AppState;
+
+/// Most keys one stream may have.
+const MAX_KEYS_PER_STREAM: usize = 20;
+
+/// Routes of this resource.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(delete_key))
+}
+
+/// A key as listed: masked.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    id: Uuid,
+    /// Masked: only the last characters are shown.
+    key: String,
+    created_at: i64,
+    last_used: Option<i64>,
+}
+
+impl From<KeyRow> for KeyView {
+    fn from(k: KeyRow) -> Self {
+        KeyView {
+            id: k.id,
+            key: k.masked,
+            created_at: unix_ms(k.created_at),
+            last_used: k.last_used_at.map(unix_ms),
+        }
+    }
+}
+
+/// The list answer.
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    keys: Vec<KeyView>,
+}
+
+/// A new key, with its full value: the only time it is ever shown.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewKey {
+    id: Uuid,
+    key: String,
+    created_at: i64,
+}
+
+/// SHA-256 of a key's value, the only form we keep.
+pub fn hash_key(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
+/// A fresh key: 192 random bits, hex, with a recognisable prefix.
+fn generate_key() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(format!("sk_{}", hex::encode(bytes)))
+}
+
+fn mask(key: &str) -> String {
+    let tail = &key[key.len().saturating_sub(4)..];
+    format!("sk_****{tail}")
+}
+
+/// The stream's keys, masked.
+#[utoipa::path(get, path = "/keys", tag = "keys",
+    responses((status = 200, body = KeyList), (status = 401, body = ErrorEnvelope)))]
+async fn list_keys(State(state): State<AppState>, ctx: TenantStream) -> ApiResult<KeyList> {
+    let rows = keys::list(&state.db, ctx.stream.id).await?;
+    ok(KeyList {
+        keys: rows.into_iter().map(KeyView::from).collect(),
+    })
+}
+
+/// Creates a key and returns its value once.
+#[utoipa::path(post, path = "/keys", tag = "keys",
+    responses((status = 201, body = NewKey), (status = 409, body = ErrorEnvelope)))]
+async fn create_key(State(state): State<AppState>, ctx: TenantStream) -> Result<Created<NewKey>, ApiError> {
+    if keys::list(&state.db, ctx.stream.id).await?.len() >= MAX_KEYS_PER_STREAM {
+        return Err(ApiError::conflict(
+            "key_limit",
+            format!("a stream may have at most {MAX_KEYS_PER_STREAM} keys"),
+        ));
+    }
+    let key = generate_key()?;
+    let row = keys::insert(
+        &state.db,
+        Uuid::new_v4(),
+        &ctx.tenant,
+        ctx.stream.id,
+        &hash_key(&key),
+        &mask(&key),
+    )
+    .await?;
+    tracing::info!(tenant = %ctx.tenant, stream_id = %ctx.stream.id, key_id = %row.id, "stream key created");
+    Ok(Created(NewKey {
+        id: row.id,
+        key,
+        created_at: unix_ms(row.created_at),
+    }))
+}
+
+/// Deletes a key; a feed publishing with it is cut.
+#[utoipa::path(delete, path = "/keys/{id}", tag = "keys", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)))]
+async fn delete_key(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ids: PathIds,
+) -> ApiResult<serde_json::Value> {
+    let id = ids.id("id", "stream key")?;
+    if !keys::delete(&state.db, ctx.stream.id, id).await? {
+        return Err(ApiError::NotFound("stream key"));
+    }
+    tracing::info!(tenant = %ctx.tenant, stream_id = %ctx.stream.id, key_id = %id, "stream key deleted");
+    ok(serde_json::json!({ "id": id, "deleted": true }))
+}

@@ -1,0 +1,314 @@
+//! `/layers`: the elements of a stream's scenes, changed live.
+
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::events::EventType;
+use shared::layer::{
+    ImageSource, Layer, LayerKind, LayerSource, Position, Size, validate_name, validate_opacity,
+    validate_z_index,
+};
+use shared::media_url::UrlUse;
+use shared::spec::ChangeHint;
+use shared::transition::Transition;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::db::streams::StreamRow;
+use crate::db::{assets, keys, layers, scenes, streams};
+use crate::dispatch::commands;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, PathIds, TenantStream};
+use crate::response::{ApiResult, Created, ok};
+use crate::state::AppState;
+
+/// Routes of this resource.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_layers, create_layer))
+        .routes(routes!(get_layer, patch_layer, delete_layer))
+}
+
+/// The list answer.
+#[derive(Serialize, ToSchema)]
+pub struct LayerList {
+    layers: Vec<Layer>,
+    count: usize,
+}
+
+/// `?sceneId=` filter.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerFilter {
+    scene_id: Option<Uuid>,
+}
+
+/// Body of `POST /layers`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateLayer {
+    name: Option<String>,
+    kind: LayerKind,
+    /// Shape depends on `kind`: color `{color}`, image `{assetId}` or `{url}`,
+    /// text `{text, fontFamily, fontSize, color}`, video `{uri, loop}`, ingest `{keyId}`.
+    #[schema(value_type = Object)]
+    source: Value,
+    visible: Option<bool>,
+    position: Option<Position>,
+    /// Defaults to the whole canvas.
+    size: Option<Size>,
+    opacity: Option<f32>,
+    /// Defaults to above every existing layer.
+    z_index: Option<i32>,
+    /// Defaults to the active scene.
+    scene_id: Option<Uuid>,
+}
+
+/// Body of `PATCH /layers/{id}`: any subset of the layer's fields.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchLayer {
+    name: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    source: Option<Value>,
+    visible: Option<bool>,
+    position: Option<Position>,
+    size: Option<Size>,
+    opacity: Option<f32>,
+    z_index: Option<i32>,
+    /// Animates position, size and opacity to their new values.
+    transition: Option<Transition>,
+}
+
+/// Checks what only the server can: URLs against the media policy, and that referenced
+/// assets and keys are the tenant's own (others read as absent: 404).
+async fn check_source(state: &AppState, tenant: &str, source: &LayerSource) -> Result<(), ApiError> {
+    if let Some((field, url)) = source.media_url() {
+        let what = if source.kind() == LayerKind::Image { UrlUse::Image } else { UrlUse::Video };
+        state.media().check(field, url, what)?;
+    }
+    match source {
+        LayerSource::Image(ImageSource::Asset { asset_id }) => {
+            if !assets::exists(&state.db, tenant, *asset_id).await? {
+                return Err(ApiError::NotFound("asset"));
+            }
+        }
+        LayerSource::Ingest(i) => {
+            if !keys::belongs_to(&state.db, tenant, i.key_id).await? {
+                return Err(ApiError::NotFound("stream key"));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn find_layer(state: &AppState, stream_id: Uuid, id: Uuid) -> Result<Layer, ApiError> {
+    let row = layers::find(&state.db, stream_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("layer"))?;
+    Layer::try_from(row).map_err(|e| ApiError::Internal(e.into()))
+}
+
+async fn lock_stream(
+    tx: &mut sqlx::PgConnection,
+    ctx: &TenantStream,
+) -> Result<StreamRow, ApiError> {
+    streams::lock(&mut *tx, &ctx.tenant, ctx.stream.id)
+        .await?
+        .ok_or(ApiError::NotFound("stream"))
+}
+
+async fn announce(state: &AppState, ctx: &TenantStream, id: Uuid, action: &str, changes: Value, layer: Option<&Layer>) {
+    let data = json!({ "id": id, "action": action, "changes": changes, "layer": layer });
+    crate::events::publish(state, &ctx.tenant, ctx.stream.id, EventType::LayerUpdate, data).await;
+}
+
+/// The stream's layers, bottom first; `?sceneId=` keeps one scene's.
+#[utoipa::path(get, path = "/layers", tag = "layers", params(LayerFilter),
+    responses((status = 200, body = LayerList), (status = 401, body = ErrorEnvelope)))]
+async fn list_layers(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    filter: Result<Query<LayerFilter>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<LayerList> {
+    let Query(filter) = filter.map_err(|e| ApiError::invalid("sceneId", e.body_text()))?;
+    let rows = layers::list(&state.db, ctx.stream.id, filter.scene_id).await?;
+    let layers = rows
+        .into_iter()
+        .map(Layer::try_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    ok(LayerList {
+        count: layers.len(),
+        layers,
+    })
+}
+
+/// Adds a layer to a scene (the active one by default); live streams show it at once.
+#[utoipa::path(post, path = "/layers", tag = "layers", request_body = CreateLayer,
+    responses((status = 201, body = Layer), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn create_layer(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ApiJson(body): ApiJson<CreateLayer>,
+) -> Result<Created<Layer>, ApiError> {
+    let source = LayerSource::parse(body.kind, body.source)?;
+    let canvas = ctx.stream.config.0.resolution;
+    let mut layer = Layer {
+        id: Uuid::new_v4(),
+        scene_id: Uuid::nil(),
+        name: body.name.unwrap_or_else(|| body.kind.as_str().to_owned()),
+        kind: body.kind,
+        source,
+        visible: body.visible.unwrap_or(true),
+        position: body.position.unwrap_or_default(),
+        size: body.size.unwrap_or(Size {
+            width: canvas.width as i32,
+            height: canvas.height as i32,
+        }),
+        opacity: body.opacity.unwrap_or(1.0),
+        z_index: body.z_index.unwrap_or(0),
+    };
+    layer.validate()?;
+    check_source(&state, &ctx.tenant, &layer.source).await?;
+
+    let mut tx = state.db.begin().await?;
+    let row = lock_stream(&mut tx, &ctx).await?;
+    layer.scene_id = match body.scene_id {
+        Some(id) => scenes::find(&mut *tx, row.id, id)
+            .await?
+            .ok_or(ApiError::NotFound("scene"))?
+            .id,
+        None => row
+            .active_scene_id
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stream has no active scene")))?,
+    };
+    let max = row.config.0.max_layers;
+    let existing = layers::list(&mut *tx, row.id, None).await?;
+    if existing.len() as u32 >= max {
+        return Err(ApiError::conflict(
+            "layer_limit",
+            format!("MAX_LAYERS is {max}: remove a layer or raise MAX_LAYERS"),
+        ));
+    }
+    if body.z_index.is_none() {
+        layer.z_index = existing
+            .iter()
+            .filter(|l| l.scene_id == layer.scene_id)
+            .map(|l| l.z_index + 1)
+            .max()
+            .unwrap_or(0)
+            .min(10_000);
+    }
+    layers::insert(&mut *tx, row.id, &layer).await?;
+    commands::changed(&state, &mut tx, &row, None).await?;
+    tx.commit().await?;
+    state.relay_wake.notify_one();
+    tracing::info!(tenant = %ctx.tenant, stream_id = %row.id, layer_id = %layer.id, kind = layer.kind.as_str(), "layer created");
+    announce(&state, &ctx, layer.id, "created", json!({}), Some(&layer)).await;
+    Ok(Created(layer))
+}
+
+/// One layer.
+#[utoipa::path(get, path = "/layers/{id}", tag = "layers", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Layer), (status = 404, body = ErrorEnvelope)))]
+async fn get_layer(State(state): State<AppState>, ctx: TenantStream, ids: PathIds) -> ApiResult<Layer> {
+    let id = ids.id("id", "layer")?;
+    ok(find_layer(&state, ctx.stream.id, id).await?)
+}
+
+/// Changes a layer; with `transition` the change is animated on air.
+#[utoipa::path(patch, path = "/layers/{id}", tag = "layers", params(("id" = Uuid, Path)),
+    request_body = PatchLayer,
+    responses((status = 200, body = Layer), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)))]
+async fn patch_layer(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ids: PathIds,
+    ApiJson(patch): ApiJson<PatchLayer>,
+) -> ApiResult<Layer> {
+    let id = ids.id("id", "layer")?;
+    if let Some(name) = &patch.name {
+        validate_name(name)?;
+    }
+    if let Some(o) = patch.opacity {
+        validate_opacity(o)?;
+    }
+    if let Some(z) = patch.z_index {
+        validate_z_index(z)?;
+    }
+    if let Some(p) = &patch.position {
+        p.validate()?;
+    }
+    if let Some(s) = &patch.size {
+        s.validate()?;
+    }
+    if let Some(t) = &patch.transition {
+        t.validate().map_err(|e| e.within("transition"))?;
+    }
+
+    let mut tx = state.db.begin().await?;
+    let row = lock_stream(&mut tx, &ctx).await?;
+    let current = layers::find(&mut *tx, row.id, id)
+        .await?
+        .ok_or(ApiError::NotFound("layer"))?;
+    let mut layer = Layer::try_from(current).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut changes = serde_json::Map::new();
+    if let Some(source) = patch.source {
+        let source = LayerSource::parse(layer.kind, source)?;
+        check_source(&state, &ctx.tenant, &source).await?;
+        changes.insert("source".into(), json!(source));
+        layer.source = source;
+    }
+    macro_rules! apply {
+        ($field:ident, $key:literal) => {
+            if let Some(v) = patch.$field {
+                changes.insert($key.into(), json!(v));
+                layer.$field = v;
+            }
+        };
+    }
+    apply!(name, "name");
+    apply!(visible, "visible");
+    apply!(position, "position");
+    apply!(size, "size");
+    apply!(opacity, "opacity");
+    apply!(z_index, "zIndex");
+    layers::update(&mut *tx, row.id, &layer).await?;
+    let hint = patch.transition.map(|transition| ChangeHint::Layer {
+        layer_id: layer.id,
+        transition,
+    });
+    if let Some(t) = &patch.transition {
+        changes.insert("transition".into(), json!(t));
+    }
+    commands::changed(&state, &mut tx, &row, hint).await?;
+    tx.commit().await?;
+    state.relay_wake.notify_one();
+    announce(&state, &ctx, layer.id, "updated", Value::Object(changes), Some(&layer)).await;
+    ok(layer)
+}
+
+/// Removes a layer; live streams drop it at once.
+#[utoipa::path(delete, path = "/layers/{id}", tag = "layers", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Layer), (status = 404, body = ErrorEnvelope)))]
+async fn delete_layer(State(state): State<AppState>, ctx: TenantStream, ids: PathIds) -> ApiResult<Layer> {
+    let id = ids.id("id", "layer")?;
+    let mut tx = state.db.begin().await?;
+    let row = lock_stream(&mut tx, &ctx).await?;
+    let current = layers::find(&mut *tx, row.id, id)
+        .await?
+        .ok_or(ApiError::NotFound("layer"))?;
+    let layer = Layer::try_from(current).map_err(|e| ApiError::Internal(e.into()))?;
+    layers::delete(&mut *tx, row.id, id).await?;
+    commands::changed(&state, &mut tx, &row, None).await?;
+    tx.commit().await?;
+    state.relay_wake.notify_one();
+    announce(&state, &ctx, id, "deleted", json!({}), None).await;
+    ok(layer)
+}

@@ -1,0 +1,106 @@
+//! Building the application from its config and running it until it is told to stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use shared::messages::Topology;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::JwtKeys;
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::dispatch::relay;
+use crate::state::AppState;
+
+/// A bound, ready-to-run control plane.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Connects to Redis, retrying for a while: at boot, services may come up in any order.
+async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url).context("invalid REDIS_URL")?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_max_delay(Duration::from_secs(2));
+    let mut delay = Duration::from_millis(200);
+    for attempt in 1..=10 {
+        match client.get_connection_manager_with_config(config.clone()).await {
+            Ok(m) => return Ok(m),
+            Err(e) if attempt < 10 => {
+                tracing::warn!(error = %e, attempt, "redis not reachable yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(3));
+            }
+            Err(e) => return Err(e).context("cannot connect to redis"),
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+impl Application {
+    /// Connects to Postgres (applying migrations) and Redis, and binds the HTTP listener.
+    /// The broker connects lazily, so a broker outage does not stop the API from starting.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = PgPoolOptions::new()
+            .max_connections(config.db_max_connections)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(&config.database_url)
+            .await
+            .context("cannot connect to postgres")?;
+        sqlx::migrate!("../migrations")
+            .run(&db)
+            .await
+            .context("cannot apply migrations")?;
+        let redis = connect_redis(&config.redis_url).await?;
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+        let topology = Topology::new(config.namespace.clone());
+        let state = AppState {
+            db,
+            redis,
+            broker: Arc::new(Broker::new(config.amqp_url.clone(), topology)),
+            jwt: Arc::new(JwtKeys::new(config.jwt_secret.as_bytes(), &config.jwt_audience)),
+            config: Arc::new(config),
+            relay_wake: Arc::new(Notify::new()),
+        };
+        crate::metrics::handle();
+        Ok(Application { listener, state })
+    }
+
+    /// The port the API listens on (useful when the config asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state, for tests that drive workers directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves the API and runs the outbox relay until `token` is cancelled, then drains
+    /// in-flight requests.
+    pub async fn run_until_stopped(self, token: CancellationToken) -> anyhow::Result<()> {
+        let relay = tokio::spawn(relay::run(self.state.clone(), token.clone()));
+        let app = crate::routes::router(self.state.clone());
+        tracing::info!(addr = %self.listener.local_addr()?, "control plane listening");
+        let shutdown = token.clone();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        token.cancel();
+        if let Err(e) = relay.await {
+            tracing::error!(error = %e, "outbox relay ended abnormally");
+        }
+        self.state.db.close().await;
+        served.context("http server failed")
+    }
+}

@@ -1,0 +1,37 @@
+//! The state every handler shares; cheap to clone, and nothing in it that a second replica
+//! would need (all of it is connections and settings).
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+use shared::media_url::MediaPolicy;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::auth::JwtKeys;
+use crate::broker::Broker;
+use crate::config::Config;
+
+/// Handles to Postgres, Redis and RabbitMQ, plus settings.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub redis: ConnectionManager,
+    pub broker: Arc<Broker>,
+    pub jwt: Arc<JwtKeys>,
+    pub config: Arc<Config>,
+    /// Wakes this replica's outbox relay right after a command is committed.
+    pub relay_wake: Arc<Notify>,
+}
+
+impl AppState {
+    /// The URL policy for media and outputs.
+    pub fn media(&self) -> &MediaPolicy {
+        &self.config.media
+    }
+
+    /// Prefix for Redis keys and channels.
+    pub fn ns(&self) -> &str {
+        &self.config.namespace
+    }
+}
