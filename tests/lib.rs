@@ -1,1 +1,8 @@
-//! Helpers for the integration suite live in `it/`.
+//! Test harness for the integration suite: finds the real services (URLs from the
+//! environment, else the default local ports), and spawns control planes on port 0, each
+//! with its own database and its own AMQP/Redis namespace so tests run in parallel.
+
+pub mod services;
+pub mod test_app;
+
+pub use test_app::{TestApp, spawn_app, spawn_replica};

@@ -64,7 +64,17 @@ impl MediaPolicy {
             self.check_file(&url).map_err(err)?;
             return Ok(url);
         }
-        match url.host() {
+        // Non-special schemes (rtmp, rtsp) keep IP literals as opaque "domains": read them
+        // back as addresses so the address checks below apply to them too.
+        let host = match url.host() {
+            Some(Host::Domain(d)) => match d.trim_start_matches('[').trim_end_matches(']').parse() {
+                Ok(IpAddr::V4(ip)) => Some(Host::Ipv4(ip)),
+                Ok(IpAddr::V6(ip)) => Some(Host::Ipv6(ip)),
+                Err(_) => Some(Host::Domain(d)),
+            },
+            other => other,
+        };
+        match host {
             None => return Err(err("must name a host".into())),
             Some(Host::Domain(d)) if !self.allow_private && is_local_name(d) => {
                 return Err(err(format!("host {d} is on a local or private network")));
@@ -189,8 +199,13 @@ mod tests {
             "not a url",
             "file:///etc/passwd",
             "file:///srv/media/../../etc/passwd",
+            "rtsp://127.0.0.1/cam",
+            "rtmp://[::1]/live/x",
+            "rtmp://10.0.0.1/live/x",
+            "rtmp://localhost/live/x",
         ] {
             assert!(p.check("source.url", bad, UrlUse::Image).is_err(), "{bad}");
+            assert!(p.check("source.uri", bad, UrlUse::Video).is_err(), "{bad}");
         }
     }
 

@@ -1,1 +1,14 @@
-//! Integration suite.
+//! The integration suite: real Postgres, Redis and RabbitMQ; one control plane per test.
+
+mod assets;
+mod auth;
+mod bad_input;
+mod config;
+mod health;
+mod keys;
+mod layers;
+mod lifecycle;
+mod replicas;
+mod scenes;
+mod streams;
+mod tenancy;

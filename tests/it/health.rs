@@ -1,0 +1,78 @@
+use reqwest::Method;
+use stream_manager_tests::spawn_app;
+
+#[tokio::test]
+async fn probes_answer_without_a_token() {
+    let app = spawn_app().await;
+    app.call(Method::GET, "/healthz", None, None).await.expect(200);
+    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    ready.expect(200);
+    assert_eq!(ready.data()["postgres"], true);
+    assert_eq!(ready.data()["redis"], true);
+    assert_eq!(ready.data()["amqp"], true);
+    app.cleanup_broker().await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    app.get("/stream/status", "acme").await.expect(200);
+    app.call(Method::GET, "/stream/status", None, None).await.expect(401);
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("http_requests_total")
+            && l.contains("route=\"/stream/status\"")
+            && l.contains("status=\"200\"")),
+        "{text}"
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("status=\"401\""));
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_resource() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app
+        .client
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/streams",
+        "/streams/{streamId}",
+        "/stream/status",
+        "/stream/start",
+        "/stream/stop",
+        "/stream/pause",
+        "/stream/resume",
+        "/stream/metrics",
+        "/stream/config",
+        "/stream/keys",
+        "/stream/keys/{id}",
+        "/stream/layers",
+        "/stream/layers/{id}",
+        "/stream/scenes",
+        "/stream/scenes/{id}/activate",
+        "/stream/assets",
+        "/stream/assets/{id}",
+        "/streams/{streamId}/layers/{id}",
+    ] {
+        assert!(paths.contains_key(p), "missing {p}");
+    }
+    let params = &doc["paths"]["/streams/{streamId}/layers/{id}"]["patch"]["parameters"];
+    assert!(params.as_array().unwrap().iter().any(|p| p["name"] == "streamId"));
+}

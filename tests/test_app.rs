@@ -1,0 +1,272 @@
+//! A control plane under test, with helpers to call it.
+
+use std::time::Duration;
+
+use control_plane::auth::JwtKeys;
+use control_plane::config::Config;
+use control_plane::startup::Application;
+use control_plane::state::AppState;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use shared::media_url::MediaPolicy;
+use sqlx::Connection;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::services::{Services, services, with_database};
+
+/// The secret every test app signs tokens with.
+pub const JWT_SECRET: &str = "integration-test-secret-0123456789";
+/// The audience test tokens carry.
+pub const AUDIENCE: &str = "stream-manager";
+
+/// One running control plane.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub services: Services,
+    pub database_url: String,
+    /// AMQP and Redis prefix private to this test.
+    pub namespace: String,
+    pub state: AppState,
+    keys: JwtKeys,
+    stop: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// A JSON answer: status and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    /// `body.data`.
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// `body.error.code`.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status and the envelope's `success` flag agree with it.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {:#}", self.body);
+        assert_eq!(
+            self.body["success"].as_bool(),
+            Some(status < 400),
+            "envelope success flag wrong: {:#}",
+            self.body
+        );
+        if status >= 400 {
+            assert!(
+                self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "error without message: {:#}",
+                self.body
+            );
+        }
+        self
+    }
+}
+
+async fn create_database(admin_url: &str) -> String {
+    let name = format!("sm_it_{}", Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to postgres as admin");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    with_database(admin_url, &name)
+}
+
+fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
+    Config {
+        database_url: database_url.to_owned(),
+        redis_url: s.redis_url.clone(),
+        amqp_url: s.amqp_url.clone(),
+        http_addr: "127.0.0.1:0".parse().expect("literal address"),
+        jwt_secret: JWT_SECRET.to_owned(),
+        jwt_audience: AUDIENCE.to_owned(),
+        media: MediaPolicy {
+            media_root: Some("/srv/media".into()),
+            allow_private: false,
+        },
+        namespace: namespace.to_owned(),
+        max_body_bytes: 64 * 1024,
+        max_asset_bytes: 1024 * 1024,
+        db_max_connections: 5,
+    }
+}
+
+async fn launch(s: Services, database_url: String, namespace: String) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        shared::telemetry::init();
+    }
+    let app = Application::build(config(&s, &database_url, &namespace))
+        .await
+        .expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let stop = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(stop.clone()));
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("http client"),
+        services: s,
+        database_url,
+        namespace,
+        state,
+        keys: JwtKeys::new(JWT_SECRET.as_bytes(), AUDIENCE),
+        stop,
+    }
+}
+
+/// A control plane with a fresh database and namespace.
+pub async fn spawn_app() -> TestApp {
+    let s = services();
+    let database_url = create_database(&s.database_url).await;
+    let namespace = format!("it-{}.", &Uuid::new_v4().simple().to_string()[..12]);
+    launch(s, database_url, namespace).await
+}
+
+/// A second replica sharing `app`'s database, Redis and namespace.
+pub async fn spawn_replica(app: &TestApp) -> TestApp {
+    launch(app.services.clone(), app.database_url.clone(), app.namespace.clone()).await
+}
+
+impl TestApp {
+    /// A valid token for `tenant`.
+    pub fn token(&self, tenant: &str) -> String {
+        self.keys
+            .issue(tenant, Duration::from_secs(3600))
+            .expect("issue token")
+    }
+
+    /// Sends a request as `tenant` (no token when `None`), with an optional JSON body.
+    pub async fn call(&self, method: Method, path: &str, tenant: Option<&str>, body: Option<Value>) -> Answer {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = tenant {
+            req = req.bearer_auth(self.token(t));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        Self::answer(resp).await
+    }
+
+    /// Sends raw bytes with a bearer token and content type.
+    pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Answer {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::answer(req.send().await.expect("request sent")).await
+    }
+
+    async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("non-JSON answer {status}: {}", String::from_utf8_lossy(&bytes)));
+        Answer { status, body }
+    }
+
+    /// GET as `tenant`.
+    pub async fn get(&self, path: &str, tenant: &str) -> Answer {
+        self.call(Method::GET, path, Some(tenant), None).await
+    }
+
+    /// POST JSON as `tenant`.
+    pub async fn post(&self, path: &str, tenant: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(tenant), Some(body)).await
+    }
+
+    /// PATCH JSON as `tenant`.
+    pub async fn patch(&self, path: &str, tenant: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(tenant), Some(body)).await
+    }
+
+    /// DELETE as `tenant`.
+    pub async fn delete(&self, path: &str, tenant: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(tenant), None).await
+    }
+
+    /// Publishes everything in the outbox now, instead of waiting for the relay's tick.
+    pub async fn flush_outbox(&self) -> usize {
+        control_plane::dispatch::relay::publish_pending(&self.state)
+            .await
+            .expect("outbox relay step")
+    }
+
+    /// Takes the next message from one of this app's queues, waiting up to `timeout`.
+    pub async fn next_message(&self, queue: &str, timeout: Duration) -> Option<Value> {
+        let conn = shared::amqp::connect(&self.services.amqp_url, "integration-test")
+            .await
+            .expect("amqp connect");
+        let channel = conn.create_channel().await.expect("channel");
+        shared::amqp::declare_topology(&channel, &shared::messages::Topology::new(self.namespace.clone()))
+            .await
+            .expect("topology");
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let got = channel
+                .basic_get(queue.into(), lapin::options::BasicGetOptions { no_ack: true })
+                .await
+                .expect("basic.get");
+            if let Some(msg) = got {
+                return Some(serde_json::from_slice(&msg.delivery.data).expect("JSON message"));
+            }
+            if tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The name of this app's jobs queue.
+    pub fn jobs_queue(&self) -> String {
+        shared::messages::Topology::new(self.namespace.clone()).jobs_queue()
+    }
+}
+
+impl TestApp {
+    /// Deletes this test's queues and exchanges so the broker does not collect them.
+    pub async fn cleanup_broker(&self) {
+        let topo = shared::messages::Topology::new(self.namespace.clone());
+        let Ok(conn) = shared::amqp::connect(&self.services.amqp_url, "integration-cleanup").await else {
+            return;
+        };
+        let Ok(channel) = conn.create_channel().await else {
+            return;
+        };
+        for q in [topo.jobs_queue(), topo.dead_letter_queue()] {
+            let _ = channel
+                .queue_delete(q.as_str().into(), lapin::options::QueueDeleteOptions::default())
+                .await;
+        }
+        for x in [topo.commands_exchange(), topo.dead_letter_exchange()] {
+            let _ = channel
+                .exchange_delete(x.as_str().into(), lapin::options::ExchangeDeleteOptions::default())
+                .await;
+        }
+    }
+}
