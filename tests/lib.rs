@@ -2,6 +2,8 @@
 //! environment, else the default local ports), and spawns control planes on port 0, each
 //! with its own database and its own AMQP/Redis namespace so tests run in parallel.
 
+#![allow(clippy::unwrap_used)] // test harness: failures should panic
+
 pub mod services;
 pub mod test_app;
 

@@ -60,7 +60,12 @@ impl Answer {
     /// Asserts the status and the envelope's `success` flag agree with it.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected answer: {:#}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {:#}",
+            self.body
+        );
         assert_eq!(
             self.body["success"].as_bool(),
             Some(status < 400),
@@ -69,7 +74,9 @@ impl Answer {
         );
         if status >= 400 {
             assert!(
-                self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+                self.body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
                 "error without message: {:#}",
                 self.body
             );
@@ -145,7 +152,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// A second replica sharing `app`'s database, Redis and namespace.
 pub async fn spawn_replica(app: &TestApp) -> TestApp {
-    launch(app.services.clone(), app.database_url.clone(), app.namespace.clone()).await
+    launch(
+        app.services.clone(),
+        app.database_url.clone(),
+        app.namespace.clone(),
+    )
+    .await
 }
 
 impl TestApp {
@@ -157,7 +169,13 @@ impl TestApp {
     }
 
     /// Sends a request as `tenant` (no token when `None`), with an optional JSON body.
-    pub async fn call(&self, method: Method, path: &str, tenant: Option<&str>, body: Option<Value>) -> Answer {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        tenant: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = tenant {
             req = req.bearer_auth(self.token(t));
@@ -170,7 +188,14 @@ impl TestApp {
     }
 
     /// Sends raw bytes with a bearer token and content type.
-    pub async fn raw(&self, method: Method, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Answer {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -185,8 +210,12 @@ impl TestApp {
     async fn answer(resp: reqwest::Response) -> Answer {
         let status = resp.status();
         let bytes = resp.bytes().await.expect("body read");
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("non-JSON answer {status}: {}", String::from_utf8_lossy(&bytes)));
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "non-JSON answer {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
         Answer { status, body }
     }
 
@@ -197,12 +226,14 @@ impl TestApp {
 
     /// POST JSON as `tenant`.
     pub async fn post(&self, path: &str, tenant: &str, body: Value) -> Answer {
-        self.call(Method::POST, path, Some(tenant), Some(body)).await
+        self.call(Method::POST, path, Some(tenant), Some(body))
+            .await
     }
 
     /// PATCH JSON as `tenant`.
     pub async fn patch(&self, path: &str, tenant: &str, body: Value) -> Answer {
-        self.call(Method::PATCH, path, Some(tenant), Some(body)).await
+        self.call(Method::PATCH, path, Some(tenant), Some(body))
+            .await
     }
 
     /// DELETE as `tenant`.
@@ -223,13 +254,19 @@ impl TestApp {
             .await
             .expect("amqp connect");
         let channel = conn.create_channel().await.expect("channel");
-        shared::amqp::declare_topology(&channel, &shared::messages::Topology::new(self.namespace.clone()))
-            .await
-            .expect("topology");
+        shared::amqp::declare_topology(
+            &channel,
+            &shared::messages::Topology::new(self.namespace.clone()),
+        )
+        .await
+        .expect("topology");
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let got = channel
-                .basic_get(queue.into(), lapin::options::BasicGetOptions { no_ack: true })
+                .basic_get(
+                    queue.into(),
+                    lapin::options::BasicGetOptions { no_ack: true },
+                )
                 .await
                 .expect("basic.get");
             if let Some(msg) = got {
@@ -252,7 +289,8 @@ impl TestApp {
     /// Deletes this test's queues and exchanges so the broker does not collect them.
     pub async fn cleanup_broker(&self) {
         let topo = shared::messages::Topology::new(self.namespace.clone());
-        let Ok(conn) = shared::amqp::connect(&self.services.amqp_url, "integration-cleanup").await else {
+        let Ok(conn) = shared::amqp::connect(&self.services.amqp_url, "integration-cleanup").await
+        else {
             return;
         };
         let Ok(channel) = conn.create_channel().await else {
@@ -260,12 +298,18 @@ impl TestApp {
         };
         for q in [topo.jobs_queue(), topo.dead_letter_queue()] {
             let _ = channel
-                .queue_delete(q.as_str().into(), lapin::options::QueueDeleteOptions::default())
+                .queue_delete(
+                    q.as_str().into(),
+                    lapin::options::QueueDeleteOptions::default(),
+                )
                 .await;
         }
         for x in [topo.commands_exchange(), topo.dead_letter_exchange()] {
             let _ = channel
-                .exchange_delete(x.as_str().into(), lapin::options::ExchangeDeleteOptions::default())
+                .exchange_delete(
+                    x.as_str().into(),
+                    lapin::options::ExchangeDeleteOptions::default(),
+                )
                 .await;
         }
     }

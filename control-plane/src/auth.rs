@@ -73,7 +73,10 @@ impl JwtKeys {
         let data = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let claims = data.claims;
-        if claims.iat.is_some_and(|iat| iat > unix_now() + MAX_IAT_SKEW_SECS) {
+        if claims
+            .iat
+            .is_some_and(|iat| iat > unix_now() + MAX_IAT_SKEW_SECS)
+        {
             return Err(AuthError::Invalid("issued in the future".into()));
         }
         validate_tenant_id(&claims.sub).map_err(AuthError::Invalid)?;

@@ -80,12 +80,23 @@ impl Broker {
     }
 
     /// Publishes a command to the commands exchange and waits for the confirm.
-    pub async fn publish(&self, routing_key: &str, payload: &[u8], headers: FieldTable) -> Result<(), AmqpError> {
+    pub async fn publish(
+        &self,
+        routing_key: &str,
+        payload: &[u8],
+        headers: FieldTable,
+    ) -> Result<(), AmqpError> {
         let channel = self.channel().await?;
         let exchange = self.topology.commands_exchange();
-        let result =
-            amqp::publish_confirmed(&channel, &exchange, routing_key, payload, headers, CONFIRM_TIMEOUT)
-                .await;
+        let result = amqp::publish_confirmed(
+            &channel,
+            &exchange,
+            routing_key,
+            payload,
+            headers,
+            CONFIRM_TIMEOUT,
+        )
+        .await;
         if let Err(e) = &result
             && !matches!(e, AmqpError::Unroutable(_))
         {

@@ -10,7 +10,13 @@ use uuid::Uuid;
 use crate::state::AppState;
 
 /// Publishes an event for the tenant's sockets; failures are logged, never returned.
-pub async fn publish(state: &AppState, tenant: &str, stream_id: Uuid, kind: EventType, data: serde_json::Value) {
+pub async fn publish(
+    state: &AppState,
+    tenant: &str,
+    stream_id: Uuid,
+    kind: EventType,
+    data: serde_json::Value,
+) {
     let event = TenantEvent {
         tenant_id: tenant.to_owned(),
         event: StreamEvent {

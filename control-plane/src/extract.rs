@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::db::streams::{self, StreamRow};
 use crate::error::ApiError;
+use crate::routes::strip_position;
 use crate::state::AppState;
 use crate::streams::ensure_default_stream;
 
@@ -27,7 +28,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::JsonDataError(e)) => Err(data_error(&e.body_text())),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!(
                 "malformed JSON: {}",
-                e.body_text().trim_start_matches("Failed to parse the request body as JSON: ")
+                e.body_text()
+                    .trim_start_matches("Failed to parse the request body as JSON: ")
             ))),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType(
                 "expected a body with Content-Type: application/json".into(),
@@ -65,13 +67,6 @@ fn data_error(text: &str) -> ApiError {
     }
 }
 
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_owned(),
-        None => msg.to_owned(),
-    }
-}
-
 /// The tenant a valid bearer token names. Browsers cannot set headers on WebSockets, so a
 /// WebSocket upgrade may carry the token as a `token` query parameter instead.
 pub struct Tenant(pub String);
@@ -90,7 +85,9 @@ impl FromRequestParts<AppState> for Tenant {
                 .strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
                 .map(str::trim)
-                .ok_or_else(|| ApiError::Unauthorized("Authorization must be a Bearer token".into()))?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("Authorization must be a Bearer token".into())
+                })?
                 .to_owned(),
             None if parts.headers.contains_key(UPGRADE) => query_token(parts.uri.query())
                 .ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?,

@@ -18,7 +18,10 @@ pub fn report_key(ns: &str, stream_id: Uuid) -> String {
 }
 
 /// The latest report for the stream; unreadable or absent reports read as none.
-pub async fn report(state: &AppState, stream_id: Uuid) -> Result<Option<LiveReport>, redis::RedisError> {
+pub async fn report(
+    state: &AppState,
+    stream_id: Uuid,
+) -> Result<Option<LiveReport>, redis::RedisError> {
     let mut conn = state.redis.clone();
     let raw: Option<String> = conn.get(report_key(state.ns(), stream_id)).await?;
     Ok(raw.and_then(|s| match serde_json::from_str(&s) {

@@ -42,7 +42,9 @@ fn token(args: &[String]) -> anyhow::Result<()> {
     let mut ttl = "1h".to_owned();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        let value = it.next().with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let value = it
+            .next()
+            .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--tenant" => tenant = Some(value.clone()),
             "--ttl" => ttl = value.clone(),

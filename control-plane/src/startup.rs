@@ -32,7 +32,10 @@ async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
         .set_max_delay(Duration::from_secs(2));
     let mut delay = Duration::from_millis(200);
     for attempt in 1..=10 {
-        match client.get_connection_manager_with_config(config.clone()).await {
+        match client
+            .get_connection_manager_with_config(config.clone())
+            .await
+        {
             Ok(m) => return Ok(m),
             Err(e) if attempt < 10 => {
                 tracing::warn!(error = %e, attempt, "redis not reachable yet");
@@ -68,7 +71,10 @@ impl Application {
             db,
             redis,
             broker: Arc::new(Broker::new(config.amqp_url.clone(), topology)),
-            jwt: Arc::new(JwtKeys::new(config.jwt_secret.as_bytes(), &config.jwt_audience)),
+            jwt: Arc::new(JwtKeys::new(
+                config.jwt_secret.as_bytes(),
+                &config.jwt_audience,
+            )),
             config: Arc::new(config),
             relay_wake: Arc::new(Notify::new()),
         };

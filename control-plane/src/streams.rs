@@ -4,8 +4,8 @@ use shared::scene::MAIN_SCENE;
 use shared::stream_config::StreamConfig;
 use uuid::Uuid;
 
-use crate::db::streams::{self, StreamRow};
 use crate::db::scenes;
+use crate::db::streams::{self, StreamRow};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -38,7 +38,9 @@ pub async fn ensure_default_stream(state: &AppState, tenant: &str) -> Result<Str
     if let Some(row) = streams::find_default(&state.db, tenant).await? {
         return Ok(row);
     }
-    if let Some(row) = create_stream(state, tenant, "default", true, &StreamConfig::default()).await? {
+    if let Some(row) =
+        create_stream(state, tenant, "default", true, &StreamConfig::default()).await?
+    {
         return Ok(row);
     }
     streams::find_default(&state.db, tenant)

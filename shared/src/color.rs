@@ -106,7 +106,17 @@ mod tests {
 
     #[test]
     fn refuses_garbage() {
-        for bad in ["", "#", "red", "#fff", "#12345", "#1234567", "#gggggg", "ff0000", "#ff00ff00ff"] {
+        for bad in [
+            "",
+            "#",
+            "red",
+            "#fff",
+            "#12345",
+            "#1234567",
+            "#gggggg",
+            "ff0000",
+            "#ff00ff00ff",
+        ] {
             assert!(bad.parse::<Rgba>().is_err(), "{bad}");
         }
     }

@@ -290,7 +290,10 @@ impl TryFrom<RawLayer> for Layer {
 /// Checks a layer's opacity.
 pub fn validate_opacity(opacity: f32) -> Result<(), FieldError> {
     if !(0.0..=1.0).contains(&opacity) {
-        return Err(FieldError::new("opacity", format!("must be between 0 and 1, got {opacity}")));
+        return Err(FieldError::new(
+            "opacity",
+            format!("must be between 0 and 1, got {opacity}"),
+        ));
     }
     Ok(())
 }
@@ -304,7 +307,10 @@ pub fn validate_z_index(z: i32) -> Result<(), FieldError> {
 pub fn validate_name(name: &str) -> Result<(), FieldError> {
     text_len("name", name, 1, 100)?;
     if name.chars().any(char::is_control) {
-        return Err(FieldError::new("name", "must not contain control characters"));
+        return Err(FieldError::new(
+            "name",
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -343,7 +349,10 @@ mod tests {
             ("color", json!({"color": "#FF0000"})),
             ("image", json!({"assetId": Uuid::nil()})),
             ("image", json!({"url": "https://example.com/a.png"})),
-            ("text", json!({"text": "hi", "fontFamily": "Sans", "fontSize": 40, "color": "#FFFFFF"})),
+            (
+                "text",
+                json!({"text": "hi", "fontFamily": "Sans", "fontSize": 40, "color": "#FFFFFF"}),
+            ),
             ("video", json!({"uri": "file:///m/a.mp4", "loop": false})),
             ("ingest", json!({"keyId": Uuid::nil()})),
         ];

@@ -67,11 +67,13 @@ impl MediaPolicy {
         // Non-special schemes (rtmp, rtsp) keep IP literals as opaque "domains": read them
         // back as addresses so the address checks below apply to them too.
         let host = match url.host() {
-            Some(Host::Domain(d)) => match d.trim_start_matches('[').trim_end_matches(']').parse() {
-                Ok(IpAddr::V4(ip)) => Some(Host::Ipv4(ip)),
-                Ok(IpAddr::V6(ip)) => Some(Host::Ipv6(ip)),
-                Err(_) => Some(Host::Domain(d)),
-            },
+            Some(Host::Domain(d)) => {
+                match d.trim_start_matches('[').trim_end_matches(']').parse() {
+                    Ok(IpAddr::V4(ip)) => Some(Host::Ipv4(ip)),
+                    Ok(IpAddr::V6(ip)) => Some(Host::Ipv6(ip)),
+                    Err(_) => Some(Host::Domain(d)),
+                }
+            }
             other => other,
         };
         match host {
@@ -80,10 +82,14 @@ impl MediaPolicy {
                 return Err(err(format!("host {d} is on a local or private network")));
             }
             Some(Host::Ipv4(ip)) if !self.allow_private && !is_public_ip(IpAddr::V4(ip)) => {
-                return Err(err(format!("address {ip} is on a loopback or private network")));
+                return Err(err(format!(
+                    "address {ip} is on a loopback or private network"
+                )));
             }
             Some(Host::Ipv6(ip)) if !self.allow_private && !is_public_ip(IpAddr::V6(ip)) => {
-                return Err(err(format!("address {ip} is on a loopback or private network")));
+                return Err(err(format!(
+                    "address {ip} is on a loopback or private network"
+                )));
             }
             Some(_) => {}
         }
@@ -99,7 +105,10 @@ impl MediaPolicy {
         let Some(root) = &self.media_root else {
             return Err("file:// URLs are not allowed (no MEDIA_ROOT is set)".into());
         };
-        if url.host_str().is_some_and(|h| !h.is_empty() && h != "localhost") {
+        if url
+            .host_str()
+            .is_some_and(|h| !h.is_empty() && h != "localhost")
+        {
             return Err("file:// URLs must not name a host".into());
         }
         let path = url
@@ -212,10 +221,16 @@ mod tests {
     #[test]
     fn accepts_public_urls_and_media_root_files() {
         let p = strict();
-        p.check("u", "https://cdn.example.com/a.png", UrlUse::Image).unwrap();
-        p.check("u", "file:///srv/media/clip.mp4", UrlUse::Video).unwrap();
-        p.check("o", "rtmp://a.rtmp.youtube.com/live2/abcd", UrlUse::Output).unwrap();
-        assert!(p.check("o", "https://example.com/x", UrlUse::Output).is_err());
+        p.check("u", "https://cdn.example.com/a.png", UrlUse::Image)
+            .unwrap();
+        p.check("u", "file:///srv/media/clip.mp4", UrlUse::Video)
+            .unwrap();
+        p.check("o", "rtmp://a.rtmp.youtube.com/live2/abcd", UrlUse::Output)
+            .unwrap();
+        assert!(
+            p.check("o", "https://example.com/x", UrlUse::Output)
+                .is_err()
+        );
     }
 
     #[test]
@@ -224,7 +239,11 @@ mod tests {
             media_root: None,
             allow_private: true,
         };
-        p.check("o", "rtmp://127.0.0.1:1935/live/x", UrlUse::Output).unwrap();
-        assert!(p.check("u", "file:///srv/media/a.png", UrlUse::Image).is_err());
+        p.check("o", "rtmp://127.0.0.1:1935/live/x", UrlUse::Output)
+            .unwrap();
+        assert!(
+            p.check("u", "file:///srv/media/a.png", UrlUse::Image)
+                .is_err()
+        );
     }
 }

@@ -21,7 +21,10 @@ pub struct Scene {
 pub fn validate_scene_name(name: &str) -> Result<(), FieldError> {
     text_len("name", name, 1, 100)?;
     if name.chars().any(char::is_control) {
-        return Err(FieldError::new("name", "must not contain control characters"));
+        return Err(FieldError::new(
+            "name",
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }

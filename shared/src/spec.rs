@@ -52,7 +52,10 @@ impl DesiredState {
 pub enum ChangeHint {
     /// A layer's geometry or opacity changed and should be tweened.
     #[serde(rename_all = "camelCase")]
-    Layer { layer_id: Uuid, transition: Transition },
+    Layer {
+        layer_id: Uuid,
+        transition: Transition,
+    },
     /// The active scene changed with this transition.
     #[serde(rename_all = "camelCase")]
     Scene {

@@ -28,7 +28,8 @@ impl FromStr for Resolution {
             if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(format!("must look like 1920x1080, got {s:?}"));
             }
-            p.parse().map_err(|_| format!("must look like 1920x1080, got {s:?}"))
+            p.parse()
+                .map_err(|_| format!("must look like 1920x1080, got {s:?}"))
         };
         let (width, height) = (parse(w)?, parse(h)?);
         // H.264 with 4:2:0 chroma needs even dimensions.
@@ -173,7 +174,10 @@ impl StreamConfig {
         if self.outputs.len() > MAX_OUTPUTS {
             return Err(FieldError::new(
                 "outputs",
-                format!("at most {MAX_OUTPUTS} destinations, got {}", self.outputs.len()),
+                format!(
+                    "at most {MAX_OUTPUTS} destinations, got {}",
+                    self.outputs.len()
+                ),
             ));
         }
         Ok(())
@@ -193,7 +197,18 @@ mod tests {
     #[test]
     fn resolution_parses_and_bounds() {
         assert_eq!("1280x720".parse::<Resolution>().unwrap().width, 1280);
-        for bad in ["", "1280", "x720", "1280x", "-1x2", "1281x720", "99999x720", "1e3x720", "1280X720", "1280x720x3"] {
+        for bad in [
+            "",
+            "1280",
+            "x720",
+            "1280x",
+            "-1x2",
+            "1281x720",
+            "99999x720",
+            "1e3x720",
+            "1280X720",
+            "1280x720x3",
+        ] {
             assert!(bad.parse::<Resolution>().is_err(), "{bad}");
         }
     }
@@ -203,7 +218,16 @@ mod tests {
         assert_eq!("4500k".parse::<Bitrate>().unwrap().kbps, 4500);
         assert_eq!("6M".parse::<Bitrate>().unwrap().kbps, 6000);
         assert_eq!("2500".parse::<Bitrate>().unwrap().kbps, 2500);
-        for bad in ["", "k", "-5k", "99M", "1.5M", "10", "4294967295k", "999999M"] {
+        for bad in [
+            "",
+            "k",
+            "-5k",
+            "99M",
+            "1.5M",
+            "10",
+            "4294967295k",
+            "999999M",
+        ] {
             assert!(bad.parse::<Bitrate>().is_err(), "{bad}");
         }
     }

@@ -94,7 +94,12 @@ mod tests {
 
     #[test]
     fn easings_start_at_zero_end_at_one_and_are_monotonic() {
-        for e in [Easing::Linear, Easing::EaseIn, Easing::EaseOut, Easing::EaseInOut] {
+        for e in [
+            Easing::Linear,
+            Easing::EaseIn,
+            Easing::EaseOut,
+            Easing::EaseInOut,
+        ] {
             assert!(e.apply(0.0).abs() < 1e-9);
             assert!((e.apply(1.0) - 1.0).abs() < 1e-9);
             let mut prev = 0.0;
@@ -110,7 +115,8 @@ mod tests {
     #[test]
     fn parses_wire_form() {
         let t: SceneTransition =
-            serde_json::from_str(r#"{"type":"fade","durationMs":500,"easing":"ease-in-out"}"#).unwrap();
+            serde_json::from_str(r#"{"type":"fade","durationMs":500,"easing":"ease-in-out"}"#)
+                .unwrap();
         assert_eq!(t.kind, SceneTransitionKind::Fade);
         assert_eq!(t.easing, Easing::EaseInOut);
         assert!(serde_json::from_str::<SceneTransition>(r#"{"type":"wipe"}"#).is_err());

@@ -7,11 +7,19 @@ use stream_manager_tests::spawn_app;
 use stream_manager_tests::test_app::{AUDIENCE, JWT_SECRET};
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn sign(claims: serde_json::Value, secret: &str) -> String {
-    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 fn b64(v: &serde_json::Value) -> String {
@@ -20,7 +28,8 @@ fn b64(v: &serde_json::Value) -> String {
     let bytes = v.to_string().into_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
         for i in 0..=chunk.len() {
             out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -40,17 +49,52 @@ async fn bad_tokens_get_401_and_good_ones_pass() {
     let cases = [
         ("missing", None),
         ("garbage", Some("not-a-jwt".to_owned())),
-        ("expired", Some(sign(json!({"sub": "acme", "aud": AUDIENCE, "exp": now() - 120}), JWT_SECRET))),
-        ("wrong key", Some(sign(json!({"sub": "acme", "aud": AUDIENCE, "exp": exp}), "some-other-secret-value"))),
-        ("wrong audience", Some(sign(json!({"sub": "acme", "aud": "other", "exp": exp}), JWT_SECRET))),
-        ("no audience", Some(sign(json!({"sub": "acme", "exp": exp}), JWT_SECRET))),
-        ("no sub", Some(sign(json!({"aud": AUDIENCE, "exp": exp}), JWT_SECRET))),
-        ("no exp", Some(sign(json!({"sub": "acme", "aud": AUDIENCE}), JWT_SECRET))),
-        ("future iat", Some(sign(json!({"sub": "acme", "aud": AUDIENCE, "exp": exp + 86_400, "iat": now() + 86_400}), JWT_SECRET))),
+        (
+            "expired",
+            Some(sign(
+                json!({"sub": "acme", "aud": AUDIENCE, "exp": now() - 120}),
+                JWT_SECRET,
+            )),
+        ),
+        (
+            "wrong key",
+            Some(sign(
+                json!({"sub": "acme", "aud": AUDIENCE, "exp": exp}),
+                "some-other-secret-value",
+            )),
+        ),
+        (
+            "wrong audience",
+            Some(sign(
+                json!({"sub": "acme", "aud": "other", "exp": exp}),
+                JWT_SECRET,
+            )),
+        ),
+        (
+            "no audience",
+            Some(sign(json!({"sub": "acme", "exp": exp}), JWT_SECRET)),
+        ),
+        (
+            "no sub",
+            Some(sign(json!({"aud": AUDIENCE, "exp": exp}), JWT_SECRET)),
+        ),
+        (
+            "no exp",
+            Some(sign(json!({"sub": "acme", "aud": AUDIENCE}), JWT_SECRET)),
+        ),
+        (
+            "future iat",
+            Some(sign(
+                json!({"sub": "acme", "aud": AUDIENCE, "exp": exp + 86_400, "iat": now() + 86_400}),
+                JWT_SECRET,
+            )),
+        ),
         ("alg none", Some(unsigned)),
     ];
     for (name, token) in cases {
-        let mut req = app.client.request(Method::GET, format!("{}/stream/status", app.base));
+        let mut req = app
+            .client
+            .request(Method::GET, format!("{}/stream/status", app.base));
         if let Some(t) = &token {
             req = req.bearer_auth(t);
         }
@@ -60,7 +104,10 @@ async fn bad_tokens_get_401_and_good_ones_pass() {
         assert_eq!(body["success"], false, "{name}");
         assert_eq!(body["error"]["code"], "unauthorized", "{name}");
     }
-    let good = sign(json!({"sub": "acme", "aud": AUDIENCE, "exp": exp}), JWT_SECRET);
+    let good = sign(
+        json!({"sub": "acme", "aud": AUDIENCE, "exp": exp}),
+        JWT_SECRET,
+    );
     let resp = app
         .client
         .get(format!("{}/stream/status", app.base))

@@ -25,7 +25,11 @@ async fn config_has_the_seed_keys_and_patches_partially() {
     assert_eq!(p.data()["STREAM_BITRATE"], "6000k");
     let c = app.get("/stream/config", "acme").await;
     assert_eq!(c.data()["STREAM_RESOLUTION"], "1280x720");
-    assert_eq!(c.data()["TARGET_FPS"], 30, "untouched keys keep their values");
+    assert_eq!(
+        c.data()["TARGET_FPS"],
+        30,
+        "untouched keys keep their values"
+    );
     assert_eq!(c.data()["outputs"].as_array().unwrap().len(), 2);
 }
 
@@ -35,15 +39,24 @@ async fn invalid_config_values_are_refused_naming_the_field() {
     let before = app.get("/stream/config", "acme").await.data().clone();
     let cases = [
         (json!({"STREAM_RESOLUTION": "big"}), "STREAM_RESOLUTION"),
-        (json!({"STREAM_RESOLUTION": "1921x1080"}), "STREAM_RESOLUTION"),
+        (
+            json!({"STREAM_RESOLUTION": "1921x1080"}),
+            "STREAM_RESOLUTION",
+        ),
         (json!({"TARGET_FPS": 0}), "TARGET_FPS"),
         (json!({"TARGET_FPS": "thirty"}), "TARGET_FPS"),
         (json!({"RENDER_QUALITY": 11}), "RENDER_QUALITY"),
         (json!({"MAX_LAYERS": 1000}), "MAX_LAYERS"),
         (json!({"STREAM_BITRATE": "fast"}), "STREAM_BITRATE"),
-        (json!({"ENABLE_HARDWARE_ACCELERATION": "yes"}), "ENABLE_HARDWARE_ACCELERATION"),
+        (
+            json!({"ENABLE_HARDWARE_ACCELERATION": "yes"}),
+            "ENABLE_HARDWARE_ACCELERATION",
+        ),
         (json!({"outputs": ["http://example.com/x"]}), "outputs[0]"),
-        (json!({"outputs": ["rtmp://127.0.0.1/live/x"]}), "outputs[0]"),
+        (
+            json!({"outputs": ["rtmp://127.0.0.1/live/x"]}),
+            "outputs[0]",
+        ),
         (json!({"outputs": ["rtmp://10.0.0.1/live/x"]}), "outputs[0]"),
         (json!({"outputs": "rtmp://a.example.com/live/x"}), "outputs"),
         (json!({"NOT_A_KEY": 1}), "body"),
@@ -52,28 +65,52 @@ async fn invalid_config_values_are_refused_naming_the_field() {
         let r = app.patch("/stream/config", "acme", patch.clone()).await;
         r.expect(422);
         let got = r.body["error"]["field"].as_str().unwrap_or("");
-        assert!(got == field || (field == "body" && r.body["error"]["message"].as_str().unwrap().contains("NOT_A_KEY")),
-            "{patch}: field {got:?}, expected {field:?}: {}", r.body);
+        assert!(
+            got == field
+                || (field == "body"
+                    && r.body["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("NOT_A_KEY")),
+            "{patch}: field {got:?}, expected {field:?}: {}",
+            r.body
+        );
     }
     let r = app.patch("/stream/config", "acme", json!([1, 2])).await;
     r.expect(422);
-    assert_eq!(app.get("/stream/config", "acme").await.data(), &before, "nothing changed");
+    assert_eq!(
+        app.get("/stream/config", "acme").await.data(),
+        &before,
+        "nothing changed"
+    );
 }
 
 #[tokio::test]
 async fn max_layers_cannot_drop_below_the_layer_count() {
     let app = spawn_app().await;
     for _ in 0..3 {
-        app.post("/stream/layers", "acme", json!({"kind": "color", "source": {"color": "#000000"}}))
-            .await
-            .expect(201);
+        app.post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#000000"}}),
+        )
+        .await
+        .expect(201);
     }
-    let r = app.patch("/stream/config", "acme", json!({"MAX_LAYERS": 2})).await;
+    let r = app
+        .patch("/stream/config", "acme", json!({"MAX_LAYERS": 2}))
+        .await;
     r.expect(422);
     assert_eq!(r.body["error"]["field"], "MAX_LAYERS");
-    app.patch("/stream/config", "acme", json!({"MAX_LAYERS": 3})).await.expect(200);
+    app.patch("/stream/config", "acme", json!({"MAX_LAYERS": 3}))
+        .await
+        .expect(200);
     let r = app
-        .post("/stream/layers", "acme", json!({"kind": "color", "source": {"color": "#000000"}}))
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#000000"}}),
+        )
         .await;
     r.expect(409);
     assert_eq!(r.code(), "layer_limit");

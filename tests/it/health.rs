@@ -4,7 +4,9 @@ use stream_manager_tests::spawn_app;
 #[tokio::test]
 async fn probes_answer_without_a_token() {
     let app = spawn_app().await;
-    app.call(Method::GET, "/healthz", None, None).await.expect(200);
+    app.call(Method::GET, "/healthz", None, None)
+        .await
+        .expect(200);
     let ready = app.call(Method::GET, "/readyz", None, None).await;
     ready.expect(200);
     assert_eq!(ready.data()["postgres"], true);
@@ -17,7 +19,9 @@ async fn probes_answer_without_a_token() {
 async fn metrics_count_requests_by_route_and_status() {
     let app = spawn_app().await;
     app.get("/stream/status", "acme").await.expect(200);
-    app.call(Method::GET, "/stream/status", None, None).await.expect(401);
+    app.call(Method::GET, "/stream/status", None, None)
+        .await
+        .expect(401);
     let text = app
         .client
         .get(format!("{}/metrics", app.base))
@@ -33,7 +37,10 @@ async fn metrics_count_requests_by_route_and_status() {
             && l.contains("status=\"200\"")),
         "{text}"
     );
-    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("status=\"401\""));
 }
 
@@ -74,5 +81,11 @@ async fn openapi_document_lists_every_resource() {
         assert!(paths.contains_key(p), "missing {p}");
     }
     let params = &doc["paths"]["/streams/{streamId}/layers/{id}"]["patch"]["parameters"];
-    assert!(params.as_array().unwrap().iter().any(|p| p["name"] == "streamId"));
+    assert!(
+        params
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "streamId")
+    );
 }

@@ -18,8 +18,14 @@ async fn keys_are_shown_once_stored_hashed_and_listed_masked() {
     assert_eq!(listed["id"], id.as_str());
     assert_eq!(listed["lastUsed"], serde_json::Value::Null);
     let masked = listed["key"].as_str().unwrap();
-    assert!(masked.contains("****") && !masked.contains(&key[3..20]), "{masked}");
-    assert!(!list.body.to_string().contains(&key), "the full key leaked into the list");
+    assert!(
+        masked.contains("****") && !masked.contains(&key[3..20]),
+        "{masked}"
+    );
+    assert!(
+        !list.body.to_string().contains(&key),
+        "the full key leaked into the list"
+    );
 
     // The database holds a hash, never the value.
     let (hash, masked_db): (Vec<u8>, String) =
@@ -41,7 +47,17 @@ async fn keys_are_shown_once_stored_hashed_and_listed_masked() {
     let other = app.post("/stream/keys", "acme", json!({})).await;
     assert_ne!(other.data()["key"], key.as_str());
 
-    app.delete(&format!("/stream/keys/{id}"), "acme").await.expect(200);
-    app.delete(&format!("/stream/keys/{id}"), "acme").await.expect(404);
-    assert_eq!(app.get("/stream/keys", "acme").await.data()["keys"].as_array().unwrap().len(), 1);
+    app.delete(&format!("/stream/keys/{id}"), "acme")
+        .await
+        .expect(200);
+    app.delete(&format!("/stream/keys/{id}"), "acme")
+        .await
+        .expect(404);
+    assert_eq!(
+        app.get("/stream/keys", "acme").await.data()["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

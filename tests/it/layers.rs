@@ -8,8 +8,14 @@ async fn every_layer_kind_is_created_read_patched_and_deleted() {
     let kinds = [
         ("color", json!({"color": "#FF000080"})),
         ("image", json!({"url": "https://cdn.example.com/logo.png"})),
-        ("text", json!({"text": "LIVE", "fontFamily": "DejaVu Sans", "fontSize": 64, "color": "#FFFFFF"})),
-        ("video", json!({"uri": "file:///srv/media/intro.mp4", "loop": true})),
+        (
+            "text",
+            json!({"text": "LIVE", "fontFamily": "DejaVu Sans", "fontSize": 64, "color": "#FFFFFF"}),
+        ),
+        (
+            "video",
+            json!({"uri": "file:///srv/media/intro.mp4", "loop": true}),
+        ),
         ("ingest", json!({"keyId": key_id})),
     ];
     let mut ids = vec![];
@@ -49,12 +55,20 @@ async fn every_layer_kind_is_created_read_patched_and_deleted() {
     assert_eq!(patched.data()["visible"], false);
     assert_eq!(patched.data()["position"], json!({"x": 100, "y": 200}));
     assert_eq!(patched.data()["source"]["text"], "BREAKING");
-    assert_eq!(patched.data()["source"]["fontSize"], 48, "a replaced source takes defaults");
+    assert_eq!(
+        patched.data()["source"]["fontSize"],
+        48,
+        "a replaced source takes defaults"
+    );
     let again = app.get(&format!("/stream/layers/{}", ids[2]), "acme").await;
     assert_eq!(again.data(), patched.data());
 
-    app.delete(&format!("/stream/layers/{}", ids[1]), "acme").await.expect(200);
-    app.get(&format!("/stream/layers/{}", ids[1]), "acme").await.expect(404);
+    app.delete(&format!("/stream/layers/{}", ids[1]), "acme")
+        .await
+        .expect(200);
+    app.get(&format!("/stream/layers/{}", ids[1]), "acme")
+        .await
+        .expect(404);
     assert_eq!(app.get("/stream/layers", "acme").await.data()["count"], 4);
 }
 
@@ -62,18 +76,51 @@ async fn every_layer_kind_is_created_read_patched_and_deleted() {
 async fn layer_values_are_validated_and_refusals_change_nothing() {
     let app = spawn_app().await;
     let cases: [(Value, &str); 12] = [
-        (json!({"kind": "color", "source": {"color": "red"}}), "source"),
-        (json!({"kind": "color", "source": {"color": "#000000"}, "opacity": 2}), "opacity"),
-        (json!({"kind": "color", "source": {"color": "#000000"}, "opacity": -0.1}), "opacity"),
-        (json!({"kind": "color", "source": {"color": "#000000"}, "size": {"width": 0, "height": 5}}), "size.width"),
-        (json!({"kind": "color", "source": {"color": "#000000"}, "position": {"x": 1.5, "y": 0}}), "position.x"),
+        (
+            json!({"kind": "color", "source": {"color": "red"}}),
+            "source",
+        ),
+        (
+            json!({"kind": "color", "source": {"color": "#000000"}, "opacity": 2}),
+            "opacity",
+        ),
+        (
+            json!({"kind": "color", "source": {"color": "#000000"}, "opacity": -0.1}),
+            "opacity",
+        ),
+        (
+            json!({"kind": "color", "source": {"color": "#000000"}, "size": {"width": 0, "height": 5}}),
+            "size.width",
+        ),
+        (
+            json!({"kind": "color", "source": {"color": "#000000"}, "position": {"x": 1.5, "y": 0}}),
+            "position.x",
+        ),
         (json!({"kind": "sparkles", "source": {}}), "kind"),
-        (json!({"kind": "text", "source": {"text": ""}}), "source.text"),
-        (json!({"kind": "text", "source": {"text": "a", "fontSize": 100000}}), "source.fontSize"),
-        (json!({"kind": "image", "source": {"url": "http://169.254.169.254/latest"}}), "source.url"),
-        (json!({"kind": "image", "source": {"url": "file:///etc/passwd"}}), "source.url"),
-        (json!({"kind": "video", "source": {"uri": "gopher://x"}}), "source.uri"),
-        (json!({"kind": "color", "source": {"color": "#000000"}, "zIndex": "top"}), "zIndex"),
+        (
+            json!({"kind": "text", "source": {"text": ""}}),
+            "source.text",
+        ),
+        (
+            json!({"kind": "text", "source": {"text": "a", "fontSize": 100000}}),
+            "source.fontSize",
+        ),
+        (
+            json!({"kind": "image", "source": {"url": "http://169.254.169.254/latest"}}),
+            "source.url",
+        ),
+        (
+            json!({"kind": "image", "source": {"url": "file:///etc/passwd"}}),
+            "source.url",
+        ),
+        (
+            json!({"kind": "video", "source": {"uri": "gopher://x"}}),
+            "source.uri",
+        ),
+        (
+            json!({"kind": "color", "source": {"color": "#000000"}, "zIndex": "top"}),
+            "zIndex",
+        ),
     ];
     for (body, field) in cases {
         let r = app.post("/stream/layers", "acme", body.clone()).await;
@@ -82,39 +129,81 @@ async fn layer_values_are_validated_and_refusals_change_nothing() {
     }
     // Unknown assets and keys are 404s, like anything the tenant does not have.
     let r = app
-        .post("/stream/layers", "acme", json!({"kind": "image", "source": {"assetId": uuid::Uuid::new_v4()}}))
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "image", "source": {"assetId": uuid::Uuid::new_v4()}}),
+        )
         .await;
     r.expect(404);
     let r = app
-        .post("/stream/layers", "acme", json!({"kind": "ingest", "source": {"keyId": uuid::Uuid::new_v4()}}))
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "ingest", "source": {"keyId": uuid::Uuid::new_v4()}}),
+        )
         .await;
     r.expect(404);
     assert_eq!(app.get("/stream/layers", "acme").await.data()["count"], 0);
 
-    let ok = app.post("/stream/layers", "acme", json!({"kind": "color", "source": {"color": "#00ff00"}})).await;
+    let ok = app
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#00ff00"}}),
+        )
+        .await;
     let id = ok.data()["id"].as_str().unwrap().to_owned();
     let before = ok.data().clone();
-    for bad in [json!({"opacity": 3}), json!({"transition": {"durationMs": 999999}}), json!({"source": {"colour": "#fff"}}), json!({"kind": "text"})] {
-        app.patch(&format!("/stream/layers/{id}"), "acme", bad).await.expect(422);
+    for bad in [
+        json!({"opacity": 3}),
+        json!({"transition": {"durationMs": 999999}}),
+        json!({"source": {"colour": "#fff"}}),
+        json!({"kind": "text"}),
+    ] {
+        app.patch(&format!("/stream/layers/{id}"), "acme", bad)
+            .await
+            .expect(422);
     }
-    assert_eq!(app.get(&format!("/stream/layers/{id}"), "acme").await.data(), &before);
+    assert_eq!(
+        app.get(&format!("/stream/layers/{id}"), "acme")
+            .await
+            .data(),
+        &before
+    );
 }
 
 #[tokio::test]
 async fn layers_join_the_active_scene_unless_told_and_filter_by_scene() {
     let app = spawn_app().await;
-    let scene = app.post("/stream/scenes", "acme", json!({"name": "brb"})).await;
+    let scene = app
+        .post("/stream/scenes", "acme", json!({"name": "brb"}))
+        .await;
     let scene_id = scene.data()["id"].as_str().unwrap().to_owned();
-    let a = app.post("/stream/layers", "acme", json!({"kind": "color", "source": {"color": "#000000"}})).await;
+    let a = app
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#000000"}}),
+        )
+        .await;
     let b = app
-        .post("/stream/layers", "acme", json!({"kind": "color", "source": {"color": "#ffffff"}, "sceneId": scene_id}))
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#ffffff"}, "sceneId": scene_id}),
+        )
         .await;
     assert_ne!(a.data()["sceneId"], b.data()["sceneId"]);
-    let only = app.get(&format!("/stream/layers?sceneId={scene_id}"), "acme").await;
+    let only = app
+        .get(&format!("/stream/layers?sceneId={scene_id}"), "acme")
+        .await;
     assert_eq!(only.data()["count"], 1);
     assert_eq!(only.data()["layers"][0]["id"], b.data()["id"]);
     assert_eq!(app.get("/stream/layers", "acme").await.data()["count"], 2);
-    app.get("/stream/layers?sceneId=nope", "acme").await.expect(422);
+    app.get("/stream/layers?sceneId=nope", "acme")
+        .await
+        .expect(422);
     let r = app
         .post("/stream/layers", "acme", json!({"kind": "color", "source": {"color": "#ffffff"}, "sceneId": uuid::Uuid::new_v4()}))
         .await;

@@ -7,9 +7,13 @@ use stream_manager_tests::spawn_app;
 #[tokio::test]
 async fn start_publishes_one_job_and_is_idempotent() {
     let app = spawn_app().await;
-    app.post("/stream/layers", "acme", json!({"kind": "color", "source": {"color": "#112233"}}))
-        .await
-        .expect(201);
+    app.post(
+        "/stream/layers",
+        "acme",
+        json!({"kind": "color", "source": {"color": "#112233"}}),
+    )
+    .await
+    .expect(201);
     let started = app.post("/stream/start", "acme", json!({})).await;
     started.expect(200);
     assert_eq!(started.data()["state"], "queued");
@@ -37,7 +41,11 @@ async fn start_publishes_one_job_and_is_idempotent() {
     assert_eq!(spec.tenant_id, "acme");
     assert_eq!(spec.layers.len(), 1);
     assert_eq!(spec.active_layers().len(), 1);
-    assert!(app.next_message(&app.jobs_queue(), Duration::from_millis(500)).await.is_none());
+    assert!(
+        app.next_message(&app.jobs_queue(), Duration::from_millis(500))
+            .await
+            .is_none()
+    );
 
     let audit: Vec<String> = sqlx::query_scalar("SELECT action FROM stream_audit ORDER BY id")
         .fetch_all(&app.state.db)
@@ -50,9 +58,13 @@ async fn start_publishes_one_job_and_is_idempotent() {
 #[tokio::test]
 async fn the_relay_publishes_by_itself() {
     let app = spawn_app().await;
-    app.post("/stream/start", "acme", json!({})).await.expect(200);
+    app.post("/stream/start", "acme", json!({}))
+        .await
+        .expect(200);
     // No flush: the relay loop woken by the commit must publish on its own.
-    let msg = app.next_message(&app.jobs_queue(), Duration::from_secs(10)).await;
+    let msg = app
+        .next_message(&app.jobs_queue(), Duration::from_secs(10))
+        .await;
     assert!(msg.is_some(), "the relay did not publish the start job");
     let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
         .fetch_one(&app.state.db)
@@ -66,18 +78,26 @@ async fn the_relay_publishes_by_itself() {
 async fn stop_pause_and_resume_follow_the_rules() {
     let app = spawn_app().await;
     // Pausing or resuming a stopped stream is refused; stopping it is a no-op.
-    app.post("/stream/pause", "acme", json!({})).await.expect(409);
-    app.post("/stream/resume", "acme", json!({})).await.expect(409);
+    app.post("/stream/pause", "acme", json!({}))
+        .await
+        .expect(409);
+    app.post("/stream/resume", "acme", json!({}))
+        .await
+        .expect(409);
     let stopped = app.post("/stream/stop", "acme", json!({})).await;
     stopped.expect(200);
     assert_eq!(stopped.data()["state"], "idle");
     let v0 = stopped.data()["version"].as_i64().unwrap();
 
-    app.post("/stream/start", "acme", json!({})).await.expect(200);
+    app.post("/stream/start", "acme", json!({}))
+        .await
+        .expect(200);
     let paused = app.post("/stream/pause", "acme", json!({})).await;
     paused.expect(200);
     assert_eq!(paused.data()["isPaused"], true);
-    app.post("/stream/pause", "acme", json!({})).await.expect(200);
+    app.post("/stream/pause", "acme", json!({}))
+        .await
+        .expect(200);
     let resumed = app.post("/stream/resume", "acme", json!({})).await;
     resumed.expect(200);
     assert_eq!(resumed.data()["isPaused"], false);
@@ -86,13 +106,24 @@ async fn stop_pause_and_resume_follow_the_rules() {
     assert_eq!(stopped.data()["state"], "idle");
     assert_eq!(stopped.data()["startTime"], serde_json::Value::Null);
     let v1 = stopped.data()["version"].as_i64().unwrap();
-    assert_eq!(v1, v0 + 4, "start, pause, resume and stop each bump the version once");
+    assert_eq!(
+        v1,
+        v0 + 4,
+        "start, pause, resume and stop each bump the version once"
+    );
     let again = app.post("/stream/stop", "acme", json!({})).await;
     assert_eq!(again.data()["version"].as_i64().unwrap(), v1);
 
     let metrics = app.get("/stream/metrics", "acme").await;
     metrics.expect(200);
-    for k in ["fps", "bitrate", "droppedFrames", "viewerCount", "cpuUsage", "memoryUsage"] {
+    for k in [
+        "fps",
+        "bitrate",
+        "droppedFrames",
+        "viewerCount",
+        "cpuUsage",
+        "memoryUsage",
+    ] {
         assert!(metrics.data().get(k).is_some(), "metrics lack {k}");
     }
     app.cleanup_broker().await;
@@ -102,7 +133,11 @@ async fn stop_pause_and_resume_follow_the_rules() {
 async fn status_shows_what_a_node_reports() {
     let app = spawn_app().await;
     let started = app.post("/stream/start", "acme", json!({})).await;
-    let id: uuid::Uuid = started.data()["streamId"].as_str().unwrap().parse().unwrap();
+    let id: uuid::Uuid = started.data()["streamId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let report = shared::status::LiveReport {
         state: shared::status::StreamState::Live,
         node_id: Some("node-a".into()),
@@ -134,8 +169,11 @@ async fn status_shows_what_a_node_reports() {
     assert_eq!(status.data()["outputs"][0]["state"], "active");
     let metrics = app.get("/stream/metrics", "acme").await;
     assert_eq!(metrics.data()["fps"], 29.97);
-    let _: () = redis::AsyncCommands::del(&mut redis, control_plane::live::report_key(&app.namespace, id))
-        .await
-        .unwrap();
+    let _: () = redis::AsyncCommands::del(
+        &mut redis,
+        control_plane::live::report_key(&app.namespace, id),
+    )
+    .await
+    .unwrap();
     app.cleanup_broker().await;
 }

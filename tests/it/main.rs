@@ -1,4 +1,5 @@
 //! The integration suite: real Postgres, Redis and RabbitMQ; one control plane per test.
+#![allow(clippy::unwrap_used)] // a failing test should panic with the error
 
 mod assets;
 mod auth;

@@ -4,13 +4,23 @@ use stream_manager_tests::spawn_app;
 #[tokio::test]
 async fn default_stream_is_created_once_with_a_main_scene() {
     let app = spawn_app().await;
-    let (a, b) = tokio::join!(app.get("/stream/status", "acme"), app.get("/stream/status", "acme"));
+    let (a, b) = tokio::join!(
+        app.get("/stream/status", "acme"),
+        app.get("/stream/status", "acme")
+    );
     a.expect(200);
     b.expect(200);
     assert_eq!(a.data()["streamId"], b.data()["streamId"]);
     assert_eq!(a.data()["state"], "idle");
     assert_eq!(a.data()["isLive"], false);
-    for k in ["isPaused", "fps", "frameCount", "droppedFrames", "averageRenderTime", "startTime"] {
+    for k in [
+        "isPaused",
+        "fps",
+        "frameCount",
+        "droppedFrames",
+        "averageRenderTime",
+        "startTime",
+    ] {
         assert!(a.data().get(k).is_some(), "status lacks {k}");
     }
     let scenes = app.get("/stream/scenes", "acme").await;
@@ -26,7 +36,11 @@ async fn default_stream_is_created_once_with_a_main_scene() {
 async fn streams_are_created_listed_read_and_deleted() {
     let app = spawn_app().await;
     let created = app
-        .post("/streams", "acme", json!({"name": "second", "config": {"STREAM_RESOLUTION": "1280x720"}}))
+        .post(
+            "/streams",
+            "acme",
+            json!({"name": "second", "config": {"STREAM_RESOLUTION": "1280x720"}}),
+        )
         .await;
     created.expect(201);
     let id = created.data()["id"].as_str().unwrap().to_owned();
@@ -36,14 +50,22 @@ async fn streams_are_created_listed_read_and_deleted() {
     assert_eq!(app.get("/streams", "acme").await.data()["count"], 1);
 
     // A started stream cannot be deleted; a stopped one can.
-    app.post(&format!("/streams/{id}/start"), "acme", json!({})).await.expect(200);
+    app.post(&format!("/streams/{id}/start"), "acme", json!({}))
+        .await
+        .expect(200);
     let refused = app.delete(&format!("/streams/{id}"), "acme").await;
     refused.expect(409);
     assert_eq!(refused.code(), "stream_live");
-    app.post(&format!("/streams/{id}/stop"), "acme", json!({})).await.expect(200);
-    app.delete(&format!("/streams/{id}"), "acme").await.expect(200);
+    app.post(&format!("/streams/{id}/stop"), "acme", json!({}))
+        .await
+        .expect(200);
+    app.delete(&format!("/streams/{id}"), "acme")
+        .await
+        .expect(200);
     app.get(&format!("/streams/{id}"), "acme").await.expect(404);
-    app.get(&format!("/streams/{id}/layers"), "acme").await.expect(404);
+    app.get(&format!("/streams/{id}/layers"), "acme")
+        .await
+        .expect(404);
     app.cleanup_broker().await;
 }
 
@@ -53,7 +75,13 @@ async fn stream_names_are_validated() {
     let r = app.post("/streams", "acme", json!({"name": ""})).await;
     r.expect(422);
     assert_eq!(r.body["error"]["field"], "name");
-    let r = app.post("/streams", "acme", json!({"name": "x", "config": {"TARGET_FPS": 500}})).await;
+    let r = app
+        .post(
+            "/streams",
+            "acme",
+            json!({"name": "x", "config": {"TARGET_FPS": 500}}),
+        )
+        .await;
     r.expect(422);
     assert_eq!(r.body["error"]["field"], "TARGET_FPS");
     assert_eq!(app.get("/streams", "acme").await.data()["count"], 0);

@@ -60,7 +60,11 @@ pub async fn insert_or_get(
 
 /// One of the tenant's assets.
 #[tracing::instrument(skip(db))]
-pub async fn find(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<Option<AssetRow>> {
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    tenant: &str,
+    id: Uuid,
+) -> sqlx::Result<Option<AssetRow>> {
     sqlx::query_as!(
         AssetRow,
         r#"SELECT id, sha256, content_type, width, height, byte_size, created_at

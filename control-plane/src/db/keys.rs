@@ -63,9 +63,13 @@ pub async fn list(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<Vec<
 /// Deletes a key of the stream.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
-    let r = sqlx::query!("DELETE FROM stream_keys WHERE stream_id = $1 AND id = $2", stream_id, id)
-        .execute(db)
-        .await?;
+    let r = sqlx::query!(
+        "DELETE FROM stream_keys WHERE stream_id = $1 AND id = $2",
+        stream_id,
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -97,8 +101,11 @@ pub async fn find_by_hash(db: impl PgExecutor<'_>, hash: &[u8]) -> sqlx::Result<
 /// Records that an encoder started publishing with the key.
 #[tracing::instrument(skip(db))]
 pub async fn touch(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE stream_keys SET last_used_at = now() WHERE id = $1", id)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE stream_keys SET last_used_at = now() WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }

@@ -78,7 +78,11 @@ pub async fn list(
 
 /// One layer of the stream.
 #[tracing::instrument(skip(db))]
-pub async fn find(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::Result<Option<LayerRow>> {
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    stream_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<LayerRow>> {
     sqlx::query_as!(
         LayerRow,
         r#"SELECT id, scene_id, name, kind, source AS "source: Json<Value>", visible,
@@ -93,9 +97,12 @@ pub async fn find(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::R
 
 /// How many layers the stream has across its scenes.
 pub async fn count(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM layers WHERE stream_id = $1"#, stream_id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM layers WHERE stream_id = $1"#,
+        stream_id
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// Inserts a layer.
@@ -151,8 +158,12 @@ pub async fn update(db: impl PgExecutor<'_>, stream_id: Uuid, l: &Layer) -> sqlx
 /// Deletes a layer of the stream.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
-    let r = sqlx::query!("DELETE FROM layers WHERE stream_id = $1 AND id = $2", stream_id, id)
-        .execute(db)
-        .await?;
+    let r = sqlx::query!(
+        "DELETE FROM layers WHERE stream_id = $1 AND id = $2",
+        stream_id,
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() == 1)
 }

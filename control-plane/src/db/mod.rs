@@ -19,7 +19,9 @@ pub fn unix_ms(t: OffsetDateTime) -> i64 {
 /// Whether an error is a violation of the named unique constraint or index.
 pub fn is_unique_violation(e: &sqlx::Error, constraint: &str) -> bool {
     match e {
-        sqlx::Error::Database(db) => db.is_unique_violation() && db.constraint() == Some(constraint),
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() && db.constraint() == Some(constraint)
+        }
         _ => false,
     }
 }

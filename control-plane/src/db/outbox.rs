@@ -14,7 +14,11 @@ pub struct OutboxRow {
 
 /// Queues a command for the relay.
 #[tracing::instrument(skip(db, payload))]
-pub async fn enqueue(db: impl PgExecutor<'_>, routing_key: &str, payload: &Value) -> sqlx::Result<i64> {
+pub async fn enqueue(
+    db: impl PgExecutor<'_>,
+    routing_key: &str,
+    payload: &Value,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "INSERT INTO outbox (routing_key, payload) VALUES ($1, $2) RETURNING id",
         routing_key,
@@ -47,10 +51,8 @@ pub async fn mark_published(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()
 
 /// Deletes published commands older than a day, so the table stays small.
 pub async fn prune(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
-    let r = sqlx::query!(
-        "DELETE FROM outbox WHERE published_at < now() - interval '1 day'"
-    )
-    .execute(db)
-    .await?;
+    let r = sqlx::query!("DELETE FROM outbox WHERE published_at < now() - interval '1 day'")
+        .execute(db)
+        .await?;
     Ok(r.rows_affected())
 }

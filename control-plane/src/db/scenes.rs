@@ -6,10 +6,20 @@ use uuid::Uuid;
 
 /// Inserts a scene.
 #[tracing::instrument(skip(db))]
-pub async fn insert(db: impl PgExecutor<'_>, id: Uuid, stream_id: Uuid, name: &str) -> sqlx::Result<()> {
-    sqlx::query!("INSERT INTO scenes (id, stream_id, name) VALUES ($1, $2, $3)", id, stream_id, name)
-        .execute(db)
-        .await?;
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    stream_id: Uuid,
+    name: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO scenes (id, stream_id, name) VALUES ($1, $2, $3)",
+        id,
+        stream_id,
+        name
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -27,7 +37,11 @@ pub async fn list(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<Vec<
 
 /// One scene of the stream.
 #[tracing::instrument(skip(db))]
-pub async fn find(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::Result<Option<Scene>> {
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    stream_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<Scene>> {
     sqlx::query_as!(
         Scene,
         "SELECT id, name FROM scenes WHERE stream_id = $1 AND id = $2",
@@ -40,7 +54,10 @@ pub async fn find(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::R
 
 /// How many scenes the stream has.
 pub async fn count(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM scenes WHERE stream_id = $1"#, stream_id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM scenes WHERE stream_id = $1"#,
+        stream_id
+    )
+    .fetch_one(db)
+    .await
 }

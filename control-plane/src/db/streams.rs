@@ -32,7 +32,10 @@ impl StreamRow {
 
 /// The tenant's default stream, if it exists yet.
 #[tracing::instrument(skip(db))]
-pub async fn find_default(db: impl PgExecutor<'_>, tenant: &str) -> sqlx::Result<Option<StreamRow>> {
+pub async fn find_default(
+    db: impl PgExecutor<'_>,
+    tenant: &str,
+) -> sqlx::Result<Option<StreamRow>> {
     sqlx::query_as!(
         StreamRow,
         r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
@@ -46,7 +49,11 @@ pub async fn find_default(db: impl PgExecutor<'_>, tenant: &str) -> sqlx::Result
 
 /// One of the tenant's streams; other tenants' ids read as absent.
 #[tracing::instrument(skip(db))]
-pub async fn find(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<Option<StreamRow>> {
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    tenant: &str,
+    id: Uuid,
+) -> sqlx::Result<Option<StreamRow>> {
     sqlx::query_as!(
         StreamRow,
         r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
@@ -61,7 +68,11 @@ pub async fn find(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Resu
 
 /// Locks one of the tenant's streams for the rest of the transaction, serializing changes.
 #[tracing::instrument(skip(db))]
-pub async fn lock(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<Option<StreamRow>> {
+pub async fn lock(
+    db: impl PgExecutor<'_>,
+    tenant: &str,
+    id: Uuid,
+) -> sqlx::Result<Option<StreamRow>> {
     sqlx::query_as!(
         StreamRow,
         r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
@@ -129,9 +140,13 @@ pub async fn insert(
 /// Deletes one of the tenant's streams (cascades to scenes, layers and keys).
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<bool> {
-    let r = sqlx::query!("DELETE FROM streams WHERE tenant_id = $1 AND id = $2", tenant, id)
-        .execute(db)
-        .await?;
+    let r = sqlx::query!(
+        "DELETE FROM streams WHERE tenant_id = $1 AND id = $2",
+        tenant,
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -148,16 +163,28 @@ pub async fn bump_version(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<i64
 
 /// Replaces the stream's config.
 #[tracing::instrument(skip(db, config))]
-pub async fn set_config(db: impl PgExecutor<'_>, id: Uuid, config: &StreamConfig) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE streams SET config = $2 WHERE id = $1", id, Json(config) as _)
-        .execute(db)
-        .await?;
+pub async fn set_config(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    config: &StreamConfig,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE streams SET config = $2 WHERE id = $1",
+        id,
+        Json(config) as _
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// Records what the tenant wants the stream to be; a start sets `started_at`.
 #[tracing::instrument(skip(db))]
-pub async fn set_desired(db: impl PgExecutor<'_>, id: Uuid, desired: DesiredState) -> sqlx::Result<()> {
+pub async fn set_desired(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    desired: DesiredState,
+) -> sqlx::Result<()> {
     sqlx::query!(
         r#"UPDATE streams SET desired_state = $2,
                started_at = CASE WHEN $2 = 'stopped' THEN NULL
@@ -173,9 +200,17 @@ pub async fn set_desired(db: impl PgExecutor<'_>, id: Uuid, desired: DesiredStat
 
 /// Makes `scene_id` the scene on air.
 #[tracing::instrument(skip(db))]
-pub async fn set_active_scene(db: impl PgExecutor<'_>, id: Uuid, scene_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE streams SET active_scene_id = $2 WHERE id = $1", id, scene_id)
-        .execute(db)
-        .await?;
+pub async fn set_active_scene(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    scene_id: Uuid,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE streams SET active_scene_id = $2 WHERE id = $1",
+        id,
+        scene_id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }

@@ -44,7 +44,10 @@ pub async fn transition(
         return Ok((Outcome::Unchanged, row.clone()));
     }
     if to == DesiredState::Paused && from == DesiredState::Stopped {
-        return Err(ApiError::conflict("stream_not_live", "the stream is not started"));
+        return Err(ApiError::conflict(
+            "stream_not_live",
+            "the stream is not started",
+        ));
     }
     streams::set_desired(&mut *conn, row.id, to).await?;
     let version = streams::bump_version(&mut *conn, row.id).await?;
@@ -53,7 +56,13 @@ pub async fn transition(
     let (routing_key, cmd, action) = match (from, to) {
         (DesiredState::Stopped, _) => {
             let spec = spec::load(conn, &row, None).await?;
-            (topo.jobs_routing_key().to_owned(), NodeCommand::Start { spec: Box::new(spec) }, "start")
+            (
+                topo.jobs_routing_key().to_owned(),
+                NodeCommand::Start {
+                    spec: Box::new(spec),
+                },
+                "start",
+            )
         }
         (_, DesiredState::Stopped) => match &row.node_id {
             Some(node) => (
@@ -71,7 +80,11 @@ pub async fn transition(
             }
         },
         (_, _) => {
-            let action = if to == DesiredState::Paused { "pause" } else { "resume" };
+            let action = if to == DesiredState::Paused {
+                "pause"
+            } else {
+                "resume"
+            };
             audit::record(&mut *conn, &row.tenant_id, row.id, action, version).await?;
             send_update(state, conn, &row, None).await?;
             return Ok((Outcome::Changed, row));
@@ -111,6 +124,13 @@ async fn send_update(
     };
     let spec = spec::load(conn, row, hint).await?;
     let key = state.broker.topology().node_routing_key(node);
-    outbox::enqueue(&mut *conn, &key, &envelope(NodeCommand::Update { spec: Box::new(spec) })?).await?;
+    outbox::enqueue(
+        &mut *conn,
+        &key,
+        &envelope(NodeCommand::Update {
+            spec: Box::new(spec),
+        })?,
+    )
+    .await?;
     Ok(())
 }

@@ -35,7 +35,11 @@ pub async fn publish_pending(state: &AppState) -> Result<usize, RelayError> {
     let mut failure = None;
     for row in &rows {
         let payload = row.payload.0.to_string();
-        match state.broker.publish(&row.routing_key, payload.as_bytes(), FieldTable::default()).await {
+        match state
+            .broker
+            .publish(&row.routing_key, payload.as_bytes(), FieldTable::default())
+            .await
+        {
             Ok(()) => {
                 outbox::mark_published(&mut *tx, row.id).await?;
                 metrics::counter!("jobs_published_total").increment(1);
@@ -79,7 +83,7 @@ pub async fn run(state: AppState, token: CancellationToken) {
             }
         };
         ticks += 1;
-        if ticks % 14_400 == 0
+        if ticks.is_multiple_of(14_400)
             && let Err(e) = outbox::prune(&state.db).await
         {
             tracing::warn!(error = %e, "outbox prune failed");

@@ -147,7 +147,11 @@ async fn upload(
 /// An asset's metadata.
 #[utoipa::path(get, path = "/assets/{id}", tag = "assets", params(("id" = Uuid, Path)),
     responses((status = 200, body = AssetView), (status = 404, body = ErrorEnvelope)))]
-async fn get_asset(State(state): State<AppState>, ctx: TenantStream, ids: PathIds) -> ApiResult<AssetView> {
+async fn get_asset(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ids: PathIds,
+) -> ApiResult<AssetView> {
     let id = ids.id("id", "asset")?;
     let row = assets::find(&state.db, &ctx.tenant, id)
         .await?
@@ -172,7 +176,10 @@ async fn get_content(
         [
             (header::CONTENT_TYPE, content_type),
             // Content-addressed: an id's bytes never change.
-            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable".to_owned(),
+            ),
         ],
         bytes,
     ))

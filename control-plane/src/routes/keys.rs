@@ -70,7 +70,8 @@ pub fn hash_key(key: &str) -> Vec<u8> {
 /// A fresh key: 192 random bits, hex, with a recognisable prefix.
 fn generate_key() -> Result<String, ApiError> {
     let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
     Ok(format!("sk_{}", hex::encode(bytes)))
 }
 
@@ -92,7 +93,10 @@ async fn list_keys(State(state): State<AppState>, ctx: TenantStream) -> ApiResul
 /// Creates a key and returns its value once.
 #[utoipa::path(post, path = "/keys", tag = "keys",
     responses((status = 201, body = NewKey), (status = 409, body = ErrorEnvelope)))]
-async fn create_key(State(state): State<AppState>, ctx: TenantStream) -> Result<Created<NewKey>, ApiError> {
+async fn create_key(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+) -> Result<Created<NewKey>, ApiError> {
     if keys::list(&state.db, ctx.stream.id).await?.len() >= MAX_KEYS_PER_STREAM {
         return Err(ApiError::conflict(
             "key_limit",

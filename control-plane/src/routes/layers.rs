@@ -84,23 +84,32 @@ pub struct PatchLayer {
 
 /// Checks what only the server can: URLs against the media policy, and that referenced
 /// assets and keys are the tenant's own (others read as absent: 404).
-async fn check_source(state: &AppState, tenant: &str, source: &LayerSource) -> Result<(), ApiError> {
+async fn check_source(
+    state: &AppState,
+    tenant: &str,
+    source: &LayerSource,
+) -> Result<(), ApiError> {
     if let Some((field, url)) = source.media_url() {
-        let what = if source.kind() == LayerKind::Image { UrlUse::Image } else { UrlUse::Video };
+        let what = if source.kind() == LayerKind::Image {
+            UrlUse::Image
+        } else {
+            UrlUse::Video
+        };
         state.media().check(field, url, what)?;
     }
-    match source {
+    let found = match source {
         LayerSource::Image(ImageSource::Asset { asset_id }) => {
-            if !assets::exists(&state.db, tenant, *asset_id).await? {
-                return Err(ApiError::NotFound("asset"));
-            }
+            assets::exists(&state.db, tenant, *asset_id).await?
         }
-        LayerSource::Ingest(i) => {
-            if !keys::belongs_to(&state.db, tenant, i.key_id).await? {
-                return Err(ApiError::NotFound("stream key"));
-            }
-        }
-        _ => {}
+        LayerSource::Ingest(i) => keys::belongs_to(&state.db, tenant, i.key_id).await?,
+        _ => true,
+    };
+    if !found {
+        return Err(ApiError::NotFound(if source.kind() == LayerKind::Ingest {
+            "stream key"
+        } else {
+            "asset"
+        }));
     }
     Ok(())
 }
@@ -121,9 +130,23 @@ async fn lock_stream(
         .ok_or(ApiError::NotFound("stream"))
 }
 
-async fn announce(state: &AppState, ctx: &TenantStream, id: Uuid, action: &str, changes: Value, layer: Option<&Layer>) {
+async fn announce(
+    state: &AppState,
+    ctx: &TenantStream,
+    id: Uuid,
+    action: &str,
+    changes: Value,
+    layer: Option<&Layer>,
+) {
     let data = json!({ "id": id, "action": action, "changes": changes, "layer": layer });
-    crate::events::publish(state, &ctx.tenant, ctx.stream.id, EventType::LayerUpdate, data).await;
+    crate::events::publish(
+        state,
+        &ctx.tenant,
+        ctx.stream.id,
+        EventType::LayerUpdate,
+        data,
+    )
+    .await;
 }
 
 /// The stream's layers, bottom first; `?sceneId=` keeps one scene's.
@@ -179,10 +202,12 @@ async fn create_layer(
     let mut tx = state.db.begin().await?;
     let row = lock_stream(&mut tx, &ctx).await?;
     layer.scene_id = match body.scene_id {
-        Some(id) => scenes::find(&mut *tx, row.id, id)
-            .await?
-            .ok_or(ApiError::NotFound("scene"))?
-            .id,
+        Some(id) => {
+            scenes::find(&mut *tx, row.id, id)
+                .await?
+                .ok_or(ApiError::NotFound("scene"))?
+                .id
+        }
         None => row
             .active_scene_id
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stream has no active scene")))?,
@@ -216,7 +241,11 @@ async fn create_layer(
 /// One layer.
 #[utoipa::path(get, path = "/layers/{id}", tag = "layers", params(("id" = Uuid, Path)),
     responses((status = 200, body = Layer), (status = 404, body = ErrorEnvelope)))]
-async fn get_layer(State(state): State<AppState>, ctx: TenantStream, ids: PathIds) -> ApiResult<Layer> {
+async fn get_layer(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ids: PathIds,
+) -> ApiResult<Layer> {
     let id = ids.id("id", "layer")?;
     ok(find_layer(&state, ctx.stream.id, id).await?)
 }
@@ -290,14 +319,26 @@ async fn patch_layer(
     commands::changed(&state, &mut tx, &row, hint).await?;
     tx.commit().await?;
     state.relay_wake.notify_one();
-    announce(&state, &ctx, layer.id, "updated", Value::Object(changes), Some(&layer)).await;
+    announce(
+        &state,
+        &ctx,
+        layer.id,
+        "updated",
+        Value::Object(changes),
+        Some(&layer),
+    )
+    .await;
     ok(layer)
 }
 
 /// Removes a layer; live streams drop it at once.
 #[utoipa::path(delete, path = "/layers/{id}", tag = "layers", params(("id" = Uuid, Path)),
     responses((status = 200, body = Layer), (status = 404, body = ErrorEnvelope)))]
-async fn delete_layer(State(state): State<AppState>, ctx: TenantStream, ids: PathIds) -> ApiResult<Layer> {
+async fn delete_layer(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ids: PathIds,
+) -> ApiResult<Layer> {
     let id = ids.id("id", "layer")?;
     let mut tx = state.db.begin().await?;
     let row = lock_stream(&mut tx, &ctx).await?;

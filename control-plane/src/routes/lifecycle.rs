@@ -74,7 +74,10 @@ async fn status(State(state): State<AppState>, ctx: TenantStream) -> ApiResult<S
 /// The seed's metrics: fps, bitrate, dropped frames, viewers, CPU and memory.
 #[utoipa::path(get, path = "/metrics", tag = "lifecycle",
     responses((status = 200, body = StreamMetrics), (status = 401, body = ErrorEnvelope)))]
-async fn stream_metrics(State(state): State<AppState>, ctx: TenantStream) -> ApiResult<StreamMetrics> {
+async fn stream_metrics(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+) -> ApiResult<StreamMetrics> {
     let report = if ctx.stream.desired().is_on_air() {
         live::report(&state, ctx.stream.id).await.unwrap_or(None)
     } else {

@@ -79,7 +79,8 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
     })
 }
 
-fn strip_position(msg: &str) -> String {
+/// Drops serde's ` at line L column C` suffix, meaningless to an API client.
+pub(crate) fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_owned(),
         None => msg.to_owned(),

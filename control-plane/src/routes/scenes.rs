@@ -101,11 +101,17 @@ async fn create_scene(
 ) -> Result<Created<Scene>, ApiError> {
     validate_scene_name(&body.name)?;
     if scenes::count(&state.db, ctx.stream.id).await? >= MAX_SCENES {
-        return Err(ApiError::conflict("scene_limit", format!("a stream may have at most {MAX_SCENES} scenes")));
+        return Err(ApiError::conflict(
+            "scene_limit",
+            format!("a stream may have at most {MAX_SCENES} scenes"),
+        ));
     }
     let id = Uuid::new_v4();
     match scenes::insert(&state.db, id, ctx.stream.id, &body.name).await {
-        Ok(()) => Ok(Created(Scene { id, name: body.name })),
+        Ok(()) => Ok(Created(Scene {
+            id,
+            name: body.name,
+        })),
         Err(e) if is_unique_violation(&e, "scenes_name_unique") => Err(ApiError::conflict(
             "scene_exists",
             format!("a scene named {:?} already exists", body.name),
@@ -131,7 +137,9 @@ async fn activate(
     } else {
         super::parse_json(&body)?
     };
-    body.transition.validate().map_err(|e| e.within("transition"))?;
+    body.transition
+        .validate()
+        .map_err(|e| e.within("transition"))?;
     let mut tx = state.db.begin().await?;
     let row = streams::lock(&mut *tx, &ctx.tenant, ctx.stream.id)
         .await?

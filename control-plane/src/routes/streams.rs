@@ -75,7 +75,10 @@ pub struct CreateStream {
 /// Lists the tenant's streams.
 #[utoipa::path(get, path = "/streams", tag = "streams",
     responses((status = 200, body = StreamList), (status = 401, body = ErrorEnvelope)))]
-async fn list_streams(State(state): State<AppState>, Tenant(tenant): Tenant) -> ApiResult<StreamList> {
+async fn list_streams(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+) -> ApiResult<StreamList> {
     let rows = streams::list(&state.db, &tenant).await?;
     let streams: Vec<StreamSummary> = rows.iter().map(StreamSummary::from).collect();
     ok(StreamList {
@@ -143,7 +146,10 @@ async fn delete_stream(
         .await?
         .ok_or(ApiError::NotFound("stream"))?;
     if row.desired().is_on_air() {
-        return Err(ApiError::conflict("stream_live", "stop the stream before deleting it"));
+        return Err(ApiError::conflict(
+            "stream_live",
+            "stop the stream before deleting it",
+        ));
     }
     streams::delete(&mut *tx, &tenant, id).await?;
     tx.commit().await?;

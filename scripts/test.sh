@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, starts the services, and runs every check
+# CI runs — formatting, clippy, the sqlx offline data, the whole test suite and the deploy
+# checks. Usage: bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stream-manager/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# The build reads .sqlx/ and never needs a database.
+export SQLX_OFFLINE=true
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "system packages and tools"
+bash scripts/install-deps.sh
+step "services"
+bash scripts/services.sh
+
+step "format"
+cargo fmt --all -- --check
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "sqlx offline data matches the queries"
+admin="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+prepare_db="${admin%/*}/sm_prepare_check"
+psql "${admin}" -qc "DROP DATABASE IF EXISTS sm_prepare_check" -c "CREATE DATABASE sm_prepare_check" >/dev/null
+DATABASE_URL="$prepare_db" cargo sqlx migrate run --source migrations >/dev/null
+DATABASE_URL="$prepare_db" SQLX_OFFLINE=false cargo sqlx prepare --workspace --check
+
+step "old test databases"
+psql "${admin}" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'sm_it_%'" |
+  while read -r db; do psql "${admin}" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
+
+step "tests"
+cargo nextest run --workspace --locked --no-fail-fast
+
+if [ -x scripts/check-deploy.sh ] || [ -f scripts/check-deploy.sh ]; then
+  step "deploy checks"
+  bash scripts/check-deploy.sh
+  [ -f scripts/test-check-deploy.sh ] && bash scripts/test-check-deploy.sh
+fi
+step "all checks passed"
