@@ -7,7 +7,7 @@
 //! command to the outbox in the same transaction. [`dispatch::relay`] publishes the outbox
 //! to RabbitMQ through [`broker`] with publisher confirms. Live state that nodes report
 //! lives in Redis ([`live`]); tenant events fan out to every replica via Redis pub/sub
-//! ([`events`]). [`startup`] wires it together; [`config`] reads the environment.
+//! ([`events`]) and reach WebSockets through [`fanout`]. [`startup`] wires it together; [`config`] reads the environment.
 
 pub mod auth;
 pub mod broker;
@@ -17,6 +17,7 @@ pub mod dispatch;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod fanout;
 pub mod live;
 pub mod metrics;
 pub mod response;

@@ -77,6 +77,7 @@ impl Application {
             )),
             config: Arc::new(config),
             relay_wake: Arc::new(Notify::new()),
+            events: crate::fanout::bus(),
         };
         crate::metrics::handle();
         Ok(Application { listener, state })
@@ -96,6 +97,12 @@ impl Application {
     /// in-flight requests.
     pub async fn run_until_stopped(self, token: CancellationToken) -> anyhow::Result<()> {
         let relay = tokio::spawn(relay::run(self.state.clone(), token.clone()));
+        let fanout = tokio::spawn(crate::fanout::run(
+            self.state.config.redis_url.clone(),
+            self.state.config.namespace.clone(),
+            self.state.events.clone(),
+            token.clone(),
+        ));
         let app = crate::routes::router(self.state.clone());
         tracing::info!(addr = %self.listener.local_addr()?, "control plane listening");
         let shutdown = token.clone();
@@ -103,8 +110,10 @@ impl Application {
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;
         token.cancel();
-        if let Err(e) = relay.await {
-            tracing::error!(error = %e, "outbox relay ended abnormally");
+        for (name, task) in [("outbox relay", relay), ("event fan-out", fanout)] {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, task = name, "background task ended abnormally");
+            }
         }
         self.state.db.close().await;
         served.context("http server failed")

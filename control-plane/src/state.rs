@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::auth::JwtKeys;
 use crate::broker::Broker;
 use crate::config::Config;
+use crate::fanout::EventBus;
 
 /// Handles to Postgres, Redis and RabbitMQ, plus settings.
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Wakes this replica's outbox relay right after a command is committed.
     pub relay_wake: Arc<Notify>,
+    /// Tenant events received from Redis, for this replica's WebSockets.
+    pub events: EventBus,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ mod assets;
 mod auth;
 mod bad_input;
 mod config;
+mod events;
 mod health;
 mod keys;
 mod layers;

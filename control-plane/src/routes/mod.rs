@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod events;
 pub mod health;
 pub mod keys;
 pub mod layers;
@@ -41,7 +42,9 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let doc = openapi::finish(doc);
     let max_body = state.config.max_body_bytes;
-    api.merge(health::router())
+    api.nest("/stream", events::router())
+        .nest("/streams/{streamId}", events::router())
+        .merge(health::router())
         .merge(openapi::router(doc))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -1,0 +1,82 @@
+//! `GET /stream/events` (and `/streams/{id}/events`): the tenant's live events over a WebSocket.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::extract::TenantStream;
+use crate::state::AppState;
+
+/// How often the server pings; a client silent for three intervals is dropped.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// Policy-violation close code (RFC 6455): used for clients too slow to keep up.
+const CLOSE_TOO_SLOW: u16 = 1008;
+
+/// Routes of this resource (not in the OpenAPI document: it is not a JSON endpoint).
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/events", axum::routing::get(upgrade))
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let stream_id = ctx.stream.id;
+    let tenant = ctx.tenant;
+    ws.max_message_size(64 * 1024)
+        .on_upgrade(move |socket| serve(state, socket, tenant, stream_id))
+}
+
+async fn serve(state: AppState, socket: WebSocket, tenant: String, stream_id: Uuid) {
+    let mut events = state.events.subscribe();
+    let (mut tx, mut rx) = socket.split();
+    metrics::gauge!("websocket_connections").increment(1.0);
+    tracing::debug!(%tenant, %stream_id, "websocket opened");
+
+    // Receive side: answers are handled by axum (pongs); we only watch for close and silence.
+    let mut reader = tokio::spawn(async move {
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout(PING_EVERY * 3, rx.next()).await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    });
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let close = loop {
+        tokio::select! {
+            _ = &mut reader => break None,
+            _ = ping.tick() => {
+                if tx.send(Message::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+            }
+            event = events.recv() => match event {
+                Ok(e) if e.tenant_id == tenant && e.event.stream_id == stream_id => {
+                    let Ok(text) = serde_json::to_string(&e.event) else { continue };
+                    if tx.send(Message::Text(text.into())).await.is_err() {
+                        break None;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(n)) => {
+                    tracing::info!(%tenant, %stream_id, skipped = n, "dropping a websocket that fell behind");
+                    break Some(CloseFrame { code: CLOSE_TOO_SLOW, reason: Utf8Bytes::from_static("too slow: reconnect and re-sync") });
+                }
+                Err(RecvError::Closed) => break Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") }),
+            },
+        }
+    };
+    if let Some(frame) = close {
+        let _ = tx.send(Message::Close(Some(frame))).await;
+    }
+    let _ = tx.close().await;
+    reader.abort();
+    metrics::gauge!("websocket_connections").decrement(1.0);
+}
