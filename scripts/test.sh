@@ -34,7 +34,10 @@ psql "${admin}" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'sm_it_
   while read -r db; do psql "${admin}" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
 
 step "tests"
-cargo nextest run --workspace --locked --no-fail-fast
+features=()
+# Where a Docker engine answers, services missing locally are started as containers.
+if docker info >/dev/null 2>&1; then features=(--features stream-manager-tests/containers); fi
+cargo nextest run --workspace --locked --no-fail-fast "${features[@]}"
 
 if [ -x scripts/check-deploy.sh ] || [ -f scripts/check-deploy.sh ]; then
   step "deploy checks"

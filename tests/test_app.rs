@@ -144,7 +144,7 @@ async fn launch(s: Services, database_url: String, namespace: String) -> TestApp
 
 /// A control plane with a fresh database and namespace.
 pub async fn spawn_app() -> TestApp {
-    let s = services();
+    let s = services().await;
     let database_url = create_database(&s.database_url).await;
     let namespace = format!("it-{}.", &Uuid::new_v4().simple().to_string()[..12]);
     launch(s, database_url, namespace).await
