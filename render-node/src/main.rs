@@ -1,7 +1,37 @@
 //! `render-node` binary entry point.
+//!
+//! `render-node render …` renders a scene file standalone (see `render-node/README.md`).
+//! The fleet worker (AMQP consumer) is wired by the dispatch issue.
+
+use std::io::Write;
+
+use anyhow::Context;
+use render_node::cli;
 
 fn main() -> anyhow::Result<()> {
     shared::telemetry::init();
-    tracing::error!("the render node is not built yet");
-    anyhow::bail!("the render node is not built yet")
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("render") => {
+            let parsed = cli::parse_render(&args[1..])?;
+            let summary = cli::run_render(&parsed)?;
+            let r = &summary.report;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "rendered frames={} seconds={:.2} fps={:.1} dropped={} avg_compose_ms={:.2} encoder_latency_ms={:.1} cpu={:.0}% rss_mb={:.0}",
+                summary.frames,
+                summary.seconds,
+                summary.fps(),
+                r.dropped_frames,
+                r.average_render_time,
+                r.encoder_latency_ms,
+                r.cpu_usage,
+                r.memory_usage as f64 / 1_048_576.0,
+            )
+            .context("writing the summary")?;
+            Ok(())
+        }
+        _ => anyhow::bail!("{}", cli::USAGE),
+    }
 }

@@ -1,0 +1,406 @@
+//! The engine: starts streams from a [`StreamSpec`] and hands out a [`StreamHandle`] per
+//! stream to change, observe and stop it.
+//!
+//! Each stream has its own pipeline and two threads (render loop, supervisor), so one
+//! stream's failure never touches another's. Handle methods are blocking but short (apply
+//! blocks while new media loads); async callers wrap them in `spawn_blocking`.
+
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use shared::media_url::{MediaPolicy, UrlUse};
+use shared::spec::{DesiredState, StreamSpec};
+use shared::status::{LiveReport, StreamState};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::compose::Compositor;
+use crate::error::{RenderError, Result};
+use crate::events::{EventSink, NodeEvent};
+use crate::metrics::FrameStats;
+use crate::output::retry::RetryPolicy;
+use crate::output::{OutputTarget, Outputs};
+use crate::pipeline::{OutputPipeline, Stage, encoder};
+use crate::plan::{LoadContext, Planner};
+use crate::render_loop::{LoopEnd, RenderCommand, RenderLoop};
+use crate::sources::image::ImageCache;
+use crate::sources::ingest::{IngestFeeds, NoFeeds};
+use crate::supervisor::{Supervisor, SupervisorCommand, unix_ms};
+
+/// Node-wide settings.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Reported in every [`LiveReport`].
+    pub node_id: String,
+    /// URL rules for media and outputs; `None` trusts everything (standalone use).
+    pub policy: Option<MediaPolicy>,
+    /// The control plane's base URL, for image layers naming an uploaded asset.
+    pub asset_base: Option<String>,
+    pub retry: RetryPolicy,
+    /// Live feeds for ingest layers.
+    pub feeds: Arc<dyn IngestFeeds>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            node_id: "local".into(),
+            policy: None,
+            asset_base: None,
+            retry: RetryPolicy::default(),
+            feeds: Arc::new(NoFeeds),
+        }
+    }
+}
+
+/// Per-stream options beyond the spec (the standalone command, tests, benchmarks).
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    /// Real time on the pipeline clock (true), or as fast as possible (benchmarks, files).
+    pub live: bool,
+    /// End by itself after this many frames.
+    pub max_frames: Option<u64>,
+    /// Destinations besides the spec's RTMP outputs (files, null).
+    pub extra_outputs: Vec<OutputTarget>,
+    /// Keep every composed frame in an appsink (tests).
+    pub tap: bool,
+    pub stage: Stage,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            live: true,
+            max_frames: None,
+            extra_outputs: Vec::new(),
+            tap: false,
+            stage: Stage::Encode,
+        }
+    }
+}
+
+/// What `apply` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The change is in output frames from this one on.
+    AtFrame(u64),
+    /// The spec was not newer than the one on air; nothing changed.
+    Ignored,
+}
+
+/// Starts streams. Cheap to clone; shares the image cache between streams.
+#[derive(Clone)]
+pub struct Engine {
+    cfg: EngineConfig,
+    images: Arc<ImageCache>,
+}
+
+impl Engine {
+    /// Initialises GStreamer and the shared caches.
+    pub fn new(cfg: EngineConfig) -> Result<Self> {
+        gst::init().map_err(|e| RenderError::Gst {
+            what: "initialise GStreamer".into(),
+            source: gst::glib::bool_error!("{e}"),
+        })?;
+        Ok(Engine {
+            cfg,
+            images: Arc::new(ImageCache::new()),
+        })
+    }
+
+    /// Builds and starts the pipeline for `spec`. Layers that fail to load are skipped (and
+    /// reported as events); a bad config or a pipeline that cannot start is an error.
+    pub fn start(&self, spec: &StreamSpec, opts: StreamOptions) -> Result<StreamHandle> {
+        let id = spec.stream_id;
+        let config = &spec.config;
+        config
+            .validate()
+            .map_err(|e| RenderError::InvalidSpec(e.to_string()))?;
+        if let Some(policy) = &self.cfg.policy {
+            for url in &config.outputs {
+                policy
+                    .check("outputs", url, UrlUse::Output)
+                    .map_err(|e| RenderError::Refused(e.to_string()))?;
+            }
+        }
+        let events = EventSink::new(id);
+        let built =
+            OutputPipeline::build(config, &id.to_string(), opts.live, opts.stage, opts.tap)?;
+        let mut outputs = built
+            .mux_tee
+            .clone()
+            .map(|tee| Outputs::new(built.pipeline.clone(), tee, self.cfg.retry, events.clone()));
+        if let Some(o) = &mut outputs {
+            for url in &config.outputs {
+                o.add(OutputTarget::Rtmp(url.clone()))?;
+            }
+            for t in &opts.extra_outputs {
+                o.add(t.clone())?;
+            }
+        }
+        let ctx = LoadContext {
+            images: self.images.clone(),
+            feeds: self.cfg.feeds.clone(),
+            policy: self.cfg.policy.clone(),
+            asset_base: self.cfg.asset_base.clone(),
+        };
+        let mut planner = Planner::new(
+            ctx,
+            config.target_fps,
+            opts.live,
+            built.audio.clone(),
+            events.clone(),
+        );
+        let mut compositor = Compositor::new(
+            config.resolution.width as usize,
+            config.resolution.height as usize,
+            config.target_fps,
+        );
+        compositor.apply(planner.plan(spec), 0);
+
+        let pipeline = built.pipeline.clone();
+        if pipeline.set_state(gst::State::Playing).is_err() {
+            let reason = crate::sources::fetch::bus_error(&pipeline)
+                .unwrap_or_else(|| "state change failed".into());
+            let _ = pipeline.set_state(gst::State::Null);
+            return Err(RenderError::Pipeline {
+                element: "pipeline".into(),
+                message: reason,
+                debug: None,
+            });
+        }
+        let report = Arc::new(Mutex::new(LiveReport {
+            state: StreamState::Starting,
+            node_id: Some(self.cfg.node_id.clone()),
+            version: spec.version,
+            start_time: Some(unix_ms()),
+            reported_at: unix_ms(),
+            outputs: outputs.as_ref().map(|o| o.statuses()).unwrap_or_default(),
+            ..LiveReport::default()
+        }));
+        let stats = Arc::new(FrameStats::default());
+        let (render_tx, render_rx) = mpsc::channel();
+        let (sup_tx, sup_rx) = mpsc::channel();
+        let (dispose_tx, dispose_rx) = mpsc::channel();
+        let render = RenderLoop {
+            stream_id: id,
+            compositor,
+            appsrc: built.video_in.clone(),
+            pipeline: pipeline.clone(),
+            fps: config.target_fps,
+            live: opts.live,
+            max_frames: opts.max_frames,
+            commands: render_rx,
+            stats: stats.clone(),
+            disposal: dispose_tx,
+        };
+        let supervisor = Supervisor {
+            stream_id: id,
+            pipeline: pipeline.clone(),
+            outputs,
+            stats: stats.clone(),
+            latency: built.latency.clone(),
+            report: report.clone(),
+            events: events.clone(),
+            commands: sup_rx,
+            disposal: dispose_rx,
+            render: render_tx.clone(),
+        };
+        let spawn_err = |e: std::io::Error| RenderError::Io {
+            what: "start a stream thread".into(),
+            source: e,
+        };
+        let render_thread = std::thread::Builder::new()
+            .name(format!("render-{}", short(id)))
+            .spawn(move || render.run())
+            .map_err(spawn_err)?;
+        let sup_thread = std::thread::Builder::new()
+            .name(format!("superv-{}", short(id)))
+            .spawn(move || supervisor.run())
+            .map_err(spawn_err)?;
+        tracing::info!(stream_id = %id, version = spec.version, "stream started");
+        let handle = StreamHandle {
+            stream_id: id,
+            events,
+            render_tx,
+            sup_tx,
+            planner: Mutex::new(planner),
+            spec: Mutex::new(spec.clone()),
+            report,
+            threads: Mutex::new(Some((render_thread, sup_thread))),
+            tap: built.tap,
+            stats,
+            encoder: built.video_encoder,
+        };
+        if spec.desired == DesiredState::Paused {
+            handle.set_paused(true);
+        }
+        Ok(handle)
+    }
+}
+
+fn short(id: Uuid) -> String {
+    id.simple().to_string()[..8].to_owned()
+}
+
+/// A running stream.
+pub struct StreamHandle {
+    stream_id: Uuid,
+    events: EventSink,
+    render_tx: Sender<RenderCommand>,
+    sup_tx: Sender<SupervisorCommand>,
+    planner: Mutex<Planner>,
+    spec: Mutex<StreamSpec>,
+    report: Arc<Mutex<LiveReport>>,
+    threads: Mutex<Option<(JoinHandle<LoopEnd>, JoinHandle<Option<String>>)>>,
+    tap: Option<gst_app::AppSink>,
+    stats: Arc<FrameStats>,
+    encoder: Option<gst::Element>,
+}
+
+impl StreamHandle {
+    /// The stream this handle drives.
+    pub fn stream_id(&self) -> Uuid {
+        self.stream_id
+    }
+
+    /// Applies a newer desired state without restarting: layers added, removed or changed
+    /// (animated when `spec.change` says so), scene switched, paused or resumed, bitrate and
+    /// RTMP destinations changed. Returns the first output frame that shows the change.
+    ///
+    /// Older or equal versions are ignored. A new resolution or frame rate needs a new
+    /// pipeline: that returns [`RenderError::RestartRequired`] and the caller restarts the
+    /// stream (stop, then [`Engine::start`]).
+    pub fn apply(&self, spec: &StreamSpec) -> Result<Applied> {
+        if spec.stream_id != self.stream_id {
+            return Err(RenderError::InvalidSpec(
+                "the spec is for another stream".into(),
+            ));
+        }
+        spec.config
+            .validate()
+            .map_err(|e| RenderError::InvalidSpec(e.to_string()))?;
+        let mut current = self.spec.lock().map_err(|_| RenderError::Stopped)?;
+        if spec.version <= current.version {
+            return Ok(Applied::Ignored);
+        }
+        if spec.config.resolution != current.config.resolution
+            || spec.config.target_fps != current.config.target_fps
+        {
+            return Err(RenderError::RestartRequired);
+        }
+        if spec.config.bitrate != current.config.bitrate
+            && let Some(enc) = &self.encoder
+        {
+            encoder::set_bitrate(enc, spec.config.bitrate.kbps);
+        }
+        if spec.config.outputs != current.config.outputs {
+            let _ = self
+                .sup_tx
+                .send(SupervisorCommand::SetOutputs(spec.config.outputs.clone()));
+        }
+        let plan = self
+            .planner
+            .lock()
+            .map_err(|_| RenderError::Stopped)?
+            .plan(spec);
+        let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+        self.render_tx
+            .send(RenderCommand::Apply(plan, ack_tx))
+            .map_err(|_| RenderError::Stopped)?;
+        let frame = ack_rx
+            .recv_timeout(Duration::from_secs(5))
+            .map_err(|_| RenderError::Stopped)?;
+        self.set_paused(spec.desired == DesiredState::Paused);
+        *current = spec.clone();
+        if let Ok(mut r) = self.report.lock() {
+            r.version = spec.version;
+        }
+        tracing::debug!(stream_id = %self.stream_id, version = spec.version, frame, "change applied");
+        Ok(Applied::AtFrame(frame))
+    }
+
+    fn set_paused(&self, paused: bool) {
+        let _ = self.render_tx.send(RenderCommand::Pause(paused));
+        if let Ok(mut r) = self.report.lock() {
+            r.state = match (r.state, paused) {
+                (StreamState::Live | StreamState::Starting, true) => StreamState::Paused,
+                (StreamState::Paused, false) => StreamState::Live,
+                (s, _) => s,
+            };
+        }
+    }
+
+    /// The latest report (refreshed by the node once a second).
+    pub fn report(&self) -> LiveReport {
+        let mut r = self.report.lock().map(|r| r.clone()).unwrap_or_default();
+        r.reported_at = unix_ms();
+        r
+    }
+
+    /// Events from now on: layer and source errors, output states, the end.
+    pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Frames pushed to the encoder so far.
+    pub fn frames(&self) -> u64 {
+        self.stats.frames.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The appsink holding every composed frame, when started with `tap`.
+    pub fn tap(&self) -> Option<&gst_app::AppSink> {
+        self.tap.as_ref()
+    }
+
+    /// Ends the stream cleanly: EOS through the muxer so files and RTMP close properly
+    /// (bounded wait), then the pipeline goes to `Null`. Returns the final report; an error
+    /// if the stream had failed.
+    pub fn stop(&self) -> Result<LiveReport> {
+        let _ = self.render_tx.send(RenderCommand::Stop);
+        let _ = self.sup_tx.send(SupervisorCommand::Stopping);
+        self.join()
+    }
+
+    /// Waits for the stream to end by itself (a frame limit, or a failure).
+    pub fn wait(&self) -> Result<LiveReport> {
+        self.join()
+    }
+
+    fn join(&self) -> Result<LiveReport> {
+        let threads = self
+            .threads
+            .lock()
+            .map_err(|_| RenderError::Stopped)?
+            .take();
+        let mut failure = None;
+        if let Some((render, sup)) = threads {
+            failure = sup
+                .join()
+                .unwrap_or_else(|_| Some("supervisor thread panicked".into()));
+            let _ = render.join();
+        }
+        let report = self.report();
+        match failure {
+            Some(message) => Err(RenderError::Pipeline {
+                element: "stream".into(),
+                message,
+                debug: None,
+            }),
+            None => Ok(report),
+        }
+    }
+}
+
+impl Drop for StreamHandle {
+    fn drop(&mut self) {
+        if self.threads.lock().map(|t| t.is_some()).unwrap_or(false) {
+            let _ = self.stop();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Things a running stream tells its owner about: errors and output state changes.
+//!
+//! The dispatch layer subscribes and turns these into `stream:error` and `stream:status`
+//! events; every event is also logged with the stream id.
+
+use serde::Serialize;
+use shared::status::OutputState;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// One event of one stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum NodeEvent {
+    /// A layer could not be loaded; it is skipped and the stream goes on.
+    #[serde(rename_all = "camelCase")]
+    LayerError { layer_id: Uuid, message: String },
+    /// A moving source (video, feed) failed after it started; its last frame stays.
+    #[serde(rename_all = "camelCase")]
+    SourceError { source: String, message: String },
+    /// A destination changed state. `url` has its key masked.
+    #[serde(rename_all = "camelCase")]
+    Output {
+        url: String,
+        state: OutputState,
+        error: Option<String>,
+    },
+    /// The stream itself failed and stopped.
+    #[serde(rename_all = "camelCase")]
+    StreamFailed { message: String },
+    /// The stream ended (stopped on request or after its planned duration).
+    StreamEnded,
+}
+
+/// Sends a stream's events to its subscribers and to the log.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    stream_id: Uuid,
+    tx: broadcast::Sender<NodeEvent>,
+}
+
+impl EventSink {
+    /// A sink for `stream_id` keeping up to 256 unread events per subscriber.
+    pub fn new(stream_id: Uuid) -> Self {
+        let (tx, _) = broadcast::channel(256);
+        EventSink { stream_id, tx }
+    }
+
+    /// Publishes an event; having no subscriber is fine.
+    pub fn send(&self, e: NodeEvent) {
+        match &e {
+            NodeEvent::LayerError { layer_id, message } => {
+                tracing::warn!(stream_id = %self.stream_id, %layer_id, %message, "layer skipped")
+            }
+            NodeEvent::SourceError { source, message } => {
+                tracing::warn!(stream_id = %self.stream_id, %source, %message, "source failed")
+            }
+            NodeEvent::Output { url, state, error } => {
+                tracing::info!(stream_id = %self.stream_id, %url, ?state, ?error, "output state")
+            }
+            NodeEvent::StreamFailed { message } => {
+                tracing::error!(stream_id = %self.stream_id, %message, "stream failed")
+            }
+            NodeEvent::StreamEnded => tracing::info!(stream_id = %self.stream_id, "stream ended"),
+        }
+        let _ = self.tx.send(e);
+    }
+
+    /// A new subscriber, seeing events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.tx.subscribe()
+    }
+
+    /// The stream these events belong to.
+    pub fn stream_id(&self) -> Uuid {
+        self.stream_id
+    }
+}

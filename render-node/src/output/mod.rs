@@ -1,0 +1,373 @@
+//! Destinations: one branch per RTMP URL or file on the muxer's tee, each isolated.
+//!
+//! A branch is `errorignore ! queue(leaky) ! sink`. `errorignore` turns the branch's flow
+//! errors into OK so the tee keeps feeding the others; the leaky queue keeps a stalled
+//! server from blocking them. When a branch's sink posts an error, the branch is removed and
+//! rebuilt after a backoff; each destination has its own state.
+//!
+//! - [`retry`]: the backoff policy.
+
+pub mod retry;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use shared::status::{OutputState, OutputStatus, mask_output_url};
+
+use self::retry::RetryPolicy;
+use crate::error::{RenderError, Result, make};
+use crate::events::{EventSink, NodeEvent};
+
+/// Where muxed FLV goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// An RTMP(S) URL, stream key included.
+    Rtmp(String),
+    /// An FLV file.
+    File(PathBuf),
+    /// Nowhere (benchmarks).
+    Null,
+}
+
+impl OutputTarget {
+    /// Reads a command-line destination: `rtmp(s)://…`, `null`, or a file path.
+    pub fn parse(s: &str) -> Self {
+        if s.starts_with("rtmp://") || s.starts_with("rtmps://") {
+            OutputTarget::Rtmp(s.to_owned())
+        } else if s == "null" {
+            OutputTarget::Null
+        } else {
+            OutputTarget::File(PathBuf::from(s))
+        }
+    }
+
+    /// What status and logs show: RTMP keys masked.
+    pub fn display(&self) -> String {
+        match self {
+            OutputTarget::Rtmp(u) => mask_output_url(u),
+            OutputTarget::File(p) => p.display().to_string(),
+            OutputTarget::Null => "null".into(),
+        }
+    }
+}
+
+struct Branch {
+    target: OutputTarget,
+    state: OutputState,
+    error: Option<String>,
+    /// The branch in the pipeline, when connected or connecting.
+    bin: Option<(gst::Bin, gst::Pad)>,
+    failures: u32,
+    retry_at: Option<Instant>,
+    /// Bytes the sink was handed (files) or sent (RTMP, from the sink's stats).
+    bytes: Arc<AtomicU64>,
+    /// The counter's value at the last tick.
+    last_bytes: u64,
+    /// Bytes over all connections of this destination.
+    total: u64,
+}
+
+/// All destinations of one stream.
+pub struct Outputs {
+    pipeline: gst::Pipeline,
+    tee: gst::Element,
+    branches: Vec<Branch>,
+    policy: RetryPolicy,
+    events: EventSink,
+}
+
+impl std::fmt::Debug for Outputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outputs")
+            .field("count", &self.branches.len())
+            .finish()
+    }
+}
+
+impl Outputs {
+    /// No destinations yet.
+    pub fn new(
+        pipeline: gst::Pipeline,
+        tee: gst::Element,
+        policy: RetryPolicy,
+        events: EventSink,
+    ) -> Self {
+        Outputs {
+            pipeline,
+            tee,
+            branches: Vec::new(),
+            policy,
+            events,
+        }
+    }
+
+    /// Adds a destination and connects it now.
+    pub fn add(&mut self, target: OutputTarget) -> Result<()> {
+        let mut b = Branch {
+            target,
+            state: OutputState::Connecting,
+            error: None,
+            bin: None,
+            failures: 0,
+            retry_at: None,
+            bytes: Arc::default(),
+            last_bytes: 0,
+            total: 0,
+        };
+        self.connect(&mut b)?;
+        self.events.send(NodeEvent::Output {
+            url: b.target.display(),
+            state: b.state,
+            error: None,
+        });
+        self.branches.push(b);
+        Ok(())
+    }
+
+    /// Makes the set of RTMP destinations equal to `urls`, leaving others (files) alone.
+    pub fn set_rtmp(&mut self, urls: &[String]) {
+        let mut i = 0;
+        while i < self.branches.len() {
+            let keep = match &self.branches[i].target {
+                OutputTarget::Rtmp(u) => urls.contains(u),
+                _ => true,
+            };
+            if keep {
+                i += 1;
+            } else {
+                let mut b = self.branches.remove(i);
+                self.disconnect(&mut b);
+            }
+        }
+        for u in urls {
+            let known = self
+                .branches
+                .iter()
+                .any(|b| matches!(&b.target, OutputTarget::Rtmp(x) if x == u));
+            if !known && let Err(e) = self.add(OutputTarget::Rtmp(u.clone())) {
+                self.events.send(NodeEvent::Output {
+                    url: mask_output_url(u),
+                    state: OutputState::Failed,
+                    error: Some(e.to_string()),
+                });
+            }
+        }
+    }
+
+    fn connect(&self, b: &mut Branch) -> Result<()> {
+        let bin = gst::Bin::new();
+        let ignore = make("errorignore")?;
+        ignore.set_property("ignore-error", true);
+        ignore.set_property("ignore-notlinked", true);
+        ignore.set_property("ignore-notnegotiated", false);
+        let queue = make("queue")?;
+        // Up to 4 s of stream waits for a slow server; older data is dropped, never blocking.
+        queue.set_property_from_str("leaky", "downstream");
+        queue.set_property("max-size-time", 4_000_000_000u64);
+        queue.set_property("max-size-bytes", 0u32);
+        queue.set_property("max-size-buffers", 0u32);
+        let sink = match &b.target {
+            OutputTarget::Rtmp(url) => {
+                let s = make("rtmp2sink")?;
+                s.set_property("location", url);
+                s.set_property("async-connect", true);
+                s
+            }
+            OutputTarget::File(path) => {
+                let s = make("filesink")?;
+                s.set_property("location", path.to_string_lossy().as_ref());
+                s
+            }
+            OutputTarget::Null => make("fakesink")?,
+        };
+        sink.set_property("sync", false);
+        sink.set_property("async", false);
+        if !matches!(b.target, OutputTarget::Rtmp(_)) {
+            let bytes = b.bytes.clone();
+            if let Some(pad) = sink.static_pad("sink") {
+                pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                    if let Some(buf) = info.buffer() {
+                        bytes.fetch_add(buf.size() as u64, Ordering::Relaxed);
+                    }
+                    gst::PadProbeReturn::Ok
+                });
+            }
+        }
+        bin.add_many([&ignore, &queue, &sink])
+            .map_err(RenderError::gst("assemble an output"))?;
+        gst::Element::link_many([&ignore, &queue, &sink])
+            .map_err(RenderError::gst("link an output"))?;
+        let ghost = gst::GhostPad::with_target(
+            &ignore
+                .static_pad("sink")
+                .ok_or_else(|| RenderError::MissingElement("errorignore sink pad".into()))?,
+        )
+        .map_err(RenderError::gst("expose an output's input"))?;
+        bin.add_pad(&ghost)
+            .map_err(RenderError::gst("add an output pad"))?;
+        self.pipeline
+            .add(&bin)
+            .map_err(RenderError::gst("add an output"))?;
+        let tee_pad = self
+            .tee
+            .request_pad_simple("src_%u")
+            .ok_or_else(|| RenderError::MissingElement("tee src pad".into()))?;
+        if let Err(e) = tee_pad.link(&ghost) {
+            self.tee.release_request_pad(&tee_pad);
+            let _ = self.pipeline.remove(&bin);
+            return Err(RenderError::Pipeline {
+                element: b.target.display(),
+                message: format!("cannot link output: {e:?}"),
+                debug: None,
+            });
+        }
+        bin.sync_state_with_parent()
+            .map_err(RenderError::gst("start an output"))?;
+        // A destination joining a running stream needs a keyframe to start decoding from.
+        let _ = ghost.push_event(
+            gstreamer_video::UpstreamForceKeyUnitEvent::builder()
+                .all_headers(true)
+                .build(),
+        );
+        b.bin = Some((bin, tee_pad));
+        b.bytes.store(0, Ordering::Relaxed);
+        b.last_bytes = 0;
+        Ok(())
+    }
+
+    fn disconnect(&self, b: &mut Branch) {
+        if let Some((bin, tee_pad)) = b.bin.take() {
+            if let Some(peer) = tee_pad.peer() {
+                let _ = tee_pad.unlink(&peer);
+            }
+            self.tee.release_request_pad(&tee_pad);
+            let _ = bin.set_state(gst::State::Null);
+            let _ = self.pipeline.remove(&bin);
+        }
+    }
+
+    /// Whether an element belongs to one of the outputs; if so, handles its failure and
+    /// returns true (the stream goes on).
+    pub fn handle_error(&mut self, src: &gst::Object, message: &str) -> bool {
+        let Some(i) = self.branches.iter().position(|b| {
+            b.bin.as_ref().is_some_and(|(bin, _)| {
+                src.has_as_ancestor(bin) || src == bin.upcast_ref::<gst::Object>()
+            })
+        }) else {
+            return false;
+        };
+        let mut b = self.branches.remove(i);
+        self.disconnect(&mut b);
+        b.failures += 1;
+        b.error = Some(message.to_owned());
+        let is_file = !matches!(b.target, OutputTarget::Rtmp(_));
+        if is_file || b.failures >= self.policy.max_attempts {
+            b.state = OutputState::Failed;
+            b.retry_at = None;
+        } else {
+            b.state = OutputState::Reconnecting;
+            b.retry_at = Some(Instant::now() + self.policy.delay(b.failures));
+        }
+        self.events.send(NodeEvent::Output {
+            url: b.target.display(),
+            state: b.state,
+            error: b.error.clone(),
+        });
+        self.branches.insert(i, b);
+        true
+    }
+
+    /// Retries due destinations and notices ones that started sending. Call about every
+    /// 100 ms.
+    pub fn tick(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.branches.len() {
+            let mut b = std::mem::replace(&mut self.branches[i], placeholder());
+            if b.retry_at.is_some_and(|t| t <= now) {
+                b.retry_at = None;
+                match self.connect(&mut b) {
+                    Ok(()) => b.state = OutputState::Connecting,
+                    Err(e) => {
+                        b.state = OutputState::Failed;
+                        b.error = Some(e.to_string());
+                    }
+                }
+                self.events.send(NodeEvent::Output {
+                    url: b.target.display(),
+                    state: b.state,
+                    error: b.error.clone(),
+                });
+            }
+            if let (OutputTarget::Rtmp(_), Some((bin, _))) = (&b.target, &b.bin)
+                && let Some(sent) = rtmp_bytes_sent(bin)
+            {
+                b.bytes.store(sent, Ordering::Relaxed);
+            }
+            let bytes = b.bytes.load(Ordering::Relaxed);
+            // A new connection's counter starts again from zero.
+            let delta = bytes.checked_sub(b.last_bytes).unwrap_or(bytes);
+            b.last_bytes = bytes;
+            b.total += delta;
+            if delta > 0 {
+                if b.state != OutputState::Active && b.bin.is_some() {
+                    b.state = OutputState::Active;
+                    b.failures = 0;
+                    b.error = None;
+                    self.events.send(NodeEvent::Output {
+                        url: b.target.display(),
+                        state: b.state,
+                        error: None,
+                    });
+                }
+            }
+            self.branches[i] = b;
+        }
+    }
+
+    /// Total bytes handed to all destinations so far, as of the last tick (for the bitrate).
+    pub fn bytes_sent(&self) -> u64 {
+        self.branches.iter().map(|b| b.total).sum()
+    }
+
+    /// Each destination's state, keys masked.
+    pub fn statuses(&self) -> Vec<OutputStatus> {
+        self.branches
+            .iter()
+            .map(|b| OutputStatus {
+                url: b.target.display(),
+                state: b.state,
+                error: b.error.clone(),
+            })
+            .collect()
+    }
+
+    /// Whether every destination has failed for good (nothing left to stream to).
+    pub fn all_failed(&self) -> bool {
+        !self.branches.is_empty() && self.branches.iter().all(|b| b.state == OutputState::Failed)
+    }
+}
+
+fn placeholder() -> Branch {
+    Branch {
+        target: OutputTarget::Null,
+        state: OutputState::Failed,
+        error: None,
+        bin: None,
+        failures: 0,
+        retry_at: None,
+        bytes: Arc::default(),
+        last_bytes: 0,
+        total: 0,
+    }
+}
+
+/// `out-bytes-total` from rtmp2sink's stats.
+fn rtmp_bytes_sent(bin: &gst::Bin) -> Option<u64> {
+    let sink = bin.iterate_sinks().into_iter().flatten().next()?;
+    let stats = sink.property::<Option<gst::Structure>>("stats")?;
+    stats.get::<u64>("out-bytes-total").ok()
+}

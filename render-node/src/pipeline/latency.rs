@@ -1,0 +1,67 @@
+//! Encoder latency: the time a frame spends inside the video encoder, from its sink pad to
+//! its source pad, matched by timestamp (x264 keeps input timestamps on output).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+
+/// Frames remembered while they are inside the encoder; more than any lookahead we use.
+const MAX_IN_FLIGHT: usize = 256;
+
+/// Latest measured encoder latency.
+#[derive(Debug, Clone)]
+pub struct LatencyProbe {
+    /// Smoothed latency in microseconds.
+    micros: Arc<AtomicU64>,
+}
+
+impl LatencyProbe {
+    /// Installs probes on `encoder`'s pads; `None` when it has no static pads.
+    pub fn attach(encoder: &gst::Element) -> Option<Self> {
+        let sink = encoder.static_pad("sink")?;
+        let src = encoder.static_pad("src")?;
+        let in_flight: Arc<Mutex<VecDeque<(gst::ClockTime, Instant)>>> = Arc::default();
+        let micros = Arc::new(AtomicU64::new(0));
+        let inf = in_flight.clone();
+        sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(pts) = info.buffer().and_then(|b| b.pts())
+                && let Ok(mut q) = inf.lock()
+            {
+                if q.len() >= MAX_IN_FLIGHT {
+                    q.pop_front();
+                }
+                q.push_back((pts, Instant::now()));
+            }
+            gst::PadProbeReturn::Ok
+        });
+        let m = micros.clone();
+        src.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(pts) = info.buffer().and_then(|b| b.pts())
+                && let Ok(mut q) = in_flight.lock()
+                && let Some(i) = q.iter().position(|(p, _)| *p == pts)
+            {
+                let took = q[i].1.elapsed().as_micros() as u64;
+                q.drain(..=i);
+                let prev = m.load(Ordering::Relaxed);
+                // Exponential smoothing (1/8) so one slow frame does not dominate the report.
+                let next = if prev == 0 {
+                    took
+                } else {
+                    prev - prev / 8 + took / 8
+                };
+                m.store(next, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+        Some(LatencyProbe { micros })
+    }
+
+    /// Smoothed latency in milliseconds.
+    pub fn millis(&self) -> f64 {
+        self.micros.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+}

@@ -1,0 +1,177 @@
+//! The GStreamer side of a stream: composed frames in, FLV out.
+//!
+//! ```text
+//! appsrc(I420) ─ tee ─ queue ─ x264enc ─ h264parse ─ queue ─┐
+//!                 └─ queue ─ appsink (tap, tests/preview)   flvmux ─ tee ─ output branches
+//! audiotestsrc(silence) ─ audiomixer ─ aac ─ aacparse ─ queue ─┘            (see `output`)
+//!                 video layers' audio ─┘
+//! ```
+//!
+//! - [`encoder`]: the H.264 and AAC encoders from the stream config.
+//! - [`audio`]: the mixer inputs video layers push their sound into.
+//! - [`latency`]: encoder latency measured on its pads.
+
+pub mod audio;
+pub mod encoder;
+pub mod latency;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use shared::stream_config::StreamConfig;
+
+use self::audio::{AudioPort, audio_caps};
+use self::latency::LatencyProbe;
+use crate::error::{RenderError, Result, make, make_named};
+
+/// How far the pipeline goes after compositing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Encode and mux (the product).
+    Encode,
+    /// Stop right after compositing (benchmarks measure the compositor alone).
+    CompositeOnly,
+}
+
+/// The built pipeline and the handles the engine needs.
+#[derive(Debug)]
+pub struct OutputPipeline {
+    pub pipeline: gst::Pipeline,
+    /// Where the render loop pushes composed frames.
+    pub video_in: gst_app::AppSrc,
+    /// Muxed FLV, for output branches; `None` when only compositing.
+    pub mux_tee: Option<gst::Element>,
+    pub video_encoder: Option<gst::Element>,
+    pub audio: Option<AudioPort>,
+    /// Every composed frame, when a tap was asked for.
+    pub tap: Option<gst_app::AppSink>,
+    pub latency: Option<LatencyProbe>,
+}
+
+/// The raw caps of composed frames.
+pub fn frame_caps(config: &StreamConfig) -> gst::Caps {
+    gst::Caps::builder("video/x-raw")
+        .field("format", "I420")
+        .field("width", config.resolution.width as i32)
+        .field("height", config.resolution.height as i32)
+        .field("framerate", gst::Fraction::new(config.target_fps as i32, 1))
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+        .field("colorimetry", "bt709")
+        .build()
+}
+
+fn link(elems: &[&gst::Element], what: &str) -> Result<()> {
+    gst::Element::link_many(elems).map_err(RenderError::gst(format!("link {what}")))
+}
+
+impl OutputPipeline {
+    /// Builds the pipeline for `config`. `live` makes the sources live (real time).
+    pub fn build(
+        config: &StreamConfig,
+        stream_id: &str,
+        live: bool,
+        stage: Stage,
+        tap: bool,
+    ) -> Result<Self> {
+        let pipeline = gst::Pipeline::with_name(&format!("stream-{stream_id}"));
+        let frame_bytes = (config.resolution.width * config.resolution.height * 3 / 2) as u64;
+        let video_in = gst_app::AppSrc::builder()
+            .name("compositor")
+            .caps(&frame_caps(config))
+            .format(gst::Format::Time)
+            .is_live(live)
+            // Blocks the render loop when downstream is slow instead of queueing frames: in
+            // throughput mode that paces us to the encoder, live it shows up as drops.
+            .block(true)
+            .max_bytes(frame_bytes * 2)
+            .build();
+        pipeline
+            .add(&video_in)
+            .map_err(RenderError::gst("add the frame source"))?;
+        let vtee = make_named("tee", "frames")?;
+        pipeline
+            .add(&vtee)
+            .map_err(RenderError::gst("add the frame tee"))?;
+        video_in
+            .link(&vtee)
+            .map_err(RenderError::gst("link the frame source"))?;
+
+        let tap = if tap {
+            let q = make("queue")?;
+            q.set_property("max-size-buffers", 0u32);
+            q.set_property("max-size-bytes", 0u32);
+            q.set_property("max-size-time", 0u64);
+            let sink = gst_app::AppSink::builder().name("tap").sync(false).build();
+            pipeline
+                .add_many([&q, sink.upcast_ref()])
+                .map_err(RenderError::gst("add the tap"))?;
+            link(&[&vtee, &q, sink.upcast_ref()], "the tap")?;
+            Some(sink)
+        } else {
+            None
+        };
+
+        if stage == Stage::CompositeOnly {
+            let q = make("queue")?;
+            let sink = make("fakesink")?;
+            sink.set_property("sync", false);
+            pipeline
+                .add_many([&q, &sink])
+                .map_err(RenderError::gst("add fakesink"))?;
+            link(&[&vtee, &q, &sink], "fakesink")?;
+            return Ok(OutputPipeline {
+                pipeline,
+                video_in,
+                mux_tee: None,
+                video_encoder: None,
+                audio: None,
+                tap,
+                latency: None,
+            });
+        }
+
+        let vq = make("queue")?;
+        let (venc, _) = encoder::video_encoder(config, stream_id)?;
+        let parse = make("h264parse")?;
+        let vq2 = make("queue")?;
+        let asrc = make("audiotestsrc")?;
+        asrc.set_property_from_str("wave", "silence");
+        asrc.set_property("is-live", live);
+        let acaps = make("capsfilter")?;
+        acaps.set_property("caps", audio_caps());
+        let mixer = make("audiomixer")?;
+        let aconv = make("audioconvert")?;
+        let aenc = encoder::audio_encoder()?;
+        let aparse = make("aacparse")?;
+        let aq = make("queue")?;
+        let mux = make("flvmux")?;
+        mux.set_property("streamable", true);
+        let mux_tee = make_named("tee", "outputs")?;
+        mux_tee.set_property("allow-not-linked", true);
+        pipeline
+            .add_many([
+                &vq, &venc, &parse, &vq2, &asrc, &acaps, &mixer, &aconv, &aenc, &aparse, &aq, &mux,
+                &mux_tee,
+            ])
+            .map_err(RenderError::gst("add the encoders"))?;
+        link(
+            &[&vtee, &vq, &venc, &parse, &vq2, &mux],
+            "the video encoder",
+        )?;
+        link(
+            &[&asrc, &acaps, &mixer, &aconv, &aenc, &aparse, &aq, &mux],
+            "the audio encoder",
+        )?;
+        link(&[&mux, &mux_tee], "the muxer")?;
+        let latency = LatencyProbe::attach(&venc);
+        Ok(OutputPipeline {
+            audio: Some(AudioPort::new(&pipeline, mixer)),
+            pipeline,
+            video_in,
+            mux_tee: Some(mux_tee),
+            video_encoder: Some(venc),
+            tap,
+            latency,
+        })
+    }
+}

@@ -1,0 +1,340 @@
+//! Moving layers decoded by a small pipeline of their own into an `appsink`: video files and
+//! network streams (`uridecodebin`, looped by seeking back), and test patterns.
+//!
+//! Each source runs its own pipeline so a broken or slow file never stalls the output: the
+//! compositor takes whatever frame is newest and holds the last one otherwise. Its audio, if
+//! any, is pushed into the output's mixer through an [`AudioInput`].
+
+use std::sync::{Arc, Mutex};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+
+use super::FrameSource;
+use crate::compose::canvas::PlanarView;
+use crate::error::{RenderError, Result, make};
+use crate::events::{EventSink, NodeEvent};
+use crate::pipeline::audio::{AudioInput, audio_caps};
+
+/// What a moving layer shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MovingKind {
+    /// A file or network URI, decoded by `uridecodebin`.
+    Uri { uri: String, looping: bool },
+    /// A `videotestsrc` pattern (`testsrc://ball`): moving pixels with no decoding cost, for
+    /// benchmarks and tests.
+    Pattern(String),
+}
+
+impl MovingKind {
+    /// Reads a video layer's URI: `testsrc://PATTERN` selects a test pattern.
+    pub fn from_uri(uri: &str, looping: bool) -> Self {
+        match uri.strip_prefix("testsrc://") {
+            Some(p) => MovingKind::Pattern(p.to_owned()),
+            None => MovingKind::Uri {
+                uri: uri.to_owned(),
+                looping,
+            },
+        }
+    }
+}
+
+/// A decoding pipeline whose newest frame the compositor draws.
+pub struct AppsinkSource {
+    name: String,
+    pipeline: gst::Pipeline,
+    sink: gst_app::AppSink,
+    filter: gst::Element,
+    size: (u32, u32),
+    fps: u32,
+    looping: bool,
+    live: bool,
+    last: Option<gst_video::VideoFrame<gst_video::video_frame::Readable>>,
+    events: EventSink,
+    failed: bool,
+    audio: Arc<Mutex<Option<AudioInput>>>,
+}
+
+impl std::fmt::Debug for AppsinkSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppsinkSource")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+fn video_caps(w: u32, h: u32, fps: Option<u32>) -> gst::Caps {
+    let mut b = gst::Caps::builder("video/x-raw")
+        .field("format", "I420")
+        .field("width", w.max(2) as i32)
+        .field("height", h.max(2) as i32)
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1));
+    if let Some(fps) = fps {
+        b = b.field("framerate", gst::Fraction::new(fps as i32, 1));
+    }
+    b.build()
+}
+
+impl AppsinkSource {
+    /// Builds and starts the source at `width`×`height`. `live` paces it on the clock (real
+    /// time); otherwise it produces frames as fast as the compositor takes them.
+    /// Waits until the source is running so a missing file is reported here.
+    pub fn start(
+        kind: &MovingKind,
+        width: u32,
+        height: u32,
+        fps: u32,
+        live: bool,
+        audio: Option<AudioInput>,
+        events: EventSink,
+    ) -> Result<Self> {
+        let pipeline = gst::Pipeline::new();
+        let convert = make("videoconvert")?;
+        let scale = make("videoscale")?;
+        let filter = make("capsfilter")?;
+        let is_pattern = matches!(kind, MovingKind::Pattern(_));
+        filter.set_property("caps", video_caps(width, height, is_pattern.then_some(fps)));
+        let sink = gst_app::AppSink::builder()
+            .sync(live)
+            .max_buffers(1)
+            .drop(live)
+            .build();
+        pipeline
+            .add_many([&convert, &scale, &filter, sink.upcast_ref()])
+            .map_err(RenderError::gst("assemble a video source"))?;
+        gst::Element::link_many([&convert, &scale, &filter, sink.upcast_ref()])
+            .map_err(RenderError::gst("link a video source"))?;
+        let audio = Arc::new(Mutex::new(audio));
+        let (name, looping) = match kind {
+            MovingKind::Pattern(p) => {
+                let src = make("videotestsrc")?;
+                src.set_property_from_str("pattern", p);
+                src.set_property("is-live", live);
+                pipeline
+                    .add(&src)
+                    .map_err(RenderError::gst("add videotestsrc"))?;
+                src.link(&convert)
+                    .map_err(RenderError::gst("link videotestsrc"))?;
+                (format!("testsrc://{p}"), false)
+            }
+            MovingKind::Uri { uri, looping } => {
+                let src = make("uridecodebin")?;
+                src.set_property("uri", uri);
+                pipeline
+                    .add(&src)
+                    .map_err(RenderError::gst("add uridecodebin"))?;
+                link_decoded_pads(&src, &pipeline, &convert, audio.clone(), live);
+                (uri.clone(), *looping)
+            }
+        };
+        let me = AppsinkSource {
+            name,
+            pipeline,
+            sink,
+            filter,
+            size: (width, height),
+            fps,
+            looping,
+            live,
+            last: None,
+            events,
+            failed: false,
+            audio,
+        };
+        me.pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|_| me.start_error())?;
+        // Wait for preroll (bounded) so a missing file fails the layer now, not later.
+        let (res, _, _) = me.pipeline.state(gst::ClockTime::from_seconds(10));
+        if res.is_err() {
+            return Err(me.start_error());
+        }
+        Ok(me)
+    }
+
+    fn start_error(&self) -> RenderError {
+        let message =
+            super::fetch::bus_error(&self.pipeline).unwrap_or_else(|| "cannot start".into());
+        RenderError::Pipeline {
+            element: self.name.clone(),
+            message,
+            debug: None,
+        }
+    }
+
+    /// Handles end of stream (loop) and errors (hold the last frame, report once).
+    fn poll_bus(&mut self) {
+        let Some(bus) = self.pipeline.bus() else {
+            return;
+        };
+        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Eos, gst::MessageType::Error]) {
+            match msg.view() {
+                gst::MessageView::Eos(_) if self.looping => {
+                    let flags = gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT;
+                    if let Err(e) = self.pipeline.seek_simple(flags, gst::ClockTime::ZERO) {
+                        tracing::warn!(source = %self.name, error = %e, "cannot loop video");
+                    }
+                }
+                gst::MessageView::Eos(_) => {}
+                gst::MessageView::Error(e) if !self.failed => {
+                    self.failed = true;
+                    self.events.send(NodeEvent::SourceError {
+                        source: self.name.clone(),
+                        message: e.error().to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Links `uridecodebin`'s pads as they appear: video to the scaler, audio to the mixer.
+fn link_decoded_pads(
+    src: &gst::Element,
+    pipeline: &gst::Pipeline,
+    convert: &gst::Element,
+    audio: Arc<Mutex<Option<AudioInput>>>,
+    live: bool,
+) {
+    let convert = convert.downgrade();
+    let pipeline = pipeline.downgrade();
+    src.connect_pad_added(move |_, pad| {
+        let Some(caps) = pad.current_caps().or_else(|| Some(pad.query_caps(None))) else {
+            return;
+        };
+        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+            return;
+        };
+        if name.starts_with("video/") {
+            if let Some(convert) = convert.upgrade()
+                && let Some(sinkpad) = convert.static_pad("sink")
+                && !sinkpad.is_linked()
+                && let Err(e) = pad.link(&sinkpad)
+            {
+                tracing::warn!(error = ?e, "cannot link decoded video");
+            }
+        } else if name.starts_with("audio/")
+            && let Some(pipeline) = pipeline.upgrade()
+            && let Err(e) = link_audio(pad, &pipeline, audio.clone(), live)
+        {
+            tracing::warn!(error = %e, "cannot link decoded audio");
+        }
+    });
+}
+
+/// `audioconvert ! audioresample ! capsfilter ! appsink`, whose samples go to the mixer.
+fn link_audio(
+    pad: &gst::Pad,
+    pipeline: &gst::Pipeline,
+    audio: Arc<Mutex<Option<AudioInput>>>,
+    live: bool,
+) -> Result<()> {
+    let has_target = audio.lock().map(|a| a.is_some()).unwrap_or(false);
+    let sink = gst_app::AppSink::builder()
+        .sync(live)
+        .caps(&audio_caps())
+        .build();
+    let convert = make("audioconvert")?;
+    let resample = make("audioresample")?;
+    let elems = [&convert, &resample, sink.upcast_ref()];
+    pipeline
+        .add_many(elems)
+        .map_err(RenderError::gst("add audio branch"))?;
+    gst::Element::link_many(elems).map_err(RenderError::gst("link audio branch"))?;
+    if has_target {
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |s| {
+                    let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if let (Some(buf), Ok(guard)) = (sample.buffer_owned(), audio.lock())
+                        && let Some(input) = guard.as_ref()
+                    {
+                        input.push(buf);
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+    } else {
+        // Nobody mixes this audio (throughput mode): drain it so the decoder is not blocked.
+        sink.set_property("sync", false);
+        sink.set_property("max-buffers", 1u32);
+        sink.set_property("drop", true);
+    }
+    for e in elems {
+        e.sync_state_with_parent()
+            .map_err(RenderError::gst("start audio branch"))?;
+    }
+    let sinkpad = convert
+        .static_pad("sink")
+        .ok_or_else(|| RenderError::MissingElement("audioconvert sink pad".into()))?;
+    pad.link(&sinkpad).map_err(|e| RenderError::Pipeline {
+        element: "uridecodebin".into(),
+        message: format!("cannot link audio: {e:?}"),
+        debug: None,
+    })?;
+    Ok(())
+}
+
+impl FrameSource for AppsinkSource {
+    fn set_size(&mut self, width: u32, height: u32) {
+        if (width, height) != self.size {
+            self.size = (width, height);
+            let is_pattern = self.name.starts_with("testsrc://");
+            self.filter.set_property(
+                "caps",
+                video_caps(width, height, is_pattern.then_some(self.fps)),
+            );
+        }
+    }
+
+    fn frame(&mut self) -> Option<PlanarView<'_>> {
+        self.poll_bus();
+        // Throughput mode: give the decoder a moment so each output frame gets a new input
+        // frame, as a clocked pipeline would.
+        let wait = if self.live || self.last.is_none() {
+            gst::ClockTime::ZERO
+        } else {
+            gst::ClockTime::from_mseconds(20)
+        };
+        if let Some(sample) = self.sink.try_pull_sample(wait)
+            && let (Some(buf), Some(caps)) = (sample.buffer_owned(), sample.caps())
+            && let Ok(info) = gst_video::VideoInfo::from_caps(caps)
+            && let Ok(frame) = gst_video::VideoFrame::from_buffer_readable(buf, &info)
+        {
+            self.last = Some(frame);
+        }
+        let f = self.last.as_ref()?;
+        let plane = |i: u32| f.plane_data(i).ok();
+        let strides = f.plane_stride();
+        Some(PlanarView {
+            width: f.width() as usize,
+            height: f.height() as usize,
+            y: plane(0)?,
+            y_stride: usize::try_from(strides[0]).ok()?,
+            u: plane(1)?,
+            u_stride: usize::try_from(strides[1]).ok()?,
+            v: plane(2)?,
+            v_stride: usize::try_from(strides[2]).ok()?,
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Drop for AppsinkSource {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+        if let Ok(mut a) = self.audio.lock()
+            && let Some(input) = a.take()
+        {
+            input.close();
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The supervisor thread of a stream: reads the pipeline's bus, keeps destinations
+//! connected, refreshes the report once a second, tears down retired sources, and always
+//! brings the pipeline to `Null` at the end.
+
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use shared::status::{LiveReport, StreamState};
+use uuid::Uuid;
+
+use crate::compose::layer::LayerContent;
+use crate::events::{EventSink, NodeEvent};
+use crate::metrics::{FrameStats, RateMeter, resident_bytes};
+use crate::output::Outputs;
+use crate::pipeline::latency::LatencyProbe;
+use crate::render_loop::RenderCommand;
+
+/// Longest wait for EOS to drain through the muxer and sinks when stopping.
+const EOS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the handle tells the supervisor.
+#[derive(Debug)]
+pub enum SupervisorCommand {
+    /// Make the RTMP destinations these.
+    SetOutputs(Vec<String>),
+    /// The render loop was told to stop; give EOS a bounded time, then shut down.
+    Stopping,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Everything the supervisor thread owns.
+pub struct Supervisor {
+    pub stream_id: Uuid,
+    pub pipeline: gst::Pipeline,
+    pub outputs: Option<Outputs>,
+    pub stats: Arc<FrameStats>,
+    pub latency: Option<LatencyProbe>,
+    pub report: Arc<Mutex<LiveReport>>,
+    pub events: EventSink,
+    pub commands: Receiver<SupervisorCommand>,
+    pub disposal: Receiver<LayerContent>,
+    pub render: Sender<RenderCommand>,
+}
+
+impl Supervisor {
+    /// Runs until the stream ends; returns the failure reason, if it failed.
+    pub fn run(mut self) -> Option<String> {
+        let Some(bus) = self.pipeline.bus() else {
+            return Some("pipeline has no bus".into());
+        };
+        let mut meter = RateMeter::new(&self.stats, 0);
+        let mut next_report = Instant::now() + Duration::from_secs(1);
+        let mut stop_deadline: Option<Instant> = None;
+        let mut failure: Option<String> = None;
+        loop {
+            if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(50)) {
+                match msg.view() {
+                    gst::MessageView::Eos(_) => break,
+                    gst::MessageView::Error(e) => {
+                        let src = msg.src().map(|s| s.clone());
+                        let text = e.error().to_string();
+                        let handled = match (&mut self.outputs, &src) {
+                            (Some(o), Some(s)) => o.handle_error(s, &text),
+                            _ => false,
+                        };
+                        if !handled {
+                            let element =
+                                src.map(|s| s.path_string().to_string()).unwrap_or_default();
+                            let detail = e.debug().map(|d| d.to_string()).unwrap_or_default();
+                            tracing::error!(stream_id = %self.stream_id, %element, %detail, "pipeline error");
+                            failure = Some(format!("{element}: {text}"));
+                            break;
+                        }
+                    }
+                    gst::MessageView::Warning(w) => {
+                        tracing::warn!(stream_id = %self.stream_id, warning = %w.error(), "pipeline warning");
+                    }
+                    _ => {}
+                }
+            }
+            while let Ok(content) = self.disposal.try_recv() {
+                drop(content);
+            }
+            while let Ok(cmd) = self.commands.try_recv() {
+                match cmd {
+                    SupervisorCommand::SetOutputs(urls) => {
+                        if let Some(o) = &mut self.outputs {
+                            o.set_rtmp(&urls);
+                        }
+                    }
+                    SupervisorCommand::Stopping => {
+                        stop_deadline.get_or_insert(Instant::now() + EOS_TIMEOUT);
+                    }
+                }
+            }
+            if let Some(o) = &mut self.outputs {
+                o.tick();
+                if o.all_failed() && failure.is_none() {
+                    failure = Some("every destination failed".into());
+                    break;
+                }
+            }
+            if Instant::now() >= next_report {
+                next_report += Duration::from_secs(1);
+                self.refresh(&mut meter);
+            }
+            if stop_deadline.is_some_and(|d| Instant::now() > d) {
+                tracing::warn!(stream_id = %self.stream_id, "EOS did not drain in time, stopping hard");
+                break;
+            }
+        }
+        // The render loop may still be running (on a failure): stop it first.
+        let _ = self.render.send(RenderCommand::Stop);
+        let _ = self.pipeline.set_state(gst::State::Null);
+        while let Ok(content) = self.disposal.try_recv() {
+            drop(content);
+        }
+        self.refresh(&mut meter);
+        if let Ok(mut r) = self.report.lock() {
+            r.state = if failure.is_some() {
+                StreamState::Failed
+            } else {
+                StreamState::Idle
+            };
+            r.reason = failure.clone();
+            r.fps = 0.0;
+        }
+        match &failure {
+            Some(message) => self.events.send(NodeEvent::StreamFailed {
+                message: message.clone(),
+            }),
+            None => self.events.send(NodeEvent::StreamEnded),
+        }
+        failure
+    }
+
+    fn refresh(&mut self, meter: &mut RateMeter) {
+        let bytes = self.outputs.as_ref().map_or(0, |o| o.bytes_sent());
+        let rates = meter.sample(&self.stats, bytes);
+        let Ok(mut r) = self.report.lock() else {
+            return;
+        };
+        use std::sync::atomic::Ordering::Relaxed;
+        r.fps = rates.fps;
+        r.frame_count = self.stats.frames.load(Relaxed);
+        r.dropped_frames = self.stats.dropped.load(Relaxed);
+        r.average_render_time = rates.average_render_ms;
+        r.encoder_latency_ms = self.latency.as_ref().map_or(0.0, |l| l.millis());
+        r.bitrate = rates.bitrate_kbps;
+        r.cpu_usage = rates.cpu_percent;
+        r.memory_usage = resident_bytes();
+        r.outputs = self
+            .outputs
+            .as_ref()
+            .map(|o| o.statuses())
+            .unwrap_or_default();
+        if r.state == StreamState::Starting && r.frame_count > 0 {
+            r.state = StreamState::Live;
+        }
+        r.reported_at = unix_ms();
+    }
+}
