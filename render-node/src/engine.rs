@@ -248,6 +248,9 @@ fn short(id: Uuid) -> String {
     id.simple().to_string()[..8].to_owned()
 }
 
+/// The render thread and the supervisor thread (which returns the failure, if any).
+type StreamThreads = (JoinHandle<LoopEnd>, JoinHandle<Option<String>>);
+
 /// A running stream.
 pub struct StreamHandle {
     stream_id: Uuid,
@@ -257,7 +260,7 @@ pub struct StreamHandle {
     planner: Mutex<Planner>,
     spec: Mutex<StreamSpec>,
     report: Arc<Mutex<LiveReport>>,
-    threads: Mutex<Option<(JoinHandle<LoopEnd>, JoinHandle<Option<String>>)>>,
+    threads: Mutex<Option<StreamThreads>>,
     tap: Option<gst_app::AppSink>,
     stats: Arc<FrameStats>,
     encoder: Option<gst::Element>,

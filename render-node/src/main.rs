@@ -4,12 +4,24 @@
 //! The fleet worker (AMQP consumer) is wired by the dispatch issue.
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use render_node::cli;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     shared::telemetry::init();
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The error chain only: a backtrace means nothing to someone with a bad scene file.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("render") => {

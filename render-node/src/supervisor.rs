@@ -66,7 +66,7 @@ impl Supervisor {
                 match msg.view() {
                     gst::MessageView::Eos(_) => break,
                     gst::MessageView::Error(e) => {
-                        let src = msg.src().map(|s| s.clone());
+                        let src = msg.src().cloned();
                         let text = e.error().to_string();
                         let handled = match (&mut self.outputs, &src) {
                             (Some(o), Some(s)) => o.handle_error(s, &text),

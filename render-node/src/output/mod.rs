@@ -312,17 +312,15 @@ impl Outputs {
             let delta = bytes.checked_sub(b.last_bytes).unwrap_or(bytes);
             b.last_bytes = bytes;
             b.total += delta;
-            if delta > 0 {
-                if b.state != OutputState::Active && b.bin.is_some() {
-                    b.state = OutputState::Active;
-                    b.failures = 0;
-                    b.error = None;
-                    self.events.send(NodeEvent::Output {
-                        url: b.target.display(),
-                        state: b.state,
-                        error: None,
-                    });
-                }
+            if delta > 0 && b.state != OutputState::Active && b.bin.is_some() {
+                b.state = OutputState::Active;
+                b.failures = 0;
+                b.error = None;
+                self.events.send(NodeEvent::Output {
+                    url: b.target.display(),
+                    state: b.state,
+                    error: None,
+                });
             }
             self.branches[i] = b;
         }

@@ -12,6 +12,15 @@ use gstreamer::prelude::*;
 /// Frames remembered while they are inside the encoder; more than any lookahead we use.
 const MAX_IN_FLIGHT: usize = 256;
 
+/// A buffer's timestamp as running time: x264enc shifts its output timestamps (by 1000 h,
+/// with a matching segment), so raw timestamps on the two sides do not compare.
+fn running_time(pad: &gst::Pad, info: &gst::PadProbeInfo) -> Option<gst::ClockTime> {
+    let pts = info.buffer()?.pts()?;
+    let ev = pad.sticky_event::<gst::event::Segment>(0)?;
+    let seg = ev.segment().downcast_ref::<gst::format::Time>()?;
+    seg.to_running_time(pts)
+}
+
 /// Latest measured encoder latency.
 #[derive(Debug, Clone)]
 pub struct LatencyProbe {
@@ -27,8 +36,8 @@ impl LatencyProbe {
         let in_flight: Arc<Mutex<VecDeque<(gst::ClockTime, Instant)>>> = Arc::default();
         let micros = Arc::new(AtomicU64::new(0));
         let inf = in_flight.clone();
-        sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(pts) = info.buffer().and_then(|b| b.pts())
+        sink.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            if let Some(pts) = running_time(pad, info)
                 && let Ok(mut q) = inf.lock()
             {
                 if q.len() >= MAX_IN_FLIGHT {
@@ -39,8 +48,8 @@ impl LatencyProbe {
             gst::PadProbeReturn::Ok
         });
         let m = micros.clone();
-        src.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(pts) = info.buffer().and_then(|b| b.pts())
+        src.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            if let Some(pts) = running_time(pad, info)
                 && let Ok(mut q) = in_flight.lock()
                 && let Some(i) = q.iter().position(|(p, _)| *p == pts)
             {

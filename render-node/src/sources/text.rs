@@ -35,6 +35,9 @@ pub fn render_text(t: &TextSource, width: u32, height: u32, background: Rgba) ->
     // Font family was validated to letters, digits, spaces, '-' and '_'; size is in pixels.
     overlay.set_property("font-desc", format!("{} {}px", t.font_family, t.font_size));
     overlay.set_property("color", t.color.to_argb());
+    // Otherwise textoverlay scales the font with the frame width (relative to 640 px), and
+    // our frame is the layer's box, so sizes would depend on the box.
+    overlay.set_property("auto-resize", false);
     overlay.set_property("draw-shadow", false);
     overlay.set_property("draw-outline", false);
     overlay.set_property_from_str("halignment", "left");

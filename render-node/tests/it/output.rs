@@ -1,0 +1,138 @@
+//! What receivers get: codecs, size and rate, RTMP delivery, isolated failing destinations.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use render_node::output::OutputTarget;
+use render_node::{NodeEvent, StreamOptions};
+use shared::status::OutputState;
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+fn probe(path: &std::path::Path) -> String {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height,r_frame_rate",
+            "-of",
+            "compact",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn flv_carries_h264_and_aac_at_the_configured_size_and_rate() {
+    let s = Uuid::new_v4();
+    let out = render_flv(&spec(vec![color(s, "#336699", (0, 0, 320, 240), 0)]), 45);
+    let p = probe(&out);
+    assert!(
+        p.contains("codec_name=h264|width=320|height=240|r_frame_rate=30/1"),
+        "{p}"
+    );
+    assert!(p.contains("codec_name=aac"), "{p}");
+    assert_eq!(decode(&out).len(), 45);
+}
+
+#[test]
+fn rtmp_receiver_gets_a_decodable_stream() {
+    let port = free_port();
+    let raw = temp_path("rtmp.raw");
+    let mut receiver = Command::new("ffmpeg")
+        .args(["-v", "error", "-listen", "1", "-i"])
+        .arg(format!("rtmp://127.0.0.1:{port}/live/test"))
+        .args(["-frames:v", "20", "-f", "rawvideo", "-pix_fmt", "rgb24"])
+        .arg(&raw)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let s = Uuid::new_v4();
+    let mut spec = spec(vec![
+        color(s, "#0000FF", (0, 0, 320, 240), 0),
+        color(s, "#FF0000", (160, 0, 160, 240), 1),
+    ]);
+    spec.config.outputs = vec![format!("rtmp://127.0.0.1:{port}/live/test")];
+    let h = engine().start(&spec, StreamOptions::default()).unwrap();
+    let mut ok = false;
+    for _ in 0..100 {
+        if let Ok(Some(st)) = receiver.try_wait() {
+            ok = st.success();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = h.report();
+    let _ = receiver.kill();
+    let _ = h.stop();
+    assert!(ok, "receiver did not get 20 frames");
+    assert_eq!(report.outputs.len(), 1);
+    assert_eq!(report.outputs[0].state, OutputState::Active, "{report:?}");
+    assert!(
+        !report.outputs[0].url.contains("/test"),
+        "key not masked: {}",
+        report.outputs[0].url
+    );
+    let frames = frames_of(&std::fs::read(&raw).unwrap());
+    assert_eq!(frames.len(), 20);
+    let f = &frames[10];
+    assert_color(f, 40, 120, [0, 0, 255]);
+    assert_color(f, 280, 120, [255, 0, 0]);
+}
+
+#[test]
+fn unreachable_destination_is_retried_then_fails_clearly() {
+    let s = Uuid::new_v4();
+    let mut spec = spec(vec![color(s, "#FF0000", (0, 0, 320, 240), 0)]);
+    let url = format!("rtmp://127.0.0.1:{}/live/secretkey123", free_port());
+    spec.config.outputs = vec![url];
+    let h = engine().start(&spec, StreamOptions::default()).unwrap();
+    let mut events = h.events();
+    let err = h.wait().unwrap_err().to_string();
+    assert!(err.contains("every destination failed"), "{err}");
+    let mut states = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let NodeEvent::Output { state, url, .. } = e {
+            assert!(!url.contains("secretkey123"), "key leaked in {url}");
+            states.push(state);
+        }
+    }
+    assert!(states.contains(&OutputState::Reconnecting), "{states:?}");
+    assert_eq!(states.last(), Some(&OutputState::Failed), "{states:?}");
+}
+
+#[test]
+fn a_failing_destination_does_not_stop_the_others() {
+    let s = Uuid::new_v4();
+    let mut spec = spec(vec![color(s, "#00FF00", (0, 0, 320, 240), 0)]);
+    spec.config.outputs = vec![format!("rtmp://127.0.0.1:{}/live/x", free_port())];
+    let file = temp_path("kept.flv");
+    let h = engine()
+        .start(
+            &spec,
+            StreamOptions {
+                live: true,
+                max_frames: Some(75),
+                extra_outputs: vec![OutputTarget::File(file.clone())],
+                ..StreamOptions::default()
+            },
+        )
+        .unwrap();
+    let report = h.wait().unwrap();
+    let states: Vec<OutputState> = report.outputs.iter().map(|o| o.state).collect();
+    assert!(states.contains(&OutputState::Active), "{states:?}");
+    assert!(
+        states
+            .iter()
+            .any(|s| matches!(s, OutputState::Failed | OutputState::Reconnecting)),
+        "{states:?}"
+    );
+    let frames = decode(&file);
+    assert!(frames.len() >= 70, "file got {} frames", frames.len());
+    assert_color(&frames[60], 160, 120, [0, 255, 0]);
+}
