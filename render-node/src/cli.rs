@@ -11,6 +11,7 @@ use shared::stream_config::{Bitrate, Resolution};
 
 use crate::engine::{Engine, EngineConfig, StreamOptions};
 use crate::error::RenderError;
+use crate::metrics::{CLOCK_TICKS_PER_SEC, process_cpu_ticks};
 use crate::output::OutputTarget;
 use crate::output::retry::RetryPolicy;
 use crate::pipeline::Stage;
@@ -149,6 +150,8 @@ pub fn parse_render(args: &[String]) -> Result<RenderArgs, CliError> {
 pub struct RunSummary {
     pub frames: u64,
     pub seconds: f64,
+    /// Process CPU over the whole run, percent of one core.
+    pub cpu_percent: f64,
     pub report: LiveReport,
 }
 
@@ -162,6 +165,7 @@ impl RunSummary {
 /// Runs the command to the end.
 pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
     let started = Instant::now();
+    let cpu_start = process_cpu_ticks();
     let mut spec = scene_file::load(&args.scene)?;
     if let Some(r) = args.resolution {
         spec.config.resolution = r;
@@ -223,9 +227,17 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
             error: o.error.clone().unwrap_or_default(),
         });
     }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_percent = match (cpu_start, process_cpu_ticks()) {
+        (Some(a), Some(b)) => {
+            b.saturating_sub(a) as f64 / CLOCK_TICKS_PER_SEC / seconds.max(1e-9) * 100.0
+        }
+        _ => 0.0,
+    };
     Ok(RunSummary {
         frames: report.frame_count,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
+        cpu_percent,
         report,
     })
 }

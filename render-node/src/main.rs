@@ -38,7 +38,7 @@ fn run() -> anyhow::Result<()> {
                 r.dropped_frames,
                 r.average_render_time,
                 r.encoder_latency_ms,
-                r.cpu_usage,
+                summary.cpu_percent,
                 r.memory_usage as f64 / 1_048_576.0,
             )
             .context("writing the summary")?;

@@ -88,7 +88,7 @@ impl RateMeter {
 
 /// `USER_HZ`: the unit of /proc CPU times. It is 100 on every Linux ABI we run on; reading
 /// it properly needs `sysconf`, which the crate's no-unsafe rule keeps out.
-const CLOCK_TICKS_PER_SEC: f64 = 100.0;
+pub const CLOCK_TICKS_PER_SEC: f64 = 100.0;
 
 /// User plus system CPU time of this process, in clock ticks (`/proc/self/stat`).
 pub fn process_cpu_ticks() -> Option<u64> {

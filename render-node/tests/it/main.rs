@@ -12,3 +12,4 @@ mod helpers;
 mod live;
 mod output;
 mod pixels;
+mod video;
