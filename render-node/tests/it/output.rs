@@ -136,3 +136,75 @@ fn a_failing_destination_does_not_stop_the_others() {
     assert!(frames.len() >= 70, "file got {} frames", frames.len());
     assert_color(&frames[60], 160, 120, [0, 255, 0]);
 }
+
+/// An `ffmpeg -listen` RTMP receiver writing `frames` raw RGB frames to a file.
+fn receiver(port: u16, frames: u32) -> (std::process::Child, std::path::PathBuf) {
+    let raw = temp_path("recv.raw");
+    let child = Command::new("ffmpeg")
+        .args(["-v", "error", "-listen", "1", "-i"])
+        .arg(format!("rtmp://127.0.0.1:{port}/live/k"))
+        .args(["-frames:v", &frames.to_string(), "-f", "rawvideo", "-pix_fmt", "rgb24"])
+        .arg(&raw)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    (child, raw)
+}
+
+fn wait_exit(child: &mut std::process::Child, secs: u64) -> bool {
+    for _ in 0..secs * 10 {
+        if let Ok(Some(st)) = child.try_wait() {
+            return st.success();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    false
+}
+
+#[test]
+fn destination_added_live_and_reconnected_after_a_drop() {
+    let s = Uuid::new_v4();
+    let spec = spec(vec![color(s, "#FF0000", (0, 0, 320, 240), 0)]);
+    let h = engine()
+        .start(
+            &spec,
+            StreamOptions {
+                extra_outputs: vec![OutputTarget::Null],
+                ..StreamOptions::default()
+            },
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Added while the stream runs: the receiver must get headers and a keyframe to decode.
+    let port = free_port();
+    let (mut first, raw) = receiver(port, 10);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut next = spec.clone();
+    next.version = 2;
+    next.config.outputs = vec![format!("rtmp://127.0.0.1:{port}/live/k")];
+    h.apply(&next).unwrap();
+    assert!(wait_exit(&mut first, 10), "first receiver got no decodable stream");
+    let frames = frames_of(&std::fs::read(&raw).unwrap());
+    assert_eq!(frames.len(), 10);
+    assert_color(&frames[5], 160, 120, [255, 0, 0]);
+    // The receiver left after 10 frames: the node notices and retries with backoff.
+    let mut events = h.events();
+    let (mut second, raw) = receiver(port, 10);
+    assert!(wait_exit(&mut second, 15), "no reconnection to the second receiver");
+    assert_eq!(frames_of(&std::fs::read(&raw).unwrap()).len(), 10);
+    let mut states = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let NodeEvent::Output { state, .. } = e {
+            states.push(state);
+        }
+    }
+    assert!(states.contains(&OutputState::Reconnecting), "{states:?}");
+    // Removing the destination live leaves only the null output.
+    let mut last = next.clone();
+    last.version = 3;
+    last.config.outputs.clear();
+    h.apply(&last).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    h.stop().unwrap();
+}
