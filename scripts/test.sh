@@ -39,6 +39,9 @@ features=()
 if docker info >/dev/null 2>&1; then features=(--features stream-manager-tests/containers); fi
 cargo nextest run --workspace --locked --no-fail-fast "${features[@]}"
 
+step "schemathesis against /openapi.json"
+bash scripts/schemathesis.sh 25
+
 if [ -x scripts/check-deploy.sh ] || [ -f scripts/check-deploy.sh ]; then
   step "deploy checks"
   bash scripts/check-deploy.sh

@@ -40,6 +40,7 @@ pub struct LayerList {
 
 /// `?sceneId=` filter.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct LayerFilter {
     scene_id: Option<Uuid>,

@@ -50,6 +50,7 @@ pub struct SceneList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateScene {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 

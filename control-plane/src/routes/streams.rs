@@ -66,6 +66,7 @@ pub struct StreamList {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateStream {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     /// Settings; defaults apply to what is left out.
     #[serde(default)]
