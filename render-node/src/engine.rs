@@ -91,6 +91,8 @@ pub enum Applied {
     AtFrame(u64),
     /// The spec was not newer than the one on air; nothing changed.
     Ignored,
+    /// A new resolution or frame rate: the pipeline was rebuilt for it.
+    Restarted,
 }
 
 /// Starts streams. Cheap to clone; shares the image cache between streams.
@@ -116,6 +118,25 @@ impl Engine {
     /// Builds and starts the pipeline for `spec`. Layers that fail to load are skipped (and
     /// reported as events); a bad config or a pipeline that cannot start is an error.
     pub fn start(&self, spec: &StreamSpec, opts: StreamOptions) -> Result<StreamHandle> {
+        let events = EventSink::new(spec.stream_id);
+        let running = self.launch(spec, &opts, &events, unix_ms())?;
+        Ok(StreamHandle {
+            engine: self.clone(),
+            opts,
+            stream_id: spec.stream_id,
+            events,
+            inner: Mutex::new(running),
+        })
+    }
+
+    /// One pipeline and its two threads for `spec`.
+    fn launch(
+        &self,
+        spec: &StreamSpec,
+        opts: &StreamOptions,
+        events: &EventSink,
+        start_time: i64,
+    ) -> Result<Running> {
         let id = spec.stream_id;
         let config = &spec.config;
         config
@@ -128,7 +149,6 @@ impl Engine {
                     .map_err(|e| RenderError::Refused(e.to_string()))?;
             }
         }
-        let events = EventSink::new(id);
         let built =
             OutputPipeline::build(config, &id.to_string(), opts.live, opts.stage, opts.tap)?;
         let mut outputs = built
@@ -178,7 +198,7 @@ impl Engine {
             state: StreamState::Starting,
             node_id: Some(self.cfg.node_id.clone()),
             version: spec.version,
-            start_time: Some(unix_ms()),
+            start_time: Some(start_time),
             reported_at: unix_ms(),
             outputs: outputs.as_ref().map(|o| o.statuses()).unwrap_or_default(),
             ..LiveReport::default()
@@ -224,23 +244,21 @@ impl Engine {
             .spawn(move || supervisor.run())
             .map_err(spawn_err)?;
         tracing::info!(stream_id = %id, version = spec.version, "stream started");
-        let handle = StreamHandle {
-            stream_id: id,
-            events,
+        let running = Running {
             render_tx,
             sup_tx,
             planner: Mutex::new(planner),
-            spec: Mutex::new(spec.clone()),
+            spec: spec.clone(),
             report,
-            threads: Mutex::new(Some((render_thread, sup_thread))),
+            threads: Some((render_thread, sup_thread)),
             tap: built.tap,
             stats,
             encoder: built.video_encoder,
         };
         if spec.desired == DesiredState::Paused {
-            handle.set_paused(true);
+            running.set_paused(true);
         }
-        Ok(handle)
+        Ok(running)
     }
 }
 
@@ -251,58 +269,77 @@ fn short(id: Uuid) -> String {
 /// The render thread and the supervisor thread (which returns the failure, if any).
 type StreamThreads = (JoinHandle<LoopEnd>, JoinHandle<Option<String>>);
 
-/// A running stream.
-pub struct StreamHandle {
-    stream_id: Uuid,
-    events: EventSink,
+/// One pipeline of a stream (a new resolution or frame rate replaces it).
+struct Running {
     render_tx: Sender<RenderCommand>,
     sup_tx: Sender<SupervisorCommand>,
     planner: Mutex<Planner>,
-    spec: Mutex<StreamSpec>,
+    spec: StreamSpec,
     report: Arc<Mutex<LiveReport>>,
-    threads: Mutex<Option<StreamThreads>>,
+    threads: Option<StreamThreads>,
     tap: Option<gst_app::AppSink>,
     stats: Arc<FrameStats>,
     encoder: Option<gst::Element>,
 }
 
-impl StreamHandle {
-    /// The stream this handle drives.
-    pub fn stream_id(&self) -> Uuid {
-        self.stream_id
+impl Running {
+    fn set_paused(&self, paused: bool) {
+        let _ = self.render_tx.send(RenderCommand::Pause(paused));
+        if let Ok(mut r) = self.report.lock() {
+            r.state = match (r.state, paused) {
+                (StreamState::Live | StreamState::Starting, true) => StreamState::Paused,
+                (StreamState::Paused, false) => StreamState::Live,
+                (s, _) => s,
+            };
+        }
     }
 
-    /// Applies a newer desired state without restarting: layers added, removed or changed
-    /// (animated when `spec.change` says so), scene switched, paused or resumed, bitrate and
-    /// RTMP destinations changed. Returns the first output frame that shows the change.
-    ///
-    /// Older or equal versions are ignored. A new resolution or frame rate needs a new
-    /// pipeline: that returns [`RenderError::RestartRequired`] and the caller restarts the
-    /// stream (stop, then [`Engine::start`]).
-    pub fn apply(&self, spec: &StreamSpec) -> Result<Applied> {
-        if spec.stream_id != self.stream_id {
-            return Err(RenderError::InvalidSpec(
-                "the spec is for another stream".into(),
-            ));
+    fn report(&self) -> LiveReport {
+        let mut r = self.report.lock().map(|r| r.clone()).unwrap_or_default();
+        r.reported_at = unix_ms();
+        r
+    }
+
+    /// Asks the render loop to end (EOS) and waits for both threads. `replacing` says a new
+    /// pipeline takes over, so subscribers are not told the stream ended.
+    fn stop(&mut self, replacing: bool) -> Result<LiveReport> {
+        // The supervisor hears first, so it knows what the coming EOS means.
+        let _ = self.sup_tx.send(if replacing {
+            SupervisorCommand::Replacing
+        } else {
+            SupervisorCommand::Stopping
+        });
+        let _ = self.render_tx.send(RenderCommand::Stop);
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<LiveReport> {
+        let mut failure = None;
+        if let Some((render, sup)) = self.threads.take() {
+            failure = sup
+                .join()
+                .unwrap_or_else(|_| Some("supervisor thread panicked".into()));
+            let _ = render.join();
         }
-        spec.config
-            .validate()
-            .map_err(|e| RenderError::InvalidSpec(e.to_string()))?;
-        let mut current = self.spec.lock().map_err(|_| RenderError::Stopped)?;
-        if spec.version <= current.version {
-            return Ok(Applied::Ignored);
+        let report = self.report();
+        match failure {
+            Some(message) => Err(RenderError::Pipeline {
+                element: "stream".into(),
+                message,
+                debug: None,
+            }),
+            None => Ok(report),
         }
-        if spec.config.resolution != current.config.resolution
-            || spec.config.target_fps != current.config.target_fps
-        {
-            return Err(RenderError::RestartRequired);
-        }
-        if spec.config.bitrate != current.config.bitrate
+    }
+
+    /// Applies a spec of the same resolution and frame rate to this pipeline.
+    fn apply(&mut self, spec: &StreamSpec) -> Result<u64> {
+        if spec.config.bitrate != self.spec.config.bitrate
             && let Some(enc) = &self.encoder
         {
             encoder::set_bitrate(enc, spec.config.bitrate.kbps);
         }
-        if spec.config.outputs != current.config.outputs {
+        if spec.config.outputs != self.spec.config.outputs {
             let _ = self
                 .sup_tx
                 .send(SupervisorCommand::SetOutputs(spec.config.outputs.clone()));
@@ -320,30 +357,72 @@ impl StreamHandle {
             .recv_timeout(Duration::from_secs(5))
             .map_err(|_| RenderError::Stopped)?;
         self.set_paused(spec.desired == DesiredState::Paused);
-        *current = spec.clone();
+        self.spec = spec.clone();
         if let Ok(mut r) = self.report.lock() {
             r.version = spec.version;
         }
+        Ok(frame)
+    }
+}
+
+/// A running stream. Methods are safe to call from several threads; `apply` calls are
+/// serialised.
+pub struct StreamHandle {
+    engine: Engine,
+    opts: StreamOptions,
+    stream_id: Uuid,
+    events: EventSink,
+    inner: Mutex<Running>,
+}
+
+impl StreamHandle {
+    /// The stream this handle drives.
+    pub fn stream_id(&self) -> Uuid {
+        self.stream_id
+    }
+
+    /// Applies a newer desired state: layers added, removed or changed (animated when
+    /// `spec.change` says so), scene switched, paused or resumed, bitrate and RTMP
+    /// destinations changed — all without restarting the pipeline or the RTMP connections.
+    /// Returns the first output frame that shows the change.
+    ///
+    /// A new resolution or frame rate cannot be done in place: the pipeline is rebuilt
+    /// (destinations reconnect) and [`Applied::Restarted`] is returned. Older or equal
+    /// versions are ignored.
+    pub fn apply(&self, spec: &StreamSpec) -> Result<Applied> {
+        if spec.stream_id != self.stream_id {
+            return Err(RenderError::InvalidSpec(
+                "the spec is for another stream".into(),
+            ));
+        }
+        spec.config
+            .validate()
+            .map_err(|e| RenderError::InvalidSpec(e.to_string()))?;
+        let mut running = self.inner.lock().map_err(|_| RenderError::Stopped)?;
+        if spec.version <= running.spec.version {
+            return Ok(Applied::Ignored);
+        }
+        let old = &running.spec.config;
+        if spec.config.resolution != old.resolution || spec.config.target_fps != old.target_fps {
+            let start_time = running.report().start_time.unwrap_or_else(unix_ms);
+            tracing::info!(stream_id = %self.stream_id, version = spec.version, "new resolution or frame rate: rebuilding the pipeline");
+            // The old pipeline's end is not the stream's end: its outcome is only logged.
+            if let Err(e) = running.stop(true) {
+                tracing::warn!(stream_id = %self.stream_id, error = %e, "old pipeline ended badly");
+            }
+            *running = self
+                .engine
+                .launch(spec, &self.opts, &self.events, start_time)?;
+            return Ok(Applied::Restarted);
+        }
+        let frame = running.apply(spec)?;
         tracing::debug!(stream_id = %self.stream_id, version = spec.version, frame, "change applied");
         Ok(Applied::AtFrame(frame))
     }
 
-    fn set_paused(&self, paused: bool) {
-        let _ = self.render_tx.send(RenderCommand::Pause(paused));
-        if let Ok(mut r) = self.report.lock() {
-            r.state = match (r.state, paused) {
-                (StreamState::Live | StreamState::Starting, true) => StreamState::Paused,
-                (StreamState::Paused, false) => StreamState::Live,
-                (s, _) => s,
-            };
-        }
-    }
-
     /// The latest report (refreshed by the node once a second).
     pub fn report(&self) -> LiveReport {
-        let mut r = self.report.lock().map(|r| r.clone()).unwrap_or_default();
-        r.reported_at = unix_ms();
-        r
+        self.inner.lock().map(|r| r.report()).unwrap_or_default()
     }
 
     /// Events from now on: layer and source errors, output states, the end.
@@ -351,59 +430,43 @@ impl StreamHandle {
         self.events.subscribe()
     }
 
-    /// Frames pushed to the encoder so far.
+    /// Frames pushed to the encoder so far by the current pipeline.
     pub fn frames(&self) -> u64 {
-        self.stats.frames.load(std::sync::atomic::Ordering::Relaxed)
+        self.inner
+            .lock()
+            .map(|r| r.stats.frames.load(std::sync::atomic::Ordering::Relaxed))
+            .unwrap_or(0)
     }
 
     /// The appsink holding every composed frame, when started with `tap`.
-    pub fn tap(&self) -> Option<&gst_app::AppSink> {
-        self.tap.as_ref()
+    pub fn tap(&self) -> Option<gst_app::AppSink> {
+        self.inner.lock().ok().and_then(|r| r.tap.clone())
     }
 
     /// Ends the stream cleanly: EOS through the muxer so files and RTMP close properly
     /// (bounded wait), then the pipeline goes to `Null`. Returns the final report; an error
     /// if the stream had failed.
     pub fn stop(&self) -> Result<LiveReport> {
-        let _ = self.render_tx.send(RenderCommand::Stop);
-        let _ = self.sup_tx.send(SupervisorCommand::Stopping);
-        self.join()
+        self.inner
+            .lock()
+            .map_err(|_| RenderError::Stopped)?
+            .stop(false)
     }
 
     /// Waits for the stream to end by itself (a frame limit, or a failure).
     pub fn wait(&self) -> Result<LiveReport> {
-        self.join()
-    }
-
-    fn join(&self) -> Result<LiveReport> {
-        let threads = self
-            .threads
-            .lock()
-            .map_err(|_| RenderError::Stopped)?
-            .take();
-        let mut failure = None;
-        if let Some((render, sup)) = threads {
-            failure = sup
-                .join()
-                .unwrap_or_else(|_| Some("supervisor thread panicked".into()));
-            let _ = render.join();
-        }
-        let report = self.report();
-        match failure {
-            Some(message) => Err(RenderError::Pipeline {
-                element: "stream".into(),
-                message,
-                debug: None,
-            }),
-            None => Ok(report),
-        }
+        // Holding the lock while waiting is fine: there is nothing to apply to a stream
+        // that is ending by itself.
+        self.inner.lock().map_err(|_| RenderError::Stopped)?.join()
     }
 }
 
 impl Drop for StreamHandle {
     fn drop(&mut self) {
-        if self.threads.lock().map(|t| t.is_some()).unwrap_or(false) {
-            let _ = self.stop();
+        if let Ok(r) = self.inner.get_mut()
+            && r.threads.is_some()
+        {
+            let _ = r.stop(false);
         }
     }
 }

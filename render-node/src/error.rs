@@ -37,9 +37,6 @@ pub enum RenderError {
     /// The stream description is not renderable.
     #[error("invalid stream: {0}")]
     InvalidSpec(String),
-    /// The change needs a new pipeline (resolution or frame rate).
-    #[error("a new resolution or frame rate needs the stream to be restarted")]
-    RestartRequired,
     /// The stream is no longer running.
     #[error("the stream has stopped")]
     Stopped,

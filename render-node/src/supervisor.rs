@@ -28,6 +28,9 @@ pub enum SupervisorCommand {
     SetOutputs(Vec<String>),
     /// The render loop was told to stop; give EOS a bounded time, then shut down.
     Stopping,
+    /// As `Stopping`, but a new pipeline replaces this one: the stream itself goes on, so no
+    /// end event.
+    Replacing,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -61,6 +64,7 @@ impl Supervisor {
         let mut next_report = Instant::now() + Duration::from_secs(1);
         let mut stop_deadline: Option<Instant> = None;
         let mut failure: Option<String> = None;
+        let mut replaced = false;
         loop {
             if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(50)) {
                 match msg.view() {
@@ -100,6 +104,10 @@ impl Supervisor {
                     SupervisorCommand::Stopping => {
                         stop_deadline.get_or_insert(Instant::now() + EOS_TIMEOUT);
                     }
+                    SupervisorCommand::Replacing => {
+                        replaced = true;
+                        stop_deadline.get_or_insert(Instant::now() + EOS_TIMEOUT);
+                    }
                 }
             }
             if let Some(o) = &mut self.outputs {
@@ -117,6 +125,10 @@ impl Supervisor {
                 tracing::warn!(stream_id = %self.stream_id, "EOS did not drain in time, stopping hard");
                 break;
             }
+        }
+        // A replacement may have been announced just as EOS arrived.
+        while let Ok(cmd) = self.commands.try_recv() {
+            replaced |= matches!(cmd, SupervisorCommand::Replacing);
         }
         // The render loop may still be running (on a failure): stop it first.
         let _ = self.render.send(RenderCommand::Stop);
@@ -138,6 +150,7 @@ impl Supervisor {
             Some(message) => self.events.send(NodeEvent::StreamFailed {
                 message: message.clone(),
             }),
+            None if replaced => {}
             None => self.events.send(NodeEvent::StreamEnded),
         }
         failure

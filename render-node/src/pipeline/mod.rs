@@ -101,7 +101,12 @@ impl OutputPipeline {
             q.set_property("max-size-buffers", 0u32);
             q.set_property("max-size-bytes", 0u32);
             q.set_property("max-size-time", 0u64);
-            let sink = gst_app::AppSink::builder().name("tap").sync(false).build();
+            let sink = gst_app::AppSink::builder()
+                .name("tap")
+                .sync(false)
+                // Frames nobody pulled must not hold up EOS (and so a clean stop).
+                .wait_on_eos(false)
+                .build();
             pipeline
                 .add_many([&q, sink.upcast_ref()])
                 .map_err(RenderError::gst("add the tap"))?;

@@ -304,3 +304,42 @@ fn report_is_refreshed_every_second_with_real_figures() {
     let end = h.stop().unwrap();
     assert_eq!(end.state, StreamState::Idle);
 }
+
+#[test]
+fn new_resolution_rebuilds_the_pipeline_and_keeps_the_handle() {
+    let s = Uuid::new_v4();
+    let spec = spec(vec![color(s, "#FF0000", (0, 0, 100, 100), 0)]);
+    let h = start_tapped(&spec);
+    let mut events = h.events();
+    frames_until(&h, 3);
+    let mut bigger = next_version(&spec);
+    bigger.config.resolution = "640x480".parse().unwrap();
+    bigger.config.bitrate = "3000k".parse().unwrap();
+    let t0 = std::time::Instant::now();
+    assert_eq!(h.apply(&bigger).unwrap(), Applied::Restarted);
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "rebuild took {:?}",
+        t0.elapsed()
+    );
+    let sample = h
+        .tap()
+        .unwrap()
+        .try_pull_sample(gstreamer::ClockTime::from_seconds(5))
+        .unwrap();
+    let caps = sample.caps().unwrap().structure(0).unwrap().to_owned();
+    assert_eq!(caps.get::<i32>("width").unwrap(), 640);
+    assert_eq!(caps.get::<i32>("height").unwrap(), 480);
+    std::thread::sleep(Duration::from_millis(1200));
+    let r = h.report();
+    assert_eq!(r.version, 2);
+    assert_eq!(r.state, StreamState::Live);
+    // The old pipeline's end is not the stream's end.
+    while let Ok(e) = events.try_recv() {
+        assert!(
+            !matches!(e, NodeEvent::StreamFailed { .. } | NodeEvent::StreamEnded),
+            "{e:?}"
+        );
+    }
+    h.stop().unwrap();
+}

@@ -143,7 +143,14 @@ fn receiver(port: u16, frames: u32) -> (std::process::Child, std::path::PathBuf)
     let child = Command::new("ffmpeg")
         .args(["-v", "error", "-listen", "1", "-i"])
         .arg(format!("rtmp://127.0.0.1:{port}/live/k"))
-        .args(["-frames:v", &frames.to_string(), "-f", "rawvideo", "-pix_fmt", "rgb24"])
+        .args([
+            "-frames:v",
+            &frames.to_string(),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+        ])
         .arg(&raw)
         .stdin(Stdio::null())
         .spawn()
@@ -184,14 +191,20 @@ fn destination_added_live_and_reconnected_after_a_drop() {
     next.version = 2;
     next.config.outputs = vec![format!("rtmp://127.0.0.1:{port}/live/k")];
     h.apply(&next).unwrap();
-    assert!(wait_exit(&mut first, 10), "first receiver got no decodable stream");
+    assert!(
+        wait_exit(&mut first, 10),
+        "first receiver got no decodable stream"
+    );
     let frames = frames_of(&std::fs::read(&raw).unwrap());
     assert_eq!(frames.len(), 10);
     assert_color(&frames[5], 160, 120, [255, 0, 0]);
     // The receiver left after 10 frames: the node notices and retries with backoff.
     let mut events = h.events();
     let (mut second, raw) = receiver(port, 10);
-    assert!(wait_exit(&mut second, 15), "no reconnection to the second receiver");
+    assert!(
+        wait_exit(&mut second, 15),
+        "no reconnection to the second receiver"
+    );
     assert_eq!(frames_of(&std::fs::read(&raw).unwrap()).len(), 10);
     let mut states = Vec::new();
     while let Ok(e) = events.try_recv() {
