@@ -17,6 +17,8 @@ use crate::services::{Services, services, with_database};
 
 /// The secret every test app signs tokens with.
 pub const JWT_SECRET: &str = "integration-test-secret-0123456789";
+/// The secret test render nodes present on the internal API.
+pub const NODE_SECRET: &str = "integration-node-secret-0123456789";
 /// The audience test tokens carry.
 pub const AUDIENCE: &str = "stream-manager";
 
@@ -113,6 +115,7 @@ fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
         max_body_bytes: 64 * 1024,
         max_asset_bytes: 1024 * 1024,
         db_max_connections: 5,
+        node_secret: Some(NODE_SECRET.to_owned()),
     }
 }
 

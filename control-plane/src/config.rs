@@ -23,6 +23,8 @@ pub struct Config {
     pub max_asset_bytes: usize,
     /// Postgres pool size.
     pub db_max_connections: u32,
+    /// Shared secret render nodes present on the internal API; unset disables it.
+    pub node_secret: Option<String>,
 }
 
 impl Config {
@@ -48,6 +50,7 @@ impl Config {
             max_body_bytes: env::parse_or("MAX_BODY_BYTES", 256 * 1024)?,
             max_asset_bytes: env::parse_or("MAX_ASSET_BYTES", 10 * 1024 * 1024)?,
             db_max_connections: env::parse_or("DB_MAX_CONNECTIONS", 16)?,
+            node_secret: env::optional("NODE_SECRET"),
         })
     }
 }

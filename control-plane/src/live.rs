@@ -40,6 +40,7 @@ pub fn compose_status(row: &StreamRow, report: Option<&LiveReport>) -> StreamSta
         (DesiredState::Stopped, Some(r)) if r.state != StreamState::Idle => StreamState::Stopping,
         (DesiredState::Stopped, _) => StreamState::Idle,
         (_, Some(r)) => r.state,
+        (_, None) if row.failure_reason.is_some() => StreamState::Failed,
         (_, None) => StreamState::Queued,
     };
     let live = report.filter(|_| desired.is_on_air());
@@ -56,7 +57,9 @@ pub fn compose_status(row: &StreamRow, report: Option<&LiveReport>) -> StreamSta
             .or_else(|| row.started_at.filter(|_| desired.is_on_air()).map(unix_ms)),
         state,
         node_id: live.and_then(|r| r.node_id.clone()),
-        reason: report.and_then(|r| r.reason.clone()),
+        reason: report
+            .and_then(|r| r.reason.clone())
+            .or_else(|| row.failure_reason.clone().filter(|_| desired.is_on_air())),
         outputs: live.map(|r| r.outputs.clone()).unwrap_or_default(),
         version: row.version,
     }

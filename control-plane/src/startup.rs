@@ -97,6 +97,10 @@ impl Application {
     /// in-flight requests.
     pub async fn run_until_stopped(self, token: CancellationToken) -> anyhow::Result<()> {
         let relay = tokio::spawn(relay::run(self.state.clone(), token.clone()));
+        let reaper = tokio::spawn(crate::dispatch::reaper::run(
+            self.state.clone(),
+            token.clone(),
+        ));
         let fanout = tokio::spawn(crate::fanout::run(
             self.state.config.redis_url.clone(),
             self.state.config.namespace.clone(),
@@ -110,7 +114,11 @@ impl Application {
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;
         token.cancel();
-        for (name, task) in [("outbox relay", relay), ("event fan-out", fanout)] {
+        for (name, task) in [
+            ("outbox relay", relay),
+            ("reaper", reaper),
+            ("event fan-out", fanout),
+        ] {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, task = name, "background task ended abnormally");
             }

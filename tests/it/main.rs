@@ -9,6 +9,7 @@ mod events;
 mod health;
 mod keys;
 mod layers;
+mod leases;
 mod lifecycle;
 mod replicas;
 mod scenes;

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod audit;
 pub mod keys;
 pub mod layers;
+pub mod leases;
 pub mod outbox;
 pub mod scenes;
 pub mod streams;

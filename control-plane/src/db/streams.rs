@@ -21,6 +21,8 @@ pub struct StreamRow {
     pub node_id: Option<String>,
     pub started_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    /// Why dispatch gave up on the stream, when it did.
+    pub failure_reason: Option<String>,
 }
 
 impl StreamRow {
@@ -39,7 +41,7 @@ pub async fn find_default(
     sqlx::query_as!(
         StreamRow,
         r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at
+                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
            FROM streams WHERE tenant_id = $1 AND is_default"#,
         tenant
     )
@@ -57,9 +59,23 @@ pub async fn find(
     sqlx::query_as!(
         StreamRow,
         r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at
+                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
            FROM streams WHERE tenant_id = $1 AND id = $2"#,
         tenant,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A stream by id alone, for render nodes (which act for every tenant).
+#[tracing::instrument(skip(db))]
+pub async fn find_any(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<StreamRow>> {
+    sqlx::query_as!(
+        StreamRow,
+        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
+                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
+           FROM streams WHERE id = $1"#,
         id
     )
     .fetch_optional(db)
@@ -76,7 +92,7 @@ pub async fn lock(
     sqlx::query_as!(
         StreamRow,
         r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at
+                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
            FROM streams WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#,
         tenant,
         id
@@ -91,7 +107,7 @@ pub async fn list(db: impl PgExecutor<'_>, tenant: &str) -> sqlx::Result<Vec<Str
     sqlx::query_as!(
         StreamRow,
         r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at
+                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
            FROM streams WHERE tenant_id = $1 ORDER BY created_at, id"#,
         tenant
     )

@@ -6,7 +6,7 @@ use shared::spec::{ChangeHint, DesiredState};
 use sqlx::PgConnection;
 
 use crate::db::streams::{self, StreamRow};
-use crate::db::{audit, outbox};
+use crate::db::{audit, leases, outbox};
 use crate::dispatch::spec;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -50,7 +50,12 @@ pub async fn transition(
         ));
     }
     streams::set_desired(&mut *conn, row.id, to).await?;
+    if from == DesiredState::Stopped || to == DesiredState::Stopped {
+        // A new start must not find the previous holder's lease; a stop must fence it.
+        leases::fence(&mut *conn, row.id).await?;
+    }
     let version = streams::bump_version(&mut *conn, row.id).await?;
+    let holder = row.node_id.clone();
     let row = reload(conn, row).await?;
     let topo = state.broker.topology();
     let (routing_key, cmd, action) = match (from, to) {
@@ -64,7 +69,7 @@ pub async fn transition(
                 "start",
             )
         }
-        (_, DesiredState::Stopped) => match &row.node_id {
+        (_, DesiredState::Stopped) => match &holder {
             Some(node) => (
                 topo.node_routing_key(node),
                 NodeCommand::Stop {
@@ -93,6 +98,26 @@ pub async fn transition(
     outbox::enqueue(&mut *conn, &routing_key, &envelope(cmd)?).await?;
     audit::record(&mut *conn, &row.tenant_id, row.id, action, version).await?;
     Ok((Outcome::Changed, row))
+}
+
+/// Queues a start job for any node with free capacity (a start, or a re-dispatch after the
+/// holder died).
+pub async fn enqueue_start(
+    state: &AppState,
+    conn: &mut PgConnection,
+    row: &StreamRow,
+) -> Result<(), ApiError> {
+    let spec = spec::load(conn, row, None).await?;
+    let key = state.broker.topology().jobs_routing_key();
+    outbox::enqueue(
+        &mut *conn,
+        key,
+        &envelope(NodeCommand::Start {
+            spec: Box::new(spec),
+        })?,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Records a change to the stream's layers, scenes or config: bumps the version and, when the

@@ -5,5 +5,6 @@
 //! together. The [`relay`] publishes outbox rows with publisher confirms.
 
 pub mod commands;
+pub mod reaper;
 pub mod relay;
 pub mod spec;

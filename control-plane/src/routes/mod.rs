@@ -5,6 +5,7 @@ pub mod assets;
 pub mod config;
 pub mod events;
 pub mod health;
+pub mod internal;
 pub mod keys;
 pub mod layers;
 pub mod lifecycle;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     api.nest("/stream", events::router())
         .nest("/streams/{streamId}", events::router())
         .merge(health::router())
+        .merge(internal::router())
         .merge(openapi::router(doc))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

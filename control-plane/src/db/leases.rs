@@ -1,0 +1,174 @@
+//! Stream leases: which render node holds a stream, fenced by an epoch that every claim bumps.
+//!
+//! A node claims a stream with a conditional UPDATE (nobody holds it, or the holder's lease
+//! lapsed), renews it every second, and loses it when the epoch moves — the reaper, a stop or
+//! a new start bump it. A node that cannot renew stops its own pipeline, since an RTMP server
+//! cannot check fencing tokens.
+
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// How long a lease lasts without renewal, in milliseconds.
+pub const LEASE_TTL_MS: i64 = 3_000;
+/// Starts handed to nodes that never came up before the stream is declared failed.
+pub const MAX_DISPATCH_ATTEMPTS: i32 = 3;
+/// How long a claimed stream may take to go live before the claim counts as failed.
+pub const START_TIMEOUT_MS: i64 = 20_000;
+
+/// A claim's outcome.
+#[derive(Debug)]
+pub struct Claimed {
+    pub epoch: i64,
+    pub attempts: i32,
+}
+
+/// Claims the stream for `node` when it is on air and nobody holds it.
+#[tracing::instrument(skip(db))]
+pub async fn claim(
+    db: impl PgExecutor<'_>,
+    stream_id: Uuid,
+    node: &str,
+) -> sqlx::Result<Option<Claimed>> {
+    sqlx::query_as!(
+        Claimed,
+        r#"UPDATE streams
+           SET node_id = $2, lease_epoch = lease_epoch + 1,
+               lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
+               claimed_at = now(), live_at = NULL, dispatch_attempts = dispatch_attempts + 1
+           WHERE id = $1 AND desired_state <> 'stopped' AND failure_reason IS NULL
+             AND (node_id IS NULL OR lease_expires_at < now())
+           RETURNING lease_epoch AS epoch, dispatch_attempts AS attempts"#,
+        stream_id,
+        node,
+        LEASE_TTL_MS as f64
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// What a renewal tells the node about a stream it holds.
+#[derive(Debug)]
+pub struct Renewed {
+    pub desired_state: String,
+    pub version: i64,
+}
+
+/// Extends the lease if `node` still holds it at `epoch`; `None` means it was lost.
+pub async fn renew(
+    db: impl PgExecutor<'_>,
+    stream_id: Uuid,
+    node: &str,
+    epoch: i64,
+) -> sqlx::Result<Option<Renewed>> {
+    sqlx::query_as!(
+        Renewed,
+        r#"UPDATE streams
+           SET lease_expires_at = now() + make_interval(secs => $4::float8 / 1000)
+           WHERE id = $1 AND node_id = $2 AND lease_epoch = $3 AND desired_state <> 'stopped'
+           RETURNING desired_state, version"#,
+        stream_id,
+        node,
+        epoch,
+        LEASE_TTL_MS as f64
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Records that the held stream is on air: its start succeeded.
+pub async fn mark_live(
+    db: impl PgExecutor<'_>,
+    stream_id: Uuid,
+    node: &str,
+    epoch: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query!(
+        r#"UPDATE streams SET live_at = now(), dispatch_attempts = 0
+           WHERE id = $1 AND node_id = $2 AND lease_epoch = $3"#,
+        stream_id,
+        node,
+        epoch
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Gives the stream up; with `failure`, the stream is marked failed instead of re-dispatched.
+pub async fn release(
+    db: impl PgExecutor<'_>,
+    stream_id: Uuid,
+    node: &str,
+    epoch: i64,
+    failure: Option<&str>,
+) -> sqlx::Result<Option<(String, i64)>> {
+    let row = sqlx::query!(
+        r#"UPDATE streams
+           SET node_id = NULL, lease_epoch = lease_epoch + 1, lease_expires_at = NULL,
+               failure_reason = coalesce($4, failure_reason)
+           WHERE id = $1 AND node_id = $2 AND lease_epoch = $3
+           RETURNING tenant_id, version"#,
+        stream_id,
+        node,
+        epoch,
+        failure
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.tenant_id, r.version)))
+}
+
+/// Forgets the holder (a stop or a new start): its next renewal fails and it stops.
+pub async fn fence(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"UPDATE streams SET node_id = NULL, lease_epoch = lease_epoch + 1, lease_expires_at = NULL,
+               live_at = NULL, claimed_at = NULL, dispatch_attempts = 0, failure_reason = NULL
+           WHERE id = $1"#,
+        stream_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A stream the reaper took back from a node.
+#[derive(Debug)]
+pub struct Reaped {
+    pub id: Uuid,
+    pub tenant_id: String,
+    pub attempts: i32,
+    /// True when the holder never went live within the start timeout.
+    pub start_timed_out: bool,
+}
+
+/// Takes back on-air streams whose lease lapsed (node died) or that never went live in time.
+pub async fn reap(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Reaped>> {
+    sqlx::query_as!(
+        Reaped,
+        r#"UPDATE streams s
+           SET node_id = NULL, lease_epoch = s.lease_epoch + 1, lease_expires_at = NULL
+           FROM (SELECT id, (live_at IS NULL AND claimed_at < now() - make_interval(secs => $1::float8 / 1000)) AS timed_out
+                 FROM streams
+                 WHERE node_id IS NOT NULL
+                   AND (lease_expires_at < now()
+                        OR (live_at IS NULL AND claimed_at < now() - make_interval(secs => $1::float8 / 1000)))
+                 ORDER BY lease_expires_at LIMIT 50 FOR UPDATE SKIP LOCKED) due
+           WHERE s.id = due.id
+           RETURNING s.id, s.tenant_id, s.dispatch_attempts AS attempts, due.timed_out AS "start_timed_out!""#,
+        START_TIMEOUT_MS as f64
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Gives up on a stream that failed to start too many times.
+pub async fn fail(db: impl PgExecutor<'_>, stream_id: Uuid, reason: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE streams SET failure_reason = $2 WHERE id = $1",
+        stream_id,
+        reason
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

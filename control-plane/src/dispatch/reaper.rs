@@ -1,0 +1,78 @@
+//! The reaper: takes streams back from nodes whose lease lapsed (the node died or lost its
+//! way) or that never went live, and dispatches them again — or, after too many attempts,
+//! marks them failed with a reason. Every replica runs one; `SKIP LOCKED` splits the work.
+
+use std::time::Duration;
+
+use serde_json::json;
+use shared::events::EventType;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::leases::{self, MAX_DISPATCH_ATTEMPTS};
+use crate::db::streams;
+use crate::dispatch::commands;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How often leases are checked; with the lease TTL it bounds failover time.
+const TICK: Duration = Duration::from_millis(250);
+
+/// One pass: returns how many streams were re-dispatched or failed.
+pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
+    let mut tx = state.db.begin().await?;
+    let reaped = leases::reap(&mut *tx).await?;
+    let mut failed = Vec::new();
+    for r in &reaped {
+        if r.attempts >= MAX_DISPATCH_ATTEMPTS {
+            let reason = if r.start_timed_out {
+                format!("the stream did not go live after {} attempts", r.attempts)
+            } else {
+                format!(
+                    "render nodes failed {} times in a row while starting it",
+                    r.attempts
+                )
+            };
+            leases::fail(&mut *tx, r.id, &reason).await?;
+            failed.push((r, reason));
+            continue;
+        }
+        let Some(row) = streams::find(&mut *tx, &r.tenant_id, r.id).await? else {
+            continue;
+        };
+        if !row.desired().is_on_air() {
+            continue;
+        }
+        commands::enqueue_start(state, &mut tx, &row).await?;
+        tracing::warn!(stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts, timed_out = r.start_timed_out, "lease lapsed: stream dispatched again");
+    }
+    tx.commit().await?;
+    if !reaped.is_empty() {
+        state.relay_wake.notify_one();
+        metrics::counter!("streams_reaped_total").increment(reaped.len() as u64);
+    }
+    for (r, reason) in failed {
+        tracing::error!(stream_id = %r.id, tenant = %r.tenant_id, %reason, "stream failed");
+        crate::events::publish(
+            state,
+            &r.tenant_id,
+            r.id,
+            EventType::StreamError,
+            json!({ "reason": reason }),
+        )
+        .await;
+    }
+    Ok(reaped.len())
+}
+
+/// Runs the reaper until cancelled.
+pub async fn run(state: AppState, token: CancellationToken) {
+    loop {
+        if let Err(e) = reap_once(&state).await {
+            tracing::warn!(error = %e, "reaper pass failed");
+        }
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = tokio::time::sleep(TICK) => {}
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! `/internal/...`: the API render nodes use to claim, renew and release stream leases and to
+//! fetch a stream's latest desired state. Authenticated by the shared `NODE_SECRET`; not in
+//! the tenant-facing OpenAPI document.
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shared::events::EventType;
+use shared::spec::StreamSpec;
+use uuid::Uuid;
+
+use crate::db::{leases, streams};
+use crate::dispatch::{commands, spec};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, PathIds};
+use crate::response::{ApiResult, ok};
+use crate::state::AppState;
+
+/// Routes of the node API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/internal/streams/{streamId}/claim", post(claim))
+        .route("/internal/streams/{streamId}/live", post(live))
+        .route("/internal/streams/{streamId}/release", post(release))
+        .route("/internal/streams/{streamId}/spec", get(latest_spec))
+        .route("/internal/leases/renew", post(renew))
+}
+
+/// A render node, authenticated by the shared secret and named by `X-Node-Id`.
+pub struct Node(pub String);
+
+/// Compares in time independent of where the inputs differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl FromRequestParts<AppState> for Node {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(secret) = state.config.node_secret.as_deref() else {
+            return Err(ApiError::RouteNotFound);
+        };
+        let presented = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same_secret(presented.as_bytes(), secret.as_bytes()) {
+            return Err(ApiError::Unauthorized("not a render node".into()));
+        }
+        let node = parts
+            .headers
+            .get("x-node-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|n| {
+                !n.is_empty()
+                    && n.len() <= 128
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            })
+            .ok_or_else(|| {
+                ApiError::invalid("X-Node-Id", "must name the node (letters, digits, - _ .)")
+            })?;
+        Ok(Node(node.to_owned()))
+    }
+}
+
+/// A granted claim: the fencing epoch and the stream's latest desired state.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    pub epoch: i64,
+    pub spec: StreamSpec,
+}
+
+async fn claim(State(state): State<AppState>, Node(node): Node, ids: PathIds) -> ApiResult<Grant> {
+    let stream_id = ids.id("streamId", "stream")?;
+    let mut tx = state.db.begin().await?;
+    let claimed = leases::claim(&mut *tx, stream_id, &node)
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "not_claimable",
+                "the stream is stopped, failed or held by another node",
+            )
+        })?;
+    let row = streams::find_any(&mut *tx, stream_id)
+        .await?
+        .ok_or(ApiError::NotFound("stream"))?;
+    let spec = spec::load(&mut tx, &row, None).await?;
+    tx.commit().await?;
+    tracing::info!(%stream_id, node_id = %node, epoch = claimed.epoch, attempt = claimed.attempts, "stream claimed");
+    ok(Grant {
+        epoch: claimed.epoch,
+        spec,
+    })
+}
+
+/// Body naming the lease a call acts under.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseRef {
+    pub epoch: i64,
+}
+
+async fn live(
+    State(state): State<AppState>,
+    Node(node): Node,
+    ids: PathIds,
+    ApiJson(body): ApiJson<LeaseRef>,
+) -> ApiResult<serde_json::Value> {
+    let stream_id = ids.id("streamId", "stream")?;
+    if !leases::mark_live(&state.db, stream_id, &node, body.epoch).await? {
+        return Err(ApiError::conflict(
+            "lease_lost",
+            "the node no longer holds this stream",
+        ));
+    }
+    ok(json!({ "streamId": stream_id }))
+}
+
+/// Body of a release.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub epoch: i64,
+    /// Why the node gave up: the stream is marked failed with this reason.
+    pub failure: Option<String>,
+    /// The node is draining: dispatch the stream to another node.
+    #[serde(default)]
+    pub handoff: bool,
+}
+
+async fn release(
+    State(state): State<AppState>,
+    Node(node): Node,
+    ids: PathIds,
+    ApiJson(body): ApiJson<Release>,
+) -> ApiResult<serde_json::Value> {
+    let stream_id = ids.id("streamId", "stream")?;
+    let failure = body.failure.as_deref().map(|f| &f[..f.len().min(500)]);
+    let mut tx = state.db.begin().await?;
+    let released = leases::release(&mut *tx, stream_id, &node, body.epoch, failure).await?;
+    if let Some((tenant, _)) = &released
+        && body.handoff
+        && failure.is_none()
+        && let Some(row) = streams::find_any(&mut *tx, stream_id).await?
+        && row.desired().is_on_air()
+    {
+        commands::enqueue_start(&state, &mut tx, &row).await?;
+        tracing::info!(%stream_id, %tenant, node_id = %node, "stream handed off by a draining node");
+    }
+    tx.commit().await?;
+    state.relay_wake.notify_one();
+    if let (Some((tenant, _)), Some(reason)) = (&released, failure) {
+        crate::events::publish(
+            &state,
+            tenant,
+            stream_id,
+            EventType::StreamError,
+            json!({ "reason": reason, "nodeId": node }),
+        )
+        .await;
+    }
+    ok(json!({ "released": released.is_some() }))
+}
+
+async fn latest_spec(
+    State(state): State<AppState>,
+    Node(node): Node,
+    ids: PathIds,
+) -> ApiResult<StreamSpec> {
+    let stream_id = ids.id("streamId", "stream")?;
+    let mut conn = state.db.acquire().await?;
+    let row = streams::find_any(&mut *conn, stream_id)
+        .await?
+        .ok_or(ApiError::NotFound("stream"))?;
+    if row.node_id.as_deref() != Some(node.as_str()) {
+        return Err(ApiError::conflict(
+            "lease_lost",
+            "the node no longer holds this stream",
+        ));
+    }
+    ok(spec::load(&mut conn, &row, None).await?)
+}
+
+/// One lease in a renewal.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Held {
+    pub stream_id: Uuid,
+    pub epoch: i64,
+}
+
+/// Body of a renewal: every lease the node holds.
+#[derive(Deserialize)]
+pub struct Renewal {
+    pub leases: Vec<Held>,
+}
+
+/// The outcome for one lease.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseState {
+    pub stream_id: Uuid,
+    pub held: bool,
+    pub version: i64,
+}
+
+async fn renew(
+    State(state): State<AppState>,
+    Node(node): Node,
+    ApiJson(body): ApiJson<Renewal>,
+) -> ApiResult<Vec<LeaseState>> {
+    let mut out = Vec::with_capacity(body.leases.len());
+    for held in body.leases.iter().take(256) {
+        let renewed = leases::renew(&state.db, held.stream_id, &node, held.epoch).await?;
+        out.push(LeaseState {
+            stream_id: held.stream_id,
+            held: renewed.is_some(),
+            version: renewed.map_or(0, |r| r.version),
+        });
+    }
+    ok(out)
+}
