@@ -204,6 +204,7 @@ impl Engine {
             ..LiveReport::default()
         }));
         let stats = Arc::new(FrameStats::default());
+        let last_frame = Arc::new(Mutex::new(None));
         let (render_tx, render_rx) = mpsc::channel();
         let (sup_tx, sup_rx) = mpsc::channel();
         let (dispose_tx, dispose_rx) = mpsc::channel();
@@ -218,6 +219,7 @@ impl Engine {
             commands: render_rx,
             stats: stats.clone(),
             disposal: dispose_tx,
+            last_frame: last_frame.clone(),
         };
         let supervisor = Supervisor {
             stream_id: id,
@@ -254,6 +256,7 @@ impl Engine {
             tap: built.tap,
             stats,
             encoder: built.video_encoder,
+            last_frame,
         };
         if spec.desired == DesiredState::Paused {
             running.set_paused(true);
@@ -280,6 +283,7 @@ struct Running {
     tap: Option<gst_app::AppSink>,
     stats: Arc<FrameStats>,
     encoder: Option<gst::Element>,
+    last_frame: Arc<Mutex<Option<gst::Buffer>>>,
 }
 
 impl Running {
@@ -436,6 +440,23 @@ impl StreamHandle {
             .lock()
             .map(|r| r.stats.frames.load(std::sync::atomic::Ordering::Relaxed))
             .unwrap_or(0)
+    }
+
+    /// A JPEG of the frame on air (`quality` 1..=100); `None` before the first frame.
+    pub fn snapshot_jpeg(&self, quality: u8) -> Result<Option<Vec<u8>>> {
+        let (buffer, res) = {
+            let running = self.inner.lock().map_err(|_| RenderError::Stopped)?;
+            let buffer = running.last_frame.lock().ok().and_then(|b| b.clone());
+            (buffer, running.spec.config.resolution)
+        };
+        let Some(buffer) = buffer else {
+            return Ok(None);
+        };
+        let map = buffer
+            .map_readable()
+            .map_err(RenderError::gst("read the last frame"))?;
+        crate::snapshot::i420_to_jpeg(&map, res.width as usize, res.height as usize, quality)
+            .map(Some)
     }
 
     /// The appsink holding every composed frame, when started with `tap`.

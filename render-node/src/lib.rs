@@ -17,6 +17,7 @@
 //! - [`output`]: one isolated branch per destination, retried with backoff.
 //! - [`supervisor`]: bus, outputs and the once-a-second report ([`metrics`]).
 //! - [`events`]: what a stream tells its owner.
+//! - [`snapshot`]: a JPEG of the frame on air.
 //! - [`cli`], [`scene_file`]: the standalone `render` command.
 
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod render_loop;
 pub mod scene_file;
+pub mod snapshot;
 pub mod sources;
 pub mod supervisor;
 

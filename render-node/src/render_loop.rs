@@ -6,9 +6,9 @@
 //! the encoder takes frames. Changes arrive between two frames over a channel, so a change
 //! is in the very next frame after it is handed over.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use gstreamer as gst;
@@ -44,6 +44,8 @@ pub struct RenderLoop {
     pub stats: Arc<FrameStats>,
     /// Where content taken off the air goes to be torn down away from this thread.
     pub disposal: std::sync::mpsc::Sender<LayerContent>,
+    /// The newest composed frame, for snapshots (a reference, not a copy).
+    pub last_frame: Arc<Mutex<Option<gst::Buffer>>>,
 }
 
 /// Why the loop ended.
@@ -139,6 +141,9 @@ impl RenderLoop {
             }
             if fresh {
                 last = Some(buffer.clone());
+                if let Ok(mut slot) = self.last_frame.lock() {
+                    *slot = Some(buffer.clone());
+                }
             }
             if let Err(e) = self.appsrc.push_buffer(buffer) {
                 tracing::info!(stream_id = %self.stream_id, error = ?e, "frame source refused a frame");

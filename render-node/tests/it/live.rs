@@ -343,3 +343,21 @@ fn new_resolution_rebuilds_the_pipeline_and_keeps_the_handle() {
     }
     h.stop().unwrap();
 }
+
+#[test]
+fn snapshot_is_a_jpeg_of_the_frame_on_air() {
+    let s = Uuid::new_v4();
+    let spec = spec(vec![color(s, "#00FF00", (0, 0, 160, 240), 0)]);
+    let h = start_tapped(&spec);
+    frames_until(&h, 3);
+    let jpeg = h.snapshot_jpeg(85).unwrap().expect("a frame is on air");
+    let img = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+    assert_eq!((img.width(), img.height()), (W, H));
+    assert!(
+        close(img.get_pixel(80, 120).0, [0, 255, 0], 12),
+        "{:?}",
+        img.get_pixel(80, 120)
+    );
+    assert!(close(img.get_pixel(240, 120).0, [0, 0, 0], 12));
+    h.stop().unwrap();
+}
