@@ -16,6 +16,9 @@ PACKAGES=(
   ffmpeg nginx-light libnginx-mod-rtmp wrk python3-pil
   # services the suite talks to (already running on CI machines)
   postgresql redis-server rabbitmq-server
+  # the dashboard's browser test (tests/e2e/run.sh installs npm itself where nodejs lacks it:
+  # NodeSource's nodejs bundles npm and conflicts with Debian's npm package)
+  chromium nodejs
 )
 
 missing=()

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod dashboard;
 pub mod events;
 pub mod health;
 pub mod internal;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/streams/{streamId}", events::router())
         .merge(health::router())
         .merge(internal::router())
+        .merge(dashboard::router())
         .merge(openapi::router(doc))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -1,0 +1,954 @@
+// Stream Manager dashboard: signs in with a tenant token, then steers one stream at a time
+// through the REST API and follows its live events over a WebSocket.
+
+import { createApi } from "./api.js";
+import { EventSocket } from "./events.js";
+import { Chart } from "./charts.js";
+import { Schematic, cssColor } from "./schematic.js";
+
+const TOKEN_KEY = "sm.token";
+const STREAM_KEY = "sm.stream";
+const PREVIEW_EVERY_MS = 1000;
+const PREVIEW_IDLE_EVERY_MS = 5000;
+const MAX_LOG = 100;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: null,
+  streams: [],
+  streamId: null,
+  stream: null,
+  status: null,
+  config: null,
+  layers: [],
+  scenes: [],
+  activeSceneId: null,
+  sceneId: null,
+  keys: [],
+  selectedLayerId: null,
+  eventCount: 0,
+};
+
+const api = createApi({
+  token: () => state.token,
+  onUnauthorized: (err) => {
+    if (state.token) signOut(`Signed out: ${err.message}`);
+  },
+});
+
+const socket = new EventSocket({
+  url: (id) => {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${proto}//${location.host}/streams/${encodeURIComponent(id)}/events?token=${encodeURIComponent(state.token || "")}`;
+  },
+  onEvent: handleEvent,
+  onOpen: (reconnected) => {
+    logLine("socket", reconnected ? "reconnected: re-syncing state" : "connected");
+    resync();
+  },
+  onState: showConnection,
+});
+
+const charts = {
+  fps: new Chart($("chart-fps"), { color: "#4f8cff", minMax: 30 }),
+  bitrate: new Chart($("chart-bitrate"), { color: "#30a46c", minMax: 1000, format: kbps }),
+  dropped: new Chart($("chart-dropped"), { color: "#f5a524", minMax: 5 }),
+  cpu: new Chart($("chart-cpu"), { color: "#e5484d", minMax: 100, format: (v) => `${Math.round(v)}%` }),
+};
+
+const schematic = new Schematic($("schematic"), {
+  onMove: (layer, position) => patchLayer(layer.id, { position }),
+  onResize: (layer, size) => patchLayer(layer.id, { size }),
+  onSelect: (id) => {
+    state.selectedLayerId = id;
+    highlightLayerRow();
+  },
+});
+
+// ---------------------------------------------------------------- small helpers
+
+/** Builds an element: `h("button", {class: "x", onclick: f}, "text")`. Text is never parsed as HTML. */
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "value" || k === "checked" || k === "disabled") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+function notify(message, kind = "error") {
+  const toast = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+  const close = h("button", { type: "button", class: "ghost small", "aria-label": "Dismiss", onclick: () => toast.remove() }, "×");
+  toast.append(close);
+  $("toasts").append(toast);
+  setTimeout(() => toast.remove(), kind === "error" ? 8000 : 4000);
+}
+
+/** Runs `fn` with `button` disabled; API errors become readable messages. */
+async function act(button, fn) {
+  if (button) button.disabled = true;
+  try {
+    return await fn();
+  } catch (err) {
+    notify(err && err.message ? err.message : String(err));
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+function kbps(v) {
+  return v >= 1000 ? `${(v / 1000).toFixed(v >= 10000 ? 0 : 1)}M` : `${Math.round(v)}k`;
+}
+
+function streamPath(suffix = "") {
+  return `/streams/${encodeURIComponent(state.streamId)}${suffix}`;
+}
+
+function resolution() {
+  const r = state.config && /^(\d+)x(\d+)$/.exec(state.config.STREAM_RESOLUTION || "");
+  return r ? { width: Number(r[1]), height: Number(r[2]) } : { width: 1920, height: 1080 };
+}
+
+function time(ms) {
+  return ms ? new Date(ms).toLocaleString() : "—";
+}
+
+/** Two clicks within 3 s: the first arms the button, the second confirms. */
+function confirmClick(button, label, fn) {
+  if (button.dataset.armed === "true") {
+    delete button.dataset.armed;
+    button.textContent = label;
+    return fn();
+  }
+  button.dataset.armed = "true";
+  button.textContent = "Confirm?";
+  setTimeout(() => {
+    if (button.dataset.armed === "true") {
+      delete button.dataset.armed;
+      button.textContent = label;
+    }
+  }, 3000);
+  return undefined;
+}
+
+/** The JWT's claims, for showing who is signed in (the server does the checking). */
+function claims(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "=")));
+  } catch {
+    return {};
+  }
+}
+
+// ---------------------------------------------------------------- session
+
+async function signIn(raw, { quiet = false } = {}) {
+  const token = raw.trim().replace(/^Bearer\s+/i, "");
+  const error = $("signin-error");
+  error.hidden = true;
+  if (!token) return;
+  state.token = token;
+  try {
+    const list = await api.get("/streams");
+    sessionStorage.setItem(TOKEN_KEY, token);
+    state.streams = list.streams;
+    showApp();
+  } catch (err) {
+    state.token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    showSignIn();
+    if (!quiet || err.status !== 401) {
+      error.textContent = err.status === 401 ? `This token was refused: ${err.message}` : err.message;
+      error.hidden = false;
+    }
+  }
+}
+
+function signOut(message) {
+  state.token = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(STREAM_KEY);
+  socket.close();
+  clearStream();
+  state.streams = [];
+  showSignIn();
+  if (message) {
+    $("signin-error").textContent = message;
+    $("signin-error").hidden = false;
+  }
+}
+
+function showSignIn() {
+  $("app-view").hidden = true;
+  $("session").hidden = true;
+  $("signin-view").hidden = false;
+  $("token-input").value = "";
+  $("token-input").focus();
+}
+
+function showApp() {
+  $("signin-view").hidden = true;
+  $("app-view").hidden = false;
+  $("session").hidden = false;
+  const c = claims(state.token);
+  $("tenant").textContent = c.sub ? `tenant ${c.sub}` : "";
+  $("tenant").title = c.exp ? `token expires ${new Date(c.exp * 1000).toLocaleString()}` : "";
+  renderStreams();
+  const remembered = sessionStorage.getItem(STREAM_KEY);
+  const pick = state.streams.find((s) => s.id === remembered) || state.streams.find((s) => s.isDefault) || state.streams[0];
+  if (pick) selectStream(pick.id);
+  else clearStream();
+}
+
+// ---------------------------------------------------------------- streams
+
+async function refreshStreams() {
+  const list = await api.get("/streams");
+  state.streams = list.streams;
+  const current = state.streams.find((s) => s.id === state.streamId);
+  if (current) state.stream = current;
+  renderStreams();
+  renderHead();
+}
+
+function renderStreams() {
+  const ul = $("stream-list");
+  ul.replaceChildren(
+    ...state.streams.map((s) =>
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          {
+            type: "button",
+            class: `stream-item${s.id === state.streamId ? " selected" : ""}`,
+            "aria-current": s.id === state.streamId ? "true" : null,
+            dataset: { streamId: s.id },
+            onclick: () => selectStream(s.id),
+          },
+          h("span", { class: "stream-item-name" }, s.name),
+          h("span", { class: "badge small", dataset: { state: s.desiredState } }, s.desiredState),
+        ),
+      ),
+    ),
+  );
+  if (state.streams.length === 0) ul.append(h("li", { class: "muted small" }, "No streams yet."));
+}
+
+function clearStream() {
+  state.streamId = null;
+  state.stream = null;
+  state.status = null;
+  state.config = null;
+  state.layers = [];
+  state.scenes = [];
+  state.keys = [];
+  state.sceneId = null;
+  state.activeSceneId = null;
+  state.selectedLayerId = null;
+  $("stream-view").hidden = true;
+  $("empty-state").hidden = false;
+  stopPreview();
+}
+
+function selectStream(id) {
+  const s = state.streams.find((x) => x.id === id);
+  if (!s) return;
+  if (state.streamId !== id) {
+    state.streamId = id;
+    state.stream = s;
+    state.status = null;
+    state.layers = [];
+    state.scenes = [];
+    state.keys = [];
+    state.sceneId = s.activeSceneId;
+    state.activeSceneId = s.activeSceneId;
+    state.selectedLayerId = null;
+    state.eventCount = 0;
+    $("event-log").replaceChildren();
+    $("event-log").dataset.count = "0";
+    $("event-count").textContent = "";
+    $("new-key").hidden = true;
+    $("new-key-value").textContent = "";
+    Object.values(charts).forEach((c) => c.clear());
+    layerRows.clear();
+    $("layer-list").replaceChildren();
+    sessionStorage.setItem(STREAM_KEY, id);
+  }
+  $("empty-state").hidden = true;
+  $("stream-view").hidden = false;
+  renderStreams();
+  renderHead();
+  renderAll();
+  socket.connect(id);
+  resync();
+  startPreview();
+}
+
+/** Reads everything about the selected stream from the API (after selecting or reconnecting). */
+let resyncSeq = 0;
+async function resync() {
+  const id = state.streamId;
+  if (!id) return;
+  const seq = ++resyncSeq;
+  try {
+    const [stream, status, config, layers, scenes, keys, metrics] = await Promise.all([
+      api.get(streamPath()),
+      api.get(streamPath("/status")),
+      api.get(streamPath("/config")),
+      api.get(streamPath("/layers")),
+      api.get(streamPath("/scenes")),
+      api.get(streamPath("/keys")),
+      api.get(streamPath("/metrics")),
+    ]);
+    if (seq !== resyncSeq || state.streamId !== id) return;
+    state.stream = stream;
+    const i = state.streams.findIndex((s) => s.id === id);
+    if (i >= 0) state.streams[i] = stream;
+    state.status = status;
+    state.config = config;
+    state.layers = layers.layers;
+    state.scenes = scenes.scenes;
+    const followActive = !state.sceneId || state.sceneId === state.activeSceneId || !state.scenes.some((s) => s.id === state.sceneId);
+    state.activeSceneId = scenes.activeSceneId;
+    if (followActive) state.sceneId = scenes.activeSceneId;
+    state.keys = keys.keys;
+    if (status.state !== "idle") pushMetrics(metrics);
+    renderStreams();
+    renderHead();
+    renderAll();
+    $("stream-view").dataset.synced = String(Date.now());
+  } catch (err) {
+    if (seq === resyncSeq && err.status !== 401) notify(`Could not load the stream: ${err.message}`);
+  }
+}
+
+function renderAll() {
+  renderStatus();
+  renderLayers();
+  renderScenes();
+  renderKeys();
+}
+
+// ---------------------------------------------------------------- lifecycle and status
+
+const LIFECYCLE = {
+  start: { button: "btn-start", desired: "running" },
+  stop: { button: "btn-stop", desired: "stopped" },
+  pause: { button: "btn-pause", desired: "paused" },
+  resume: { button: "btn-resume", desired: "running" },
+};
+
+for (const [action, { button, desired }] of Object.entries(LIFECYCLE)) {
+  $(button).addEventListener("click", (e) =>
+    act(e.currentTarget, async () => {
+      const status = await api.post(streamPath(`/${action}`));
+      state.status = status;
+      if (state.stream) state.stream = { ...state.stream, desiredState: desired, version: status.version };
+      const i = state.streams.findIndex((s) => s.id === state.streamId);
+      if (i >= 0) state.streams[i] = { ...state.streams[i], desiredState: desired };
+      renderStreams();
+      renderHead();
+      renderStatus();
+    }),
+  );
+}
+
+function renderHead() {
+  const s = state.stream;
+  if (!s) return;
+  $("stream-name").textContent = s.name;
+  $("stream-id").textContent = s.id;
+  const st = (state.status && state.status.state) || (s.desiredState === "stopped" ? "idle" : "queued");
+  const badge = $("stream-state");
+  badge.textContent = st;
+  badge.dataset.state = st;
+  const desired = s.desiredState;
+  $("btn-start").disabled = desired !== "stopped";
+  $("btn-stop").disabled = desired === "stopped";
+  $("btn-pause").disabled = desired !== "running";
+  $("btn-resume").disabled = desired !== "paused";
+}
+
+function renderStatus() {
+  const st = state.status;
+  const set = (id, v) => {
+    $(id).textContent = v;
+  };
+  if (!st) {
+    for (const id of ["st-state", "st-live", "st-paused", "st-node", "st-version", "st-started", "st-format"]) set(id, "—");
+    $("st-outputs").replaceChildren();
+    return;
+  }
+  $("st-state").replaceChildren(h("span", { class: "badge", dataset: { state: st.state } }, st.state));
+  set("st-live", st.isLive ? "yes" : "no");
+  set("st-paused", st.isPaused ? "yes" : "no");
+  set("st-node", st.nodeId || "none yet");
+  set("st-version", String(st.version));
+  set("st-started", time(st.startTime));
+  const c = state.config;
+  set("st-format", c ? `${c.STREAM_RESOLUTION} · ${c.TARGET_FPS} fps · ${c.STREAM_BITRATE}` : "—");
+  $("st-reason").hidden = $("st-reason-label").hidden = !st.reason;
+  set("st-reason", st.reason || "");
+  const outputs = $("st-outputs");
+  if (st.outputs && st.outputs.length) {
+    outputs.replaceChildren(
+      ...st.outputs.map((o) =>
+        h("li", {}, h("code", {}, o.url), " ", h("span", { class: "badge small", dataset: { state: o.state } }, o.state), o.error ? h("span", { class: "error small" }, ` ${o.error}`) : null),
+      ),
+    );
+  } else if (c && c.outputs && c.outputs.length) {
+    outputs.replaceChildren(...c.outputs.map((u) => h("li", {}, h("code", {}, maskUrl(u)), " ", h("span", { class: "muted small" }, "not connected"))));
+  } else {
+    outputs.replaceChildren(h("li", { class: "muted small" }, "No destinations configured."));
+  }
+  renderHead();
+}
+
+/** Hides the stream key (last path segment) of an RTMP URL, as the API does. */
+function maskUrl(u) {
+  const i = u.lastIndexOf("/");
+  if (i < 0) return "****";
+  const key = u.slice(i + 1);
+  return `${u.slice(0, i)}/****${key.length > 8 ? key.slice(-4) : ""}`;
+}
+
+function pushMetrics(m) {
+  if (!m) return;
+  const t = Date.now();
+  const num = (v) => (typeof v === "number" ? v : Number(v));
+  const show = (id, text) => {
+    $(id).textContent = text;
+  };
+  if (m.fps !== undefined) {
+    charts.fps.push(num(m.fps), t);
+    show("m-fps", num(m.fps).toFixed(1));
+  }
+  if (m.bitrate !== undefined) {
+    charts.bitrate.push(num(m.bitrate), t);
+    show("m-bitrate", `${kbps(num(m.bitrate))}bit/s`);
+  }
+  if (m.droppedFrames !== undefined) {
+    charts.dropped.push(num(m.droppedFrames), t);
+    show("m-dropped", String(num(m.droppedFrames)));
+  }
+  if (m.cpuUsage !== undefined) {
+    charts.cpu.push(num(m.cpuUsage), t);
+    show("m-cpu", `${num(m.cpuUsage).toFixed(0)}%`);
+  }
+}
+
+// Keep the charts' time axis moving even between samples.
+setInterval(() => {
+  if (document.visibilityState === "visible" && state.streamId) Object.values(charts).forEach((c) => c.draw());
+}, 1000);
+
+// ---------------------------------------------------------------- live events
+
+function handleEvent(ev) {
+  if (ev.streamId && ev.streamId !== state.streamId) return;
+  const d = ev.data || {};
+  switch (ev.type) {
+    case "metrics:update":
+      pushMetrics(d.metrics || d);
+      countEvent();
+      return;
+    case "stream:status":
+      state.status = { ...(state.status || {}), ...d };
+      renderStatus();
+      logLine(ev.type, `state ${d.state}${d.nodeId ? ` on ${d.nodeId}` : ""}`);
+      if (state.stream && d.version && d.version !== state.stream.version) refreshStreams().catch(() => {});
+      break;
+    case "layer:update":
+      applyLayerEvent(d);
+      logLine(ev.type, describeLayerEvent(d), { layerId: d.id, action: d.action });
+      break;
+    case "scene:activate": {
+      const wasFollowing = state.sceneId === state.activeSceneId;
+      state.activeSceneId = d.activeSceneId;
+      if (wasFollowing) state.sceneId = d.activeSceneId;
+      state.scenes = state.scenes.map((s) => ({ ...s, active: s.id === d.activeSceneId }));
+      if (state.stream) state.stream = { ...state.stream, activeSceneId: d.activeSceneId, version: d.version };
+      renderScenes();
+      renderLayers();
+      const scene = state.scenes.find((s) => s.id === d.activeSceneId);
+      const t = d.transition || {};
+      logLine(ev.type, `on air: ${scene ? scene.name : d.activeSceneId} (${t.type || "cut"}${t.durationMs ? ` ${t.durationMs} ms` : ""})`, { sceneId: d.activeSceneId });
+      break;
+    }
+    case "stream:error":
+      notify(`Stream error: ${d.message || d.reason || JSON.stringify(d)}`);
+      logLine(ev.type, d.message || d.reason || "error");
+      break;
+    default:
+      logLine(ev.type, JSON.stringify(d).slice(0, 120));
+  }
+}
+
+function countEvent() {
+  state.eventCount += 1;
+  $("event-log").dataset.count = String(state.eventCount);
+  $("event-count").textContent = `${state.eventCount} received`;
+}
+
+function logLine(type, text, data = {}) {
+  if (type !== "socket") countEvent();
+  const li = h(
+    "li",
+    { dataset: { type, ...data } },
+    h("time", {}, new Date().toLocaleTimeString()),
+    h("span", { class: "ev-type" }, type),
+    h("span", { class: "ev-text" }, text),
+  );
+  const log = $("event-log");
+  log.prepend(li);
+  while (log.children.length > MAX_LOG) log.lastElementChild.remove();
+}
+
+function applyLayerEvent(d) {
+  if (d.action === "deleted") {
+    state.layers = state.layers.filter((l) => l.id !== d.id);
+    if (state.selectedLayerId === d.id) state.selectedLayerId = null;
+  } else if (d.layer) {
+    const i = state.layers.findIndex((l) => l.id === d.id);
+    if (i >= 0) state.layers[i] = d.layer;
+    else state.layers.push(d.layer);
+  }
+  renderLayers();
+}
+
+function describeLayerEvent(d) {
+  const name = d.layer ? d.layer.name : (state.layers.find((l) => l.id === d.id) || {}).name || d.id;
+  const changed = d.changes && Object.keys(d.changes).length ? `: ${Object.keys(d.changes).join(", ")}` : "";
+  return `${d.action} ${name}${changed}`;
+}
+
+function showConnection(s, detail) {
+  const el = $("conn");
+  el.dataset.state = s;
+  el.textContent =
+    s === "open" ? "events live" : s === "connecting" ? "connecting…" : s === "reconnecting" ? `reconnecting in ${Math.ceil(detail.delayMs / 1000)} s` : "events offline";
+  if (s === "reconnecting") logLine("socket", `connection lost${detail.reason ? ` (${detail.reason})` : ""}; retrying in ${(detail.delayMs / 1000).toFixed(1)} s`);
+}
+
+// ---------------------------------------------------------------- layers
+
+const layerRows = new Map();
+
+function sceneLayers() {
+  return state.layers.filter((l) => l.sceneId === state.sceneId);
+}
+
+function renderLayers({ force = false } = {}) {
+  const layers = sceneLayers().sort((a, b) => b.zIndex - a.zIndex);
+  const list = $("layer-list");
+  const ids = new Set(layers.map((l) => l.id));
+  for (const [id, row] of layerRows) {
+    if (!ids.has(id)) {
+      row.remove();
+      layerRows.delete(id);
+    }
+  }
+  layers.forEach((l, i) => {
+    let row = layerRows.get(l.id);
+    if (!row) {
+      row = buildLayerRow(l.id);
+      layerRows.set(l.id, row);
+    }
+    fillLayerRow(row, l, i, layers.length, force);
+    if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null);
+  });
+  $("layers-empty").hidden = layers.length > 0;
+  const { width, height } = resolution();
+  schematic.set({ layers: sceneLayers(), width, height, selectedId: state.selectedLayerId });
+  const scene = state.scenes.find((s) => s.id === state.sceneId);
+  $("preview-scene").textContent = scene ? `· ${scene.name}${scene.id === state.activeSceneId ? " (on air)" : " (not on air)"}` : "";
+  $("schematic").dataset.sceneId = state.sceneId || "";
+  highlightLayerRow();
+}
+
+function highlightLayerRow() {
+  for (const [id, row] of layerRows) row.classList.toggle("selected", id === state.selectedLayerId);
+}
+
+function buildLayerRow(id) {
+  const num = (cls, label, min, max) => h("label", { class: "num" }, label, h("input", { type: "number", class: cls, min, max, step: 1, required: true }));
+  const row = h(
+    "li",
+    { class: "layer", dataset: { layerId: id } },
+    h(
+      "div",
+      { class: "layer-top" },
+      h("span", { class: "swatch", "aria-hidden": "true" }),
+      h("button", { type: "button", class: "layer-name linklike", title: "Select on the preview" }),
+      h("span", { class: "layer-kind muted small" }),
+      h("label", { class: "toggle", title: "Visible" }, h("input", { type: "checkbox", class: "layer-visible" }), h("span", {}, "visible")),
+      h("button", { type: "button", class: "layer-up icon", title: "Bring forward", "aria-label": "Bring forward" }, "↑"),
+      h("button", { type: "button", class: "layer-down icon", title: "Send backward", "aria-label": "Send backward" }, "↓"),
+      h("button", { type: "button", class: "layer-delete icon danger", title: "Delete layer", "aria-label": "Delete layer" }, "✕"),
+    ),
+    h(
+      "div",
+      { class: "layer-fields" },
+      h("label", { class: "opacity" }, "opacity", h("input", { type: "range", class: "layer-opacity", min: 0, max: 1, step: 0.05 }), h("output", { class: "layer-opacity-value" })),
+      num("layer-x", "x", -16384, 16384),
+      num("layer-y", "y", -16384, 16384),
+      num("layer-w", "w", 1, 16384),
+      num("layer-h", "h", 1, 16384),
+    ),
+  );
+  const q = (cls) => row.querySelector(`.${cls}`);
+  q("layer-name").addEventListener("click", () => {
+    state.selectedLayerId = id;
+    schematic.select(id);
+    highlightLayerRow();
+  });
+  q("layer-visible").addEventListener("change", (e) => patchLayer(id, { visible: e.target.checked }, e.target));
+  q("layer-opacity").addEventListener("input", (e) => {
+    q("layer-opacity-value").textContent = Number(e.target.value).toFixed(2);
+  });
+  q("layer-opacity").addEventListener("change", (e) => patchLayer(id, { opacity: Number(e.target.value) }, e.target));
+  const geometry = (e) => {
+    const x = Number(q("layer-x").value);
+    const y = Number(q("layer-y").value);
+    const width = Number(q("layer-w").value);
+    const height = Number(q("layer-h").value);
+    if (![x, y, width, height].every(Number.isInteger)) {
+      notify("Position and size are whole pixels.");
+      return;
+    }
+    const cls = e.target.classList;
+    const patch = cls.contains("layer-x") || cls.contains("layer-y") ? { position: { x, y } } : { size: { width, height } };
+    patchLayer(id, patch, e.target);
+  };
+  for (const cls of ["layer-x", "layer-y", "layer-w", "layer-h"]) q(cls).addEventListener("change", geometry);
+  q("layer-up").addEventListener("click", (e) => reorder(id, +1, e.currentTarget));
+  q("layer-down").addEventListener("click", (e) => reorder(id, -1, e.currentTarget));
+  q("layer-delete").addEventListener("click", (e) => {
+    const b = e.currentTarget;
+    confirmClick(b, "✕", () =>
+      act(b, async () => {
+        await api.del(streamPath(`/layers/${id}`));
+        state.layers = state.layers.filter((l) => l.id !== id);
+        renderLayers();
+      }),
+    );
+  });
+  return row;
+}
+
+function fillLayerRow(row, l, index, count, force) {
+  const q = (cls) => row.querySelector(`.${cls}`);
+  const setValue = (cls, v) => {
+    const input = q(cls);
+    if (force || document.activeElement !== input || input.type === "checkbox") {
+      if (input.type === "checkbox") input.checked = v;
+      else input.value = String(v);
+    }
+  };
+  const src = l.source || {};
+  q("swatch").style.background = l.kind === "color" ? cssColor(src.color) : l.kind === "text" ? cssColor(src.color || "#FFFFFF") : "";
+  q("swatch").dataset.kind = l.kind;
+  q("layer-name").textContent = l.name;
+  q("layer-kind").textContent = l.kind === "text" ? `text “${(src.text || "").slice(0, 24)}”` : l.kind;
+  setValue("layer-visible", l.visible);
+  setValue("layer-opacity", l.opacity);
+  q("layer-opacity-value").textContent = Number(l.opacity).toFixed(2);
+  setValue("layer-x", l.position.x);
+  setValue("layer-y", l.position.y);
+  setValue("layer-w", l.size.width);
+  setValue("layer-h", l.size.height);
+  q("layer-up").disabled = index === 0;
+  q("layer-down").disabled = index === count - 1;
+  row.classList.toggle("hidden-layer", !l.visible);
+  row.dataset.zIndex = String(l.zIndex);
+  row.dataset.visible = String(l.visible);
+}
+
+/** PATCHes a layer; on failure the row and preview go back to the server's values. */
+async function patchLayer(id, patch, control) {
+  const ok = await act(control, async () => {
+    const layer = await api.patch(streamPath(`/layers/${id}`), patch);
+    const i = state.layers.findIndex((l) => l.id === id);
+    if (i >= 0) state.layers[i] = layer;
+    return true;
+  });
+  // After a refusal the fields show the stored values again, even the one being edited.
+  renderLayers({ force: !ok });
+  if (ok && control && document.body.contains(control) && control.focus && control.type !== "range") control.focus({ preventScroll: true });
+}
+
+/** Moves a layer one step up (+1) or down (-1) in its scene's stacking order. */
+async function reorder(id, dir, button) {
+  const bottomFirst = sceneLayers().sort((a, b) => a.zIndex - b.zIndex);
+  const i = bottomFirst.findIndex((l) => l.id === id);
+  const j = i + dir;
+  if (i < 0 || j < 0 || j >= bottomFirst.length) return;
+  const me = bottomFirst[i];
+  const other = bottomFirst[j];
+  await act(button, async () => {
+    if (me.zIndex === other.zIndex) {
+      const z = Math.max(-10000, Math.min(10000, other.zIndex + dir));
+      await patchOnly(me.id, { zIndex: z });
+    } else {
+      await patchOnly(me.id, { zIndex: other.zIndex });
+      await patchOnly(other.id, { zIndex: me.zIndex });
+    }
+  });
+  renderLayers();
+}
+
+async function patchOnly(id, patch) {
+  const layer = await api.patch(streamPath(`/layers/${id}`), patch);
+  const i = state.layers.findIndex((l) => l.id === id);
+  if (i >= 0) state.layers[i] = layer;
+}
+
+$("new-layer-kind").addEventListener("change", (e) => {
+  const text = e.target.value === "text";
+  $("new-layer-text-row").hidden = !text;
+  $("new-layer-text").required = text;
+  if (text && $("new-layer-color").value.toLowerCase() === "#e4572e") $("new-layer-color").value = "#ffffff";
+  if (!text && $("new-layer-color").value.toLowerCase() === "#ffffff") $("new-layer-color").value = "#e4572e";
+});
+
+$("add-layer-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const kind = $("new-layer-kind").value;
+  const name = $("new-layer-name").value.trim();
+  const color = $("new-layer-color").value.toUpperCase();
+  const { width, height } = resolution();
+  const n = sceneLayers().length;
+  const body = { kind, sceneId: state.sceneId || undefined };
+  if (name) body.name = name;
+  if (kind === "text") {
+    const fontSize = Number($("new-layer-font-size").value) || 48;
+    body.source = { text: $("new-layer-text").value, fontSize, color };
+    body.size = { width: Math.round(width / 2), height: Math.min(height, Math.round(fontSize * 1.8)) };
+  } else {
+    body.source = { color };
+    body.size = { width: Math.round(width / 3), height: Math.round(height / 3) };
+  }
+  // New boxes cascade from the top-left so they never hide one another completely.
+  const step = Math.round(width / 24);
+  body.position = { x: Math.round(width / 12) + (n % 8) * step, y: Math.round(height / 12) + (n % 8) * step };
+  act(e.submitter || $("add-layer"), async () => {
+    const layer = await api.post(streamPath("/layers"), body);
+    if (!state.layers.some((l) => l.id === layer.id)) state.layers.push(layer);
+    state.selectedLayerId = layer.id;
+    $("new-layer-name").value = "";
+    renderLayers();
+  });
+});
+
+// ---------------------------------------------------------------- scenes
+
+function renderScenes() {
+  const ul = $("scene-list");
+  ul.replaceChildren(
+    ...state.scenes.map((s) => {
+      const onAir = s.id === state.activeSceneId;
+      return h(
+        "li",
+        { class: `scene${s.id === state.sceneId ? " viewing" : ""}${onAir ? " on-air" : ""}`, dataset: { sceneId: s.id, active: String(onAir) } },
+        h("button", { type: "button", class: "scene-view linklike", title: "Show and edit this scene's layers", onclick: () => viewScene(s.id) }, s.name),
+        onAir ? h("span", { class: "badge small", dataset: { state: "live" } }, "on air") : null,
+        h("span", { class: "grow" }),
+        h(
+          "button",
+          { type: "button", class: "scene-activate", disabled: onAir, onclick: (e) => activateScene(s.id, e.currentTarget) },
+          onAir ? "On air" : "Take",
+        ),
+      );
+    }),
+  );
+}
+
+function viewScene(id) {
+  state.sceneId = id;
+  state.selectedLayerId = null;
+  renderScenes();
+  renderLayers();
+}
+
+$("transition-type").addEventListener("change", (e) => {
+  $("transition-duration").disabled = e.target.value === "cut";
+  $("transition-easing").disabled = e.target.value === "cut";
+});
+
+function activateScene(id, button) {
+  const type = $("transition-type").value;
+  const transition = { type };
+  if (type !== "cut") {
+    transition.durationMs = Math.max(0, Math.round(Number($("transition-duration").value) || 0));
+    transition.easing = $("transition-easing").value;
+  }
+  act(button, async () => {
+    const answer = await api.post(streamPath(`/scenes/${id}/activate`), { transition });
+    const following = state.sceneId === state.activeSceneId;
+    state.activeSceneId = answer.activeSceneId;
+    if (following) state.sceneId = answer.activeSceneId;
+    state.scenes = state.scenes.map((s) => ({ ...s, active: s.id === answer.activeSceneId }));
+    renderScenes();
+    renderLayers();
+  });
+}
+
+$("create-scene-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const input = $("new-scene-name");
+  act(e.submitter, async () => {
+    const scene = await api.post(streamPath("/scenes"), { name: input.value.trim() });
+    state.scenes.push({ ...scene, active: false });
+    input.value = "";
+    viewScene(scene.id);
+  });
+});
+
+// ---------------------------------------------------------------- keys
+
+function renderKeys() {
+  const ul = $("key-list");
+  if (!state.keys.length) {
+    ul.replaceChildren(h("li", { class: "muted small" }, "No keys."));
+    return;
+  }
+  ul.replaceChildren(
+    ...state.keys.map((k) => {
+      const del = h("button", { type: "button", class: "key-delete icon danger", title: "Delete key", "aria-label": "Delete key" }, "✕");
+      del.addEventListener("click", () =>
+        confirmClick(del, "✕", () =>
+          act(del, async () => {
+            await api.del(streamPath(`/keys/${k.id}`));
+            state.keys = state.keys.filter((x) => x.id !== k.id);
+            renderKeys();
+          }),
+        ),
+      );
+      return h(
+        "li",
+        { class: "key", dataset: { keyId: k.id } },
+        h("code", { class: "key-masked" }, k.key),
+        h("span", { class: "muted small" }, `created ${time(k.createdAt)}`, k.lastUsed ? ` · last used ${time(k.lastUsed)}` : " · never used"),
+        del,
+      );
+    }),
+  );
+}
+
+$("create-key").addEventListener("click", (e) =>
+  act(e.currentTarget, async () => {
+    const key = await api.post(streamPath("/keys"));
+    $("new-key-value").textContent = key.key;
+    $("copy-key").textContent = "Copy";
+    $("new-key").hidden = false;
+    const list = await api.get(streamPath("/keys"));
+    state.keys = list.keys;
+    renderKeys();
+  }),
+);
+
+$("copy-key").addEventListener("click", async (e) => {
+  const button = e.currentTarget;
+  const value = $("new-key-value").textContent;
+  try {
+    await navigator.clipboard.writeText(value);
+    button.textContent = "Copied";
+  } catch {
+    // No clipboard permission: select the text so the user can copy it by hand.
+    const range = document.createRange();
+    range.selectNodeContents($("new-key-value"));
+    const sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    button.textContent = "Press Ctrl+C";
+  }
+});
+
+$("dismiss-key").addEventListener("click", () => {
+  $("new-key").hidden = true;
+  $("new-key-value").textContent = "";
+});
+
+// ---------------------------------------------------------------- program preview image
+
+let previewTimer = null;
+let previewUrl = null;
+let previewBusy = false;
+
+function startPreview() {
+  stopPreview();
+  previewTick();
+}
+
+function stopPreview() {
+  clearTimeout(previewTimer);
+  previewTimer = null;
+  $("live-preview").hidden = true;
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = null;
+}
+
+async function previewTick() {
+  const id = state.streamId;
+  let next = PREVIEW_IDLE_EVERY_MS;
+  if (id && !previewBusy && document.visibilityState === "visible") {
+    previewBusy = true;
+    try {
+      const r = await api.fetchRaw(streamPath("/preview.jpg"));
+      if (r.ok && (r.headers.get("Content-Type") || "").startsWith("image/") && state.streamId === id) {
+        const blob = await r.blob();
+        const url = URL.createObjectURL(blob);
+        $("preview-img").src = url;
+        if (previewUrl) URL.revokeObjectURL(previewUrl);
+        previewUrl = url;
+        $("live-preview").hidden = false;
+        next = PREVIEW_EVERY_MS;
+      } else {
+        $("live-preview").hidden = true;
+      }
+    } catch {
+      $("live-preview").hidden = true;
+    } finally {
+      previewBusy = false;
+    }
+  }
+  if (state.streamId === id && id) previewTimer = setTimeout(previewTick, next);
+}
+
+// ---------------------------------------------------------------- wiring
+
+$("signin-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  act($("signin-submit"), () => signIn($("token-input").value));
+});
+
+$("sign-out").addEventListener("click", () => signOut());
+
+$("create-stream-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const input = $("new-stream-name");
+  act(e.submitter, async () => {
+    const stream = await api.post("/streams", { name: input.value.trim() });
+    input.value = "";
+    state.streams.push(stream);
+    selectStream(stream.id);
+  });
+});
+
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) signIn(saved, { quiet: true });
+else showSignIn();

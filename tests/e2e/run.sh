@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# End-to-end test of the dashboard in headless Chromium: builds the control plane, gives it a
+# fresh database and namespace, serves it on a free port, and drives the page with
+# playwright-core (tests/e2e/dashboard.test.mjs). Screenshots and the server log go to
+# ${ARTIFACTS_DIR:-artifacts}/e2e/. Expects Postgres, Redis and RabbitMQ running
+# (scripts/services.sh) and chromium + node installed (scripts/install-deps.sh).
+# Usage: bash tests/e2e/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root="$PWD"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stream-manager/target}"
+export SQLX_OFFLINE=true
+artifacts="${ARTIFACTS_DIR:-artifacts}"
+case "$artifacts" in /*) ;; *) artifacts="$root/$artifacts" ;; esac
+out="$artifacts/e2e"
+mkdir -p "$out"
+rm -f "$out"/*.png
+
+say() { printf 'e2e: %s\n' "$*"; }
+fail() { say "$*" >&2; echo "e2e: 0 passed, 1 failed"; exit 1; }
+
+chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
+[ -x "$chromium_bin" ] || fail "no $chromium_bin: install Debian's chromium (bash scripts/install-deps.sh)"
+command -v node >/dev/null || fail "no node: install nodejs (bash scripts/install-deps.sh)"
+if ! command -v npm >/dev/null; then
+  # Debian's nodejs ships without npm; NodeSource's includes it (and conflicts with the package).
+  say "installing npm"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+
+# playwright-core from the lock file; reinstalled only when the lock file changes. It ships
+# no browser and none is downloaded: Debian's chromium is used.
+stamp="tests/e2e/node_modules/.lock-sha256"
+want="$(sha256sum tests/e2e/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "npm ci"
+  (cd tests/e2e && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
+  echo "$want" >"$stamp"
+fi
+
+say "building the control plane"
+cargo build -q -p control-plane
+bin="$CARGO_TARGET_DIR/debug/control-plane"
+
+suffix="$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+admin="${E2E_ADMIN_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+db="sm_e2e_$suffix"
+pid=""
+cleanup() {
+  local code=$?
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || say "could not drop database $db"
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+psql "$admin" -qc "CREATE DATABASE $db" >/dev/null
+port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+
+export JWT_SECRET="e2e-secret-$suffix-0123456789abcdef"
+export DATABASE_URL="${admin%/*}/$db"
+export SM_NAMESPACE="e2e-$suffix."
+export ALLOW_PRIVATE_MEDIA_URLS=true
+export HTTP_ADDR="127.0.0.1:$port"
+export RUST_LOG="${E2E_RUST_LOG:-info}"
+"$bin" >"$out/control-plane.log" 2>&1 &
+pid=$!
+
+say "waiting for the control plane on $HTTP_ADDR"
+ready=""
+for _ in $(seq 1 240); do
+  kill -0 "$pid" 2>/dev/null || { tail -n 30 "$out/control-plane.log" >&2; fail "the control plane exited"; }
+  if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "http://$HTTP_ADDR/readyz"; then
+    ready=1
+    break
+  fi
+  sleep 0.5
+done
+[ -n "$ready" ] || { tail -n 30 "$out/control-plane.log" >&2; fail "the control plane was not ready within 120 s"; }
+
+token="$("$bin" token --tenant e2e)"
+
+BASE_URL="http://$HTTP_ADDR" E2E_TOKEN="$token" E2E_OUT="$out" CHROMIUM="$chromium_bin" \
+  EVENTS_CHANNEL="${SM_NAMESPACE}sm:events" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" \
+  node tests/e2e/dashboard.test.mjs
