@@ -44,13 +44,19 @@ impl LayerContent {
     }
 }
 
-/// The size and parity a sprite was prepared for.
+/// The size, parity and (for clipped sprites) visible part a sprite was prepared for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SpriteKey {
     width: usize,
     height: usize,
     parity: Parity,
+    /// Canvas rectangle the sprite covers when only the visible part was prepared.
+    clip: Option<(i32, i32, usize, usize)>,
 }
+
+/// Layers up to this many times the canvas area are prepared whole (cheap to move around);
+/// larger ones only over their visible part, so a huge layer cannot exhaust memory.
+const WHOLE_SPRITE_MAX_CANVASES: usize = 4;
 
 /// A layer of the scene on air.
 #[derive(Debug)]
@@ -98,26 +104,83 @@ impl LayerRuntime {
             return;
         }
         let (x, y, w, h) = g.pixels();
-        let parity = Parity::of(x, y);
-        let key = SpriteKey {
-            width: w,
-            height: h,
-            parity,
+        let Some(visible) = visible_rect(canvas, x, y, w, h) else {
+            return;
         };
-        let (ox, oy) = (x - parity.x as i32, y - parity.y as i32);
+        let huge = w.saturating_mul(h) > WHOLE_SPRITE_MAX_CANVASES * canvas.width * canvas.height;
         match &mut self.content {
             LayerContent::Nothing => {}
             LayerContent::Live(src) => {
-                src.set_size(w.next_multiple_of(2) as u32, h.next_multiple_of(2) as u32);
+                // Decoders scale into the box; past twice the canvas that is only waste.
+                let (lw, lh) = (w.min(canvas.width * 2), h.min(canvas.height * 2));
+                src.set_size(lw.next_multiple_of(2) as u32, lh.next_multiple_of(2) as u32);
                 if let Some(f) = src.frame() {
                     blend_frame(canvas, &f, x, y, alpha);
                 }
             }
             LayerContent::Solid(color) => {
-                let sprite = prepared(&mut self.cache, key, || Sprite::solid(w, h, *color, parity));
-                blend_sprite(canvas, sprite, ox, oy, alpha);
+                // A solid clipped to the canvas looks the same and never outgrows it.
+                let (vx, vy, vw, vh) = visible;
+                let parity = Parity::of(vx, vy);
+                let key = SpriteKey {
+                    width: vw,
+                    height: vh,
+                    parity,
+                    clip: None,
+                };
+                let sprite = prepared(&mut self.cache, key, || {
+                    Sprite::solid(vw, vh, *color, parity)
+                });
+                blend_sprite(
+                    canvas,
+                    sprite,
+                    vx - parity.x as i32,
+                    vy - parity.y as i32,
+                    alpha,
+                );
+            }
+            LayerContent::Bitmap(img) if huge => {
+                let (vx, vy, vw, vh) = visible;
+                let parity = Parity::of(vx, vy);
+                let key = SpriteKey {
+                    width: w,
+                    height: h,
+                    parity,
+                    clip: Some(visible),
+                };
+                let sprite = prepared(&mut self.cache, key, || {
+                    // The part of the image that lands on the canvas, scaled to its place.
+                    let (sx, sy) = (
+                        img.width() as f64 / w as f64,
+                        img.height() as f64 / h as f64,
+                    );
+                    let cx = ((vx - x) as f64 * sx) as u32;
+                    let cy = ((vy - y) as f64 * sy) as u32;
+                    let cw = ((vw as f64 * sx).ceil() as u32)
+                        .clamp(1, img.width().saturating_sub(cx).max(1));
+                    let ch = ((vh as f64 * sy).ceil() as u32)
+                        .clamp(1, img.height().saturating_sub(cy).max(1));
+                    let part = imageops::crop_imm(img.as_ref(), cx, cy, cw, ch).to_image();
+                    let scaled =
+                        imageops::resize(&part, vw as u32, vh as u32, FilterType::Triangle);
+                    Sprite::from_rgba(&scaled, parity)
+                });
+                blend_sprite(
+                    canvas,
+                    sprite,
+                    vx - parity.x as i32,
+                    vy - parity.y as i32,
+                    alpha,
+                );
             }
             LayerContent::Bitmap(img) => {
+                let parity = Parity::of(x, y);
+                let key = SpriteKey {
+                    width: w,
+                    height: h,
+                    parity,
+                    clip: None,
+                };
                 let sprite = prepared(&mut self.cache, key, || {
                     if img.width() as usize == w && img.height() as usize == h {
                         Sprite::from_rgba(img, parity)
@@ -131,10 +194,32 @@ impl LayerRuntime {
                         Sprite::from_rgba(&scaled, parity)
                     }
                 });
-                blend_sprite(canvas, sprite, ox, oy, alpha);
+                blend_sprite(
+                    canvas,
+                    sprite,
+                    x - parity.x as i32,
+                    y - parity.y as i32,
+                    alpha,
+                );
             }
         }
     }
+}
+
+/// The part of a `w`×`h` box at (`x`,`y`) on the canvas, if any.
+fn visible_rect(
+    canvas: &Canvas,
+    x: i32,
+    y: i32,
+    w: usize,
+    h: usize,
+) -> Option<(i32, i32, usize, usize)> {
+    let (x, y) = (i64::from(x), i64::from(y));
+    let x0 = x.max(0);
+    let y0 = y.max(0);
+    let x1 = (x + w as i64).min(canvas.width as i64);
+    let y1 = (y + h as i64).min(canvas.height as i64);
+    (x1 > x0 && y1 > y0).then(|| (x0 as i32, y0 as i32, (x1 - x0) as usize, (y1 - y0) as usize))
 }
 
 /// The cached sprite for `key`, prepared with `make` if the cache holds another key.

@@ -274,6 +274,7 @@ mod tests {
     use crate::compose::yuv::rgb_to_yuv;
     use shared::color::Rgba;
     use shared::transition::Easing;
+    use std::sync::Arc;
 
     fn red_layer(
         id: Uuid,
@@ -347,5 +348,49 @@ mod tests {
         );
         assert_eq!(c.render(7).pixel(11, 1), rgb_to_yuv(255, 0, 0));
         assert_eq!(c.render(12).pixel(1, 1), rgb_to_yuv(255, 0, 0));
+    }
+
+    #[test]
+    fn huge_layers_are_prepared_only_where_visible() {
+        let scene = Uuid::new_v4();
+        let big = Arc::new(image::RgbaImage::from_pixel(
+            4,
+            4,
+            image::Rgba([0, 0, 255, 255]),
+        ));
+        let mut c = Compositor::new(32, 16, 10);
+        let mut solid = red_layer(
+            Uuid::new_v4(),
+            -8000.0,
+            PlannedContent::Replace(LayerContent::Solid(Rgba {
+                r: 255,
+                g: 0,
+                b: 0,
+                a: 255,
+            })),
+            None,
+        );
+        solid.target.width = 16_384.0;
+        solid.target.height = 16_384.0;
+        let mut bitmap = red_layer(
+            Uuid::new_v4(),
+            16.0,
+            PlannedContent::Replace(LayerContent::Bitmap(big)),
+            None,
+        );
+        bitmap.z = 1;
+        bitmap.target.width = 16_384.0;
+        bitmap.target.height = 16_384.0;
+        c.apply(
+            Plan {
+                scene_id: scene,
+                scene_transition: SceneTransition::default(),
+                layers: vec![solid, bitmap],
+            },
+            0,
+        );
+        let f = c.render(0);
+        assert_eq!(f.pixel(3, 3), rgb_to_yuv(255, 0, 0));
+        assert_eq!(f.pixel(20, 3), rgb_to_yuv(0, 0, 255));
     }
 }
