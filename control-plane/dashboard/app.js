@@ -53,7 +53,7 @@ const socket = new EventSocket({
 const charts = {
   fps: new Chart($("chart-fps"), { color: "#4f8cff", minMax: 30 }),
   bitrate: new Chart($("chart-bitrate"), { color: "#30a46c", minMax: 1000, format: kbps }),
-  dropped: new Chart($("chart-dropped"), { color: "#f5a524", minMax: 5 }),
+  dropped: new Chart($("chart-dropped"), { color: "#f5a524", minMax: 10 }),
   cpu: new Chart($("chart-cpu"), { color: "#e5484d", minMax: 100, format: (v) => `${Math.round(v)}%` }),
 };
 
@@ -305,7 +305,8 @@ async function resync() {
   if (!id) return;
   const seq = ++resyncSeq;
   try {
-    const [stream, status, config, layers, scenes, keys, metrics] = await Promise.all([
+    const [list, stream, status, config, layers, scenes, keys, metrics] = await Promise.all([
+      api.get("/streams"),
       api.get(streamPath()),
       api.get(streamPath("/status")),
       api.get(streamPath("/config")),
@@ -315,9 +316,8 @@ async function resync() {
       api.get(streamPath("/metrics")),
     ]);
     if (seq !== resyncSeq || state.streamId !== id) return;
+    state.streams = list.streams.map((s) => (s.id === id ? stream : s));
     state.stream = stream;
-    const i = state.streams.findIndex((s) => s.id === id);
-    if (i >= 0) state.streams[i] = stream;
     state.status = status;
     state.config = config;
     state.layers = layers.layers;
@@ -332,7 +332,18 @@ async function resync() {
     renderAll();
     $("stream-view").dataset.synced = String(Date.now());
   } catch (err) {
-    if (seq === resyncSeq && err.status !== 401) notify(`Could not load the stream: ${err.message}`);
+    if (seq !== resyncSeq || err.status === 401) return;
+    if (err.status === 404 && state.streamId === id) {
+      // Deleted elsewhere: fall back to another stream.
+      notify("This stream no longer exists.", "info");
+      sessionStorage.removeItem(STREAM_KEY);
+      socket.close();
+      clearStream();
+      await refreshStreams().catch(() => {});
+      if (state.streams[0]) selectStream(state.streams[0].id);
+      return;
+    }
+    notify(`Could not load the stream: ${err.message}`);
   }
 }
 
@@ -381,7 +392,25 @@ function renderHead() {
   $("btn-stop").disabled = desired === "stopped";
   $("btn-pause").disabled = desired !== "running";
   $("btn-resume").disabled = desired !== "paused";
+  $("btn-delete-stream").disabled = desired !== "stopped";
 }
+
+$("btn-delete-stream").addEventListener("click", (e) => {
+  const b = e.currentTarget;
+  confirmClick(b, "Delete", () =>
+    act(b, async () => {
+      const id = state.streamId;
+      await api.del(streamPath());
+      socket.close();
+      sessionStorage.removeItem(STREAM_KEY);
+      state.streams = state.streams.filter((s) => s.id !== id);
+      clearStream();
+      renderStreams();
+      if (state.streams[0]) selectStream(state.streams[0].id);
+      notify("Stream deleted.", "info");
+    }),
+  );
+});
 
 function renderStatus() {
   const st = state.status;
@@ -531,7 +560,7 @@ function applyLayerEvent(d) {
 }
 
 function describeLayerEvent(d) {
-  const name = d.layer ? d.layer.name : (state.layers.find((l) => l.id === d.id) || {}).name || d.id;
+  const name = d.layer ? d.layer.name : layerNames.get(d.id) || d.id;
   const changed = d.changes && Object.keys(d.changes).length ? `: ${Object.keys(d.changes).join(", ")}` : "";
   return `${d.action} ${name}${changed}`;
 }
@@ -547,12 +576,15 @@ function showConnection(s, detail) {
 // ---------------------------------------------------------------- layers
 
 const layerRows = new Map();
+// Names of every layer seen, so an event about a layer already gone still reads well.
+const layerNames = new Map();
 
 function sceneLayers() {
   return state.layers.filter((l) => l.sceneId === state.sceneId);
 }
 
 function renderLayers({ force = false } = {}) {
+  for (const l of state.layers) layerNames.set(l.id, l.name);
   const layers = sceneLayers().sort((a, b) => b.zIndex - a.zIndex);
   const list = $("layer-list");
   const ids = new Set(layers.map((l) => l.id));

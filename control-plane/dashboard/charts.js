@@ -1,6 +1,8 @@
-// A small time-series line chart drawn on a <canvas>: the last WINDOW_MS of samples.
+// A small time-series line chart drawn on a <canvas>: the samples of the last WINDOW_MS (or
+// since the first sample, at least MIN_SPAN_MS, so a fresh stream fills the chart at once).
 
 const WINDOW_MS = 120_000;
+const MIN_SPAN_MS = 10_000;
 const MAX_POINTS = 600;
 
 export class Chart {
@@ -11,7 +13,7 @@ export class Chart {
    * @param {number} [opts.minMax]      the y axis reaches at least this value
    * @param {(v: number) => string} [opts.format]  axis labels
    */
-  constructor(canvas, { color, minMax = 1, format = (v) => String(Math.round(v)) }) {
+  constructor(canvas, { color, minMax = 1, format = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)) }) {
     this.canvas = canvas;
     this.color = color;
     this.minMax = minMax;
@@ -51,7 +53,9 @@ export class Chart {
     g.clearRect(0, 0, w, h);
 
     const now = Date.now();
-    const from = now - WINDOW_MS;
+    const first = this.points.length ? this.points[0].t : now;
+    const span = Math.min(WINDOW_MS, Math.max(MIN_SPAN_MS, now - first + 500));
+    const from = now - span;
     const visible = this.points.filter((p) => p.t >= from - 2000);
     const top = Math.max(this.minMax, niceCeil(Math.max(0, ...visible.map((p) => p.v)) * 1.1));
     const left = 36;
@@ -59,7 +63,7 @@ export class Chart {
     const pad = 6;
     const plotW = w - left - right;
     const plotH = h - pad * 2;
-    const x = (t) => left + ((t - from) / WINDOW_MS) * plotW;
+    const x = (t) => left + ((t - from) / span) * plotW;
     const y = (v) => pad + plotH - (v / top) * plotH;
 
     // Grid and axis labels.

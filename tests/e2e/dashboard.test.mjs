@@ -301,16 +301,32 @@ try {
       assert(first !== layerId, "the new layer is on top");
       await page.click(`#layer-list li[data-layer-id="${layerId}"] .layer-up`);
       await until("the first layer back on top", (id) => document.querySelector("#layer-list li.layer:first-child").dataset.layerId === id, layerId);
-      const layers = (await api("GET", `/streams/${streamId}/layers`)).layers;
-      const mine = layers.find((l) => l.id === layerId);
-      const other = layers.find((l) => l.id !== layerId);
-      assert(mine.zIndex > other.zIndex, `zIndex ${mine.zIndex} above ${other.zIndex}`);
+      // Two PATCHes swap the z-indexes: wait for both.
+      await eventually("the z-indexes swapped in the API", async () => {
+        const layers = (await api("GET", `/streams/${streamId}/layers`)).layers;
+        const mine = layers.find((l) => l.id === layerId);
+        const other = layers.find((l) => l.id !== layerId);
+        return mine.zIndex > other.zIndex;
+      });
+      await until("the order buttons settled", (id) => document.querySelector(`#layer-list li[data-layer-id="${id}"] .layer-up`).disabled, layerId);
       await page.locator(`#layer-list li[data-layer-id="${layerId}"] .layer-opacity`).fill("0.5");
       await eventually("opacity stored", async () => (await api("GET", `/streams/${streamId}/layers/${layerId}`)).opacity === 0.5);
       const w = page.locator(`#layer-list li[data-layer-id="${layerId}"] .layer-w`);
       await w.fill("500");
       await w.press("Enter");
       await eventually("width stored", async () => (await api("GET", `/streams/${streamId}/layers/${layerId}`)).size.width === 500);
+      // A third layer, deleted again: two clicks (arm, confirm).
+      await page.fill("#new-layer-name", "Temporary");
+      await page.click("#add-layer");
+      await until("three layers", () => document.querySelectorAll("#layer-list li.layer").length === 3);
+      const temp = await page.getAttribute("#layer-list li.layer:first-child", "data-layer-id");
+      const del = page.locator(`#layer-list li[data-layer-id="${temp}"] .layer-delete`);
+      await del.click();
+      await until("the delete button armed", (id) => document.querySelector(`#layer-list li[data-layer-id="${id}"] .layer-delete`).dataset.armed === "true", temp);
+      await del.click();
+      await until("two layers again", () => document.querySelectorAll("#layer-list li.layer").length === 2);
+      await until("the deleted event", (id) => document.querySelector(`#event-log li[data-type="layer:update"][data-action="deleted"][data-layer-id="${id}"]`), temp);
+      assert((await api("GET", `/streams/${streamId}/layers`)).layers.length === 2, "deleted in the API");
     }],
 
     ["shows an API error as a readable message", async () => {
@@ -336,6 +352,8 @@ try {
         const r = spawnSync("redis-cli", ["-u", REDIS_URL, "PUBLISH", EVENTS_CHANNEL, JSON.stringify(event)], { encoding: "utf8" });
         if (r.error || r.status !== 0) throw new Error(`redis-cli PUBLISH failed: ${r.error || r.stderr}`);
         await until(`sample ${i + 1} drawn`, (n) => Number(document.getElementById("chart-fps").dataset.points || 0) >= n, i + 1);
+        // Paced like a node's reports (faster), so the chart has a line to show; not an assertion.
+        await new Promise((r) => setTimeout(r, 250));
       }
       await until("the CPU value label", () => document.getElementById("m-cpu").textContent === "50%");
       assert((await page.textContent("#m-bitrate")).startsWith("4.5M"), "bitrate label");
@@ -394,6 +412,17 @@ try {
       await until("the full key gone from the page", (k) => !document.body.innerText.includes(k), key);
       const keys = (await api("GET", `/streams/${streamId}/keys`)).keys;
       assert(keys.length === 1 && keys[0].key === masked, "the API lists it masked");
+      // A second key, deleted (two clicks).
+      await page.click("#create-key");
+      await until("two keys", () => document.querySelectorAll("#key-list li.key").length === 2);
+      await page.click("#dismiss-key");
+      const second = await page.getAttribute(`#key-list li.key:not([data-key-id="${keys[0].id}"])`, "data-key-id");
+      const del = page.locator(`#key-list li[data-key-id="${second}"] .key-delete`);
+      await del.click();
+      await until("armed", (id) => document.querySelector(`#key-list li[data-key-id="${id}"] .key-delete`).dataset.armed === "true", second);
+      await del.click();
+      await until("one key again", () => document.querySelectorAll("#key-list li.key").length === 1);
+      assert((await api("GET", `/streams/${streamId}/keys`)).keys.length === 1, "deleted in the API");
     }],
 
     ["re-syncs from the API after the socket reconnects", async () => {
@@ -425,6 +454,21 @@ try {
       await until("idle", () => document.getElementById("stream-state").textContent === "idle" && !document.getElementById("btn-start").disabled);
       assert((await api("GET", `/streams/${streamId}/status`)).state === "idle", "the API says idle");
       await screenshot("stopped");
+    }],
+
+    ["creates and deletes a scratch stream", async () => {
+      await page.fill("#new-stream-name", "Scratch");
+      await page.click("#create-stream-form button[type=submit]");
+      await until("Scratch selected", () => document.getElementById("stream-name").textContent === "Scratch");
+      await until("two streams listed", () => document.querySelectorAll("#stream-list [data-stream-id]").length === 2);
+      await until("Delete enabled", () => !document.getElementById("btn-delete-stream").disabled);
+      await page.click("#btn-delete-stream");
+      await until("the delete button armed", () => document.getElementById("btn-delete-stream").dataset.armed === "true");
+      await page.click("#btn-delete-stream");
+      await until("back to one stream", () => document.querySelectorAll("#stream-list [data-stream-id]").length === 1);
+      await until("the show selected again", (id) => document.getElementById("stream-id").textContent === id, streamId);
+      const streams = (await api("GET", "/streams")).streams;
+      assert(streams.length === 1 && streams[0].id === streamId, "deleted in the API");
     }],
 
     ["keeps the session across a reload and signs out", async () => {

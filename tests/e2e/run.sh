@@ -42,7 +42,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 say "building the control plane"
-cargo build -q -p control-plane
+cargo build -q -p control-plane || fail "the control plane does not build"
 bin="$CARGO_TARGET_DIR/debug/control-plane"
 
 suffix="$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
@@ -63,7 +63,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-psql "$admin" -qc "CREATE DATABASE $db" >/dev/null
+psql "$admin" -qc "CREATE DATABASE $db" >/dev/null || fail "cannot create database $db at $admin (is Postgres running? bash scripts/services.sh)"
 port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 
 export JWT_SECRET="e2e-secret-$suffix-0123456789abcdef"
