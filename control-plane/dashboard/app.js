@@ -267,6 +267,10 @@ function clearStream() {
 function selectStream(id) {
   const s = state.streams.find((x) => x.id === id);
   if (!s) return;
+  if (state.streamId === id && socket.streamId === id && socket.wanted) {
+    resync();
+    return;
+  }
   if (state.streamId !== id) {
     state.streamId = id;
     state.stream = s;
@@ -298,12 +302,18 @@ function selectStream(id) {
   startPreview();
 }
 
-/** Reads everything about the selected stream from the API (after selecting or reconnecting). */
+/**
+ * Reads everything about the selected stream from the API (after selecting or reconnecting).
+ * Events that arrive while the answers are on their way are replayed on top of them, so an
+ * answer read just before a change never hides that change.
+ */
 let resyncSeq = 0;
+let replay = null;
 async function resync() {
   const id = state.streamId;
   if (!id) return;
   const seq = ++resyncSeq;
+  replay = [];
   try {
     const [list, stream, status, config, layers, scenes, keys, metrics] = await Promise.all([
       api.get("/streams"),
@@ -327,12 +337,16 @@ async function resync() {
     if (followActive) state.sceneId = scenes.activeSceneId;
     state.keys = keys.keys;
     if (status.state !== "idle") pushMetrics(metrics);
+    for (const ev of replay || []) applyStateEvent(ev);
+    replay = null;
     renderStreams();
     renderHead();
     renderAll();
     $("stream-view").dataset.synced = String(Date.now());
   } catch (err) {
-    if (seq !== resyncSeq || err.status === 401) return;
+    if (seq !== resyncSeq) return;
+    replay = null;
+    if (err.status === 401) return;
     if (err.status === 404 && state.streamId === id) {
       // Deleted elsewhere: fall back to another stream.
       notify("This stream no longer exists.", "info");
@@ -374,6 +388,8 @@ for (const [action, { button, desired }] of Object.entries(LIFECYCLE)) {
       renderStreams();
       renderHead();
       renderStatus();
+      // The preview's pace follows the stream's state: poll at once at the new pace.
+      startPreview({ keep: true });
     }),
   );
 }
@@ -502,15 +518,13 @@ function handleEvent(ev) {
       if (state.stream && d.version && d.version !== state.stream.version) refreshStreams().catch(() => {});
       break;
     case "layer:update":
+      if (replay) replay.push(ev);
       applyLayerEvent(d);
       logLine(ev.type, describeLayerEvent(d), { layerId: d.id, action: d.action });
       break;
     case "scene:activate": {
-      const wasFollowing = state.sceneId === state.activeSceneId;
-      state.activeSceneId = d.activeSceneId;
-      if (wasFollowing) state.sceneId = d.activeSceneId;
-      state.scenes = state.scenes.map((s) => ({ ...s, active: s.id === d.activeSceneId }));
-      if (state.stream) state.stream = { ...state.stream, activeSceneId: d.activeSceneId, version: d.version };
+      if (replay) replay.push(ev);
+      applySceneEvent(d);
       renderScenes();
       renderLayers();
       const scene = state.scenes.find((s) => s.id === d.activeSceneId);
@@ -547,7 +561,21 @@ function logLine(type, text, data = {}) {
   while (log.children.length > MAX_LOG) log.lastElementChild.remove();
 }
 
-function applyLayerEvent(d) {
+/** Applies an event that changes what the page holds (replayed after a re-sync). */
+function applyStateEvent(ev) {
+  if (ev.type === "layer:update") applyLayerEvent(ev.data || {}, false);
+  else if (ev.type === "scene:activate") applySceneEvent(ev.data || {});
+}
+
+function applySceneEvent(d) {
+  const wasFollowing = state.sceneId === state.activeSceneId;
+  state.activeSceneId = d.activeSceneId;
+  if (wasFollowing) state.sceneId = d.activeSceneId;
+  state.scenes = state.scenes.map((s) => ({ ...s, active: s.id === d.activeSceneId }));
+  if (state.stream) state.stream = { ...state.stream, activeSceneId: d.activeSceneId, version: d.version };
+}
+
+function applyLayerEvent(d, render = true) {
   if (d.action === "deleted") {
     state.layers = state.layers.filter((l) => l.id !== d.id);
     if (state.selectedLayerId === d.id) state.selectedLayerId = null;
@@ -556,7 +584,7 @@ function applyLayerEvent(d) {
     if (i >= 0) state.layers[i] = d.layer;
     else state.layers.push(d.layer);
   }
-  renderLayers();
+  if (render) renderLayers();
 }
 
 function describeLayerEvent(d) {
@@ -920,23 +948,35 @@ $("dismiss-key").addEventListener("click", () => {
 let previewTimer = null;
 let previewUrl = null;
 let previewBusy = false;
+// Bumped on every restart, so a tick still in flight does not start a second loop.
+let previewGen = 0;
 
-function startPreview() {
-  stopPreview();
+/** (Re)starts polling; `keep` leaves the current picture up until the next answer. */
+function startPreview({ keep = false } = {}) {
+  if (keep) {
+    clearTimeout(previewTimer);
+    previewGen += 1;
+  } else {
+    stopPreview();
+  }
   previewTick();
 }
 
 function stopPreview() {
   clearTimeout(previewTimer);
   previewTimer = null;
+  previewGen += 1;
   $("live-preview").hidden = true;
   if (previewUrl) URL.revokeObjectURL(previewUrl);
   previewUrl = null;
 }
 
+/** Every second while the stream is on air (a node may serve frames), slower when stopped. */
 async function previewTick() {
   const id = state.streamId;
-  let next = PREVIEW_IDLE_EVERY_MS;
+  const onAir = state.stream && state.stream.desiredState !== "stopped";
+  const next = onAir ? PREVIEW_EVERY_MS : PREVIEW_IDLE_EVERY_MS;
+  const gen = previewGen;
   if (id && !previewBusy && document.visibilityState === "visible") {
     previewBusy = true;
     try {
@@ -948,7 +988,6 @@ async function previewTick() {
         if (previewUrl) URL.revokeObjectURL(previewUrl);
         previewUrl = url;
         $("live-preview").hidden = false;
-        next = PREVIEW_EVERY_MS;
       } else {
         $("live-preview").hidden = true;
       }
@@ -958,7 +997,7 @@ async function previewTick() {
       previewBusy = false;
     }
   }
-  if (state.streamId === id && id) previewTimer = setTimeout(previewTick, next);
+  if (state.streamId === id && id && gen === previewGen) previewTimer = setTimeout(previewTick, next);
 }
 
 // ---------------------------------------------------------------- wiring

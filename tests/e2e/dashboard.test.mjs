@@ -242,6 +242,41 @@ try {
       await screenshot("started");
     }],
 
+    ["shows the program preview only while it answers 200", async () => {
+      const status = (await fetch(`${BASE}/streams/${streamId}/preview.jpg`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status;
+      assert(await page.locator("#live-preview").isHidden(), `hidden while the preview answers ${status}`);
+      if (status === 200) return; // a render node serves real frames: nothing to stand in for
+      // Stand in for the endpoint the render nodes will feed: a JPEG made by the browser itself.
+      const jpeg = Buffer.from(
+        (await page.evaluate(() => {
+          const c = document.createElement("canvas");
+          c.width = 320;
+          c.height = 180;
+          const g = c.getContext("2d");
+          g.fillStyle = "#1d3557";
+          g.fillRect(0, 0, 320, 180);
+          g.fillStyle = "#e4572e";
+          g.fillRect(40, 40, 120, 70);
+          return c.toDataURL("image/jpeg", 0.9);
+        })).split(",")[1],
+        "base64",
+      );
+      let served = 0;
+      const handler = (route) => {
+        served += 1;
+        return route.fulfill({ status: 200, contentType: "image/jpeg", body: jpeg });
+      };
+      await page.route("**/preview.jpg", handler);
+      await until("the preview shown", () => {
+        const img = document.getElementById("preview-img");
+        return !document.getElementById("live-preview").hidden && img.complete && img.naturalWidth === 320;
+      });
+      await eventually("refreshed every second", async () => served >= 3);
+      await screenshot("program-preview");
+      await page.unroute("**/preview.jpg", handler);
+      await until("the preview hidden again on 404", () => document.getElementById("live-preview").hidden);
+    }],
+
     ["drags the layer on the preview: PATCH, event, and a changed picture", async () => {
       const layer = await api("GET", `/streams/${streamId}/layers/${layerId}`);
       const box = await page.locator("#schematic").boundingBox();
