@@ -4,7 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // test harness: failures should panic
 
+pub mod nodes;
 pub mod services;
 pub mod test_app;
 
-pub use test_app::{TestApp, spawn_app, spawn_replica};
+pub use test_app::{TestApp, spawn_app, spawn_app_with_private_urls, spawn_replica};

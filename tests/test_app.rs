@@ -119,13 +119,18 @@ fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
     }
 }
 
-async fn launch(s: Services, database_url: String, namespace: String) -> TestApp {
+async fn launch(
+    s: Services,
+    database_url: String,
+    namespace: String,
+    allow_private: bool,
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         shared::telemetry::init();
     }
-    let app = Application::build(config(&s, &database_url, &namespace))
-        .await
-        .expect("build app");
+    let mut config = config(&s, &database_url, &namespace);
+    config.media.allow_private = allow_private;
+    let app = Application::build(config).await.expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let stop = CancellationToken::new();
@@ -147,10 +152,16 @@ async fn launch(s: Services, database_url: String, namespace: String) -> TestApp
 
 /// A control plane with a fresh database and namespace.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_private_urls(false).await
+}
+
+/// A control plane whose media policy lets URLs reach this machine (for tests with local
+/// RTMP receivers and render nodes).
+pub async fn spawn_app_with_private_urls(allow_private: bool) -> TestApp {
     let s = services().await;
     let database_url = create_database(&s.database_url).await;
     let namespace = format!("it-{}.", &Uuid::new_v4().simple().to_string()[..12]);
-    launch(s, database_url, namespace).await
+    launch(s, database_url, namespace, allow_private).await
 }
 
 /// A second replica sharing `app`'s database, Redis and namespace.
@@ -159,6 +170,7 @@ pub async fn spawn_replica(app: &TestApp) -> TestApp {
         app.services.clone(),
         app.database_url.clone(),
         app.namespace.clone(),
+        false,
     )
     .await
 }

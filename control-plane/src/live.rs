@@ -12,10 +12,7 @@ use crate::db::streams::StreamRow;
 use crate::db::unix_ms;
 use crate::state::AppState;
 
-/// Redis key of a stream's latest node report.
-pub fn report_key(ns: &str, stream_id: Uuid) -> String {
-    format!("{ns}sm:stream:{stream_id}:live")
-}
+pub use shared::node_api::report_key;
 
 /// The latest report for the stream; unreadable or absent reports read as none.
 pub async fn report(
@@ -36,6 +33,9 @@ pub async fn report(
 /// Combines what the tenant asked for with what the node last reported.
 pub fn compose_status(row: &StreamRow, report: Option<&LiveReport>) -> StreamStatus {
     let desired = row.desired();
+    // Only the lease holder's report counts: a fenced node may have written one last report
+    // after losing the stream, and it must not show as the stream's state.
+    let report = report.filter(|r| desired == DesiredState::Stopped || r.node_id == row.node_id);
     let state = match (desired, report) {
         (DesiredState::Stopped, Some(r)) if r.state != StreamState::Idle => StreamState::Stopping,
         (DesiredState::Stopped, _) => StreamState::Idle,

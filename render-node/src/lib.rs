@@ -19,12 +19,15 @@
 //! - [`events`]: what a stream tells its owner.
 //! - [`snapshot`]: a JPEG of the frame on air.
 //! - [`cli`], [`scene_file`]: the standalone `render` command.
+//! - [`fleet`]: `render-node serve` — the node as a member of the fleet (jobs over AMQP,
+//!   leases, live reports, drain).
 
 pub mod cli;
 pub mod compose;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;

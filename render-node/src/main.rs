@@ -1,7 +1,7 @@
 //! `render-node` binary entry point.
 //!
 //! `render-node render …` renders a scene file standalone (see `render-node/README.md`).
-//! The fleet worker (AMQP consumer) is wired by the dispatch issue.
+//! `render-node serve` (or no argument) joins the fleet: see [`render_node::fleet`].
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -44,6 +44,36 @@ fn run() -> anyhow::Result<()> {
             .context("writing the summary")?;
             Ok(())
         }
-        _ => anyhow::bail!("{}", cli::USAGE),
+        None | Some("serve") => serve(),
+        _ => anyhow::bail!(
+            "{}\n   or: render-node [serve]   (join the fleet; settings from the environment)",
+            cli::USAGE
+        ),
     }
+}
+
+fn usage() -> String {
+    format!(
+        "{}\n   or: render-node [serve]   (join the fleet; settings from the environment)",
+        cli::USAGE
+    )
+}
+
+fn serve() -> anyhow::Result<()> {
+    let cfg = render_node::fleet::NodeConfig::from_env()
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", usage()))?;
+    let engine = render_node::Engine::new(render_node::EngineConfig {
+        node_id: cfg.node_id.clone(),
+        policy: Some(cfg.media.clone()),
+        ..Default::default()
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let token = shared::shutdown::on_signal();
+        let node = render_node::fleet::worker::Node::new(cfg, engine)?;
+        render_node::fleet::run(node, token).await
+    })
 }

@@ -13,6 +13,7 @@
 //! - [`amqp`] (feature `amqp`): connecting to RabbitMQ, declaring the topology, publishing
 //!   with confirms.
 //! - [`messages`]: AMQP commands to render nodes and the names of exchanges and queues.
+//! - [`node_api`]: what render nodes and the control plane say about leases and nodes.
 //! - [`status`]: the live state a node reports and the API shows.
 //! - [`events`]: the WebSocket events tenants receive.
 //! - [`telemetry`], [`shutdown`], [`env`]: process plumbing both binaries use the same way.
@@ -25,6 +26,7 @@ pub mod events;
 pub mod layer;
 pub mod media_url;
 pub mod messages;
+pub mod node_api;
 pub mod scene;
 pub mod shutdown;
 pub mod spec;

@@ -153,6 +153,12 @@ async fn status_shows_what_a_node_reports() {
         }],
         ..Default::default()
     };
+    // Only the lease holder's report counts.
+    sqlx::query("UPDATE streams SET node_id = 'node-a' WHERE id = $1")
+        .bind(id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
     let mut redis = app.state.redis.clone();
     let _: () = redis::AsyncCommands::set(
         &mut redis,

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod config;
 mod events;
+mod fleet;
 mod health;
 mod keys;
 mod layers;

@@ -6,11 +6,10 @@ use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::events::EventType;
+use shared::node_api::{Grant, LeaseRef, LeaseState, Release, Renewal};
 use shared::spec::StreamSpec;
-use uuid::Uuid;
 
 use crate::db::{leases, streams};
 use crate::dispatch::{commands, spec};
@@ -55,7 +54,7 @@ impl FromRequestParts<AppState> for Node {
         }
         let node = parts
             .headers
-            .get("x-node-id")
+            .get(shared::node_api::NODE_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .filter(|n| {
                 !n.is_empty()
@@ -68,14 +67,6 @@ impl FromRequestParts<AppState> for Node {
             })?;
         Ok(Node(node.to_owned()))
     }
-}
-
-/// A granted claim: the fencing epoch and the stream's latest desired state.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Grant {
-    pub epoch: i64,
-    pub spec: StreamSpec,
 }
 
 async fn claim(State(state): State<AppState>, Node(node): Node, ids: PathIds) -> ApiResult<Grant> {
@@ -101,13 +92,6 @@ async fn claim(State(state): State<AppState>, Node(node): Node, ids: PathIds) ->
     })
 }
 
-/// Body naming the lease a call acts under.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeaseRef {
-    pub epoch: i64,
-}
-
 async fn live(
     State(state): State<AppState>,
     Node(node): Node,
@@ -122,18 +106,6 @@ async fn live(
         ));
     }
     ok(json!({ "streamId": stream_id }))
-}
-
-/// Body of a release.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Release {
-    pub epoch: i64,
-    /// Why the node gave up: the stream is marked failed with this reason.
-    pub failure: Option<String>,
-    /// The node is draining: dispatch the stream to another node.
-    #[serde(default)]
-    pub handoff: bool,
 }
 
 async fn release(
@@ -187,29 +159,6 @@ async fn latest_spec(
         ));
     }
     ok(spec::load(&mut conn, &row, None).await?)
-}
-
-/// One lease in a renewal.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Held {
-    pub stream_id: Uuid,
-    pub epoch: i64,
-}
-
-/// Body of a renewal: every lease the node holds.
-#[derive(Deserialize)]
-pub struct Renewal {
-    pub leases: Vec<Held>,
-}
-
-/// The outcome for one lease.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeaseState {
-    pub stream_id: Uuid,
-    pub held: bool,
-    pub version: i64,
 }
 
 async fn renew(

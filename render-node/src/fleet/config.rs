@@ -1,0 +1,53 @@
+//! A fleet node's settings (see the operator contract in the README).
+
+use std::net::SocketAddr;
+
+use shared::env::{self, EnvError};
+use shared::media_url::MediaPolicy;
+
+/// Everything a fleet node needs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub node_id: String,
+    /// Streams this node may run at once.
+    pub capacity: usize,
+    pub amqp_url: String,
+    pub redis_url: String,
+    pub control_plane_url: String,
+    /// Shared secret for the control plane's internal API.
+    pub node_secret: String,
+    /// Prefix of queues and Redis keys; must match the control plane's.
+    pub namespace: String,
+    pub metrics_addr: SocketAddr,
+    pub rtsp_addr: SocketAddr,
+    pub media: MediaPolicy,
+    /// Admission: no new job while the process uses more than this percent of the machine.
+    pub max_cpu_percent: f64,
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "render-node".to_owned())
+}
+
+impl NodeConfig {
+    /// Reads the settings; `NODE_SECRET` is required.
+    pub fn from_env() -> Result<Self, EnvError> {
+        Ok(NodeConfig {
+            node_id: env::optional("NODE_ID").unwrap_or_else(hostname),
+            capacity: env::parse_or("NODE_CAPACITY", 2)?,
+            amqp_url: env::or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+            redis_url: env::or("REDIS_URL", "redis://127.0.0.1:6379"),
+            control_plane_url: env::or("CONTROL_PLANE_URL", "http://127.0.0.1:8080"),
+            node_secret: env::required("NODE_SECRET")?,
+            namespace: env::or("SM_NAMESPACE", ""),
+            metrics_addr: env::parse_or("METRICS_ADDR", SocketAddr::from(([127, 0, 0, 1], 9091)))?,
+            rtsp_addr: env::parse_or("RTSP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8554)))?,
+            media: MediaPolicy::from_env()?,
+            max_cpu_percent: env::parse_or("NODE_MAX_CPU_PERCENT", 90.0)?,
+        })
+    }
+}

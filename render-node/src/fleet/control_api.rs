@@ -1,0 +1,103 @@
+//! The control plane's internal API, as the node calls it.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use shared::node_api::{Grant, Held, LeaseRef, LeaseState, NODE_ID_HEADER, Release, Renewal};
+use shared::spec::StreamSpec;
+use uuid::Uuid;
+
+/// A call that did not get an answer we can use (network, 5xx, unreadable body).
+#[derive(Debug, thiserror::Error)]
+#[error("control plane: {0}")]
+pub struct ApiCallError(String);
+
+/// A client for `/internal/...`.
+#[derive(Clone)]
+pub struct ControlApi {
+    http: reqwest::Client,
+    base: String,
+    secret: String,
+    node_id: String,
+}
+
+/// The `{success, data}` envelope.
+#[derive(serde::Deserialize)]
+struct Envelope<T> {
+    data: T,
+}
+
+impl ControlApi {
+    /// A client for the control plane at `base`.
+    pub fn new(base: &str, secret: &str, node_id: &str) -> Result<Self, ApiCallError> {
+        let http = reqwest::Client::builder()
+            // Short: a renewal that hangs is as bad as one that fails.
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| ApiCallError(e.to_string()))?;
+        Ok(ControlApi {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            secret: secret.to_owned(),
+            node_id: node_id.to_owned(),
+        })
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Result<T, StatusCode>, ApiCallError> {
+        let resp = req
+            .bearer_auth(&self.secret)
+            .header(NODE_ID_HEADER, &self.node_id)
+            .send()
+            .await
+            .map_err(|e| ApiCallError(e.to_string()))?;
+        let status = resp.status();
+        if status.is_server_error() {
+            return Err(ApiCallError(format!("answered {status}")));
+        }
+        if !status.is_success() {
+            return Ok(Err(status));
+        }
+        let env: Envelope<T> = resp.json().await.map_err(|e| ApiCallError(e.to_string()))?;
+        Ok(Ok(env.data))
+    }
+
+    /// Claims a stream: `None` when it is not ours to take (stopped, held, failed).
+    pub async fn claim(&self, stream_id: Uuid) -> Result<Option<Grant>, ApiCallError> {
+        let url = format!("{}/internal/streams/{stream_id}/claim", self.base);
+        Ok(self.send(self.http.post(url)).await?.ok())
+    }
+
+    /// Renews every lease at once.
+    pub async fn renew(&self, leases: Vec<Held>) -> Result<Vec<LeaseState>, ApiCallError> {
+        let url = format!("{}/internal/leases/renew", self.base);
+        self.send(self.http.post(url).json(&Renewal { leases }))
+            .await?
+            .map_err(|s| ApiCallError(format!("renewal refused: {s}")))
+    }
+
+    /// Tells the control plane the stream is on air.
+    pub async fn live(&self, stream_id: Uuid, epoch: i64) -> Result<bool, ApiCallError> {
+        let url = format!("{}/internal/streams/{stream_id}/live", self.base);
+        let r: Result<serde_json::Value, _> = self
+            .send(self.http.post(url).json(&LeaseRef { epoch }))
+            .await?;
+        Ok(r.is_ok())
+    }
+
+    /// Gives a stream up (with a failure reason, or handing it to another node).
+    pub async fn release(&self, stream_id: Uuid, release: &Release) -> Result<(), ApiCallError> {
+        let url = format!("{}/internal/streams/{stream_id}/release", self.base);
+        let _: Result<serde_json::Value, _> = self.send(self.http.post(url).json(release)).await?;
+        Ok(())
+    }
+
+    /// The latest desired state of a stream this node holds.
+    pub async fn spec(&self, stream_id: Uuid) -> Result<Option<StreamSpec>, ApiCallError> {
+        let url = format!("{}/internal/streams/{stream_id}/spec", self.base);
+        Ok(self.send(self.http.get(url)).await?.ok())
+    }
+}

@@ -1,0 +1,192 @@
+//! One control plane and two render nodes as real processes, on real services, with a real
+//! RTMP receiver and decoded frames.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use stream_manager_tests::nodes::{Receiver, pixel, spawn_node};
+use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
+
+/// Polls the status until `pred` holds, returning it (or the last one, after `timeout`).
+async fn wait_status(app: &TestApp, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let s = app.get("/stream/status", "acme").await.data().clone();
+        if pred(&s) || Instant::now() > deadline {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String {
+    app.patch(
+        "/stream/config",
+        "acme",
+        json!({"STREAM_RESOLUTION": "320x180", "TARGET_FPS": 30, "STREAM_BITRATE": "400k",
+               "RENDER_QUALITY": 1, "outputs": outputs}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/stream/layers",
+        "acme",
+        json!({"kind": "color", "source": {"color": "#000080"}}),
+    )
+    .await
+    .expect(201);
+    let box_layer = app
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#FF0000"},
+                   "position": {"x": 0, "y": 0}, "size": {"width": 160, "height": 90}}),
+        )
+        .await;
+    box_layer.data()["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start("e2e", 320, 180);
+    let layer = small_stream(&app, vec![receiver.url.clone()]).await;
+    let _a = spawn_node(&app, "node-a", 1);
+    let _b = spawn_node(&app, "node-b", 1);
+
+    let t0 = Instant::now();
+    app.post("/stream/start", "acme", json!({}))
+        .await
+        .expect(200);
+    let live = wait_status(&app, Duration::from_secs(20), |s| s["state"] == "live").await;
+    assert_eq!(live["state"], "live", "never went live: {live}");
+    assert_eq!(live["isLive"], true);
+    assert!(
+        live["nodeId"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("node-"))
+    );
+    assert!(live["startTime"].is_number());
+    let active = wait_status(&app, Duration::from_secs(10), |s| {
+        s["outputs"][0]["state"] == "active"
+    })
+    .await;
+    eprintln!("start -> RTMP output active: {:?}", t0.elapsed());
+    assert_eq!(active["outputs"][0]["state"], "active", "{active}");
+    assert!(
+        active["outputs"][0]["url"]
+            .as_str()
+            .unwrap()
+            .contains("****"),
+        "the key is masked"
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while receiver.bytes() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "start -> first decoded frame at the receiver: {:?}",
+        t0.elapsed()
+    );
+    assert!(receiver.bytes() > 0, "no frame reached the receiver");
+
+    // Frames and metrics flow.
+    let s = wait_status(&app, Duration::from_secs(10), |s| {
+        s["frameCount"].as_u64().unwrap_or(0) > 30
+    })
+    .await;
+    assert!(s["fps"].as_f64().unwrap() > 0.0, "{s}");
+    let m = app.get("/stream/metrics", "acme").await;
+    assert!(m.data()["bitrate"].as_f64().unwrap() > 0.0, "{}", m.body);
+
+    // Change the box to green live; give it a second on air.
+    app.patch(
+        &format!("/stream/layers/{layer}"),
+        "acme",
+        json!({"source": {"color": "#00FF00"}}),
+    )
+    .await
+    .expect(200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let stopped = app.post("/stream/stop", "acme", json!({})).await;
+    stopped.expect(200);
+    let idle = wait_status(&app, Duration::from_secs(10), |s| s["state"] == "idle").await;
+    assert_eq!(idle["state"], "idle");
+    let w = receiver.width;
+    let frames = receiver.finish(Duration::from_secs(10));
+    assert!(frames.len() > 30, "only {} frames arrived", frames.len());
+    let red = |p: [u8; 3]| p[0] > 180 && p[1] < 80 && p[2] < 80;
+    let green = |p: [u8; 3]| p[1] > 180 && p[0] < 80 && p[2] < 80;
+    let first = pixel(&frames[5], w, 40, 40);
+    let last = pixel(frames.last().unwrap(), w, 40, 40);
+    assert!(red(first), "box should start red, got {first:?}");
+    assert!(green(last), "box should end green, got {last:?}");
+    let outside = pixel(frames.last().unwrap(), w, 300, 160);
+    assert!(
+        outside[2] > 90 && outside[0] < 60,
+        "background should be navy, got {outside:?}"
+    );
+    app.cleanup_broker().await;
+}
+
+#[tokio::test]
+async fn a_killed_node_s_stream_resumes_on_the_other_node_and_a_frozen_one_fences_itself() {
+    let app = spawn_app_with_private_urls(true).await;
+    small_stream(&app, vec![]).await;
+    let a = spawn_node(&app, "node-a", 1);
+    let b = spawn_node(&app, "node-b", 1);
+    app.post("/stream/start", "acme", json!({}))
+        .await
+        .expect(200);
+    let live = wait_status(&app, Duration::from_secs(20), |s| s["state"] == "live").await;
+    let first = live["nodeId"].as_str().expect("a node holds it").to_owned();
+    let (holder, other) = if first == a.id { (&a, &b) } else { (&b, &a) };
+
+    // Freeze the holder (a slow node): the other takes over; thawed, the old one stops.
+    let t0 = Instant::now();
+    holder.signal("STOP");
+    let moved = wait_status(&app, Duration::from_secs(15), |s| {
+        s["nodeId"] == other.id.as_str() && s["state"] == "live"
+    })
+    .await;
+    let failover = t0.elapsed();
+    assert_eq!(moved["nodeId"], other.id.as_str(), "did not move: {moved}");
+    eprintln!("failover after the holder froze: {failover:?}");
+    holder.signal("CONT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !holder.log_text().contains("stopping the stream here")
+        && !holder.log_text().contains("stopping every stream")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the thawed node kept the stream:\n{}",
+            holder.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(other.log_text().contains("stream started"));
+
+    // Now SIGKILL the new holder: the thawed node takes the stream back.
+    let t1 = Instant::now();
+    other.signal("KILL");
+    let back = wait_status(&app, Duration::from_secs(15), |s| {
+        s["nodeId"] == holder.id.as_str() && s["state"] == "live"
+    })
+    .await;
+    let failover_kill = t1.elapsed();
+    assert_eq!(
+        back["nodeId"],
+        holder.id.as_str(),
+        "did not resume after SIGKILL: {back}"
+    );
+    eprintln!("failover after SIGKILL: {failover_kill:?}");
+    assert!(
+        failover_kill < Duration::from_secs(10),
+        "took {failover_kill:?}"
+    );
+    app.post("/stream/stop", "acme", json!({}))
+        .await
+        .expect(200);
+    app.cleanup_broker().await;
+}

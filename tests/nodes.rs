@@ -1,0 +1,159 @@
+//! Render nodes and RTMP receivers as real processes, for the fleet tests.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::test_app::{NODE_SECRET, TestApp};
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The workspace's `render-node` binary, next to the test executable's folder.
+pub fn render_node_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile dir");
+    let bin = dir.join("render-node");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p render-node` (the workspace test run does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A render node process, killed when dropped.
+pub struct NodeProcess {
+    pub id: String,
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NodeProcess {
+    /// Sends a signal (`KILL`, `TERM`, `STOP`, `CONT`) to the process.
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status();
+    }
+
+    /// The node's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Starts a render node joining `app`'s fleet.
+pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
+    let log = std::env::temp_dir().join(format!("{}{id}.log", app.namespace));
+    let out = std::fs::File::create(&log).expect("node log file");
+    let err = out.try_clone().expect("node log file");
+    let child = Command::new(render_node_bin())
+        .arg("serve")
+        .env("NODE_ID", id)
+        .env("NODE_CAPACITY", capacity.to_string())
+        .env("AMQP_URL", &app.services.amqp_url)
+        .env("REDIS_URL", &app.services.redis_url)
+        .env("CONTROL_PLANE_URL", &app.base)
+        .env("NODE_SECRET", NODE_SECRET)
+        .env("SM_NAMESPACE", &app.namespace)
+        .env("ALLOW_PRIVATE_MEDIA_URLS", "true")
+        .env("RUST_LOG", "info,render_node=debug")
+        .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("RTSP_ADDR", format!("127.0.0.1:{}", free_port()))
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .spawn()
+        .expect("render node starts");
+    NodeProcess {
+        id: id.to_owned(),
+        child,
+        log,
+    }
+}
+
+/// `ffmpeg -listen 1` receiving one RTMP publish and decoding its video to raw RGB frames.
+pub struct Receiver {
+    pub url: String,
+    pub file: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    child: Child,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Receiver {
+    /// Listens on a free port for a `width`x`height` stream.
+    pub fn start(name: &str, width: u32, height: u32) -> Receiver {
+        let port = free_port();
+        let url = format!("rtmp://127.0.0.1:{port}/live/{name}");
+        let file = std::env::temp_dir().join(format!("sm-recv-{name}-{port}.rgb"));
+        let child = Command::new("ffmpeg")
+            .args([
+                "-v", "error", "-y", "-listen", "1", "-i", &url, "-map", "0:v", "-f", "rawvideo",
+                "-pix_fmt", "rgb24",
+            ])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ffmpeg starts (install it with scripts/install-deps.sh)");
+        Receiver {
+            url,
+            file,
+            width,
+            height,
+            child,
+        }
+    }
+
+    /// Decoded bytes received so far.
+    pub fn bytes(&self) -> u64 {
+        std::fs::metadata(&self.file).map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Waits for ffmpeg to finish (after the publisher disconnects) and returns the frames.
+    pub fn finish(mut self, timeout: Duration) -> Vec<Vec<u8>> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let raw = std::fs::read(&self.file).unwrap_or_default();
+        let size = (self.width * self.height * 3) as usize;
+        raw.chunks_exact(size).map(<[u8]>::to_vec).collect()
+    }
+}
+
+/// The RGB pixel at (x, y) of a frame.
+pub fn pixel(frame: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
+    let i = ((y * width + x) * 3) as usize;
+    [frame[i], frame[i + 1], frame[i + 2]]
+}
