@@ -183,6 +183,13 @@ impl TestApp {
             .expect("issue token")
     }
 
+    /// A valid operator token.
+    pub fn operator_token(&self) -> String {
+        self.keys
+            .issue_operator("ops", Duration::from_secs(3600))
+            .expect("issue token")
+    }
+
     /// Sends a request as `tenant` (no token when `None`), with an optional JSON body.
     pub async fn call(
         &self,

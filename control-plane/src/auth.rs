@@ -16,6 +16,19 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+    /// `operator` for fleet operators; absent for tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// The role that may see the fleet (`GET /nodes`).
+pub const OPERATOR_ROLE: &str = "operator";
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub operator: bool,
 }
 
 /// Why a token was refused (all answered as 401; the reason goes to the log and message).
@@ -57,12 +70,27 @@ impl JwtKeys {
 
     /// A token for `tenant` valid for `ttl`.
     pub fn issue(&self, tenant: &str, ttl: Duration) -> Result<String, AuthError> {
+        self.issue_with_role(tenant, None, ttl)
+    }
+
+    /// A token for an operator (sees the fleet, no tenant data) valid for `ttl`.
+    pub fn issue_operator(&self, name: &str, ttl: Duration) -> Result<String, AuthError> {
+        self.issue_with_role(name, Some(OPERATOR_ROLE), ttl)
+    }
+
+    fn issue_with_role(
+        &self,
+        sub: &str,
+        role: Option<&str>,
+        ttl: Duration,
+    ) -> Result<String, AuthError> {
         let now = unix_now();
         let claims = Claims {
-            sub: tenant.to_owned(),
+            sub: sub.to_owned(),
             aud: self.audience.clone(),
             exp: now + ttl.as_secs(),
             iat: Some(now),
+            role: role.map(str::to_owned),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Sign(e.to_string()))
@@ -70,6 +98,11 @@ impl JwtKeys {
 
     /// The tenant id a valid token names.
     pub fn verify(&self, token: &str) -> Result<String, AuthError> {
+        self.verify_principal(token).map(|p| p.subject)
+    }
+
+    /// Who a valid token speaks for.
+    pub fn verify_principal(&self, token: &str) -> Result<Principal, AuthError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let claims = data.claims;
@@ -80,7 +113,10 @@ impl JwtKeys {
             return Err(AuthError::Invalid("issued in the future".into()));
         }
         validate_tenant_id(&claims.sub).map_err(AuthError::Invalid)?;
-        Ok(claims.sub)
+        Ok(Principal {
+            operator: claims.role.as_deref() == Some(OPERATOR_ROLE),
+            subject: claims.sub,
+        })
     }
 }
 

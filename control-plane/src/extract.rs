@@ -71,33 +71,61 @@ fn data_error(text: &str) -> ApiError {
 /// WebSocket upgrade may carry the token as a `token` query parameter instead.
 pub struct Tenant(pub String);
 
+/// The bearer token of a request (or, for WebSocket upgrades, its `token` query parameter).
+fn bearer(parts: &Parts) -> Result<String, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let token = match header {
+        Some(h) => h
+            .strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::Unauthorized("Authorization must be a Bearer token".into()))?
+            .to_owned(),
+        None if parts.headers.contains_key(UPGRADE) => query_token(parts.uri.query())
+            .ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?,
+        None => return Err(ApiError::Unauthorized("missing bearer token".into())),
+    };
+    Ok(token)
+}
+
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim);
-        let token = match header {
-            Some(h) => h
-                .strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-                .map(str::trim)
-                .ok_or_else(|| {
-                    ApiError::Unauthorized("Authorization must be a Bearer token".into())
-                })?
-                .to_owned(),
-            None if parts.headers.contains_key(UPGRADE) => query_token(parts.uri.query())
-                .ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?,
-            None => return Err(ApiError::Unauthorized("missing bearer token".into())),
-        };
-        state
+        let principal = state
             .jwt
-            .verify(&token)
-            .map(Tenant)
-            .map_err(|e| ApiError::Unauthorized(e.to_string()))
+            .verify_principal(&bearer(parts)?)
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        // Operator tokens see the fleet, never a tenant's data.
+        if principal.operator {
+            return Err(ApiError::Unauthorized(
+                "operator tokens cannot act as a tenant".into(),
+            ));
+        }
+        Ok(Tenant(principal.subject))
+    }
+}
+
+/// A fleet operator (a token with `role: operator`).
+pub struct Operator(pub String);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = state
+            .jwt
+            .verify_principal(&bearer(parts)?)
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        if !principal.operator {
+            // Tenants must not learn the route exists.
+            return Err(ApiError::RouteNotFound);
+        }
+        Ok(Operator(principal.subject))
     }
 }
 

@@ -8,7 +8,8 @@ use control_plane::auth::{JwtKeys, parse_ttl, validate_tenant_id};
 use control_plane::config::Config;
 use control_plane::startup::Application;
 
-const USAGE: &str = "usage: control-plane [serve] | control-plane token --tenant ID [--ttl 1h]";
+const USAGE: &str =
+    "usage: control-plane [serve] | control-plane token (--tenant ID | --operator NAME) [--ttl 1h]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +40,7 @@ fn serve() -> anyhow::Result<()> {
 
 fn token(args: &[String]) -> anyhow::Result<()> {
     let mut tenant = None;
+    let mut operator = None;
     let mut ttl = "1h".to_owned();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -47,16 +49,26 @@ fn token(args: &[String]) -> anyhow::Result<()> {
             .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--tenant" => tenant = Some(value.clone()),
+            "--operator" => operator = Some(value.clone()),
             "--ttl" => ttl = value.clone(),
             _ => bail!("unknown flag {flag:?}\n{USAGE}"),
         }
     }
-    let tenant = tenant.with_context(|| format!("--tenant is required\n{USAGE}"))?;
-    validate_tenant_id(&tenant).map_err(anyhow::Error::msg)?;
     let ttl = parse_ttl(&ttl).map_err(anyhow::Error::msg)?;
     let secret = shared::env::required("JWT_SECRET")?;
     let audience = shared::env::or("JWT_AUDIENCE", "stream-manager");
-    let token = JwtKeys::new(secret.as_bytes(), &audience).issue(&tenant, ttl)?;
+    let keys = JwtKeys::new(secret.as_bytes(), &audience);
+    let token = match (tenant, operator) {
+        (Some(tenant), None) => {
+            validate_tenant_id(&tenant).map_err(anyhow::Error::msg)?;
+            keys.issue(&tenant, ttl)?
+        }
+        (None, Some(name)) => {
+            validate_tenant_id(&name).map_err(anyhow::Error::msg)?;
+            keys.issue_operator(&name, ttl)?
+        }
+        _ => bail!("give exactly one of --tenant and --operator\n{USAGE}"),
+    };
     writeln!(std::io::stdout(), "{token}")?;
     Ok(())
 }

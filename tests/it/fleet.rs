@@ -90,6 +90,28 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     );
     assert!(receiver.bytes() > 0, "no frame reached the receiver");
 
+    // Operators see both nodes and the load; tenants cannot see the fleet.
+    let fleet: Value = app
+        .client
+        .get(format!("{}/nodes", app.base))
+        .bearer_auth(app.operator_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = fleet["data"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["nodeId"].as_str())
+        .collect();
+    assert_eq!(ids, ["node-a", "node-b"], "{fleet}");
+    assert_eq!(fleet["data"]["capacity"], 2);
+    assert_eq!(fleet["data"]["streams"], 1);
+    app.get("/nodes", "acme").await.expect(404);
+
     // Frames and metrics flow.
     let s = wait_status(&app, Duration::from_secs(10), |s| {
         s["frameCount"].as_u64().unwrap_or(0) > 30

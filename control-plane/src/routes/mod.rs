@@ -10,6 +10,7 @@ pub mod internal;
 pub mod keys;
 pub mod layers;
 pub mod lifecycle;
+pub mod nodes;
 pub mod openapi;
 pub mod scenes;
 pub mod streams;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/streams/{streamId}", events::router())
         .merge(health::router())
         .merge(internal::router())
+        .merge(nodes::router())
         .merge(dashboard::router())
         .merge(openapi::router(doc))
         .fallback(|| async { ApiError::RouteNotFound })
