@@ -471,28 +471,39 @@ function maskUrl(u) {
   return `${u.slice(0, i)}/****${key.length > 8 ? key.slice(-4) : ""}`;
 }
 
+/**
+ * Adds one sample to the charts. Reads both spellings in use: the API's metrics
+ * (`droppedFrames`, `cpuUsage`) and the render nodes' `metrics:update` (`dropped`, `cpu`).
+ */
 function pushMetrics(m) {
   if (!m) return;
   const t = Date.now();
-  const num = (v) => (typeof v === "number" ? v : Number(v));
+  const pick = (...keys) => {
+    for (const k of keys) if (m[k] !== undefined && m[k] !== null && Number.isFinite(Number(m[k]))) return Number(m[k]);
+    return undefined;
+  };
   const show = (id, text) => {
     $(id).textContent = text;
   };
-  if (m.fps !== undefined) {
-    charts.fps.push(num(m.fps), t);
-    show("m-fps", num(m.fps).toFixed(1));
+  const fps = pick("fps");
+  if (fps !== undefined) {
+    charts.fps.push(fps, t);
+    show("m-fps", fps.toFixed(1));
   }
-  if (m.bitrate !== undefined) {
-    charts.bitrate.push(num(m.bitrate), t);
-    show("m-bitrate", `${kbps(num(m.bitrate))}bit/s`);
+  const bitrate = pick("bitrate");
+  if (bitrate !== undefined) {
+    charts.bitrate.push(bitrate, t);
+    show("m-bitrate", `${kbps(bitrate)}bit/s`);
   }
-  if (m.droppedFrames !== undefined) {
-    charts.dropped.push(num(m.droppedFrames), t);
-    show("m-dropped", String(num(m.droppedFrames)));
+  const dropped = pick("droppedFrames", "dropped");
+  if (dropped !== undefined) {
+    charts.dropped.push(dropped, t);
+    show("m-dropped", String(dropped));
   }
-  if (m.cpuUsage !== undefined) {
-    charts.cpu.push(num(m.cpuUsage), t);
-    show("m-cpu", `${num(m.cpuUsage).toFixed(0)}%`);
+  const cpu = pick("cpuUsage", "cpu");
+  if (cpu !== undefined) {
+    charts.cpu.push(cpu, t);
+    show("m-cpu", `${cpu.toFixed(0)}%`);
   }
 }
 
@@ -512,10 +523,14 @@ function handleEvent(ev) {
       countEvent();
       return;
     case "stream:status":
+      // The API's own status, or a node's report (no isLive/isPaused, its rendered version):
+      // shown at once, then the composed status is read again from the API.
       state.status = { ...(state.status || {}), ...d };
+      if (d.isLive === undefined && d.state) state.status.isLive = d.state === "live" || d.state === "paused";
       renderStatus();
-      logLine(ev.type, `state ${d.state}${d.nodeId ? ` on ${d.nodeId}` : ""}`);
-      if (state.stream && d.version && d.version !== state.stream.version) refreshStreams().catch(() => {});
+      logLine(ev.type, `state ${d.state}${d.nodeId ? ` on ${d.nodeId}` : ""}${d.reason ? `: ${d.reason}` : ""}`);
+      if (d.isLive === undefined) refreshStatusSoon();
+      else if (state.stream && d.version && d.version !== state.stream.version) refreshStreams().catch(() => {});
       break;
     case "layer:update":
       if (replay) replay.push(ev);
@@ -532,13 +547,53 @@ function handleEvent(ev) {
       logLine(ev.type, `on air: ${scene ? scene.name : d.activeSceneId} (${t.type || "cut"}${t.durationMs ? ` ${t.durationMs} ms` : ""})`, { sceneId: d.activeSceneId });
       break;
     }
-    case "stream:error":
-      notify(`Stream error: ${d.message || d.reason || JSON.stringify(d)}`);
-      logLine(ev.type, d.message || d.reason || "error");
+    case "stream:error": {
+      const text = describeStreamError(d);
+      notify(`Stream error: ${text}`);
+      logLine(ev.type, text);
+      refreshStatusSoon();
       break;
+    }
     default:
       logLine(ev.type, JSON.stringify(d).slice(0, 120));
   }
+}
+
+/** A node's or the dispatcher's error, in words. */
+function describeStreamError(d) {
+  const what = d.message || d.error || d.reason || "unknown error";
+  switch (d.type) {
+    case "layerError": {
+      const name = layerNames.get(d.layerId);
+      return `layer ${name ? `“${name}”` : d.layerId} skipped: ${what}`;
+    }
+    case "sourceError":
+      return `source ${d.source} failed: ${what}`;
+    case "output":
+      return `destination ${d.url} ${d.state || ""}: ${what}`;
+    case "streamFailed":
+      return `the stream failed: ${what}`;
+    default:
+      return what;
+  }
+}
+
+let statusTimer = null;
+/** Reads the composed status (and the stream's desired state) again, at most every 300 ms. */
+function refreshStatusSoon() {
+  if (statusTimer || !state.streamId) return;
+  const id = state.streamId;
+  statusTimer = setTimeout(async () => {
+    statusTimer = null;
+    try {
+      const [status] = await Promise.all([api.get(streamPath("/status")), refreshStreams()]);
+      if (state.streamId !== id) return;
+      state.status = status;
+      renderStatus();
+    } catch {
+      // The next event or re-sync tries again.
+    }
+  }, 300);
 }
 
 function countEvent() {

@@ -384,7 +384,12 @@ try {
       for (let i = 0; i < 6; i += 1) {
         const event = {
           tenantId: "e2e",
-          event: { type: "metrics:update", streamId, data: { fps: 29.5 + (i % 2), bitrate: 4200 + i * 60, droppedFrames: i, viewerCount: 0, cpuUsage: 35 + i * 3, memoryUsage: 150e6 } },
+          // The render node's payload (render-node/src/fleet/worker.rs).
+          event: {
+            type: "metrics:update",
+            streamId,
+            data: { fps: 29.5 + (i % 2), bitrate: 4200 + i * 60, dropped: i, droppedFrames: i, frameCount: 900 + i * 30, averageRenderTime: 4.2, encoderLatency: 12, cpu: 35 + i * 3, memory: 150e6 },
+          },
         };
         const r = spawnSync("redis-cli", ["-u", REDIS_URL, "PUBLISH", EVENTS_CHANNEL, JSON.stringify(event)], { encoding: "utf8" });
         if (r.error || r.status !== 0) throw new Error(`redis-cli PUBLISH failed: ${r.error || r.stderr}`);
@@ -396,6 +401,16 @@ try {
       assert((await page.textContent("#m-bitrate")).startsWith("4.5M"), "bitrate label");
       assert(Number(await page.getAttribute("#chart-dropped", "data-last")) === 5, "dropped frames chart");
       await screenshot("metrics");
+    }],
+
+    ["shows a node's stream:error as a readable message", async () => {
+      const event = { tenantId: "e2e", event: { type: "stream:error", streamId, data: { type: "layerError", layerId, message: "cannot decode the image" } } };
+      const r = spawnSync("redis-cli", ["-u", REDIS_URL, "PUBLISH", EVENTS_CHANNEL, JSON.stringify(event)], { encoding: "utf8" });
+      if (r.error || r.status !== 0) throw new Error(`redis-cli PUBLISH failed: ${r.error || r.stderr}`);
+      await until("the error toast", () => [...document.querySelectorAll(".toast.error")].some((t) => t.textContent.includes("cannot decode the image")));
+      const text = await page.textContent('#event-log li[data-type="stream:error"] .ev-text');
+      assert(text.includes("Lower third") && text.includes("cannot decode the image"), `log: ${text}`);
+      for (const close of await page.locator(".toast button").all()) await close.click();
     }],
 
     ["switches scene with a fade", async () => {
