@@ -336,7 +336,8 @@ async function resync() {
     state.activeSceneId = scenes.activeSceneId;
     if (followActive) state.sceneId = scenes.activeSceneId;
     state.keys = keys.keys;
-    if (status.state !== "idle") pushMetrics(metrics);
+    // Only a running pipeline has figures; a queued stream's zeros would draw a false dip.
+    if (status.isLive) pushMetrics(metrics);
     for (const ev of replay || []) applyStateEvent(ev);
     replay = null;
     renderStreams();
