@@ -78,6 +78,7 @@ impl Application {
             config: Arc::new(config),
             relay_wake: Arc::new(Notify::new()),
             events: crate::fanout::bus(),
+            http: reqwest::Client::new(),
         };
         crate::metrics::handle();
         Ok(Application { listener, state })

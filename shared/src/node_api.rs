@@ -75,6 +75,9 @@ pub struct NodeInfo {
     /// Whether the node takes new jobs (not full, not draining, not overloaded).
     pub accepting: bool,
     pub draining: bool,
+    /// Where the node serves `/metrics` and stream snapshots (`METRICS_ADDR`).
+    #[serde(default)]
+    pub http_addr: String,
     /// Unix milliseconds of this heartbeat.
     pub updated_at: i64,
 }

@@ -112,6 +112,38 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     assert_eq!(fleet["data"]["streams"], 1);
     app.get("/nodes", "acme").await.expect(404);
 
+    // The preview is the node's current frame: the red box top-left on navy.
+    let jpeg = app
+        .client
+        .get(format!("{}/stream/preview.jpg", app.base))
+        .bearer_auth(app.token("acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jpeg.status().as_u16(), 200);
+    assert_eq!(jpeg.headers()["content-type"], "image/jpeg");
+    let img = image::load_from_memory(&jpeg.bytes().await.unwrap())
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(img.dimensions(), (320, 180));
+    let p = img.get_pixel(40, 40).0;
+    assert!(p[0] > 180 && p[1] < 80, "preview box not red: {p:?}");
+    app.get("/stream/preview.jpg", "mallory").await.expect(404);
+    // The node serves Prometheus metrics for its streams.
+    let node_metrics = app
+        .client
+        .get(format!(
+            "http://{}/metrics",
+            fleet["data"]["nodes"][0]["httpAddr"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(node_metrics.contains("node_capacity"), "{node_metrics}");
+
     // Frames and metrics flow.
     let s = wait_status(&app, Duration::from_secs(10), |s| {
         s["frameCount"].as_u64().unwrap_or(0) > 30

@@ -12,6 +12,7 @@ pub mod layers;
 pub mod lifecycle;
 pub mod nodes;
 pub mod openapi;
+pub mod preview;
 pub mod scenes;
 pub mod streams;
 
@@ -34,6 +35,7 @@ fn stream_routes() -> OpenApiRouter<AppState> {
         .merge(layers::router())
         .merge(scenes::router())
         .merge(assets::router())
+        .merge(preview::router())
 }
 
 /// The whole API with its OpenAPI document.

@@ -7,6 +7,7 @@
 //! - [`control_api`]: the control plane's internal lease API.
 //! - [`live_state`]: Redis — live reports, events, the node's heartbeat.
 //! - [`held`]: the streams this node runs and their leases.
+//! - [`http`]: `METRICS_ADDR` — Prometheus metrics, health, stream snapshots.
 //! - [`commands`]: AMQP — the shared jobs queue (polled while there is capacity) and the
 //!   node's own command queue.
 //! - [`worker`]: the loops tying them together.
@@ -15,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod control_api;
 pub mod held;
+pub mod http;
 pub mod live_state;
 pub mod worker;
 

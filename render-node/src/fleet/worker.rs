@@ -84,6 +84,7 @@ impl Node {
             memory_usage: resident_bytes(),
             accepting: self.accepting(),
             draining: self.draining.load(Ordering::Relaxed),
+            http_addr: self.cfg.metrics_addr.to_string(),
             updated_at: unix_ms(),
         }
     }
@@ -93,11 +94,17 @@ impl Node {
 /// nodes and stopped cleanly.
 pub async fn run(node: Arc<Node>, token: CancellationToken) -> anyhow::Result<()> {
     tracing::info!(node_id = %node.cfg.node_id, capacity = node.cfg.capacity, "render node joining the fleet");
+    let metrics = crate::fleet::http::install_metrics();
+    let http = tokio::spawn(crate::fleet::http::serve(
+        node.clone(),
+        metrics,
+        token.clone(),
+    ));
     let leases = tokio::spawn(lease_loop(node.clone(), token.clone()));
     let reports = tokio::spawn(report_loop(node.clone(), token.clone()));
     broker_loop(node.clone(), token.clone()).await;
     drain(&node).await;
-    for task in [leases, reports] {
+    for task in [leases, reports, http] {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "node task ended abnormally");
         }
@@ -451,6 +458,13 @@ async fn report_loop(node: Arc<Node>, token: CancellationToken) {
                 continue;
             }
             node.live.write_report(id, &report).await;
+            let labels = [("stream_id", id.to_string())];
+            metrics::gauge!("stream_fps", &labels).set(report.fps);
+            metrics::gauge!("stream_frames", &labels).set(report.frame_count as f64);
+            metrics::gauge!("stream_dropped_frames", &labels).set(report.dropped_frames as f64);
+            metrics::gauge!("stream_composite_ms", &labels).set(report.average_render_time);
+            metrics::gauge!("stream_encoder_latency_ms", &labels).set(report.encoder_latency_ms);
+            metrics::gauge!("stream_output_bitrate_kbps", &labels).set(report.bitrate);
             let metrics = json!({
                 "fps": report.fps, "bitrate": report.bitrate, "dropped": report.dropped_frames,
                 "droppedFrames": report.dropped_frames, "frameCount": report.frame_count,
@@ -474,7 +488,13 @@ async fn report_loop(node: Arc<Node>, token: CancellationToken) {
                 }
             }
         }
-        node.live.heartbeat(&node.info()).await;
+        let info = node.info();
+        metrics::gauge!("node_capacity").set(info.capacity as f64);
+        metrics::gauge!("node_streams").set(info.streams as f64);
+        metrics::gauge!("node_cpu_percent").set(info.cpu_usage);
+        metrics::gauge!("node_memory_bytes").set(info.memory_usage as f64);
+        metrics::gauge!("node_accepting").set(if info.accepting { 1.0 } else { 0.0 });
+        node.live.heartbeat(&info).await;
     }
 }
 
