@@ -1,0 +1,74 @@
+output "api_load_balancer_dns_name" {
+  description = "Point the API's domain name (the ACM certificate's) at this name (CNAME or Route 53 alias)."
+  value       = module.stream_manager.api_load_balancer_dns_name
+}
+
+output "api_load_balancer_zone_id" {
+  description = "Hosted zone ID of the load balancer, for a Route 53 alias record."
+  value       = module.stream_manager.api_load_balancer_zone_id
+}
+
+output "control_plane_internal_url" {
+  description = "Control plane URL inside the VPC (the render nodes' CONTROL_PLANE_URL)."
+  value       = module.stream_manager.control_plane_internal_url
+}
+
+output "control_plane_repository_url" {
+  description = "Push the control-plane image here."
+  value       = module.stream_manager.control_plane_repository_url
+}
+
+output "render_node_repository_url" {
+  description = "Push the render-node image here."
+  value       = module.stream_manager.render_node_repository_url
+}
+
+output "ecs_cluster_name" {
+  description = "ECS cluster of the control plane."
+  value       = module.stream_manager.ecs_cluster_name
+}
+
+output "control_plane_service_name" {
+  description = "ECS service of the control plane."
+  value       = module.stream_manager.control_plane_service_name
+}
+
+output "control_plane_task_family" {
+  description = "Task definition family of the control plane (one-off `control-plane token` runs)."
+  value       = module.stream_manager.control_plane_task_family
+}
+
+output "private_subnet_ids" {
+  description = "Private subnets (for one-off ECS tasks)."
+  value       = module.stream_manager.private_subnet_ids
+}
+
+output "control_plane_security_group_id" {
+  description = "Security group of the control-plane tasks (for one-off ECS tasks)."
+  value       = module.stream_manager.control_plane_security_group_id
+}
+
+output "render_nodes_autoscaling_group" {
+  description = "Autoscaling group of the render nodes (scale by hand with set-desired-capacity)."
+  value       = module.stream_manager.render_nodes_autoscaling_group
+}
+
+output "rabbitmq_console_url" {
+  description = "RabbitMQ console (reachable only from rabbitmq_console_allowed_cidrs)."
+  value       = module.stream_manager.rabbitmq_console_url
+}
+
+output "secret_arns" {
+  description = "Secrets Manager ARN by variable name (values are never output)."
+  value       = module.stream_manager.secret_arns
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the alarms."
+  value       = module.stream_manager.alarm_topic_arn
+}
+
+output "log_groups" {
+  description = "CloudWatch log groups of the services."
+  value       = module.stream_manager.log_groups
+}

@@ -1,0 +1,91 @@
+# RabbitMQ on Amazon MQ: render jobs (quorum queue sm.jobs), per-node command queues, dead
+# letters. Private, TLS only (amqps on 5671). Queue depth is published to CloudWatch
+# (AWS/AmazonMQ) and drives the render-node autoscaling group.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+
+resource "aws_security_group" "this" {
+  name_prefix = "${var.name}-rabbitmq-"
+  description = "RabbitMQ of ${var.name}: amqps from the services only"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-rabbitmq" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "clients" {
+  count = length(var.allowed_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "AMQP over TLS from an application security group"
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = 5671
+  to_port                      = 5671
+}
+
+resource "aws_vpc_security_group_ingress_rule" "console" {
+  count = length(var.console_allowed_cidrs)
+
+  security_group_id = aws_security_group.this.id
+  description       = "RabbitMQ web console from an operator network"
+  cidr_ipv4         = var.console_allowed_cidrs[count.index]
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+}
+
+# Amazon MQ writes the broker's general log to CloudWatch Logs under /aws/amazonmq/.
+data "aws_iam_policy_document" "mq_logs" {
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:aws:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/amazonmq/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["mq.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_resource_policy" "mq" {
+  policy_name     = "${var.name}-amazonmq-logs"
+  policy_document = data.aws_iam_policy_document.mq_logs.json
+}
+
+resource "aws_mq_broker" "this" {
+  #checkov:skip=CKV_AWS_209:Amazon MQ for RabbitMQ does not support encryption_options (customer managed keys); data at rest is encrypted with an AWS owned key.
+  #checkov:skip=CKV_AWS_197:Amazon MQ for RabbitMQ does not support audit logging (ActiveMQ only); the general log is on.
+  broker_name                = "${var.name}-rabbitmq"
+  engine_type                = "RabbitMQ"
+  engine_version             = var.engine_version
+  host_instance_type         = var.instance_type
+  deployment_mode            = var.deployment_mode
+  auto_minor_version_upgrade = true
+  apply_immediately          = false
+
+  publicly_accessible = false
+  subnet_ids          = var.deployment_mode == "SINGLE_INSTANCE" ? [var.subnet_ids[0]] : var.subnet_ids
+  security_groups     = [aws_security_group.this.id]
+
+  user {
+    username = var.username
+    password = var.password
+  }
+
+  logs {
+    general = true
+  }
+
+  maintenance_window_start_time {
+    day_of_week = "SUNDAY"
+    time_of_day = "04:00"
+    time_zone   = "UTC"
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_cloudwatch_log_resource_policy.mq]
+}

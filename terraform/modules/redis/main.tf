@@ -1,0 +1,68 @@
+# Redis on ElastiCache: live status, node registry, leases cache and pub/sub fan-out.
+# Encrypted in transit (TLS, so clients use rediss://) and at rest, AUTH token required.
+# Losing it loses no configuration (Postgres is the source of truth).
+
+resource "aws_elasticache_subnet_group" "this" {
+  name       = "${var.name}-redis"
+  subnet_ids = var.subnet_ids
+  tags       = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name_prefix = "${var.name}-redis-"
+  description = "Redis of ${var.name}: 6379 from the services only"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-redis" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "clients" {
+  count = length(var.allowed_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "Redis from an application security group"
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+}
+
+resource "aws_elasticache_replication_group" "this" {
+  replication_group_id = "${var.name}-redis"
+  description          = "Stream Manager ${var.name}: live state and pub/sub"
+  engine               = "redis"
+  engine_version       = var.engine_version
+  node_type            = var.node_type
+  port                 = 6379
+  parameter_group_name = "default.redis7"
+
+  num_cache_clusters         = var.num_cache_clusters
+  automatic_failover_enabled = var.num_cache_clusters > 1
+  multi_az_enabled           = var.num_cache_clusters > 1
+
+  subnet_group_name  = aws_elasticache_subnet_group.this.name
+  security_group_ids = [aws_security_group.this.id]
+
+  at_rest_encryption_enabled = true
+  kms_key_id                 = var.kms_key_arn
+  transit_encryption_enabled = true
+  auth_token                 = var.auth_token
+
+  auto_minor_version_upgrade = true
+  snapshot_retention_limit   = var.snapshot_retention_days
+  snapshot_window            = "02:00-03:00"
+  maintenance_window         = "sun:05:00-sun:06:00"
+  apply_immediately          = false
+
+  log_delivery_configuration {
+    destination      = var.slow_log_group_name
+    destination_type = "cloudwatch-logs"
+    log_format       = "json"
+    log_type         = "slow-log"
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,153 @@
+variable "name" {
+  description = "Name prefix of every resource (e.g. \"sm-prod\")."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "VPC of the nodes."
+  type        = string
+}
+
+variable "vpc_cidr_block" {
+  description = "CIDR of the VPC: metrics (9091) and RTSP previews (8554) are reachable from inside it only."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Subnets of the autoscaling group: public ones when encoders push RTMP ingest from the internet (assign_public_ip = true), else private ones."
+  type        = list(string)
+}
+
+variable "assign_public_ip" {
+  description = "Give each node a public IPv4 address so tenants' encoders can reach its RTMP ingest port."
+  type        = bool
+  default     = true
+}
+
+variable "ingest_allowed_cidrs" {
+  description = "CIDRs allowed to push RTMP ingest to the nodes on 1935 (tenants' encoders). Empty: ingest closed. Only this security group opens 1935."
+  type        = list(string)
+  default     = []
+}
+
+variable "image" {
+  description = "Render-node image, e.g. \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/sm-prod/render-node:1a2b3c4\"."
+  type        = string
+}
+
+variable "instance_type" {
+  description = "EC2 instance type of a node (compute-optimised; x264 is CPU bound)."
+  type        = string
+  default     = "c7i.xlarge"
+}
+
+variable "ami_ssm_parameter" {
+  description = "SSM parameter holding the AMI ID (Amazon Linux 2023, which ships Docker in its repositories and the AWS CLI)."
+  type        = string
+  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+}
+
+variable "root_volume_size" {
+  description = "Root EBS volume, GiB (image, logs, downloaded media)."
+  type        = number
+  default     = 30
+}
+
+variable "ebs_kms_key_arn" {
+  description = "KMS key encrypting the root volume (null: the account's default EBS key)."
+  type        = string
+  default     = null
+}
+
+variable "node_capacity" {
+  description = "Streams one node may run at once (NODE_CAPACITY). Set it from render-node/bench/ results on the chosen instance type; see terraform/README.md, \"Sizing\"."
+  type        = number
+}
+
+variable "min_size" {
+  description = "Fewest nodes."
+  type        = number
+  default     = 2
+}
+
+variable "max_size" {
+  description = "Most nodes."
+  type        = number
+  default     = 20
+}
+
+variable "cpu_target_percent" {
+  description = "Target average CPU of the group for target-tracking scaling."
+  type        = number
+  default     = 60
+}
+
+variable "broker_name" {
+  description = "Amazon MQ broker name (dimension of the queue-depth metric)."
+  type        = string
+}
+
+variable "jobs_queue_name" {
+  description = "Queue of start jobs whose backlog scales the group out: \"<SM_NAMESPACE>sm.jobs\"."
+  type        = string
+  default     = "sm.jobs"
+}
+
+variable "virtual_host" {
+  description = "RabbitMQ virtual host of the jobs queue."
+  type        = string
+  default     = "/"
+}
+
+variable "drain_timeout_seconds" {
+  description = "How long a terminating node may take to drain (hand its streams to other nodes) before it is shut down; the lifecycle hook's heartbeat timeout."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.drain_timeout_seconds >= 30 && var.drain_timeout_seconds <= 7200
+    error_message = "drain_timeout_seconds must be between 30 and 7200."
+  }
+}
+
+variable "control_plane_url" {
+  description = "Base URL of the control plane inside the VPC (CONTROL_PLANE_URL)."
+  type        = string
+}
+
+variable "secret_arns" {
+  description = "Secrets Manager ARN by environment variable name; the node reads AMQP_URL, REDIS_URL and NODE_SECRET at boot."
+  type        = map(string)
+}
+
+variable "secrets_kms_key_arn" {
+  description = "KMS key the secrets are encrypted with."
+  type        = string
+}
+
+variable "environment" {
+  description = "Extra plain environment variables of the container (SM_NAMESPACE, RUST_LOG, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT, NODE_MAX_CPU_PERCENT, ...)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_group_name" {
+  description = "CloudWatch log group of the containers (observability module)."
+  type        = string
+}
+
+variable "log_group_arn" {
+  description = "ARN of that log group."
+  type        = string
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic notified when the job backlog persists (fleet at max_size or nodes failing)."
+  type        = string
+}
+
+variable "tags" {
+  description = "Tags added to every resource and propagated to the instances."
+  type        = map(string)
+  default     = {}
+}

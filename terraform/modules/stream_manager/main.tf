@@ -1,0 +1,159 @@
+# One complete Stream Manager deployment: the composition every environment (envs/*) calls
+# with its own sizes. Resource modules are wired here and nowhere else.
+
+locals {
+  tags = merge({ Application = "stream-manager", Deployment = var.name }, var.tags)
+
+  # Plain settings both services share; secrets come from the secrets module.
+  common_environment = merge(
+    { RUST_LOG = var.log_level, LOG_FORMAT = "json" },
+    var.namespace == "" ? {} : { SM_NAMESPACE = var.namespace },
+    var.otel_exporter_otlp_endpoint == "" ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_exporter_otlp_endpoint },
+  )
+}
+
+module "observability" {
+  source = "../observability"
+
+  name                      = var.name
+  log_retention_days        = var.log_retention_days
+  alarm_emails              = var.alarm_emails
+  force_destroy_access_logs = var.force_destroy
+  tags                      = local.tags
+}
+
+module "network" {
+  source = "../network"
+
+  name                    = var.name
+  cidr_block              = var.vpc_cidr
+  az_count                = var.az_count
+  single_nat_gateway      = var.single_nat_gateway
+  flow_log_retention_days = var.log_retention_days
+  logs_kms_key_arn        = module.observability.logs_kms_key_arn
+  tags                    = local.tags
+}
+
+module "secrets" {
+  source = "../secrets"
+
+  name                    = var.name
+  recovery_window_in_days = var.secret_recovery_window_days
+  database_host           = module.postgres.address
+  database_port           = module.postgres.port
+  database_name           = module.postgres.database_name
+  database_username       = module.postgres.username
+  redis_host              = module.redis.primary_endpoint_address
+  redis_port              = module.redis.port
+  amqp_endpoint           = module.rabbitmq.amqps_endpoint
+  amqp_username           = module.rabbitmq.username
+  tags                    = local.tags
+}
+
+module "registry" {
+  source = "../registry"
+
+  name         = var.name
+  kms_key_arn  = module.secrets.kms_key_arn
+  force_delete = var.force_destroy
+  tags         = local.tags
+}
+
+module "postgres" {
+  source = "../postgres"
+
+  name                       = var.name
+  vpc_id                     = module.network.vpc_id
+  subnet_ids                 = module.network.private_subnet_ids
+  allowed_security_group_ids = [module.control_plane.service_security_group_id]
+  instance_class             = var.postgres_instance_class
+  password                   = module.secrets.database_password
+  kms_key_arn                = module.secrets.kms_key_arn
+  multi_az                   = var.postgres_multi_az
+  deletion_protection        = var.deletion_protection
+  skip_final_snapshot        = !var.deletion_protection
+  backup_retention_days      = var.postgres_backup_retention_days
+  tags                       = local.tags
+}
+
+module "redis" {
+  source = "../redis"
+
+  name                       = var.name
+  vpc_id                     = module.network.vpc_id
+  subnet_ids                 = module.network.private_subnet_ids
+  allowed_security_group_ids = [module.control_plane.service_security_group_id, module.render_nodes.security_group_id]
+  node_type                  = var.redis_node_type
+  num_cache_clusters         = var.redis_num_cache_clusters
+  auth_token                 = module.secrets.redis_auth_token
+  kms_key_arn                = module.secrets.kms_key_arn
+  slow_log_group_name        = module.observability.redis_slow_log_group_name
+  tags                       = local.tags
+}
+
+module "rabbitmq" {
+  source = "../rabbitmq"
+
+  name                       = var.name
+  vpc_id                     = module.network.vpc_id
+  subnet_ids                 = module.network.private_subnet_ids
+  allowed_security_group_ids = [module.control_plane.service_security_group_id, module.render_nodes.security_group_id]
+  console_allowed_cidrs      = var.rabbitmq_console_allowed_cidrs
+  instance_type              = var.rabbitmq_instance_type
+  deployment_mode            = var.rabbitmq_deployment_mode
+  password                   = module.secrets.amqp_password
+  tags                       = local.tags
+}
+
+module "control_plane" {
+  source = "../control_plane"
+
+  name                               = var.name
+  vpc_id                             = module.network.vpc_id
+  public_subnet_ids                  = module.network.public_subnet_ids
+  private_subnet_ids                 = module.network.private_subnet_ids
+  certificate_arn                    = var.certificate_arn
+  image                              = var.control_plane_image
+  cpu                                = var.control_plane_cpu
+  memory                             = var.control_plane_memory
+  min_tasks                          = var.control_plane_min_tasks
+  max_tasks                          = var.control_plane_max_tasks
+  secret_arns                        = module.secrets.secret_arns
+  secrets_kms_key_arn                = module.secrets.kms_key_arn
+  environment                        = merge(local.common_environment, { JWT_AUDIENCE = var.jwt_audience })
+  log_group_name                     = module.observability.control_plane_log_group_name
+  alb_ingress_cidrs                  = var.api_allowed_cidrs
+  alb_deletion_protection            = var.deletion_protection
+  access_logs_bucket                 = module.observability.access_logs_bucket
+  waf_log_group_arn                  = module.observability.waf_log_group_arn
+  internal_client_security_group_ids = [module.render_nodes.security_group_id]
+  alarm_topic_arn                    = module.observability.alarm_topic_arn
+  tags                               = local.tags
+}
+
+module "render_nodes" {
+  source = "../render_nodes"
+
+  name                  = var.name
+  vpc_id                = module.network.vpc_id
+  vpc_cidr_block        = module.network.vpc_cidr_block
+  subnet_ids            = length(var.ingest_allowed_cidrs) > 0 ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  assign_public_ip      = length(var.ingest_allowed_cidrs) > 0
+  ingest_allowed_cidrs  = var.ingest_allowed_cidrs
+  image                 = var.render_node_image
+  instance_type         = var.render_node_instance_type
+  node_capacity         = var.render_node_capacity
+  min_size              = var.render_nodes_min
+  max_size              = var.render_nodes_max
+  drain_timeout_seconds = var.render_node_drain_seconds
+  broker_name           = module.rabbitmq.broker_name
+  jobs_queue_name       = "${var.namespace}sm.jobs"
+  control_plane_url     = module.control_plane.internal_url
+  secret_arns           = module.secrets.secret_arns
+  secrets_kms_key_arn   = module.secrets.kms_key_arn
+  environment           = local.common_environment
+  log_group_name        = module.observability.render_node_log_group_name
+  log_group_arn         = module.observability.render_node_log_group_arn
+  alarm_topic_arn       = module.observability.alarm_topic_arn
+  tags                  = local.tags
+}

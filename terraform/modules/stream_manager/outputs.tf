@@ -1,0 +1,82 @@
+output "api_load_balancer_dns_name" {
+  description = "Point the API's domain name (the ACM certificate's) at this name."
+  value       = module.control_plane.alb_dns_name
+}
+
+output "api_load_balancer_zone_id" {
+  description = "Hosted zone ID of the load balancer, for a Route 53 alias record."
+  value       = module.control_plane.alb_zone_id
+}
+
+output "control_plane_internal_url" {
+  description = "Control plane URL inside the VPC (the nodes' CONTROL_PLANE_URL)."
+  value       = module.control_plane.internal_url
+}
+
+output "ecs_cluster_name" {
+  description = "ECS cluster of the control plane."
+  value       = module.control_plane.cluster_name
+}
+
+output "control_plane_service_name" {
+  description = "ECS service of the control plane."
+  value       = module.control_plane.service_name
+}
+
+output "control_plane_task_family" {
+  description = "Task definition family of the control plane (one-off `control-plane token` runs)."
+  value       = module.control_plane.task_definition_family
+}
+
+output "control_plane_repository_url" {
+  description = "ECR repository of the control-plane image."
+  value       = module.registry.control_plane_repository_url
+}
+
+output "render_node_repository_url" {
+  description = "ECR repository of the render-node image."
+  value       = module.registry.render_node_repository_url
+}
+
+output "render_nodes_autoscaling_group" {
+  description = "Autoscaling group of the render nodes."
+  value       = module.render_nodes.autoscaling_group_name
+}
+
+output "render_nodes_security_group_id" {
+  description = "Security group of the render nodes (RTMP ingest 1935)."
+  value       = module.render_nodes.security_group_id
+}
+
+output "private_subnet_ids" {
+  description = "Private subnets (for one-off ECS tasks)."
+  value       = module.network.private_subnet_ids
+}
+
+output "control_plane_security_group_id" {
+  description = "Security group of the control-plane tasks (for one-off ECS tasks)."
+  value       = module.control_plane.service_security_group_id
+}
+
+output "rabbitmq_console_url" {
+  description = "RabbitMQ console (reachable only from rabbitmq_console_allowed_cidrs)."
+  value       = module.rabbitmq.console_url
+}
+
+output "secret_arns" {
+  description = "Secrets Manager ARN by variable name (values are never output)."
+  value       = module.secrets.secret_arns
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the alarms."
+  value       = module.observability.alarm_topic_arn
+}
+
+output "log_groups" {
+  description = "CloudWatch log groups of the services."
+  value = {
+    control_plane = module.observability.control_plane_log_group_name
+    render_node   = module.observability.render_node_log_group_name
+  }
+}
