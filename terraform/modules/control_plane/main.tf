@@ -437,6 +437,33 @@ resource "aws_wafv2_web_acl" "this" {
   }
 
   rule {
+    name     = "aws-anonymous-ip"
+    priority = 25
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesAnonymousIpList"
+        # Tenants drive the API from their own cloud servers: count, do not block, hosting
+        # provider addresses. Anonymising proxies and Tor stay blocked.
+        rule_action_override {
+          name = "HostingProviderIPList"
+          action_to_use {
+            count {}
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-anonymous-ip"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
     name     = "aws-ip-reputation"
     priority = 30
     override_action {

@@ -75,6 +75,7 @@ resource "aws_kms_alias" "logs" {
 # ---- log groups ---------------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "control_plane" {
+  #checkov:skip=CKV_AWS_338:Retention is a variable: 365 days by default and in prod; staging keeps 30 days on purpose.
   name              = "/stream-manager/${var.name}/control-plane"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.logs.arn
@@ -82,6 +83,7 @@ resource "aws_cloudwatch_log_group" "control_plane" {
 }
 
 resource "aws_cloudwatch_log_group" "render_node" {
+  #checkov:skip=CKV_AWS_338:Retention is a variable: 365 days by default and in prod; staging keeps 30 days on purpose.
   name              = "/stream-manager/${var.name}/render-node"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.logs.arn
@@ -90,6 +92,7 @@ resource "aws_cloudwatch_log_group" "render_node" {
 
 # WAF requires the "aws-waf-logs-" prefix.
 resource "aws_cloudwatch_log_group" "waf" {
+  #checkov:skip=CKV_AWS_338:Retention is a variable: 365 days by default and in prod; staging keeps 30 days on purpose.
   name              = "aws-waf-logs-${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.logs.arn
@@ -97,6 +100,7 @@ resource "aws_cloudwatch_log_group" "waf" {
 }
 
 resource "aws_cloudwatch_log_group" "redis_slow" {
+  #checkov:skip=CKV_AWS_338:Retention is a variable: 365 days by default and in prod; staging keeps 30 days on purpose.
   name              = "/stream-manager/${var.name}/redis-slow-log"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.logs.arn
