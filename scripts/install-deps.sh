@@ -38,6 +38,6 @@ fi
 if ! command -v cargo-nextest >/dev/null; then
   cargo install cargo-nextest --locked
 fi
-if ! cargo sqlx --version 2>/dev/null | grep -q "sqlx-cli 0.8"; then
+if ! cargo sqlx --version 2>/dev/null | grep -q " 0\.8\."; then
   cargo install sqlx-cli --version '^0.8' --locked --no-default-features --features postgres,rustls
 fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The run command: brings up a local stack (Postgres, Redis and RabbitMQ from the machine's
-# packages when absent), builds and starts the control plane, waits until it is ready and
-# shows how to make a first call. Ctrl-C stops it. Usage: bash scripts/run.sh
+# The run command: the whole loop on this machine. It installs what is missing (Debian 12),
+# starts Postgres/Redis/RabbitMQ from the machine's packages when they are not running, builds
+# and starts the control plane, one render node and a local RTMP receiver (nginx-rtmp),
+# creates a demo stream with a few layers, starts it, and tells you how to watch and steer it.
+# Ctrl-C stops everything. Usage: bash scripts/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,54 +15,90 @@ mkdir -p "$state_dir"
 bash scripts/install-deps.sh
 bash scripts/services.sh
 
-# A stable local secret, so tokens keep working across restarts of the local stack.
-if [ ! -s "$state_dir/jwt-secret" ]; then
-  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state_dir/jwt-secret"
-fi
+# Stable local secrets, so tokens keep working across restarts of the local stack.
+for f in jwt-secret node-secret; do
+  [ -s "$state_dir/$f" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state_dir/$f"
+done
 export JWT_SECRET="$(cat "$state_dir/jwt-secret")"
+export NODE_SECRET="$(cat "$state_dir/node-secret")"
 export HTTP_ADDR="${HTTP_ADDR:-127.0.0.1:8080}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stream_manager}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+export SM_NAMESPACE="${SM_NAMESPACE:-local.}"
 # The local stack pushes to and reads from this machine.
 export ALLOW_PRIVATE_MEDIA_URLS="${ALLOW_PRIVATE_MEDIA_URLS:-true}"
 export RUST_LOG="${RUST_LOG:-info}"
+rtmp_port="${RTMP_PORT:-1936}"
 
 db_name="${DATABASE_URL##*/}"; db_name="${db_name%%\?*}"
 psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1 \
   || psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""
 
-echo "building the control plane (first build takes a few minutes on two cores)"
-cargo build --release -p control-plane
-bin="$CARGO_TARGET_DIR/release/control-plane"
+echo "building (the first build takes several minutes on two cores)"
+cargo build --release -p control-plane -p render-node
+cp_bin="$CARGO_TARGET_DIR/release/control-plane"
+node_bin="$CARGO_TARGET_DIR/release/render-node"
 
-"$bin" &
-cp_pid=$!
-trap 'kill $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null' EXIT INT TERM
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
 
+# The RTMP receiver.
+nginx_dir="$state_dir/nginx"
+mkdir -p "$nginx_dir"
+sed -e "s|@PREFIX@|$nginx_dir|g" -e "s|@PORT@|$rtmp_port|g" scripts/local/nginx-rtmp.conf.in > "$nginx_dir/nginx.conf"
+nginx -c "$nginx_dir/nginx.conf" -p "$nginx_dir" & pids+=($!)
+
+"$cp_bin" & pids+=($!)
 for _ in $(seq 1 60); do
   curl -fsS "http://$HTTP_ADDR/readyz" >/dev/null 2>&1 && break
-  kill -0 $cp_pid 2>/dev/null || { echo "the control plane exited; see the log above" >&2; exit 1; }
   sleep 0.5
 done
 curl -fsS "http://$HTTP_ADDR/readyz" >/dev/null || { echo "the control plane is not ready" >&2; exit 1; }
 
-token="$(JWT_SECRET="$JWT_SECRET" "$bin" token --tenant demo --ttl 12h)"
+NODE_ID="${NODE_ID:-local-node}" NODE_CAPACITY="${NODE_CAPACITY:-2}" CONTROL_PLANE_URL="http://$HTTP_ADDR" \
+  METRICS_ADDR="${METRICS_ADDR:-127.0.0.1:9091}" "$node_bin" serve & pids+=($!)
+
+token="$("$cp_bin" token --tenant demo --ttl 12h)"
+api() { # method path [json]
+  curl -fsS -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    ${3:+-d "$3"} "http://$HTTP_ADDR$2"
+}
+watch_url="rtmp://127.0.0.1:$rtmp_port/live/demo"
+# A demo stream, built once: a background, a title, a lower third and a moving box.
+if [ "$(api GET /stream/layers | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["count"])')" = 0 ]; then
+  api PATCH /stream/config "{\"STREAM_RESOLUTION\":\"1280x720\",\"TARGET_FPS\":30,\"STREAM_BITRATE\":\"2500k\",\"outputs\":[\"$watch_url\"]}" >/dev/null
+  api POST /stream/layers '{"name":"background","kind":"color","source":{"color":"#14213D"}}' >/dev/null
+  api POST /stream/layers '{"name":"title","kind":"text","source":{"text":"Stream Manager","fontSize":64,"color":"#FFFFFF"},"position":{"x":60,"y":40},"size":{"width":900,"height":100}}' >/dev/null
+  api POST /stream/layers '{"name":"lower third","kind":"color","source":{"color":"#FCA311CC"},"position":{"x":0,"y":560},"size":{"width":1280,"height":100}}' >/dev/null
+  api POST /stream/layers '{"name":"caption","kind":"text","source":{"text":"Live from the local stack","fontSize":40,"color":"#000000"},"position":{"x":60,"y":585},"size":{"width":1000,"height":60}}' >/dev/null
+fi
+api POST /stream/start >/dev/null
+for _ in $(seq 1 40); do
+  state=$(api GET /stream/status | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["state"])')
+  [ "$state" = live ] && break
+  sleep 0.5
+done
+
 cat <<MSG
 
-Stream Manager control plane is ready on http://$HTTP_ADDR  (Ctrl-C stops it)
+Stream Manager is running locally (Ctrl-C stops everything). The demo stream is $state.
 
-A token for tenant "demo" (12 h):
+  Dashboard:      http://$HTTP_ADDR/          (sign in with the token below)
+  Watch it:       ffplay $watch_url           (or open that URL in VLC)
+  Preview frame:  curl -H "Authorization: Bearer \$TOKEN" http://$HTTP_ADDR/stream/preview.jpg -o preview.jpg
+
   export TOKEN=$token
-More tokens:
-  JWT_SECRET=\$(cat $state_dir/jwt-secret) $bin token --tenant demo --ttl 1h
-
-First calls:
   curl -s -H "Authorization: Bearer \$TOKEN" http://$HTTP_ADDR/stream/status
-  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
-       -d '{"kind":"color","source":{"color":"#1E90FF"},"size":{"width":640,"height":360}}' \\
-       http://$HTTP_ADDR/stream/layers
-  curl -s -X POST -H "Authorization: Bearer \$TOKEN" http://$HTTP_ADDR/stream/start
-API description: http://$HTTP_ADDR/openapi.json   Metrics: http://$HTTP_ADDR/metrics
+  curl -s -X PATCH -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"position":{"x":200,"y":300},"transition":{"durationMs":800,"easing":"ease-in-out"}}' \\
+       http://$HTTP_ADDR/stream/layers/<layer id from GET /stream/layers>
+  More tokens:    JWT_SECRET=\$(cat $state_dir/jwt-secret) $cp_bin token --tenant demo
+  Fleet:          curl -H "Authorization: Bearer $("$cp_bin" token --operator ops)" http://$HTTP_ADDR/nodes
+  API:            http://$HTTP_ADDR/openapi.json    Metrics: http://$HTTP_ADDR/metrics
 MSG
-wait $cp_pid
+wait -n "${pids[@]}"

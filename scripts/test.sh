@@ -42,6 +42,9 @@ cargo nextest run --workspace --locked --no-fail-fast "${features[@]}"
 step "schemathesis against /openapi.json"
 bash scripts/schemathesis.sh 25
 
+step "dashboard end to end in headless chromium"
+bash tests/e2e/run.sh
+
 if [ -x scripts/check-deploy.sh ] || [ -f scripts/check-deploy.sh ]; then
   step "deploy checks"
   bash scripts/check-deploy.sh

@@ -4,6 +4,7 @@
 mod assets;
 mod auth;
 mod bad_input;
+mod bench_dispatch;
 mod config;
 mod events;
 mod fleet;
