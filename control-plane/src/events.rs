@@ -4,7 +4,7 @@
 //! clients re-sync from the API after reconnecting; the change itself is in Postgres.
 
 use redis::AsyncCommands;
-use shared::events::{EventType, StreamEvent, TenantEvent, events_channel};
+use shared::events::{EventType, TenantEvent, events_channel};
 use uuid::Uuid;
 
 use crate::state::AppState;
@@ -17,14 +17,7 @@ pub async fn publish(
     kind: EventType,
     data: serde_json::Value,
 ) {
-    let event = TenantEvent {
-        tenant_id: tenant.to_owned(),
-        event: StreamEvent {
-            kind,
-            stream_id,
-            data,
-        },
-    };
+    let event = TenantEvent::new(tenant, stream_id, kind, data);
     let payload = match serde_json::to_string(&event) {
         Ok(p) => p,
         Err(e) => {

@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::db::streams::{self, StreamRow};
 use crate::error::ApiError;
 use crate::routes::strip_position;
@@ -92,14 +93,19 @@ fn bearer(parts: &Parts) -> Result<String, ApiError> {
     Ok(token)
 }
 
+/// Who the request's token speaks for; 401 when there is none or it is invalid.
+fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    state
+        .jwt
+        .verify_principal(&bearer(parts)?)
+        .map_err(|e| ApiError::Unauthorized(e.to_string()))
+}
+
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = state
-            .jwt
-            .verify_principal(&bearer(parts)?)
-            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        let principal = principal(parts, state)?;
         // Operator tokens see the fleet, never a tenant's data.
         if principal.operator {
             return Err(ApiError::Unauthorized(
@@ -117,10 +123,7 @@ impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = state
-            .jwt
-            .verify_principal(&bearer(parts)?)
-            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        let principal = principal(parts, state)?;
         if !principal.operator {
             // Tenants must not learn the route exists.
             return Err(ApiError::RouteNotFound);
@@ -165,6 +168,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
 pub struct TenantStream {
     pub tenant: String,
     pub stream: StreamRow,
+}
+
+impl TenantStream {
+    /// Locks the stream's row for the rest of the transaction, so concurrent changes to one
+    /// stream apply one after the other; returns its current state.
+    pub async fn lock(&self, tx: &mut sqlx::PgConnection) -> Result<StreamRow, ApiError> {
+        streams::lock(&mut *tx, &self.tenant, self.stream.id)
+            .await?
+            .ok_or(ApiError::NotFound("stream"))
+    }
 }
 
 impl FromRequestParts<AppState> for TenantStream {

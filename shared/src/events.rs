@@ -42,6 +42,20 @@ pub struct TenantEvent {
     pub event: StreamEvent,
 }
 
+impl TenantEvent {
+    /// An event of `kind` about `stream_id`, for `tenant`'s sockets.
+    pub fn new(tenant: &str, stream_id: Uuid, kind: EventType, data: serde_json::Value) -> Self {
+        TenantEvent {
+            tenant_id: tenant.to_owned(),
+            event: StreamEvent {
+                kind,
+                stream_id,
+                data,
+            },
+        }
+    }
+}
+
 /// Redis pub/sub channel carrying every [`TenantEvent`], under a namespace prefix.
 pub fn events_channel(prefix: &str) -> String {
     format!("{prefix}sm:events")

@@ -62,9 +62,7 @@ async fn patch_config(
     ApiJson(patch): ApiJson<Value>,
 ) -> ApiResult<StreamConfig> {
     let mut tx = state.db.begin().await?;
-    let row = streams::lock(&mut *tx, &ctx.tenant, ctx.stream.id)
-        .await?
-        .ok_or(ApiError::NotFound("stream"))?;
+    let row = ctx.lock(&mut tx).await?;
     let config = merge(&row.config.0, patch)?;
     check_outputs(&state, &config)?;
     let layer_count = layers::count(&mut *tx, row.id).await?;

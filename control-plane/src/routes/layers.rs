@@ -16,8 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::db::streams::StreamRow;
-use crate::db::{assets, keys, layers, scenes, streams};
+use crate::db::{assets, keys, layers, scenes};
 use crate::dispatch::commands;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, PathIds, TenantStream};
@@ -122,15 +121,6 @@ async fn find_layer(state: &AppState, stream_id: Uuid, id: Uuid) -> Result<Layer
     Layer::try_from(row).map_err(|e| ApiError::Internal(e.into()))
 }
 
-async fn lock_stream(
-    tx: &mut sqlx::PgConnection,
-    ctx: &TenantStream,
-) -> Result<StreamRow, ApiError> {
-    streams::lock(&mut *tx, &ctx.tenant, ctx.stream.id)
-        .await?
-        .ok_or(ApiError::NotFound("stream"))
-}
-
 async fn announce(
     state: &AppState,
     ctx: &TenantStream,
@@ -201,7 +191,7 @@ async fn create_layer(
     check_source(&state, &ctx.tenant, &layer.source).await?;
 
     let mut tx = state.db.begin().await?;
-    let row = lock_stream(&mut tx, &ctx).await?;
+    let row = ctx.lock(&mut tx).await?;
     layer.scene_id = match body.scene_id {
         Some(id) => {
             scenes::find(&mut *tx, row.id, id)
@@ -283,7 +273,7 @@ async fn patch_layer(
     }
 
     let mut tx = state.db.begin().await?;
-    let row = lock_stream(&mut tx, &ctx).await?;
+    let row = ctx.lock(&mut tx).await?;
     let current = layers::find(&mut *tx, row.id, id)
         .await?
         .ok_or(ApiError::NotFound("layer"))?;
@@ -342,7 +332,7 @@ async fn delete_layer(
 ) -> ApiResult<Layer> {
     let id = ids.id("id", "layer")?;
     let mut tx = state.db.begin().await?;
-    let row = lock_stream(&mut tx, &ctx).await?;
+    let row = ctx.lock(&mut tx).await?;
     let current = layers::find(&mut *tx, row.id, id)
         .await?
         .ok_or(ApiError::NotFound("layer"))?;

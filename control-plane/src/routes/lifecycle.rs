@@ -7,7 +7,7 @@ use shared::status::{StreamMetrics, StreamStatus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::db::streams::{self, StreamRow};
+use crate::db::streams::StreamRow;
 use crate::dispatch::commands::{self, Outcome};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::TenantStream;
@@ -43,9 +43,7 @@ async fn change_state(
     allowed_from: &[DesiredState],
 ) -> ApiResult<StreamStatus> {
     let mut tx = state.db.begin().await?;
-    let row = streams::lock(&mut *tx, &ctx.tenant, ctx.stream.id)
-        .await?
-        .ok_or(ApiError::NotFound("stream"))?;
+    let row = ctx.lock(&mut tx).await?;
     if row.desired() != to && !allowed_from.contains(&row.desired()) {
         return Err(ApiError::conflict(
             "stream_not_live",

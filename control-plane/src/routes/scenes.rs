@@ -142,9 +142,7 @@ async fn activate(
         .validate()
         .map_err(|e| e.within("transition"))?;
     let mut tx = state.db.begin().await?;
-    let row = streams::lock(&mut *tx, &ctx.tenant, ctx.stream.id)
-        .await?
-        .ok_or(ApiError::NotFound("stream"))?;
+    let row = ctx.lock(&mut tx).await?;
     scenes::find(&mut *tx, row.id, scene_id)
         .await?
         .ok_or(ApiError::NotFound("scene"))?;

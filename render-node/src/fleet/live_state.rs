@@ -3,7 +3,7 @@
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use shared::events::{EventType, StreamEvent, TenantEvent, events_channel};
+use shared::events::{EventType, TenantEvent, events_channel};
 use shared::node_api::{NodeInfo, node_key, nodes_set, report_key};
 use shared::status::LiveReport;
 use std::time::Duration;
@@ -73,14 +73,7 @@ impl LiveState {
         kind: EventType,
         data: serde_json::Value,
     ) {
-        let event = TenantEvent {
-            tenant_id: tenant.to_owned(),
-            event: StreamEvent {
-                kind,
-                stream_id,
-                data,
-            },
-        };
+        let event = TenantEvent::new(tenant, stream_id, kind, data);
         let (Some(mut c), Ok(json)) = (self.conn().await, serde_json::to_string(&event)) else {
             return;
         };
