@@ -39,7 +39,12 @@ pub fn filter_from_env() -> EnvFilter {
 /// Installs the global subscriber; a second call (tests) is a no-op.
 pub fn init() {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = fmt().with_env_filter(filter_from_env()).with_target(true);
+    // Colours only on a terminal: log files and collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = fmt()
+        .with_env_filter(filter_from_env())
+        .with_target(true)
+        .with_ansi(ansi);
     let _ = if json {
         builder.json().flatten_event(true).try_init()
     } else {

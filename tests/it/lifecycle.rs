@@ -66,11 +66,23 @@ async fn the_relay_publishes_by_itself() {
         .next_message(&app.jobs_queue(), Duration::from_secs(10))
         .await;
     assert!(msg.is_some(), "the relay did not publish the start job");
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
-    assert_eq!(pending, 0);
+    // The relay marks the row sent when its transaction commits, just after the confirm.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(&app.state.db)
+                .await
+                .unwrap();
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{pending} commands never marked published"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     app.cleanup_broker().await;
 }
 

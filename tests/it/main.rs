@@ -7,6 +7,7 @@ mod bad_input;
 mod bench_dispatch;
 mod config;
 mod events;
+mod faults;
 mod fleet;
 mod health;
 mod keys;

@@ -2,7 +2,7 @@
 //! way) or that never went live, and dispatches them again — or, after too many attempts,
 //! marks them failed with a reason. Every replica runs one; `SKIP LOCKED` splits the work.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use shared::events::EventType;
@@ -66,9 +66,28 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
 
 /// Runs the reaper until cancelled.
 pub async fn run(state: AppState, token: CancellationToken) {
+    // After the database comes back every lease looks lapsed, though the nodes are alive and
+    // renew within a second: wait a lease's length before judging them.
+    let grace = Duration::from_millis(leases::LEASE_TTL_MS as u64) + Duration::from_secs(1);
+    let mut hold_until: Option<Instant> = None;
+    let mut db_down = false;
     loop {
-        if let Err(e) = reap_once(&state).await {
-            tracing::warn!(error = %e, "reaper pass failed");
+        if db_down {
+            // Probe until the database answers, then hold off for the grace period.
+            if sqlx::query("SELECT 1").execute(&state.db).await.is_ok() {
+                db_down = false;
+                hold_until = Some(Instant::now() + grace);
+                tracing::info!(
+                    grace_ms = grace.as_millis() as u64,
+                    "database back; reaping resumes after the grace period"
+                );
+            }
+        } else if hold_until.is_none_or(|t| Instant::now() >= t) {
+            hold_until = None;
+            if let Err(e) = reap_once(&state).await {
+                tracing::warn!(error = %e, "reaper pass failed");
+                db_down = true;
+            }
         }
         tokio::select! {
             _ = token.cancelled() => break,

@@ -19,6 +19,9 @@ pub struct NodeConfig {
     /// Prefix of queues and Redis keys; must match the control plane's.
     pub namespace: String,
     pub metrics_addr: SocketAddr,
+    /// How the control plane reaches `metrics_addr` (for previews): `NODE_ADVERTISE_ADDR`,
+    /// else `metrics_addr` itself, or this host's name when that is a wildcard address.
+    pub advertise_addr: String,
     pub rtsp_addr: SocketAddr,
     pub media: MediaPolicy,
     /// Admission: no new job while the process uses more than this percent of the machine.
@@ -36,6 +39,15 @@ fn hostname() -> String {
 impl NodeConfig {
     /// Reads the settings; `NODE_SECRET` is required.
     pub fn from_env() -> Result<Self, EnvError> {
+        let metrics_addr: SocketAddr =
+            env::parse_or("METRICS_ADDR", SocketAddr::from(([127, 0, 0, 1], 9091)))?;
+        let advertise_addr = env::optional("NODE_ADVERTISE_ADDR").unwrap_or_else(|| {
+            if metrics_addr.ip().is_unspecified() {
+                format!("{}:{}", hostname(), metrics_addr.port())
+            } else {
+                metrics_addr.to_string()
+            }
+        });
         Ok(NodeConfig {
             node_id: env::optional("NODE_ID").unwrap_or_else(hostname),
             capacity: env::parse_or("NODE_CAPACITY", 2)?,
@@ -44,7 +56,8 @@ impl NodeConfig {
             control_plane_url: env::or("CONTROL_PLANE_URL", "http://127.0.0.1:8080"),
             node_secret: env::required("NODE_SECRET")?,
             namespace: env::or("SM_NAMESPACE", ""),
-            metrics_addr: env::parse_or("METRICS_ADDR", SocketAddr::from(([127, 0, 0, 1], 9091)))?,
+            metrics_addr,
+            advertise_addr,
             rtsp_addr: env::parse_or("RTSP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8554)))?,
             media: MediaPolicy::from_env()?,
             max_cpu_percent: env::parse_or("NODE_MAX_CPU_PERCENT", 90.0)?,

@@ -8,10 +8,16 @@ use shared::node_api::{Grant, Held, LeaseRef, LeaseState, NODE_ID_HEADER, Releas
 use shared::spec::StreamSpec;
 use uuid::Uuid;
 
-/// A call that did not get an answer we can use (network, 5xx, unreadable body).
+/// A call that did not get an answer we can use.
 #[derive(Debug, thiserror::Error)]
-#[error("control plane: {0}")]
-pub struct ApiCallError(String);
+pub enum ApiCallError {
+    /// No control plane answered (down, restarting, or we are cut off from it).
+    #[error("control plane unreachable: {0}")]
+    Unreachable(String),
+    /// A control plane answered but could not do it (its database is away: 5xx).
+    #[error("control plane unavailable: {0}")]
+    Unavailable(String),
+}
 
 /// A client for `/internal/...`.
 #[derive(Clone)]
@@ -35,7 +41,7 @@ impl ControlApi {
             // Short: a renewal that hangs is as bad as one that fails.
             .timeout(Duration::from_secs(2))
             .build()
-            .map_err(|e| ApiCallError(e.to_string()))?;
+            .map_err(|e| ApiCallError::Unreachable(e.to_string()))?;
         Ok(ControlApi {
             http,
             base: base.trim_end_matches('/').to_owned(),
@@ -53,15 +59,18 @@ impl ControlApi {
             .header(NODE_ID_HEADER, &self.node_id)
             .send()
             .await
-            .map_err(|e| ApiCallError(e.to_string()))?;
+            .map_err(|e| ApiCallError::Unreachable(e.to_string()))?;
         let status = resp.status();
         if status.is_server_error() {
-            return Err(ApiCallError(format!("answered {status}")));
+            return Err(ApiCallError::Unavailable(format!("answered {status}")));
         }
         if !status.is_success() {
             return Ok(Err(status));
         }
-        let env: Envelope<T> = resp.json().await.map_err(|e| ApiCallError(e.to_string()))?;
+        let env: Envelope<T> = resp
+            .json()
+            .await
+            .map_err(|e| ApiCallError::Unavailable(e.to_string()))?;
         Ok(Ok(env.data))
     }
 
@@ -76,7 +85,7 @@ impl ControlApi {
         let url = format!("{}/internal/leases/renew", self.base);
         self.send(self.http.post(url).json(&Renewal { leases }))
             .await?
-            .map_err(|s| ApiCallError(format!("renewal refused: {s}")))
+            .map_err(|s| ApiCallError::Unavailable(format!("renewal refused: {s}")))
     }
 
     /// Tells the control plane the stream is on air.

@@ -19,7 +19,7 @@ use crate::engine::{Engine, StreamOptions};
 use crate::events::NodeEvent;
 use crate::fleet::commands::{self, Link};
 use crate::fleet::config::NodeConfig;
-use crate::fleet::control_api::ControlApi;
+use crate::fleet::control_api::{ApiCallError, ControlApi};
 use crate::fleet::held::{HeldStream, HeldStreams};
 use crate::fleet::live_state::LiveState;
 use crate::metrics::{CLOCK_TICKS_PER_SEC, process_cpu_ticks, resident_bytes};
@@ -84,7 +84,7 @@ impl Node {
             memory_usage: resident_bytes(),
             accepting: self.accepting(),
             draining: self.draining.load(Ordering::Relaxed),
-            http_addr: self.cfg.metrics_addr.to_string(),
+            http_addr: self.cfg.advertise_addr.clone(),
             updated_at: unix_ms(),
         }
     }
@@ -415,6 +415,14 @@ async fn lease_loop(node: Arc<Node>, token: CancellationToken) {
                         }
                     }
                 }
+            }
+            // A control plane that answers but cannot reach its database cannot reassign
+            // our streams either (leases move only through the database), so rendering on
+            // is safe; only silence from every control plane could mean we are cut off
+            // while someone else takes over.
+            Err(e @ ApiCallError::Unavailable(_)) => {
+                tracing::warn!(error = %e, "lease renewal postponed: the control plane's database is away");
+                last_ok = Instant::now();
             }
             Err(e) if last_ok.elapsed() > FENCE_AFTER => {
                 tracing::error!(error = %e, "cannot renew leases: stopping every stream (another node may take them)");

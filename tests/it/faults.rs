@@ -1,0 +1,235 @@
+//! Service outages during a live stream: RabbitMQ, Redis and Postgres restarted one at a time.
+//! They stop and start this machine's services, so they are ignored in the parallel suite and
+//! run one by one by `scripts/test.sh` (`cargo nextest run --run-ignored only -E
+//! 'test(fault_)' -j 1`). Each prints the stream's downtime as the output saw it.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use stream_manager_tests::nodes::{NodeProcess, spawn_node};
+use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
+
+fn run(cmd: &str) {
+    let ok = Command::new("bash")
+        .args(["-c", cmd])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "`{cmd}` failed");
+}
+
+async fn status(app: &TestApp) -> Option<Value> {
+    let resp = app
+        .client
+        .get(format!("{}/stream/status", app.base))
+        .bearer_auth(app.token("acme"))
+        .send()
+        .await
+        .ok()?;
+    resp.json::<Value>().await.ok().map(|b| b["data"].clone())
+}
+
+/// A live stream on one node, with its box layer id.
+async fn live_stream(app: &TestApp) -> (NodeProcess, String) {
+    app.patch(
+        "/stream/config",
+        "acme",
+        json!({"STREAM_RESOLUTION": "320x180", "RENDER_QUALITY": 1}),
+    )
+    .await
+    .expect(200);
+    let layer = app
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#FF0000"}}),
+        )
+        .await;
+    let node = spawn_node(app, "fault-node", 1);
+    app.post("/stream/start", "acme", json!({}))
+        .await
+        .expect(200);
+    let t0 = Instant::now();
+    while status(app).await.is_none_or(|s| s["state"] != "live") {
+        assert!(t0.elapsed() < Duration::from_secs(20), "never went live");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (node, layer.data()["id"].as_str().unwrap().to_owned())
+}
+
+/// Frames rendered so far, from the node's Prometheus endpoint (independent of Redis).
+async fn frames(app: &TestApp, node_http: &str) -> f64 {
+    let text = app
+        .client
+        .get(format!("http://{node_http}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("stream_frames"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn node_http(app: &TestApp) -> String {
+    let fleet: Value = app
+        .client
+        .get(format!("{}/nodes", app.base))
+        .bearer_auth(app.operator_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    fleet["data"]["nodes"][0]["httpAddr"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Asserts frames kept coming through an outage of `outage` and reports the longest gap.
+async fn through_outage(app: &TestApp, http: &str, outage: impl AsyncFnOnce()) -> Duration {
+    let before = frames(app, http).await;
+    let t0 = Instant::now();
+    outage().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = frames(app, http).await;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let expected = elapsed * 30.0;
+    let rendered = after - before;
+    // Frames missing against the clock are the output's downtime.
+    let downtime = Duration::from_secs_f64(((expected - rendered) / 30.0).max(0.0));
+    assert!(
+        rendered > expected * 0.8,
+        "rendered {rendered} frames in {elapsed:.1}s: the stream stalled"
+    );
+    downtime
+}
+
+#[tokio::test]
+#[ignore = "restarts RabbitMQ: run alone (scripts/test.sh)"]
+async fn fault_broker_restart_keeps_the_stream_and_applies_commands_issued_meanwhile() {
+    let app = spawn_app_with_private_urls(true).await;
+    let (node, layer) = live_stream(&app).await;
+    let http = node_http(&app).await;
+    let version_before = status(&app).await.unwrap()["version"].as_i64().unwrap();
+    let mut patched_version = 0;
+    let downtime = through_outage(&app, &http, async || {
+        run("rabbitmqctl -q stop_app");
+        // A change while the broker is away waits in the outbox.
+        let r = app
+            .patch(
+                &format!("/stream/layers/{layer}"),
+                "acme",
+                json!({"opacity": 0.5}),
+            )
+            .await;
+        r.expect(200);
+        patched_version = version_before + 1;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        run("rabbitmqctl -q start_app");
+    })
+    .await;
+    // The command reaches the node once the broker is back (or by catch-up on renewal).
+    let t0 = Instant::now();
+    let applied = format!("version={patched_version}");
+    while !node
+        .log_text()
+        .lines()
+        .any(|l| l.contains("update applied") && l.contains(&applied))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the change never reached the node:\n{}",
+            node.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let s = status(&app).await.unwrap();
+    assert_eq!(s["nodeId"], node.id.as_str(), "the stream moved: {s}");
+    eprintln!(
+        "| RabbitMQ restart | output downtime {downtime:?}; change on the node {:?} after the broker was back (lease renewal catches up even while it is away) |",
+        t0.elapsed()
+    );
+    app.cleanup_broker().await;
+}
+
+#[tokio::test]
+#[ignore = "restarts Redis: run alone (scripts/test.sh)"]
+async fn fault_redis_restart_keeps_the_stream_and_loses_no_configuration() {
+    let app = spawn_app_with_private_urls(true).await;
+    let (node, _layer) = live_stream(&app).await;
+    let http = node_http(&app).await;
+    let layers_before = app.get("/stream/layers", "acme").await.data().clone();
+    let downtime = through_outage(&app, &http, async || {
+        run("redis-cli shutdown nosave || true");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        run("mkdir -p /var/lib/redis /var/log/redis && redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log");
+    })
+    .await;
+    let t0 = Instant::now();
+    while status(&app).await.is_none_or(|s| s["state"] != "live") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "status never came back to live"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        app.get("/stream/layers", "acme").await.data(),
+        &layers_before
+    );
+    assert_eq!(status(&app).await.unwrap()["nodeId"], node.id.as_str());
+    eprintln!(
+        "| Redis restart | output downtime {downtime:?}; live status back {:?} after Redis returned |",
+        t0.elapsed()
+    );
+    app.cleanup_broker().await;
+}
+
+#[tokio::test]
+#[ignore = "restarts Postgres: run alone (scripts/test.sh)"]
+async fn fault_postgres_restart_keeps_the_stream_on_its_node() {
+    let app = spawn_app_with_private_urls(true).await;
+    let (node, _layer) = live_stream(&app).await;
+    let http = node_http(&app).await;
+    let layers_before = app.get("/stream/layers", "acme").await.data().clone();
+    let downtime = through_outage(&app, &http, async || {
+        run(
+            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main restart",
+        );
+    })
+    .await;
+    let t0 = Instant::now();
+    while status(&app).await.is_none_or(|s| s["state"] != "live") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "status never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let s = status(&app).await.unwrap();
+    assert_eq!(
+        s["nodeId"],
+        node.id.as_str(),
+        "the stream moved or was fenced: {s}"
+    );
+    assert_eq!(s["state"], "live");
+    assert!(
+        !node.log_text().contains("stopping"),
+        "the node stopped its stream:\n{}",
+        node.log_text()
+    );
+    assert_eq!(
+        app.get("/stream/layers", "acme").await.data(),
+        &layers_before
+    );
+    eprintln!("| Postgres restart | output downtime {downtime:?}; stream kept its node |");
+    app.cleanup_broker().await;
+}
