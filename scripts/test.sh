@@ -39,6 +39,10 @@ features=()
 if docker info >/dev/null 2>&1; then features=(--features stream-manager-tests/containers); fi
 cargo nextest run --workspace --locked --no-fail-fast "${features[@]}"
 
+step "fault tests: RabbitMQ, Redis and Postgres restarted under a live stream (one at a time)"
+# --no-capture shows each fault's measured downtime (the lines starting with "|").
+cargo nextest run -p stream-manager-tests --locked --run-ignored only -E 'test(fault_)' -j 1 --no-capture
+
 step "schemathesis against /openapi.json"
 bash scripts/schemathesis.sh 25
 
