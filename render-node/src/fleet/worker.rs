@@ -217,6 +217,7 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
     // The lease is recorded: the job has done its work. Acknowledge before the (slow)
     // pipeline start; a crash from here on is the reaper's to repair.
     ack(acker).await;
+    metrics::counter!("jobs_consumed_total").increment(1);
     start_stream(node, grant.spec, grant.epoch).await;
 }
 
