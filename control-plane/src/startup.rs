@@ -54,7 +54,9 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let db = PgPoolOptions::new()
             .max_connections(config.db_max_connections)
-            .acquire_timeout(Duration::from_secs(3))
+            // Fail fast when Postgres is away: a render node must get a prompt 503 (its
+            // database is away, keep rendering) rather than time out (maybe cut off: fence).
+            .acquire_timeout(Duration::from_secs(1))
             .connect(&config.database_url)
             .await
             .context("cannot connect to postgres")?;

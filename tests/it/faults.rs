@@ -92,8 +92,24 @@ async fn node_http(app: &TestApp) -> String {
         .to_owned()
 }
 
-/// Asserts frames kept coming through an outage of `outage` and reports the longest gap.
-async fn through_outage(app: &TestApp, http: &str, outage: impl AsyncFnOnce()) -> Duration {
+/// Asserts frames kept coming through an outage of `outage` and reports the output's
+/// downtime: the frames missing against the clock.
+async fn through_outage(
+    app: &TestApp,
+    node: &NodeProcess,
+    http: &str,
+    outage: impl AsyncFnOnce(),
+) -> Duration {
+    // The node publishes its frame counter once a second: wait for the first figure.
+    let t0 = Instant::now();
+    while frames(app, http).await == 0.0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no frame count from the node:\n{}",
+            node.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let before = frames(app, http).await;
     let t0 = Instant::now();
     outage().await;
@@ -102,11 +118,11 @@ async fn through_outage(app: &TestApp, http: &str, outage: impl AsyncFnOnce()) -
     let elapsed = t0.elapsed().as_secs_f64();
     let expected = elapsed * 30.0;
     let rendered = after - before;
-    // Frames missing against the clock are the output's downtime.
     let downtime = Duration::from_secs_f64(((expected - rendered) / 30.0).max(0.0));
     assert!(
         rendered > expected * 0.8,
-        "rendered {rendered} frames in {elapsed:.1}s: the stream stalled"
+        "rendered {rendered} frames in {elapsed:.1}s: the stream stalled\n{}",
+        node.log_text()
     );
     downtime
 }
@@ -119,7 +135,7 @@ async fn fault_broker_restart_keeps_the_stream_and_applies_commands_issued_meanw
     let http = node_http(&app).await;
     let version_before = status(&app).await.unwrap()["version"].as_i64().unwrap();
     let mut patched_version = 0;
-    let downtime = through_outage(&app, &http, async || {
+    let downtime = through_outage(&app, &node, &http, async || {
         run("rabbitmqctl -q stop_app");
         // A change while the broker is away waits in the outbox.
         let r = app
@@ -166,7 +182,7 @@ async fn fault_redis_restart_keeps_the_stream_and_loses_no_configuration() {
     let (node, _layer) = live_stream(&app).await;
     let http = node_http(&app).await;
     let layers_before = app.get("/stream/layers", "acme").await.data().clone();
-    let downtime = through_outage(&app, &http, async || {
+    let downtime = through_outage(&app, &node, &http, async || {
         run("redis-cli shutdown nosave || true");
         tokio::time::sleep(Duration::from_secs(2)).await;
         run("mkdir -p /var/lib/redis /var/log/redis && redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log");
@@ -199,10 +215,12 @@ async fn fault_postgres_restart_keeps_the_stream_on_its_node() {
     let (node, _layer) = live_stream(&app).await;
     let http = node_http(&app).await;
     let layers_before = app.get("/stream/layers", "acme").await.data().clone();
-    let downtime = through_outage(&app, &http, async || {
-        run(
-            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main restart",
-        );
+    let downtime = through_outage(&app, &node, &http, async || {
+        // Down for a few seconds: longer than a lease, so leases lapse meanwhile.
+        let pg = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main";
+        run(&format!("{pg} stop"));
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        run(&format!("{pg} start"));
     })
     .await;
     let t0 = Instant::now();
@@ -230,6 +248,6 @@ async fn fault_postgres_restart_keeps_the_stream_on_its_node() {
         app.get("/stream/layers", "acme").await.data(),
         &layers_before
     );
-    eprintln!("| Postgres restart | output downtime {downtime:?}; stream kept its node |");
+    eprintln!("| Postgres down for 4 s | output downtime {downtime:?}; stream kept its node |");
     app.cleanup_broker().await;
 }

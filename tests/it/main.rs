@@ -5,6 +5,7 @@ mod assets;
 mod auth;
 mod bad_input;
 mod bench_dispatch;
+mod bench_websockets;
 mod config;
 mod events;
 mod faults;

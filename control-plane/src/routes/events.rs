@@ -29,7 +29,12 @@ async fn upgrade(
 ) -> Response {
     let stream_id = ctx.stream.id;
     let tenant = ctx.tenant;
+    // Small buffers: events are small, and tungstenite's 128 KiB default read buffer per
+    // socket would dominate memory with thousands of mostly idle sockets.
     ws.max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| serve(state, socket, tenant, stream_id))
 }
 
