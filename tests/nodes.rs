@@ -31,6 +31,23 @@ pub fn render_node_bin() -> PathBuf {
     bin
 }
 
+/// The RTSP preview URL of the stream in `status`, from the node that runs it.
+pub fn rtsp_url(status: &serde_json::Value) -> String {
+    let node = status["nodeId"].as_str().expect("a node runs the stream");
+    let port = RTSP_PORTS
+        .lock()
+        .ok()
+        .and_then(|m| m.iter().find(|(id, _)| id == node).map(|(_, p)| *p))
+        .expect("the node was spawned by spawn_node");
+    format!(
+        "rtsp://127.0.0.1:{port}/{}",
+        status["streamId"].as_str().unwrap_or_default()
+    )
+}
+
+/// RTSP ports of the nodes spawned by this process, by node id.
+static RTSP_PORTS: std::sync::Mutex<Vec<(String, u16)>> = std::sync::Mutex::new(Vec::new());
+
 /// A render node process, killed when dropped.
 pub struct NodeProcess {
     pub id: String,
@@ -63,6 +80,11 @@ impl NodeProcess {
 pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
     let log = std::env::temp_dir().join(format!("{}{id}.log", app.namespace));
     let out = std::fs::File::create(&log).expect("node log file");
+    let rtsp_port = free_port();
+    if let Ok(mut ports) = RTSP_PORTS.lock() {
+        ports.retain(|(n, _)| n != id);
+        ports.push((id.to_owned(), rtsp_port));
+    }
     let err = out.try_clone().expect("node log file");
     let child = Command::new(render_node_bin())
         .arg("serve")
@@ -76,7 +98,7 @@ pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
         .env("ALLOW_PRIVATE_MEDIA_URLS", "true")
         .env("RUST_LOG", "info,render_node=debug")
         .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
-        .env("RTSP_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("RTSP_ADDR", format!("127.0.0.1:{rtsp_port}"))
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
         .spawn()

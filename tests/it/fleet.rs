@@ -129,6 +129,29 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     let p = img.get_pixel(40, 40).0;
     assert!(p[0] > 180 && p[1] < 80, "preview box not red: {p:?}");
     app.get("/stream/preview.jpg", "mallory").await.expect(404);
+    // The RTSP preview shows the same frame.
+    let rtsp = stream_manager_tests::nodes::rtsp_url(&live);
+    let png = std::env::temp_dir().join(format!("{}preview.png", app.namespace));
+    let grabbed = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-rtsp_transport",
+            "tcp",
+            "-i",
+            &rtsp,
+            "-frames:v",
+            "1",
+        ])
+        .arg(&png)
+        .status()
+        .unwrap();
+    assert!(grabbed.success(), "no frame from {rtsp}");
+    let img = image::open(&png).unwrap().to_rgb8();
+    let p = img.get_pixel(40, 40).0;
+    assert!(p[0] > 180 && p[1] < 80, "rtsp preview box not red: {p:?}");
+
     // The node serves Prometheus metrics for its streams.
     let node_metrics = app
         .client

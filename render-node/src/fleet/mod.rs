@@ -8,6 +8,7 @@
 //! - [`live_state`]: Redis — live reports, events, the node's heartbeat.
 //! - [`held`]: the streams this node runs and their leases.
 //! - [`http`]: `METRICS_ADDR` — Prometheus metrics, health, stream snapshots.
+//! - [`rtsp`]: `RTSP_ADDR` — a live preview of each stream at `/{streamId}`.
 //! - [`commands`]: AMQP — the shared jobs queue (polled while there is capacity) and the
 //!   node's own command queue.
 //! - [`worker`]: the loops tying them together.
@@ -18,6 +19,7 @@ pub mod control_api;
 pub mod held;
 pub mod http;
 pub mod live_state;
+pub mod rtsp;
 pub mod worker;
 
 pub use config::NodeConfig;

@@ -45,11 +45,14 @@ pub struct Node {
     draining: AtomicBool,
     /// Percent of one core used by the process over the last tick.
     cpu_percent: std::sync::Mutex<f64>,
+    /// The RTSP preview server, when it could start.
+    preview: Option<crate::fleet::rtsp::Preview>,
 }
 
 impl Node {
     /// A node ready to run.
     pub fn new(cfg: NodeConfig, engine: Engine) -> anyhow::Result<Arc<Self>> {
+        let cfg_rtsp = cfg.rtsp_addr;
         Ok(Arc::new(Node {
             api: ControlApi::new(&cfg.control_plane_url, &cfg.node_secret, &cfg.node_id)?,
             live: LiveState::new(&cfg.redis_url, &cfg.namespace)?,
@@ -59,6 +62,13 @@ impl Node {
             starting: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             cpu_percent: std::sync::Mutex::new(0.0),
+            preview: match crate::fleet::rtsp::Preview::start(cfg_rtsp) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::error!(error = %e, "running without an RTSP preview");
+                    None
+                }
+            },
         }))
     }
 
@@ -225,6 +235,9 @@ async fn start_stream(node: &Arc<Node>, spec: StreamSpec, epoch: i64) {
     let stream_id = spec.stream_id;
     let tenant = spec.tenant_id.clone();
     let engine = node.engine.clone();
+    if let Some(p) = &node.preview {
+        p.mount(&spec);
+    }
     let started =
         tokio::task::spawn_blocking(move || engine.start(&spec, StreamOptions::default())).await;
     let handle = match started {
@@ -358,6 +371,9 @@ async fn stop_stream(node: &Arc<Node>, stream_id: Uuid, leaving: Leaving) {
     let Some(held) = node.held.remove(stream_id) else {
         return;
     };
+    if let Some(p) = &node.preview {
+        p.unmount(stream_id);
+    }
     if let Leaving::HandedOff(r) = &leaving
         && let Err(e) = node.api.release(stream_id, r).await
     {

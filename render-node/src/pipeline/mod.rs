@@ -116,6 +116,22 @@ impl OutputPipeline {
             None
         };
 
+        if live {
+            // The RTSP preview reads the newest composed frame from this channel; the leaky
+            // one-frame queue means a slow or absent preview never holds up the output.
+            let q = make("queue")?;
+            q.set_property_from_str("leaky", "downstream");
+            q.set_property("max-size-buffers", 1u32);
+            q.set_property("max-size-bytes", 0u32);
+            q.set_property("max-size-time", 0u64);
+            let sink = make("intervideosink")?;
+            sink.set_property("channel", preview_channel(stream_id));
+            pipeline
+                .add_many([&q, &sink])
+                .map_err(RenderError::gst("add the preview branch"))?;
+            link(&[&vtee, &q, &sink], "the preview branch")?;
+        }
+
         if stage == Stage::CompositeOnly {
             let q = make("queue")?;
             let sink = make("fakesink")?;
@@ -179,4 +195,9 @@ impl OutputPipeline {
             latency,
         })
     }
+}
+
+/// The `intervideo` channel carrying a stream's composed frames to its RTSP preview.
+pub fn preview_channel(stream_id: &str) -> String {
+    format!("sm-preview-{stream_id}")
 }
