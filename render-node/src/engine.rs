@@ -41,6 +41,8 @@ pub struct EngineConfig {
     pub policy: Option<MediaPolicy>,
     /// The control plane's base URL, for image layers naming an uploaded asset.
     pub asset_base: Option<String>,
+    /// Signs asset URLs for the control plane (`NODE_SECRET`).
+    pub asset_key: Option<String>,
     pub retry: RetryPolicy,
     /// Live feeds for ingest layers.
     pub feeds: Arc<dyn IngestFeeds>,
@@ -52,6 +54,7 @@ impl Default for EngineConfig {
             node_id: "local".into(),
             policy: None,
             asset_base: None,
+            asset_key: None,
             retry: RetryPolicy::default(),
             feeds: Arc::new(NoFeeds),
         }
@@ -168,6 +171,7 @@ impl Engine {
             feeds: self.cfg.feeds.clone(),
             policy: self.cfg.policy.clone(),
             asset_base: self.cfg.asset_base.clone(),
+            asset_key: self.cfg.asset_key.clone(),
         };
         let mut planner = Planner::new(
             ctx,

@@ -33,6 +33,8 @@ pub struct LoadContext {
     pub policy: Option<MediaPolicy>,
     /// Base URL of the control plane, for image layers that name an uploaded asset.
     pub asset_base: Option<String>,
+    /// Signs asset URLs (`NODE_SECRET`).
+    pub asset_key: Option<String>,
 }
 
 impl std::fmt::Debug for LoadContext {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for LoadContext {
         f.debug_struct("LoadContext")
             .field("policy", &self.policy)
             .field("asset_base", &self.asset_base)
+            .field("asset_key", &self.asset_key.as_ref().map(|_| "<hidden>"))
             .finish()
     }
 }
@@ -169,7 +172,16 @@ impl Planner {
                 let base = self.ctx.asset_base.as_deref().ok_or_else(|| {
                     RenderError::InvalidSpec("image assets need CONTROL_PLANE_URL to be set".into())
                 })?;
-                let url = format!("{}/internal/assets/{asset_id}", base.trim_end_matches('/'));
+                let sig = self
+                    .ctx
+                    .asset_key
+                    .as_deref()
+                    .map(|k| shared::node_api::asset_signature(k, *asset_id))
+                    .unwrap_or_default();
+                let url = format!(
+                    "{}/internal/assets/{asset_id}?sig={sig}",
+                    base.trim_end_matches('/')
+                );
                 LayerContent::Bitmap(self.ctx.images.load(&url)?)
             }
             LayerSource::Text(t) => LayerContent::Bitmap(Arc::new(render_text(

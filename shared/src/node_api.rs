@@ -96,3 +96,30 @@ pub fn nodes_set(ns: &str) -> String {
 pub fn report_key(ns: &str, stream_id: Uuid) -> String {
     format!("{ns}sm:stream:{stream_id}:live")
 }
+
+/// The signature that lets a render node fetch one uploaded asset from the control plane:
+/// HMAC-SHA256 of the asset id under `NODE_SECRET`, in hex. It travels in a URL (GStreamer's
+/// HTTP source sends no custom headers), so it names one immutable asset, never the secret.
+pub fn asset_signature(secret: &str, asset_id: Uuid) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC takes keys of any length, so this cannot fail; an empty MAC would only refuse.
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(asset_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_signatures_depend_on_secret_and_asset() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert_eq!(asset_signature("s", a), asset_signature("s", a));
+        assert_ne!(asset_signature("s", a), asset_signature("s", b));
+        assert_ne!(asset_signature("s", a), asset_signature("t", a));
+        assert_eq!(asset_signature("s", a).len(), 64);
+    }
+}

@@ -51,6 +51,31 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     let app = spawn_app_with_private_urls(true).await;
     let receiver = Receiver::start("e2e", 320, 180);
     let layer = small_stream(&app, vec![receiver.url.clone()]).await;
+    // An uploaded image, which the node fetches from the control plane with a signed URL.
+    let png = {
+        let img = image::RgbaImage::from_pixel(64, 64, image::Rgba([0, 0, 255, 255]));
+        let mut c = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut c, image::ImageFormat::Png).unwrap();
+        c.into_inner()
+    };
+    let asset = app
+        .raw(
+            reqwest::Method::POST,
+            "/stream/assets",
+            Some(&app.token("acme")),
+            "image/png",
+            png,
+        )
+        .await;
+    asset.expect(201);
+    app.post(
+        "/stream/layers",
+        "acme",
+        json!({"kind": "image", "source": {"assetId": asset.data()["id"]},
+               "position": {"x": 200, "y": 100}, "size": {"width": 64, "height": 64}}),
+    )
+    .await
+    .expect(201);
     let _a = spawn_node(&app, "node-a", 1);
     let _b = spawn_node(&app, "node-b", 1);
 
@@ -128,7 +153,21 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     assert_eq!(img.dimensions(), (320, 180));
     let p = img.get_pixel(40, 40).0;
     assert!(p[0] > 180 && p[1] < 80, "preview box not red: {p:?}");
+    let p = img.get_pixel(230, 130).0;
+    assert!(
+        p[2] > 180 && p[0] < 80 && p[1] < 80,
+        "uploaded image not on air: {p:?}"
+    );
     app.get("/stream/preview.jpg", "mallory").await.expect(404);
+    // The node's asset URL is refused without the right signature.
+    let asset_id = asset.data()["id"].as_str().unwrap();
+    let forged = app
+        .client
+        .get(format!("{}/internal/assets/{asset_id}?sig=00", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 404);
     // The RTSP preview shows the same frame.
     let rtsp = stream_manager_tests::nodes::rtsp_url(&live);
     let png = std::env::temp_dir().join(format!("{}preview.png", app.namespace));

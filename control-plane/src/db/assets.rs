@@ -103,3 +103,15 @@ pub async fn exists(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Re
     .fetch_one(db)
     .await
 }
+
+/// The bytes and content type of any asset, for render nodes (which act for every tenant).
+#[tracing::instrument(skip(db))]
+pub async fn content_any(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+    let row = sqlx::query!("SELECT content_type, bytes FROM assets WHERE id = $1", id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| (r.content_type, r.bytes)))
+}

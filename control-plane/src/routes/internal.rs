@@ -26,6 +26,38 @@ pub fn router() -> Router<AppState> {
         .route("/internal/streams/{streamId}/release", post(release))
         .route("/internal/streams/{streamId}/spec", get(latest_spec))
         .route("/internal/leases/renew", post(renew))
+        .route("/internal/assets/{id}", get(asset))
+}
+
+/// `?sig=`: the asset's signature under `NODE_SECRET` (see `shared::node_api::asset_signature`).
+#[derive(serde::Deserialize)]
+struct AssetQuery {
+    sig: String,
+}
+
+/// An uploaded image for a node's image layer. Authenticated by a per-asset signature in the
+/// URL, since the node fetches it with GStreamer's HTTP source, which sends no headers.
+async fn asset(
+    State(state): State<AppState>,
+    ids: PathIds,
+    query: Result<axum::extract::Query<AssetQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let secret = state
+        .config
+        .node_secret
+        .as_deref()
+        .ok_or(ApiError::RouteNotFound)?;
+    let id = ids.id("id", "asset")?;
+    let sig = query.map(|q| q.0.sig).unwrap_or_default();
+    let want = shared::node_api::asset_signature(secret, id);
+    if !same_secret(sig.as_bytes(), want.as_bytes()) {
+        return Err(ApiError::NotFound("asset"));
+    }
+    let (content_type, bytes) = crate::db::assets::content_any(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("asset"))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
 /// A render node, authenticated by the shared secret and named by `X-Node-Id`.

@@ -126,6 +126,10 @@ impl OutputPipeline {
             q.set_property("max-size-time", 0u64);
             let sink = make("intervideosink")?;
             sink.set_property("channel", preview_channel(stream_id));
+            // Not a clock-synced sink: frames are timed upstream, and a sink that waits on
+            // the clock here could hold up the stream's end (EOS) for nothing.
+            sink.set_property("sync", false);
+            sink.set_property("async", false);
             pipeline
                 .add_many([&q, &sink])
                 .map_err(RenderError::gst("add the preview branch"))?;
