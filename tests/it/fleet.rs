@@ -306,3 +306,47 @@ async fn a_killed_node_s_stream_resumes_on_the_other_node_and_a_frozen_one_fence
         .expect(200);
     app.cleanup_broker().await;
 }
+
+#[tokio::test]
+async fn sigterm_drains_a_node_its_stream_moves_and_it_exits() {
+    let app = spawn_app_with_private_urls(true).await;
+    small_stream(&app, vec![]).await;
+    let mut a = spawn_node(&app, "drain-a", 1);
+    let mut b = spawn_node(&app, "drain-b", 1);
+    app.post("/stream/start", "acme", json!({}))
+        .await
+        .expect(200);
+    let live = wait_status(&app, Duration::from_secs(20), |s| s["state"] == "live").await;
+    let first = live["nodeId"].as_str().expect("a node holds it").to_owned();
+    let (holder, other) = if first == a.id {
+        (&mut a, &b)
+    } else {
+        (&mut b, &a)
+    };
+    let t0 = Instant::now();
+    holder.signal("TERM");
+    let moved = wait_status(&app, Duration::from_secs(15), |s| {
+        s["nodeId"] == other.id.as_str() && s["state"] == "live"
+    })
+    .await;
+    assert_eq!(moved["nodeId"], other.id.as_str(), "did not move: {moved}");
+    eprintln!("stream moved off a draining node in {:?}", t0.elapsed());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(status) = holder.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the drained node did not exit:\n{}",
+            holder.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(exit.success(), "drained node exited with {exit}");
+    assert!(holder.log_text().contains("drained"));
+    app.post("/stream/stop", "acme", json!({}))
+        .await
+        .expect(200);
+    app.cleanup_broker().await;
+}
