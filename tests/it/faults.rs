@@ -251,3 +251,50 @@ async fn fault_postgres_restart_keeps_the_stream_on_its_node() {
     eprintln!("| Postgres down for 4 s | output downtime {downtime:?}; stream kept its node |");
     app.cleanup_broker().await;
 }
+
+#[tokio::test]
+#[ignore = "stops RabbitMQ: run alone (scripts/test.sh)"]
+async fn fault_a_start_while_the_broker_is_down_runs_once_it_returns() {
+    let app = spawn_app_with_private_urls(true).await;
+    app.patch(
+        "/stream/config",
+        "acme",
+        json!({"STREAM_RESOLUTION": "320x180", "RENDER_QUALITY": 1}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/stream/layers",
+        "acme",
+        json!({"kind": "color", "source": {"color": "#FF0000"}}),
+    )
+    .await
+    .expect(201);
+    let node = spawn_node(&app, "fault-node", 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    run("rabbitmqctl -q stop_app");
+    // The start is recorded (its job waits in the outbox) and answers at once.
+    let started = app.post("/stream/start", "acme", json!({})).await;
+    started.expect(200);
+    assert_eq!(started.data()["state"], "queued");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(status(&app).await.unwrap()["state"], "queued");
+    run("rabbitmqctl -q start_app");
+    let t0 = Instant::now();
+    while status(&app).await.is_none_or(|s| s["state"] != "live") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the start never ran:\n{}",
+            node.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "| start issued while RabbitMQ was down | live {:?} after the broker returned |",
+        t0.elapsed()
+    );
+    app.post("/stream/stop", "acme", json!({}))
+        .await
+        .expect(200);
+    app.cleanup_broker().await;
+}
