@@ -3,17 +3,19 @@
 //! run one by one by `scripts/test.sh` (`cargo nextest run --run-ignored only -E
 //! 'test(fault_)' -j 1`). Each prints the stream's downtime as the output saw it.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use stream_manager_tests::nodes::{NodeProcess, spawn_node};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
-fn run(cmd: &str) {
-    let ok = Command::new("bash")
+/// Runs a shell command without blocking the runtime: the control plane under test shares
+/// it, and must keep answering its render node while services restart.
+async fn run(cmd: &str) {
+    let ok = tokio::process::Command::new("bash")
         .args(["-c", cmd])
         .status()
+        .await
         .is_ok_and(|s| s.success());
     assert!(ok, "`{cmd}` failed");
 }
@@ -136,7 +138,7 @@ async fn fault_broker_restart_keeps_the_stream_and_applies_commands_issued_meanw
     let version_before = status(&app).await.unwrap()["version"].as_i64().unwrap();
     let mut patched_version = 0;
     let downtime = through_outage(&app, &node, &http, async || {
-        run("rabbitmqctl -q stop_app");
+        run("rabbitmqctl -q stop_app").await;
         // A change while the broker is away waits in the outbox.
         let r = app
             .patch(
@@ -148,7 +150,7 @@ async fn fault_broker_restart_keeps_the_stream_and_applies_commands_issued_meanw
         r.expect(200);
         patched_version = version_before + 1;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        run("rabbitmqctl -q start_app");
+        run("rabbitmqctl -q start_app").await;
     })
     .await;
     // The command reaches the node once the broker is back (or by catch-up on renewal).
@@ -183,9 +185,9 @@ async fn fault_redis_restart_keeps_the_stream_and_loses_no_configuration() {
     let http = node_http(&app).await;
     let layers_before = app.get("/stream/layers", "acme").await.data().clone();
     let downtime = through_outage(&app, &node, &http, async || {
-        run("redis-cli shutdown nosave || true");
+        run("redis-cli shutdown nosave || true").await;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        run("mkdir -p /var/lib/redis /var/log/redis && redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log");
+        run("mkdir -p /var/lib/redis /var/log/redis && redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log").await;
     })
     .await;
     let t0 = Instant::now();
@@ -218,9 +220,9 @@ async fn fault_postgres_restart_keeps_the_stream_on_its_node() {
     let downtime = through_outage(&app, &node, &http, async || {
         // Down for a few seconds: longer than a lease, so leases lapse meanwhile.
         let pg = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main";
-        run(&format!("{pg} stop"));
+        run(&format!("{pg} stop")).await;
         tokio::time::sleep(Duration::from_secs(4)).await;
-        run(&format!("{pg} start"));
+        run(&format!("{pg} start")).await;
     })
     .await;
     let t0 = Instant::now();
@@ -272,14 +274,14 @@ async fn fault_a_start_while_the_broker_is_down_runs_once_it_returns() {
     .expect(201);
     let node = spawn_node(&app, "fault-node", 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    run("rabbitmqctl -q stop_app");
+    run("rabbitmqctl -q stop_app").await;
     // The start is recorded (its job waits in the outbox) and answers at once.
     let started = app.post("/stream/start", "acme", json!({})).await;
     started.expect(200);
     assert_eq!(started.data()["state"], "queued");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(status(&app).await.unwrap()["state"], "queued");
-    run("rabbitmqctl -q start_app");
+    run("rabbitmqctl -q start_app").await;
     let t0 = Instant::now();
     while status(&app).await.is_none_or(|s| s["state"] != "live") {
         assert!(

@@ -57,45 +57,32 @@ pub async fn transition(
     let version = streams::bump_version(&mut *conn, row.id).await?;
     let holder = row.node_id.clone();
     let row = reload(conn, row).await?;
-    let topo = state.broker.topology();
-    let (routing_key, cmd, action) = match (from, to) {
+    let action = match (from, to) {
         (DesiredState::Stopped, _) => {
-            let spec = spec::load(conn, &row, None).await?;
-            (
-                topo.jobs_routing_key().to_owned(),
-                NodeCommand::Start {
-                    spec: Box::new(spec),
-                },
-                "start",
-            )
+            enqueue_start(state, conn, &row).await?;
+            "start"
         }
-        (_, DesiredState::Stopped) => match &holder {
-            Some(node) => (
-                topo.node_routing_key(node),
-                NodeCommand::Stop {
+        (_, DesiredState::Stopped) => {
+            // Without a holder the queued start job finds the stream stopped and is dropped.
+            if let Some(node) = &holder {
+                let key = state.broker.topology().node_routing_key(node);
+                let stop = NodeCommand::Stop {
                     stream_id: row.id,
                     version,
-                },
-                "stop",
-            ),
-            // No node holds it yet: the queued start job will find it stopped and drop it.
-            None => {
-                audit::record(&mut *conn, &row.tenant_id, row.id, "stop", version).await?;
-                return Ok((Outcome::Changed, row));
+                };
+                outbox::enqueue(&mut *conn, &key, &envelope(stop)?).await?;
             }
-        },
-        (_, _) => {
-            let action = if to == DesiredState::Paused {
+            "stop"
+        }
+        _ => {
+            send_update(state, conn, &row, None).await?;
+            if to == DesiredState::Paused {
                 "pause"
             } else {
                 "resume"
-            };
-            audit::record(&mut *conn, &row.tenant_id, row.id, action, version).await?;
-            send_update(state, conn, &row, None).await?;
-            return Ok((Outcome::Changed, row));
+            }
         }
     };
-    outbox::enqueue(&mut *conn, &routing_key, &envelope(cmd)?).await?;
     audit::record(&mut *conn, &row.tenant_id, row.id, action, version).await?;
     Ok((Outcome::Changed, row))
 }
