@@ -84,12 +84,14 @@ for _ in $(seq 1 40); do
   sleep 0.5
 done
 
+stream_id=$(api GET /stream/status | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["streamId"])')
 cat <<MSG
 
 Stream Manager is running locally (Ctrl-C stops everything). The demo stream is $state.
 
   Dashboard:      http://$HTTP_ADDR/          (sign in with the token below)
   Watch it:       ffplay $watch_url           (or open that URL in VLC)
+  RTSP preview:   ffplay rtsp://${RTSP_ADDR:-127.0.0.1:8554}/$stream_id
   Preview frame:  curl -H "Authorization: Bearer \$TOKEN" http://$HTTP_ADDR/stream/preview.jpg -o preview.jpg
 
   export TOKEN=$token
