@@ -275,6 +275,9 @@ async fn start_stream(node: &Arc<Node>, spec: StreamSpec, epoch: i64) {
 /// Reports a stream this node could not run: it is marked failed with the reason.
 async fn give_up(node: &Arc<Node>, stream_id: Uuid, tenant: &str, epoch: i64, reason: &str) {
     tracing::error!(%stream_id, %tenant, %reason, "cannot run the stream");
+    if let Some(p) = &node.preview {
+        p.unmount(stream_id);
+    }
     let release = Release {
         epoch,
         failure: Some(reason.to_owned()),
