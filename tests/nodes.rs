@@ -15,17 +15,18 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The workspace's `render-node` binary, next to the test executable's folder.
-pub fn render_node_bin() -> PathBuf {
+/// One of the workspace's binaries (`render-node`, `control-plane`), next to the test
+/// executable's folder.
+pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
         .parent()
         .and_then(|d| d.parent())
         .expect("target profile dir");
-    let bin = dir.join("render-node");
+    let bin = dir.join(name);
     assert!(
         bin.exists(),
-        "{} is missing: build it with `cargo build -p render-node` (the workspace test run does)",
+        "{} is missing: build it with `cargo build -p {name}` (the workspace test run does)",
         bin.display()
     );
     bin
@@ -86,7 +87,7 @@ pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
         ports.push((id.to_owned(), rtsp_port));
     }
     let err = out.try_clone().expect("node log file");
-    let child = Command::new(render_node_bin())
+    let child = Command::new(workspace_bin("render-node"))
         .arg("serve")
         .env("NODE_ID", id)
         .env("NODE_CAPACITY", capacity.to_string())
@@ -126,16 +127,48 @@ impl Drop for Receiver {
     }
 }
 
+/// How much a receiving ffmpeg reads before it decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probing {
+    /// As a live ingest does: decode from the first packets — no stream analysis, no
+    /// frame-rate probe, no frame-threading delay in the decoder. (Not `-fflags nobuffer`: it
+    /// throws away the packets read while probing, the first keyframe among them, so
+    /// decoding waits for the next one, 2 s later.)
+    LowDelay,
+    /// ffmpeg's defaults: stream analysis and 40 frames of frame-rate probing (20, doubled
+    /// for FLV's 1 ms time base) before the first frame comes out, about 1.3 s at 30 fps.
+    Defaults,
+}
+
 impl Receiver {
-    /// Listens on a free port for a `width`x`height` stream.
+    /// Listens on a free port for a `width`x`height` stream, decoding with low delay.
     pub fn start(name: &str, width: u32, height: u32) -> Receiver {
+        Receiver::start_with(name, width, height, Probing::LowDelay)
+    }
+
+    /// Listens on a free port, decoding as `probing` says.
+    pub fn start_with(name: &str, width: u32, height: u32, probing: Probing) -> Receiver {
         let port = free_port();
         let url = format!("rtmp://127.0.0.1:{port}/live/{name}");
         let file = std::env::temp_dir().join(format!("sm-recv-{name}-{port}.rgb"));
+        let low_delay: &[&str] = match probing {
+            Probing::LowDelay => &[
+                "-probesize",
+                "32",
+                "-analyzeduration",
+                "0",
+                "-fpsprobesize",
+                "0",
+                "-flags",
+                "low_delay",
+            ],
+            Probing::Defaults => &[],
+        };
         let child = Command::new("ffmpeg")
+            .args(["-v", "error", "-y"])
+            .args(low_delay)
             .args([
-                "-v", "error", "-y", "-listen", "1", "-i", &url, "-map", "0:v", "-f", "rawvideo",
-                "-pix_fmt", "rgb24",
+                "-listen", "1", "-i", &url, "-map", "0:v", "-f", "rawvideo", "-pix_fmt", "rgb24",
             ])
             .arg(&file)
             .stdin(Stdio::null())
@@ -143,18 +176,66 @@ impl Receiver {
             .stderr(Stdio::null())
             .spawn()
             .expect("ffmpeg starts (install it with scripts/install-deps.sh)");
-        Receiver {
+        let r = Receiver {
             url,
             file,
             width,
             height,
             child,
+        };
+        r.wait_listening(port);
+        r
+    }
+
+    /// Waits (up to 5 s) until ffmpeg listens, so a sender is not refused and made to retry.
+    /// Reads the kernel's socket table: a test connection would use up its one publish.
+    fn wait_listening(&self, port: u16) {
+        let needle = format!(":{port:04X} 00000000:0000 0A");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let listening = std::fs::read_to_string("/proc/net/tcp")
+                .is_ok_and(|t| t.lines().any(|l| l.contains(&needle)));
+            if listening {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
     /// Decoded bytes received so far.
     pub fn bytes(&self) -> u64 {
         std::fs::metadata(&self.file).map(|m| m.len()).unwrap_or(0)
+    }
+
+    fn frame_size(&self) -> u64 {
+        u64::from(self.width * self.height * 3)
+    }
+
+    /// Complete frames decoded so far.
+    pub fn frame_count(&self) -> u64 {
+        self.bytes() / self.frame_size()
+    }
+
+    /// Decoded frame `i` (from 0), read alone from the growing file.
+    pub fn frame(&self, i: u64) -> Option<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let size = self.frame_size();
+        let mut f = std::fs::File::open(&self.file).ok()?;
+        f.seek(SeekFrom::Start(i * size)).ok()?;
+        let mut buf = vec![0; size as usize];
+        f.read_exact(&mut buf).ok()?;
+        Some(buf)
+    }
+
+    /// The newest complete frame decoded.
+    pub fn last_frame(&self) -> Option<Vec<u8>> {
+        self.frame(self.frame_count().checked_sub(1)?)
+    }
+
+    /// Whether ffmpeg still runs: it takes one publish only, so it still running means the
+    /// sender never dropped its connection.
+    pub fn still_receiving(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Waits for ffmpeg to finish (after the publisher disconnects) and returns the frames.
@@ -178,4 +259,68 @@ impl Receiver {
 pub fn pixel(frame: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
     let i = ((y * width + x) * 3) as usize;
     [frame[i], frame[i + 1], frame[i + 2]]
+}
+
+/// Whether a decoded pixel is `rgb`, give or take encoding loss.
+pub fn looks_like(p: [u8; 3], rgb: [u8; 3]) -> bool {
+    p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 75)
+}
+
+/// A TCP relay in front of a receiver that notes when the sender's first byte arrives: the
+/// moment "first RTMP bytes at the receiver", before any decoding.
+pub struct FirstBytes {
+    /// The receiver's URL with the relay's port.
+    pub url: String,
+    first: std::sync::Arc<std::sync::OnceLock<std::time::Instant>>,
+}
+
+impl FirstBytes {
+    /// A relay for one connection to `receiver`.
+    pub fn in_front_of(receiver: &Receiver) -> FirstBytes {
+        use std::io::{Read, Write};
+        let target = receiver
+            .url
+            .strip_prefix("rtmp://")
+            .and_then(|rest| rest.split('/').next())
+            .expect("an rtmp:// URL with a host:port")
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("relay listens");
+        let port = listener.local_addr().expect("relay address").port();
+        let url = receiver
+            .url
+            .replacen(&target, &format!("127.0.0.1:{port}"), 1);
+        let first = std::sync::Arc::new(std::sync::OnceLock::new());
+        let seen = first.clone();
+        std::thread::spawn(move || {
+            let Ok((mut from, _)) = listener.accept() else {
+                return;
+            };
+            let Ok(mut to) = std::net::TcpStream::connect(&target) else {
+                return;
+            };
+            let (Ok(mut back_from), Ok(mut back_to)) = (to.try_clone(), from.try_clone()) else {
+                return;
+            };
+            let _ = from.set_nodelay(true);
+            let _ = to.set_nodelay(true);
+            std::thread::spawn(move || std::io::copy(&mut back_from, &mut back_to));
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let _ = seen.set(std::time::Instant::now());
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Both);
+        });
+        FirstBytes { url, first }
+    }
+
+    /// When the first byte came, if it did.
+    pub fn at(&self) -> Option<std::time::Instant> {
+        self.first.get().copied()
+    }
 }

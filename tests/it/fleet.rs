@@ -8,7 +8,11 @@ use stream_manager_tests::nodes::{Receiver, pixel, spawn_node};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
 /// Polls the status until `pred` holds, returning it (or the last one, after `timeout`).
-async fn wait_status(app: &TestApp, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_status(
+    app: &TestApp,
+    timeout: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let s = app.get("/stream/status", "acme").await.data().clone();
@@ -19,7 +23,9 @@ async fn wait_status(app: &TestApp, timeout: Duration, pred: impl Fn(&Value) -> 
     }
 }
 
-async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String {
+/// A 320x180 stream: a navy background and a red 160x90 box top-left, whose layer id is
+/// returned.
+pub(crate) async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String {
     app.patch(
         "/stream/config",
         "acme",

@@ -45,7 +45,10 @@ pub struct OutputPipeline {
     pub audio: Option<AudioPort>,
     /// Every composed frame, when a tap was asked for.
     pub tap: Option<gst_app::AppSink>,
+    /// Time a frame spends in the video encoder.
     pub latency: Option<LatencyProbe>,
+    /// Time from a frame entering the pipeline to its FLV tag leaving the muxer.
+    pub output_latency: Option<LatencyProbe>,
 }
 
 /// The raw caps of composed frames.
@@ -152,6 +155,7 @@ impl OutputPipeline {
                 audio: None,
                 tap,
                 latency: None,
+                output_latency: None,
             });
         }
 
@@ -188,7 +192,12 @@ impl OutputPipeline {
             "the audio encoder",
         )?;
         link(&[&mux, &mux_tee], "the muxer")?;
+        log_first_output(&mux, stream_id);
         let latency = LatencyProbe::attach(&venc);
+        let output_latency = match (video_in.static_pad("src"), mux.static_pad("src")) {
+            (Some(entry), Some(exit)) => Some(LatencyProbe::across(&entry, &exit, is_video_tag)),
+            _ => None,
+        };
         Ok(OutputPipeline {
             audio: Some(AudioPort::new(&pipeline, mixer)),
             pipeline,
@@ -197,8 +206,30 @@ impl OutputPipeline {
             video_encoder: Some(venc),
             tap,
             latency,
+            output_latency,
         })
     }
+}
+
+/// Whether a muxer output buffer is an FLV video tag (tag type 9), not the header, metadata
+/// or audio.
+fn is_video_tag(buffer: &gst::BufferRef) -> bool {
+    buffer.map_readable().is_ok_and(|m| m.first() == Some(&9))
+}
+
+/// Logs (debug) how long after building the muxer handed out its first bytes: one stage
+/// of a stream's start-up, which `scripts/bench-dispatch.sh` reads.
+fn log_first_output(mux: &gst::Element, stream_id: &str) {
+    let Some(pad) = mux.static_pad("src") else {
+        return;
+    };
+    let built = std::time::Instant::now();
+    let stream_id = stream_id.to_owned();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        let after_ms = built.elapsed().as_millis() as u64;
+        tracing::debug!(%stream_id, after_ms, "first muxed bytes");
+        gst::PadProbeReturn::Remove
+    });
 }
 
 /// The `intervideo` channel carrying a stream's composed frames to its RTSP preview.
