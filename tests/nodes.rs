@@ -1,9 +1,12 @@
 //! Render nodes and RTMP receivers as real processes, for the fleet tests.
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use std::time::Instant;
 
 use crate::test_app::{NODE_SECRET, TestApp};
 
@@ -168,7 +171,19 @@ impl Receiver {
             .args(["-v", "error", "-y"])
             .args(low_delay)
             .args([
-                "-listen", "1", "-i", &url, "-map", "0:v", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                "-listen",
+                "1",
+                "-i",
+                &url,
+                "-map",
+                "0:v",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                // Each frame reaches the file whole at once, not its last bytes with the next.
+                "-flush_packets",
+                "1",
             ])
             .arg(&file)
             .stdin(Stdio::null())
@@ -218,7 +233,7 @@ impl Receiver {
 
     /// Decoded frame `i` (from 0), read alone from the growing file.
     pub fn frame(&self, i: u64) -> Option<Vec<u8>> {
-        use std::io::{Read, Seek, SeekFrom};
+        use std::io::{Seek, SeekFrom};
         let size = self.frame_size();
         let mut f = std::fs::File::open(&self.file).ok()?;
         f.seek(SeekFrom::Start(i * size)).ok()?;
@@ -266,18 +281,19 @@ pub fn looks_like(p: [u8; 3], rgb: [u8; 3]) -> bool {
     p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 75)
 }
 
-/// A TCP relay in front of a receiver that notes when the sender's first byte arrives: the
-/// moment "first RTMP bytes at the receiver", before any decoding.
+/// A TCP relay in front of a receiver that notes when the sender's first byte arrives (the
+/// moment "first RTMP bytes at the receiver", before any decoding) and when the receiver
+/// accepts the publish (its `NetStream.Publish.Start` answer).
 pub struct FirstBytes {
     /// The receiver's URL with the relay's port.
     pub url: String,
-    first: std::sync::Arc<std::sync::OnceLock<std::time::Instant>>,
+    first: Arc<OnceLock<Instant>>,
+    accepted: Arc<OnceLock<Instant>>,
 }
 
 impl FirstBytes {
     /// A relay for one connection to `receiver`.
     pub fn in_front_of(receiver: &Receiver) -> FirstBytes {
-        use std::io::{Read, Write};
         let target = receiver
             .url
             .strip_prefix("rtmp://")
@@ -289,38 +305,60 @@ impl FirstBytes {
         let url = receiver
             .url
             .replacen(&target, &format!("127.0.0.1:{port}"), 1);
-        let first = std::sync::Arc::new(std::sync::OnceLock::new());
-        let seen = first.clone();
+        let (first, accepted) = (Arc::new(OnceLock::new()), Arc::new(OnceLock::new()));
+        let (seen, ok) = (first.clone(), accepted.clone());
         std::thread::spawn(move || {
-            let Ok((mut from, _)) = listener.accept() else {
+            let Ok((sender, _)) = listener.accept() else {
                 return;
             };
-            let Ok(mut to) = std::net::TcpStream::connect(&target) else {
+            let Ok(server) = TcpStream::connect(&target) else {
                 return;
             };
-            let (Ok(mut back_from), Ok(mut back_to)) = (to.try_clone(), from.try_clone()) else {
+            let (Ok(server_in), Ok(sender_out)) = (server.try_clone(), sender.try_clone()) else {
                 return;
             };
-            let _ = from.set_nodelay(true);
-            let _ = to.set_nodelay(true);
-            std::thread::spawn(move || std::io::copy(&mut back_from, &mut back_to));
-            let mut buf = vec![0u8; 64 * 1024];
-            while let Ok(n) = from.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let _ = seen.set(std::time::Instant::now());
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-            let _ = to.shutdown(std::net::Shutdown::Both);
+            let _ = sender.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            std::thread::spawn(move || {
+                relay(server_in, sender_out, |chunk| {
+                    if chunk.windows(23).any(|w| w == b"NetStream.Publish.Start") {
+                        let _ = ok.set(Instant::now());
+                    }
+                })
+            });
+            relay(sender, server, |_| {
+                let _ = seen.set(Instant::now());
+            });
         });
-        FirstBytes { url, first }
+        FirstBytes {
+            url,
+            first,
+            accepted,
+        }
     }
 
     /// When the first byte came, if it did.
-    pub fn at(&self) -> Option<std::time::Instant> {
+    pub fn at(&self) -> Option<Instant> {
         self.first.get().copied()
     }
+
+    /// When the receiver accepted the publish, if it did.
+    pub fn accepted_at(&self) -> Option<Instant> {
+        self.accepted.get().copied()
+    }
+}
+
+/// Copies `from` to `to` until either closes, showing each chunk to `look` first.
+fn relay(mut from: TcpStream, mut to: TcpStream, mut look: impl FnMut(&[u8])) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        look(&buf[..n]);
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
 }

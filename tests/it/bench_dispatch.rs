@@ -154,6 +154,10 @@ async fn timed_start(app: &TestApp, nodes: &[&NodeProcess], probing: Probing, st
                 muxed.as_ref().and_then(|(t, _)| since(wall0, *t)),
             );
             stages.add("first RTMP bytes at the receiver (TCP)", first_bytes);
+            stages.add(
+                "the receiver accepted the publish (ffmpeg -listen answers in 100 ms steps)",
+                tap.accepted_at().map(|t| t - t0),
+            );
             "first frame decoded (low-delay receiver)"
         }
         Probing::Defaults => "first frame decoded (ffmpeg's default probing)",
@@ -246,14 +250,21 @@ async fn bench_dispatch() {
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         };
+        let received = node_line(&nodes, wall0, &["update received"]);
         let applied = node_line(&nodes, wall0, &["update applied", "AtFrame"]);
         changes.add("API answered", Some(answered));
         changes.add(
-            "node: the change is in a composed frame",
+            "node received the update (AMQP)",
+            received.and_then(|(t, _)| since(wall0, t)),
+        );
+        changes.add(
+            "node: the change is in a composed frame (waits for the next frame time)",
             applied.and_then(|(t, _)| since(wall0, t)),
         );
         changes.add("visible in a decoded frame (low-delay receiver)", visible);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Spread the next change over a frame period, so changes land at every phase of
+        // the 33 ms frame clock rather than always just after a frame.
+        tokio::time::sleep(Duration::from_millis(300 + (i * 13 % 33))).await;
     }
     let output_latency = node_gauge(&app, "stream_output_latency_ms").await;
 

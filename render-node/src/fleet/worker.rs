@@ -129,6 +129,17 @@ impl Node {
 /// Runs the node until `token` is cancelled, then drains: its streams are handed to other
 /// nodes and stopped cleanly.
 pub async fn run(node: Arc<Node>, token: CancellationToken) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    match tokio::task::spawn_blocking(crate::pipeline::warm_up).await {
+        Ok(Ok(())) => tracing::info!(
+            took_ms = t0.elapsed().as_millis() as u64,
+            "pipeline warmed up"
+        ),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the warm-up pipeline failed; streams may fail too")
+        }
+        Err(e) => tracing::error!(error = %e, "the warm-up panicked"),
+    }
     tracing::info!(node_id = %node.cfg.node_id, capacity = node.cfg.limits.capacity, "render node joining the fleet");
     let metrics = crate::fleet::http::install_metrics();
     let http = tokio::spawn(crate::fleet::http::serve(
@@ -380,6 +391,7 @@ async fn apply(node: &Arc<Node>, spec: StreamSpec) {
         return;
     };
     let version = spec.version;
+    tracing::debug!(%stream_id, version, "update received");
     let h = held.clone();
     let applied = tokio::task::spawn_blocking(move || h.handle.apply(&spec)).await;
     match applied {

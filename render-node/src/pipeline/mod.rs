@@ -236,3 +236,62 @@ fn log_first_output(mux: &gst::Element, stream_id: &str) {
 pub fn preview_channel(stream_id: &str) -> String {
     format!("sm-preview-{stream_id}")
 }
+
+/// Runs one frame through a tiny throwaway pipeline (encoders, muxer, the RTMP sink's
+/// plugin), so plugins are loaded and encoders initialised before the first real stream: on
+/// a cold node the first start otherwise takes about 75 ms longer than the next ones.
+pub fn warm_up() -> Result<()> {
+    let config = StreamConfig {
+        resolution: shared::stream_config::Resolution {
+            width: 160,
+            height: 90,
+        },
+        render_quality: 1,
+        ..StreamConfig::default()
+    };
+    let built = OutputPipeline::build(&config, "warm-up", false, Stage::Encode, false)?;
+    drop(make("rtmp2sink")?);
+    let pipeline = built.pipeline;
+    // A sink, so the end of the stream is posted (outputs are added per stream).
+    let sink = make("fakesink")?;
+    pipeline
+        .add(&sink)
+        .map_err(RenderError::gst("add the warm-up sink"))?;
+    if let Some(tee) = &built.mux_tee {
+        link(&[tee, &sink], "the warm-up sink")?;
+    }
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        let _ = pipeline.set_state(gst::State::Null);
+        return Err(RenderError::StateChange {
+            what: "start the warm-up pipeline".into(),
+        });
+    }
+    let size = (config.resolution.width * config.resolution.height * 3 / 2) as usize;
+    let mut frame = gst::Buffer::with_size(size).map_err(RenderError::gst("allocate a frame"))?;
+    if let Some(b) = frame.get_mut() {
+        b.set_pts(gst::ClockTime::ZERO);
+        b.set_duration(gst::ClockTime::from_mseconds(33));
+    }
+    let _ = built.video_in.push_buffer(frame);
+    let _ = built.video_in.end_of_stream();
+    // The silent audio source ends only when told to.
+    pipeline.send_event(gst::event::Eos::new());
+    let outcome = pipeline.bus().and_then(|bus| {
+        bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(2),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+    });
+    let _ = pipeline.set_state(gst::State::Null);
+    match outcome.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => Ok(()),
+        Some(gst::MessageView::Error(e)) => Err(RenderError::Pipeline {
+            element: "warm-up".into(),
+            message: e.error().to_string(),
+            debug: e.debug().map(|d| d.to_string()),
+        }),
+        _ => Err(RenderError::StateChange {
+            what: "finish the warm-up pipeline in time".into(),
+        }),
+    }
+}
