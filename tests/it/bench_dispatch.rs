@@ -295,7 +295,7 @@ async fn bench_dispatch() {
     eprintln!();
     eprintln!("| figure | value |\n| --- | --- |");
     eprintln!(
-        "| node: frame into the encoder -> its FLV tag out of the muxer | {} |",
+        "| node: composed frame -> its FLV tag out of the muxer | {} |",
         output_latency.map_or("?".into(), |v| format!("{v:.1} ms"))
     );
     eprintln!(
