@@ -7,5 +7,6 @@
 pub mod nodes;
 pub mod services;
 pub mod test_app;
+pub mod ws;
 
 pub use test_app::{TestApp, spawn_app, spawn_app_with_private_urls, spawn_replica};

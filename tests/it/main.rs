@@ -11,6 +11,7 @@ mod events;
 mod faults;
 mod fleet;
 mod health;
+mod ingest;
 mod keys;
 mod layers;
 mod leases;

@@ -22,6 +22,7 @@ use crate::fleet::config::NodeConfig;
 use crate::fleet::control_api::{ApiCallError, ControlApi};
 use crate::fleet::held::{HeldStream, HeldStreams};
 use crate::fleet::live_state::LiveState;
+use crate::ingest::Ingest;
 use crate::metrics::{CLOCK_TICKS_PER_SEC, process_cpu_ticks, resident_bytes};
 use crate::supervisor::unix_ms;
 
@@ -47,11 +48,13 @@ pub struct Node {
     cpu_percent: std::sync::Mutex<f64>,
     /// The RTSP preview server, when it could start.
     preview: Option<crate::fleet::rtsp::Preview>,
+    /// RTMP ingest: this node's published feeds.
+    pub ingest: Arc<Ingest>,
 }
 
 impl Node {
     /// A node ready to run.
-    pub fn new(cfg: NodeConfig, engine: Engine) -> anyhow::Result<Arc<Self>> {
+    pub fn new(cfg: NodeConfig, engine: Engine, ingest: Arc<Ingest>) -> anyhow::Result<Arc<Self>> {
         let cfg_rtsp = cfg.rtsp_addr;
         Ok(Arc::new(Node {
             api: ControlApi::new(&cfg.control_plane_url, &cfg.node_secret, &cfg.node_id)?,
@@ -62,6 +65,7 @@ impl Node {
             starting: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             cpu_percent: std::sync::Mutex::new(0.0),
+            ingest,
             preview: match crate::fleet::rtsp::Preview::start(cfg_rtsp) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -112,9 +116,10 @@ pub async fn run(node: Arc<Node>, token: CancellationToken) -> anyhow::Result<()
     ));
     let leases = tokio::spawn(lease_loop(node.clone(), token.clone()));
     let reports = tokio::spawn(report_loop(node.clone(), token.clone()));
+    let ingest = tokio::spawn(node.ingest.clone().run(token.clone()));
     broker_loop(node.clone(), token.clone()).await;
     drain(&node).await;
-    for task in [leases, reports, http] {
+    for task in [leases, reports, http, ingest] {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "node task ended abnormally");
         }
