@@ -271,9 +271,14 @@ impl Drop for Encoder {
 impl Encoder {
     /// Starts publishing `color` (ffmpeg colour syntax, e.g. `0x00FF00`) at `size` to `url`.
     pub fn publish(url: &str, color: &str, size: &str) -> Encoder {
+        Self::publish_at(url, color, size, 30)
+    }
+
+    /// Like [`Encoder::publish`], at `fps` frames per second.
+    pub fn publish_at(url: &str, color: &str, size: &str, fps: u32) -> Encoder {
         let child = Command::new("ffmpeg")
             .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
-            .arg(format!("color=c={color}:s={size}:r=30"))
+            .arg(format!("color=c={color}:s={size}:r={fps}"))
             .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"])
             .args([
                 "-c:v",
@@ -300,6 +305,13 @@ impl Encoder {
             .spawn()
             .expect("ffmpeg starts (install it with scripts/install-deps.sh)");
         Encoder { child }
+    }
+
+    /// Sends a signal (`STOP` freezes it, `CONT` resumes it).
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status();
     }
 
     /// Waits up to `timeout` for the encoder to exit (its connection was closed): whether

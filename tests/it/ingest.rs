@@ -285,6 +285,41 @@ async fn a_feed_published_to_one_node_is_relayed_to_the_node_running_the_stream(
     );
 }
 
+/// Output frames the receiver decoded during `d`.
+async fn frames_during(receiver: &Receiver, d: Duration) -> u64 {
+    let frame = u64::from(W * H * 3);
+    let before = receiver.bytes() / frame;
+    tokio::time::sleep(d).await;
+    receiver.bytes() / frame - before
+}
+
+#[tokio::test]
+async fn a_feed_of_another_size_and_rate_or_one_that_stalls_never_holds_up_the_output() {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start("stall", W, H);
+    let (_key_id, key) = ingest_stream(&app, &receiver).await;
+    let node = spawn_node(&app, "node-a", 1);
+    start_live(&app).await;
+    // 640x480 at 12 fps into a 160x90 box of a 30 fps stream.
+    let encoder = Encoder::publish_at(&node.ingest_url(&key), "0x00FF00", "640x480", 12);
+    wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), "feed", is_green).await;
+    let steady = frames_during(&receiver, Duration::from_secs(2)).await;
+    // The encoder freezes for 1.5 s, then resumes.
+    encoder.signal("STOP");
+    let stalled = frames_during(&receiver, Duration::from_millis(1500)).await;
+    let frozen = receiver.latest_frame().unwrap();
+    encoder.signal("CONT");
+    eprintln!(
+        "| output frames: 2 s with a 12 fps feed / 1.5 s with the feed frozen | {steady} / {stalled} (30 fps: 60 / 45) |"
+    );
+    assert!(steady >= 45, "the output slowed to its feed: {steady} frames in 2 s");
+    assert!(stalled >= 30, "the output stalled with its feed: {stalled} frames in 1.5 s");
+    // During a short stall the box keeps the feed's last frame, not the slate.
+    assert!(is_green(pixel(&frozen, W, IN_BOX.0, IN_BOX.1)));
+    wait_pixel(&receiver, IN_BOX, Duration::from_secs(5), "feed after the stall", is_green).await;
+    assert!(frames_during(&receiver, Duration::from_secs(1)).await >= 20);
+}
+
 #[tokio::test]
 async fn another_tenants_key_is_refused_as_a_layer_source_and_keys_never_reach_the_logs() {
     let app = spawn_app_with_private_urls(true).await;
