@@ -78,6 +78,16 @@ impl NodeProcess {
 
 /// Starts a render node joining `app`'s fleet.
 pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
+    spawn_node_with_env(app, id, capacity, &[])
+}
+
+/// Starts a render node joining `app`'s fleet with extra environment variables.
+pub fn spawn_node_with_env(
+    app: &TestApp,
+    id: &str,
+    capacity: usize,
+    env: &[(&str, &str)],
+) -> NodeProcess {
     let log = std::env::temp_dir().join(format!("{}{id}.log", app.namespace));
     let out = std::fs::File::create(&log).expect("node log file");
     let rtsp_port = free_port();
@@ -99,6 +109,7 @@ pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
         .env("RUST_LOG", "info,render_node=debug")
         .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
         .env("RTSP_ADDR", format!("127.0.0.1:{rtsp_port}"))
+        .envs(env.iter().copied())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
         .spawn()

@@ -19,3 +19,4 @@ mod replicas;
 mod scenes;
 mod streams;
 mod tenancy;
+mod traces;
