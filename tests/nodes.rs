@@ -106,7 +106,8 @@ pub fn spawn_node_with_env(
         .env("NODE_SECRET", NODE_SECRET)
         .env("SM_NAMESPACE", &app.namespace)
         .env("ALLOW_PRIVATE_MEDIA_URLS", "true")
-        .env("RUST_LOG", "info,render_node=debug")
+        // Debug from the node, but not its per-frame timing lines (STREAM_PERF_METRICS).
+        .env("RUST_LOG", "info,render_node=debug,render_node::perf=info")
         .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
         .env("RTSP_ADDR", format!("127.0.0.1:{rtsp_port}"))
         .envs(env.iter().copied())

@@ -17,6 +17,8 @@ use stream_manager_tests::spawn_app_with_private_urls;
 /// The client's span: the trace every span of this test must join.
 const CLIENT_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN: &str = "b7ad6b7169203331";
+/// The trace of a later change made by the client.
+const CHANGE_TRACE: &str = "5b8efff798038103d269b633813fc60c";
 
 fn find<'a>(
     spans: &'a [ReceivedSpan],
@@ -39,7 +41,7 @@ fn names<'a>(spans: impl Iterator<Item = &'a ReceivedSpan>) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_start_requests_trace_continues_into_the_node_span_that_runs_the_job() {
+async fn a_clients_traces_go_on_into_the_node_spans_that_run_its_start_and_its_change() {
     let collector = OtlpReceiver::start();
     shared::telemetry::init_with(OtlpSettings::from_lookup("control-plane", |name| {
         (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| collector.endpoint.clone())
@@ -83,6 +85,23 @@ async fn a_start_requests_trace_continues_into_the_node_span_that_runs_the_job()
     assert_eq!(status["state"], "live", "never went live: {status}");
     let stream_id = status["streamId"].as_str().unwrap().to_owned();
 
+    // A change on air goes to the node's own queue: its command span joins the change's trace.
+    let added = app
+        .client
+        .post(format!("{}/stream/layers", app.base))
+        .bearer_auth(app.token("acme"))
+        .header("traceparent", format!("00-{CHANGE_TRACE}-{CLIENT_SPAN}-01"))
+        .json(&json!({"kind": "color", "source": {"color": "#FF0000"},
+                      "size": {"width": 32, "height": 32}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !node.log_text().contains("update applied") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // Both processes flush on their way out: the node on SIGTERM (after its drain), the
     // control plane through the same shutdown call its binary makes.
     node.signal("TERM");
@@ -100,8 +119,11 @@ async fn a_start_requests_trace_continues_into_the_node_span_that_runs_the_job()
         .unwrap();
     let spans = collector
         .wait_for(Duration::from_secs(10), |s| {
-            s.iter()
-                .any(|s| s.service == "render-node" && s.name == "job")
+            let on_node = |name: &str| {
+                s.iter()
+                    .any(|s| s.service == "render-node" && s.name == name)
+            };
+            on_node("job") && on_node("command")
         })
         .await;
 
@@ -146,4 +168,18 @@ async fn a_start_requests_trace_continues_into_the_node_span_that_runs_the_job()
     });
     assert_eq!(claim.trace_id, CLIENT_TRACE);
     assert_eq!(claim.parent_span_id, job.span_id);
+
+    let command = find(&spans, "node command span", |s| {
+        s.service == "render-node" && s.name == "command" && s.trace_id == CHANGE_TRACE
+    });
+    assert_eq!(command.attributes.get("stream_id"), Some(&stream_id));
+    let change = find(&spans, "layer request span", |s| {
+        s.name == "request" && s.trace_id == CHANGE_TRACE && s.parent_span_id == CLIENT_SPAN
+    });
+    assert!(
+        ancestors(&spans, command)
+            .iter()
+            .any(|s| s.span_id == change.span_id),
+        "the command span descends from the change's request"
+    );
 }
