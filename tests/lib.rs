@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // test harness: failures should panic
 
 pub mod nodes;
+pub mod otlp;
 pub mod services;
 pub mod test_app;
 pub mod ws;

@@ -85,6 +85,16 @@ impl NodeProcess {
 
 /// Starts a render node joining `app`'s fleet.
 pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
+    spawn_node_with_env(app, id, capacity, &[])
+}
+
+/// Starts a render node joining `app`'s fleet with extra environment variables.
+pub fn spawn_node_with_env(
+    app: &TestApp,
+    id: &str,
+    capacity: usize,
+    env: &[(&str, &str)],
+) -> NodeProcess {
     let log = std::env::temp_dir().join(format!("{}{id}.log", app.namespace));
     let out = std::fs::File::create(&log).expect("node log file");
     let rtsp_port = free_port();
@@ -104,13 +114,17 @@ pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
         .env("NODE_SECRET", NODE_SECRET)
         .env("SM_NAMESPACE", &app.namespace)
         .env("ALLOW_PRIVATE_MEDIA_URLS", "true")
+        // Debug from the node, but not its per-frame timing lines (STREAM_PERF_METRICS);
+        // NODE_LOG overrides it.
         .env(
             "RUST_LOG",
-            std::env::var("NODE_LOG").unwrap_or("info,render_node=debug".into()),
+            std::env::var("NODE_LOG")
+                .unwrap_or("info,render_node=debug,render_node::perf=info".into()),
         )
         .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
         .env("RTSP_ADDR", format!("127.0.0.1:{rtsp_port}"))
         .env("INGEST_ADDR", format!("127.0.0.1:{ingest_port}"))
+        .envs(env.iter().copied())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
         .spawn()

@@ -127,7 +127,7 @@ async fn launch(
     allow_private: bool,
 ) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        shared::telemetry::init();
+        shared::telemetry::init("control-plane");
     }
     let mut config = config(&s, &database_url, &namespace);
     config.media.allow_private = allow_private;

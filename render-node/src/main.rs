@@ -10,8 +10,11 @@ use anyhow::Context;
 use render_node::cli;
 
 fn main() -> ExitCode {
-    shared::telemetry::init();
-    match run() {
+    shared::telemetry::init("render-node");
+    let ran = run();
+    // After SIGTERM's drain (or a standalone render): buffered spans go out before we exit.
+    shared::telemetry::shutdown();
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The error chain only: a backtrace means nothing to someone with a bad scene file.

@@ -20,3 +20,4 @@ mod replicas;
 mod scenes;
 mod streams;
 mod tenancy;
+mod traces;

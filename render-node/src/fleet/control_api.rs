@@ -57,9 +57,17 @@ impl ControlApi {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<Result<T, StatusCode>, ApiCallError> {
-        let resp = req
+        let mut req = req
             .bearer_auth(&self.secret)
-            .header(NODE_ID_HEADER, &self.node_id)
+            .header(NODE_ID_HEADER, &self.node_id);
+        // A call made for a job (the claim) shows in the job's trace on the control plane.
+        for (name, value) in shared::trace_context::TraceContext::current()
+            .iter()
+            .flat_map(|t| t.fields())
+        {
+            req = req.header(name, value);
+        }
+        let resp = req
             .send()
             .await
             .map_err(|e| ApiCallError::Unreachable(e.to_string()))?;

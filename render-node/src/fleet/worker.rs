@@ -13,6 +13,7 @@ use shared::node_api::{NodeInfo, Release};
 use shared::spec::StreamSpec;
 use shared::status::StreamState;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::engine::{Engine, StreamOptions};
@@ -160,7 +161,8 @@ async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
                 cmd = link.next_command() => match cmd {
                     Some(Ok(delivery)) => {
                         let node = node.clone();
-                        tokio::spawn(async move { on_node_command(&node, &delivery.data, &delivery.acker).await });
+                        let span = commands::command_span(&delivery.properties);
+                        tokio::spawn(async move { on_node_command(&node, &delivery.data, &delivery.acker).await }.instrument(span));
                     }
                     Some(Err(e)) => { tracing::warn!(error = %e, "command consumer failed; reconnecting"); break; }
                     None => { tracing::warn!("command consumer ended; reconnecting"); break; }
@@ -173,10 +175,11 @@ async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
                         Ok(Some(msg)) => {
                             node.starting.fetch_add(1, Ordering::Relaxed);
                             let node = node.clone();
+                            let span = commands::job_span(&msg.delivery.properties);
                             tokio::spawn(async move {
                                 on_job(&node, &msg.delivery.data, &msg.delivery.acker).await;
                                 node.starting.fetch_sub(1, Ordering::Relaxed);
-                            });
+                            }.instrument(span));
                         }
                         Ok(None) => {}
                         Err(e) => { tracing::warn!(error = %e, "jobs queue unreachable; reconnecting"); break; }
@@ -209,6 +212,7 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
         return;
     };
     let stream_id = spec.stream_id;
+    tracing::Span::current().record("stream_id", tracing::field::display(stream_id));
     let grant = match node.api.claim(stream_id).await {
         Ok(Some(g)) => g,
         Ok(None) => {
@@ -327,6 +331,10 @@ async fn on_node_command(node: &Arc<Node>, body: &[u8], acker: &Acker) {
             return;
         }
     };
+    tracing::Span::current().record(
+        "stream_id",
+        tracing::field::display(env.command.stream_id()),
+    );
     match env.command {
         NodeCommand::Update { spec } => apply(node, *spec).await,
         NodeCommand::Stop { stream_id, version } => {
