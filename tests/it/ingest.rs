@@ -312,11 +312,24 @@ async fn a_feed_of_another_size_and_rate_or_one_that_stalls_never_holds_up_the_o
     eprintln!(
         "| output frames: 2 s with a 12 fps feed / 1.5 s with the feed frozen | {steady} / {stalled} (30 fps: 60 / 45) |"
     );
-    assert!(steady >= 45, "the output slowed to its feed: {steady} frames in 2 s");
-    assert!(stalled >= 30, "the output stalled with its feed: {stalled} frames in 1.5 s");
+    assert!(
+        steady >= 45,
+        "the output slowed to its feed: {steady} frames in 2 s"
+    );
+    assert!(
+        stalled >= 30,
+        "the output stalled with its feed: {stalled} frames in 1.5 s"
+    );
     // During a short stall the box keeps the feed's last frame, not the slate.
     assert!(is_green(pixel(&frozen, W, IN_BOX.0, IN_BOX.1)));
-    wait_pixel(&receiver, IN_BOX, Duration::from_secs(5), "feed after the stall", is_green).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(5),
+        "feed after the stall",
+        is_green,
+    )
+    .await;
     assert!(frames_during(&receiver, Duration::from_secs(1)).await >= 20);
 }
 
