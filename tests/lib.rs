@@ -8,7 +8,9 @@
 
 pub mod control_plane_process;
 pub mod nodes;
+pub mod otlp;
 pub mod services;
 pub mod test_app;
+pub mod ws;
 
 pub use test_app::{TestApp, spawn_app, spawn_app_with_private_urls, spawn_replica};

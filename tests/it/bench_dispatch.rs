@@ -240,7 +240,7 @@ async fn bench_dispatch() {
         let answered = t0.elapsed();
         let visible = loop {
             if receiver
-                .last_frame()
+                .latest_frame()
                 .is_some_and(|f| looks_like(pixel(&f, 640, 100, 100), rgb))
             {
                 break Some(t0.elapsed());

@@ -75,7 +75,7 @@ async fn a_stream_rides_out_a_control_plane_restart_untouched() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let green = receiver
-            .last_frame()
+            .latest_frame()
             .is_some_and(|f| looks_like(pixel(&f, receiver.width, 40, 40), [0, 255, 0]));
         if green {
             break;

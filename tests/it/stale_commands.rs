@@ -27,7 +27,7 @@ async fn outbox(app: &TestApp) -> Vec<(String, Value)> {
 async fn wait_box(r: &Receiver, rgb: [u8; 3]) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if r.last_frame()
+        if r.latest_frame()
             .is_some_and(|f| looks_like(pixel(&f, r.width, 40, 40), rgb))
         {
             return true;

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use shared::node_api::{Grant, Held, LeaseRef, LeaseState, NODE_ID_HEADER, Release, Renewal};
+use shared::node_api::{
+    Grant, Held, IngestAuthorize, IngestCheck, IngestGrant, IngestRevoked, LeaseRef, LeaseState,
+    NODE_ID_HEADER, Release, Renewal,
+};
 use shared::spec::StreamSpec;
 use uuid::Uuid;
 
@@ -54,9 +57,17 @@ impl ControlApi {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<Result<T, StatusCode>, ApiCallError> {
-        let resp = req
+        let mut req = req
             .bearer_auth(&self.secret)
-            .header(NODE_ID_HEADER, &self.node_id)
+            .header(NODE_ID_HEADER, &self.node_id);
+        // A call made for a job (the claim) shows in the job's trace on the control plane.
+        for (name, value) in shared::trace_context::TraceContext::current()
+            .iter()
+            .flat_map(|t| t.fields())
+        {
+            req = req.header(name, value);
+        }
+        let resp = req
             .send()
             .await
             .map_err(|e| ApiCallError::Unreachable(e.to_string()))?;
@@ -102,6 +113,28 @@ impl ControlApi {
         let url = format!("{}/internal/streams/{stream_id}/release", self.base);
         let _: Result<serde_json::Value, _> = self.send(self.http.post(url).json(release)).await?;
         Ok(())
+    }
+
+    /// Whose stream key an encoder presented: `None` when it is unknown or deleted.
+    pub async fn authorize_ingest(
+        &self,
+        stream_key: &str,
+    ) -> Result<Option<IngestGrant>, ApiCallError> {
+        let url = format!("{}/internal/ingest/authorize", self.base);
+        let body = IngestAuthorize {
+            stream_key: stream_key.to_owned(),
+        };
+        Ok(self.send(self.http.post(url).json(&body)).await?.ok())
+    }
+
+    /// Which of these keys were deleted (their publishers must be cut).
+    pub async fn check_ingest(&self, key_ids: Vec<Uuid>) -> Result<Vec<Uuid>, ApiCallError> {
+        let url = format!("{}/internal/ingest/check", self.base);
+        let r: IngestRevoked = self
+            .send(self.http.post(url).json(&IngestCheck { key_ids }))
+            .await?
+            .map_err(|s| ApiCallError::Unavailable(format!("key check refused: {s}")))?;
+        Ok(r.revoked)
     }
 
     /// The latest desired state of a stream this node holds.

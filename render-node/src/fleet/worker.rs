@@ -13,6 +13,7 @@ use shared::node_api::{NodeInfo, Release};
 use shared::spec::StreamSpec;
 use shared::status::StreamState;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::engine::{Engine, StreamOptions};
@@ -23,6 +24,7 @@ use crate::fleet::config::NodeConfig;
 use crate::fleet::control_api::{ApiCallError, ControlApi};
 use crate::fleet::held::{HeldStream, HeldStreams};
 use crate::fleet::live_state::LiveState;
+use crate::ingest::Ingest;
 use crate::metrics::{CLOCK_TICKS_PER_SEC, process_cpu_ticks, resident_bytes};
 use crate::supervisor::unix_ms;
 
@@ -52,11 +54,13 @@ pub struct Node {
     refusal: std::sync::Mutex<Option<Refusal>>,
     /// The RTSP preview server, when it could start.
     preview: Option<crate::fleet::rtsp::Preview>,
+    /// RTMP ingest: this node's published feeds.
+    pub ingest: Arc<Ingest>,
 }
 
 impl Node {
     /// A node ready to run.
-    pub fn new(cfg: NodeConfig, engine: Engine) -> anyhow::Result<Arc<Self>> {
+    pub fn new(cfg: NodeConfig, engine: Engine, ingest: Arc<Ingest>) -> anyhow::Result<Arc<Self>> {
         let cfg_rtsp = cfg.rtsp_addr;
         Ok(Arc::new(Node {
             api: ControlApi::new(&cfg.control_plane_url, &cfg.node_secret, &cfg.node_id)?,
@@ -69,6 +73,7 @@ impl Node {
             cpu_percent: std::sync::Mutex::new(0.0),
             memory: std::sync::Mutex::new(MemoryUse::measure()),
             refusal: std::sync::Mutex::new(None),
+            ingest,
             preview: match crate::fleet::rtsp::Preview::start(cfg_rtsp) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -129,17 +134,23 @@ impl Node {
 /// Runs the node until `token` is cancelled, then drains: its streams are handed to other
 /// nodes and stopped cleanly.
 pub async fn run(node: Arc<Node>, token: CancellationToken) -> anyhow::Result<()> {
-    let t0 = Instant::now();
-    match tokio::task::spawn_blocking(crate::pipeline::warm_up).await {
-        Ok(Ok(())) => tracing::info!(
-            took_ms = t0.elapsed().as_millis() as u64,
-            "pipeline warmed up"
-        ),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "the warm-up pipeline failed; streams may fail too")
+    // In the background: the ingest and HTTP servers must not wait for it, and a job taken
+    // meanwhile is no slower than on a cold node.
+    tokio::spawn(async {
+        let t0 = Instant::now();
+        match tokio::task::spawn_blocking(crate::pipeline::warm_up).await {
+            Ok(Ok(())) => {
+                tracing::info!(
+                    took_ms = t0.elapsed().as_millis() as u64,
+                    "pipeline warmed up"
+                )
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the warm-up pipeline failed; streams may fail too")
+            }
+            Err(e) => tracing::error!(error = %e, "the warm-up panicked"),
         }
-        Err(e) => tracing::error!(error = %e, "the warm-up panicked"),
-    }
+    });
     tracing::info!(node_id = %node.cfg.node_id, capacity = node.cfg.limits.capacity, "render node joining the fleet");
     let metrics = crate::fleet::http::install_metrics();
     let http = tokio::spawn(crate::fleet::http::serve(
@@ -149,9 +160,10 @@ pub async fn run(node: Arc<Node>, token: CancellationToken) -> anyhow::Result<()
     ));
     let leases = tokio::spawn(lease_loop(node.clone(), token.clone()));
     let reports = tokio::spawn(report_loop(node.clone(), token.clone()));
+    let ingest = tokio::spawn(node.ingest.clone().run(token.clone()));
     broker_loop(node.clone(), token.clone()).await;
     drain(&node).await;
-    for task in [leases, reports, http] {
+    for task in [leases, reports, http, ingest] {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "node task ended abnormally");
         }
@@ -192,7 +204,8 @@ async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
                 cmd = link.next_command() => match cmd {
                     Some(Ok(delivery)) => {
                         let node = node.clone();
-                        tokio::spawn(async move { on_node_command(&node, &delivery.data, &delivery.acker).await });
+                        let span = commands::command_span(&delivery.properties);
+                        tokio::spawn(async move { on_node_command(&node, &delivery.data, &delivery.acker).await }.instrument(span));
                     }
                     Some(Err(e)) => { tracing::warn!(error = %e, "command consumer failed; reconnecting"); break; }
                     None => { tracing::warn!("command consumer ended; reconnecting"); break; }
@@ -205,10 +218,11 @@ async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
                         Ok(Some(msg)) => {
                             node.starting.fetch_add(1, Ordering::Relaxed);
                             let node = node.clone();
+                            let span = commands::job_span(&msg.delivery.properties);
                             tokio::spawn(async move {
                                 on_job(&node, &msg.delivery.data, &msg.delivery.acker).await;
                                 node.starting.fetch_sub(1, Ordering::Relaxed);
-                            });
+                            }.instrument(span));
                         }
                         Ok(None) => {}
                         Err(e) => { tracing::warn!(error = %e, "jobs queue unreachable; reconnecting"); break; }
@@ -241,6 +255,7 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
         return;
     };
     let stream_id = spec.stream_id;
+    tracing::Span::current().record("stream_id", tracing::field::display(stream_id));
     tracing::debug!(%stream_id, version = spec.version, "job taken");
     let taken = Instant::now();
     let grant = match node.api.claim(stream_id).await {
@@ -366,6 +381,10 @@ async fn on_node_command(node: &Arc<Node>, body: &[u8], acker: &Acker) {
             return;
         }
     };
+    tracing::Span::current().record(
+        "stream_id",
+        tracing::field::display(env.command.stream_id()),
+    );
     match env.command {
         NodeCommand::Update { spec } => apply(node, *spec).await,
         NodeCommand::Stop { stream_id, version } => match node.held.get(stream_id) {
