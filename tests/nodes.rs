@@ -321,6 +321,27 @@ impl Receiver {
         self.frame(self.frame_count().checked_sub(1)?)
     }
 
+    /// Waits up to `timeout` until the newest decoded frame shows `rgb` (give or take
+    /// encoding loss) at (x, y); how long that took.
+    pub async fn wait_for_pixel(
+        &self,
+        (x, y): (u32, u32),
+        rgb: [u8; 3],
+        timeout: Duration,
+    ) -> Option<Duration> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if self
+                .latest_frame()
+                .is_some_and(|f| looks_like(pixel(&f, self.width, x, y), rgb))
+            {
+                return Some(t0.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        None
+    }
+
     /// Whether ffmpeg still runs: it takes one publish only, so it still running means the
     /// sender never dropped its connection.
     pub fn still_receiving(&mut self) -> bool {
@@ -348,6 +369,22 @@ impl Receiver {
 pub fn pixel(frame: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
     let i = ((y * width + x) * 3) as usize;
     [frame[i], frame[i + 1], frame[i + 2]]
+}
+
+/// A gauge from a node's Prometheus page at `http_addr` (`/nodes` lists them).
+pub async fn node_gauge(http_addr: &str, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("http://{http_addr}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(name))?
+        .rsplit(' ')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Whether a decoded pixel is `rgb`, give or take encoding loss.

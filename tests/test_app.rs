@@ -320,6 +320,19 @@ impl TestApp {
         }
     }
 
+    /// `GET /nodes` as an operator: the fleet's registry (`data.nodes`, capacity, load).
+    pub async fn fleet(&self) -> Value {
+        self.client
+            .get(format!("{}/nodes", self.base))
+            .bearer_auth(self.operator_token())
+            .send()
+            .await
+            .expect("GET /nodes sent")
+            .json()
+            .await
+            .expect("GET /nodes answers JSON")
+    }
+
     /// A connection to this app's database, for tests that look at rows directly.
     pub async fn db(&self) -> sqlx::PgConnection {
         sqlx::PgConnection::connect(&self.database_url)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use stream_manager_tests::nodes::{
-    FirstBytes, NodeProcess, Probing, Receiver, looks_like, pixel, spawn_node,
+    FirstBytes, NodeProcess, Probing, Receiver, node_gauge, spawn_node,
 };
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
@@ -230,26 +230,12 @@ async fn bench_dispatch() {
             ("#FF0000", [255, 0, 0])
         };
         let (t0, wall0) = (Instant::now(), SystemTime::now());
-        app.patch(
-            &format!("/stream/layers/{layer}"),
-            "acme",
-            json!({"source": {"color": hex}}),
-        )
-        .await
-        .expect(200);
+        crate::fleet::set_box_color(&app, &layer, hex).await;
         let answered = t0.elapsed();
-        let visible = loop {
-            if receiver
-                .latest_frame()
-                .is_some_and(|f| looks_like(pixel(&f, 640, 100, 100), rgb))
-            {
-                break Some(t0.elapsed());
-            }
-            if t0.elapsed() > Duration::from_secs(10) {
-                break None;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        };
+        let visible = receiver
+            .wait_for_pixel((100, 100), rgb, Duration::from_secs(10))
+            .await
+            .map(|_| t0.elapsed());
         let received = node_line(&nodes, wall0, &["update received"]);
         let applied = node_line(&nodes, wall0, &["update applied", "AtFrame"]);
         changes.add("API answered", Some(answered));
@@ -266,7 +252,7 @@ async fn bench_dispatch() {
         // the 33 ms frame clock rather than always just after a frame.
         tokio::time::sleep(Duration::from_millis(300 + (i * 13 % 33))).await;
     }
-    let output_latency = node_gauge(&app, "stream_output_latency_ms").await;
+    let output_latency = holder_gauge(&app, "stream_output_latency_ms").await;
 
     // Failover: SIGKILL the holder, time until the other node is live.
     let holder = status(&app).await["nodeId"]
@@ -306,32 +292,12 @@ async fn bench_dispatch() {
 }
 
 /// A gauge from the Prometheus page of the node holding the stream.
-async fn node_gauge(app: &TestApp, name: &str) -> Option<f64> {
-    let fleet: Value = app
-        .client
-        .get(format!("{}/nodes", app.base))
-        .bearer_auth(app.operator_token())
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
+async fn holder_gauge(app: &TestApp, name: &str) -> Option<f64> {
     let holder = status(app).await["nodeId"].clone();
+    let fleet = app.fleet().await;
     let node = fleet["data"]["nodes"]
         .as_array()?
         .iter()
         .find(|n| n["nodeId"] == holder)?;
-    let text = reqwest::get(format!("http://{}/metrics", node["httpAddr"].as_str()?))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.starts_with(name))?
-        .rsplit(' ')
-        .next()?
-        .parse()
-        .ok()
+    node_gauge(node["httpAddr"].as_str()?, name).await
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use stream_manager_tests::nodes::{Receiver, looks_like, pixel, spawn_node};
 use stream_manager_tests::spawn_app_with_private_urls;
 
-use crate::fleet::{small_stream, wait_status};
+use crate::fleet::{set_box_color, small_stream, wait_status};
 
 #[tokio::test]
 async fn a_stream_rides_out_a_control_plane_restart_untouched() {
@@ -65,27 +65,14 @@ async fn a_stream_rides_out_a_control_plane_restart_untouched() {
     let s = app.get("/stream/status", "acme").await.data().clone();
     assert_eq!(s["state"], "live", "{s}");
     assert_eq!(s["nodeId"], holder.as_str(), "{s}");
-    app.patch(
-        &format!("/stream/layers/{layer}"),
-        "acme",
-        json!({"source": {"color": "#00FF00"}}),
-    )
-    .await
-    .expect(200);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let green = receiver
-            .latest_frame()
-            .is_some_and(|f| looks_like(pixel(&f, receiver.width, 40, 40), [0, 255, 0]));
-        if green {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a change through the new control plane never reached the output"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    set_box_color(&app, &layer, "#00FF00").await;
+    assert!(
+        receiver
+            .wait_for_pixel((40, 40), [0, 255, 0], Duration::from_secs(10))
+            .await
+            .is_some(),
+        "a change through the new control plane never reached the output"
+    );
     // A few lease renewals through the new process, then: nothing moved.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(receiver.still_receiving(), "the RTMP connection dropped");

@@ -52,6 +52,17 @@ pub(crate) async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String 
     box_layer.data()["id"].as_str().unwrap().to_owned()
 }
 
+/// Recolours a colour layer (`#RRGGBB`), e.g. the box of [`small_stream`].
+pub(crate) async fn set_box_color(app: &TestApp, layer: &str, hex: &str) {
+    app.patch(
+        &format!("/stream/layers/{layer}"),
+        "acme",
+        json!({"source": {"color": hex}}),
+    )
+    .await
+    .expect(200);
+}
+
 #[tokio::test]
 async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() {
     let app = spawn_app_with_private_urls(true).await;
@@ -122,16 +133,7 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     assert!(receiver.bytes() > 0, "no frame reached the receiver");
 
     // Operators see both nodes and the load; tenants cannot see the fleet.
-    let fleet: Value = app
-        .client
-        .get(format!("{}/nodes", app.base))
-        .bearer_auth(app.operator_token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fleet = app.fleet().await;
     let ids: Vec<&str> = fleet["data"]["nodes"]
         .as_array()
         .unwrap()
@@ -222,13 +224,7 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     assert!(m.data()["bitrate"].as_f64().unwrap() > 0.0, "{}", m.body);
 
     // Change the box to green live; give it a second on air.
-    app.patch(
-        &format!("/stream/layers/{layer}"),
-        "acme",
-        json!({"source": {"color": "#00FF00"}}),
-    )
-    .await
-    .expect(200);
+    set_box_color(&app, &layer, "#00FF00").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let stopped = app.post("/stream/stop", "acme", json!({})).await;

@@ -9,7 +9,7 @@ use shared::messages::Topology;
 use stream_manager_tests::nodes::{Receiver, looks_like, pixel, spawn_node};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
-use crate::fleet::{small_stream, wait_status};
+use crate::fleet::{set_box_color, small_stream, wait_status};
 
 const RED: [u8; 3] = [255, 0, 0];
 const GREEN: [u8; 3] = [0, 255, 0];
@@ -25,26 +25,9 @@ async fn outbox(app: &TestApp) -> Vec<(String, Value)> {
 
 /// Waits until the receiver's newest frame shows `rgb` in the box.
 async fn wait_box(r: &Receiver, rgb: [u8; 3]) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if r.latest_frame()
-            .is_some_and(|f| looks_like(pixel(&f, r.width, 40, 40), rgb))
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
-
-async fn set_box(app: &TestApp, layer: &str, hex: &str) {
-    app.patch(
-        &format!("/stream/layers/{layer}"),
-        "acme",
-        json!({"source": {"color": hex}}),
-    )
-    .await
-    .expect(200);
+    r.wait_for_pixel((40, 40), rgb, Duration::from_secs(10))
+        .await
+        .is_some()
 }
 
 #[tokio::test]
@@ -61,7 +44,7 @@ async fn replayed_stale_and_duplicate_commands_leave_the_stream_at_its_newest_st
         .expect(200);
     let s = wait_status(&app, Duration::from_secs(20), live).await;
     assert_eq!(s["state"], "live", "first run never went live: {s}");
-    set_box(&app, &layer, "#0000FF").await;
+    set_box_color(&app, &layer, "#0000FF").await;
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
@@ -86,7 +69,7 @@ async fn replayed_stale_and_duplicate_commands_leave_the_stream_at_its_newest_st
         wait_box(&receiver, BLUE).await,
         "the second run is not blue"
     );
-    set_box(&app, &layer, "#00FF00").await;
+    set_box_color(&app, &layer, "#00FF00").await;
     assert!(wait_box(&receiver, GREEN).await, "green never arrived");
     let before = app.get("/stream/status", "acme").await.data().clone();
     let stream_id = before["streamId"].as_str().unwrap().to_owned();
@@ -175,7 +158,7 @@ async fn replayed_stale_and_duplicate_commands_leave_the_stream_at_its_newest_st
     );
 
     // A newer change still applies.
-    set_box(&app, &layer, "#FF0000").await;
+    set_box_color(&app, &layer, "#FF0000").await;
     assert!(
         wait_box(&receiver, RED).await,
         "a newer change was not applied"
