@@ -89,17 +89,23 @@ export INGEST_URL="rtmp://127.0.0.1:$ingest_port/live"
 "$bin" >"$out/control-plane.log" 2>&1 &
 pid=$!
 
+# wait_for WHAT PID LOG SECONDS CMD...: runs CMD every 0.5 s until it succeeds, failing when
+# PID exits first or SECONDS pass (with the end of LOG).
+wait_for() {
+  local what="$1" pid="$2" log="$3" seconds="$4"
+  shift 4
+  for _ in $(seq 1 $((seconds * 2))); do
+    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$log" >&2; fail "$what exited"; }
+    "$@" && return 0
+    sleep 0.5
+  done
+  tail -n 30 "$log" >&2
+  fail "$what was not ready within $seconds s"
+}
+
 say "waiting for the control plane on $HTTP_ADDR"
-ready=""
-for _ in $(seq 1 240); do
-  kill -0 "$pid" 2>/dev/null || { tail -n 30 "$out/control-plane.log" >&2; fail "the control plane exited"; }
-  if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "http://$HTTP_ADDR/readyz"; then
-    ready=1
-    break
-  fi
-  sleep 0.5
-done
-[ -n "$ready" ] || { tail -n 30 "$out/control-plane.log" >&2; fail "the control plane was not ready within 120 s"; }
+wait_for "the control plane" "$pid" "$out/control-plane.log" 120 \
+  node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "http://$HTTP_ADDR/readyz"
 
 say "starting an ingest-only render node (RTMP on 127.0.0.1:$ingest_port)"
 NODE_ID="e2e-ingest-$suffix" NODE_CAPACITY=0 CONTROL_PLANE_URL="http://$HTTP_ADDR" \
@@ -107,16 +113,8 @@ NODE_ID="e2e-ingest-$suffix" NODE_CAPACITY=0 CONTROL_PLANE_URL="http://$HTTP_ADD
   INGEST_ADDR="127.0.0.1:$ingest_port" RUST_LOG="${E2E_NODE_LOG:-info}" \
   "$node_bin" serve >"$out/render-node.log" 2>&1 &
 node_pid=$!
-ingest_ready=""
-for _ in $(seq 1 120); do
-  kill -0 "$node_pid" 2>/dev/null || { tail -n 30 "$out/render-node.log" >&2; fail "the render node exited"; }
-  if grep -qs "rtmp ingest listening" "$out/render-node.log"; then
-    ingest_ready=1
-    break
-  fi
-  sleep 0.5
-done
-[ -n "$ingest_ready" ] || { tail -n 30 "$out/render-node.log" >&2; fail "the render node's ingest did not listen within 60 s"; }
+wait_for "the render node" "$node_pid" "$out/render-node.log" 60 \
+  grep -qs "rtmp ingest listening" "$out/render-node.log"
 
 token="$("$bin" token --tenant e2e)"
 
