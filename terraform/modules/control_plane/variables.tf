@@ -75,7 +75,7 @@ variable "secrets_kms_key_arn" {
 }
 
 variable "environment" {
-  description = "Extra plain environment variables of the container (JWT_AUDIENCE, SM_NAMESPACE, RUST_LOG, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT, MEDIA_ROOT, ...)."
+  description = "Extra plain environment variables of the container (JWT_AUDIENCE, INGEST_URL, SM_NAMESPACE, RUST_LOG, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT, MEDIA_ROOT, ...)."
   type        = map(string)
   default     = {}
 }
