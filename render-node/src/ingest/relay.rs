@@ -53,14 +53,18 @@ pub struct RemoteFeed {
 impl RemoteFeed {
     /// Connects to a relay URL; `None` when the feed is not (or no longer) there.
     pub async fn open(http: &reqwest::Client, url: &str) -> Option<Self> {
-        let resp = match http.get(url).send().await {
-            Ok(r) if r.status().is_success() => r,
-            Ok(r) => {
+        let resp = match tokio::time::timeout(STALL, http.get(url).send()).await {
+            Ok(Ok(r)) if r.status().is_success() => r,
+            Ok(Ok(r)) => {
                 tracing::debug!(status = %r.status(), "relay has no such feed");
                 return None;
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::debug!(error = %e, "relay unreachable");
+                return None;
+            }
+            Err(_) => {
+                tracing::debug!("relay did not answer");
                 return None;
             }
         };

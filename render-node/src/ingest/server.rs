@@ -32,7 +32,7 @@ const MAX_CONNECTIONS: usize = 256;
 /// The feeds one connection publishes, by RTMP message stream id (nearly always one).
 type Published = Arc<Mutex<Vec<(u32, Arc<Feed>)>>>;
 
-/// Accepts encoders until `token` is cancelled, then cuts every publisher.
+/// Accepts encoders until `token` is cancelled; every connection then closes too.
 pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationToken) {
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
@@ -72,9 +72,6 @@ pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationTok
             .instrument(span),
         );
     }
-    for feed in ingest.hub.all() {
-        feed.cut.cut("node shutting down");
-    }
 }
 
 /// One encoder connection, from handshake to close.
@@ -93,8 +90,7 @@ async fn serve_connection(
         published: published.clone(),
         refused: refused.clone(),
     };
-    let run = ServerSession::new(conn, handler).run();
-    tokio::pin!(run);
+    let mut run = Box::pin(ServerSession::new(conn, handler).run());
     let deadline = tokio::time::sleep(PUBLISH_WITHIN);
     tokio::pin!(deadline);
     let mut waiting_for_publish = true;
@@ -118,6 +114,7 @@ async fn serve_connection(
         }
     };
     // Dropping the session closes the socket: the encoder is disconnected now.
+    drop(run);
     let feeds: Vec<_> = published
         .lock()
         .map(|mut p| p.drain(..).collect())
