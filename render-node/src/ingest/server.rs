@@ -121,7 +121,12 @@ async fn serve_connection(
         .map(|mut p| p.drain(..).collect())
         .unwrap_or_default();
     if feeds.is_empty() {
-        tracing::info!(%peer, %reason, "ingest connection closed");
+        // A refusal matters to operators; a bare connect-and-close is a load balancer's probe.
+        if refused.lock().is_ok_and(|r| r.is_some()) {
+            tracing::info!(%peer, %reason, "ingest connection closed");
+        } else {
+            tracing::debug!(%peer, %reason, "ingest connection closed");
+        }
     }
     for (_, feed) in feeds {
         ingest.unpublished(&feed, &reason).await;
