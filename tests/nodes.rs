@@ -325,15 +325,27 @@ impl Receiver {
     /// encoding loss) at (x, y); how long that took.
     pub async fn wait_for_pixel(
         &self,
-        (x, y): (u32, u32),
+        at: (u32, u32),
         rgb: [u8; 3],
         timeout: Duration,
+    ) -> Option<Duration> {
+        self.wait_until_pixel(at, timeout, |p| looks_like(p, rgb))
+            .await
+    }
+
+    /// Waits up to `timeout` until the newest decoded frame's pixel at (x, y) satisfies
+    /// `pred`; how long that took.
+    pub async fn wait_until_pixel(
+        &self,
+        (x, y): (u32, u32),
+        timeout: Duration,
+        pred: impl Fn([u8; 3]) -> bool,
     ) -> Option<Duration> {
         let t0 = Instant::now();
         while t0.elapsed() < timeout {
             if self
                 .latest_frame()
-                .is_some_and(|f| looks_like(pixel(&f, self.width, x, y), rgb))
+                .is_some_and(|f| pred(pixel(&f, self.width, x, y)))
             {
                 return Some(t0.elapsed());
             }
