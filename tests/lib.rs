@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)] // test harness: failures should panic
 
 pub mod nodes;
+pub mod packet_log;
+pub mod processes;
 pub mod services;
 pub mod test_app;
 

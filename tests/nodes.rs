@@ -15,20 +15,25 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The workspace's `render-node` binary, next to the test executable's folder.
-pub fn render_node_bin() -> PathBuf {
+/// A binary of the workspace, next to the test executable's folder.
+pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
         .parent()
         .and_then(|d| d.parent())
         .expect("target profile dir");
-    let bin = dir.join("render-node");
+    let bin = dir.join(name);
     assert!(
         bin.exists(),
-        "{} is missing: build it with `cargo build -p render-node` (the workspace test run does)",
+        "{} is missing: build it with `cargo build -p {name}` (scripts/test.sh does)",
         bin.display()
     );
     bin
+}
+
+/// The workspace's `render-node` binary.
+pub fn render_node_bin() -> PathBuf {
+    workspace_bin("render-node")
 }
 
 /// The RTSP preview URL of the stream in `status`, from the node that runs it.
@@ -78,6 +83,17 @@ impl NodeProcess {
 
 /// Starts a render node joining `app`'s fleet.
 pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
+    spawn_node_with_control_planes(app, id, capacity, &app.base)
+}
+
+/// Starts a render node joining `app`'s fleet that talks to the control planes at
+/// `control_plane_urls` (`CONTROL_PLANE_URL`: comma separated, in order of preference).
+pub fn spawn_node_with_control_planes(
+    app: &TestApp,
+    id: &str,
+    capacity: usize,
+    control_plane_urls: &str,
+) -> NodeProcess {
     let log = std::env::temp_dir().join(format!("{}{id}.log", app.namespace));
     let out = std::fs::File::create(&log).expect("node log file");
     let rtsp_port = free_port();
@@ -92,7 +108,7 @@ pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
         .env("NODE_CAPACITY", capacity.to_string())
         .env("AMQP_URL", &app.services.amqp_url)
         .env("REDIS_URL", &app.services.redis_url)
-        .env("CONTROL_PLANE_URL", &app.base)
+        .env("CONTROL_PLANE_URL", control_plane_urls)
         .env("NODE_SECRET", NODE_SECRET)
         .env("SM_NAMESPACE", &app.namespace)
         .env("ALLOW_PRIVATE_MEDIA_URLS", "true")

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use stream_manager_tests::nodes::{Receiver, pixel, spawn_node};
+use stream_manager_tests::processes::rss_kib;
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
 async fn status(app: &TestApp) -> Value {
@@ -68,6 +69,7 @@ async fn bench_dispatch() {
     let a = spawn_node(&app, "bench-a", 1);
     let b = spawn_node(&app, "bench-b", 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = rss_kib(a.child.id()).max(rss_kib(b.child.id()));
 
     // Start -> first bytes at the receiver, over `runs` starts.
     let mut starts = Vec::new();
@@ -144,6 +146,7 @@ async fn bench_dispatch() {
         .unwrap_or_default()
         .to_owned();
     let (victim, survivor) = if holder == a.id { (&a, &b) } else { (&b, &a) };
+    let holder_rss = rss_kib(victim.child.id());
     let t0 = Instant::now();
     victim.signal("KILL");
     let id = survivor.id.clone();
@@ -177,6 +180,28 @@ async fn bench_dispatch() {
     eprintln!(
         "| failover after SIGKILL of the holder | {} |",
         failover.map_or("did not fail over".into(), ms)
+    );
+    eprintln!(
+        "| render node RSS idle / holding one 640x360 stream | {} / {} MiB |",
+        idle_rss / 1024,
+        holder_rss / 1024
+    );
+    let f = |d: Duration| d.as_secs_f64() * 1000.0;
+    eprintln!(
+        "FIGURE dispatch_start_p50={:.0} ms\nFIGURE dispatch_start_p95={:.0} ms\nFIGURE dispatch_starts={runs} starts\nFIGURE dispatch_change_p50={:.0} ms\nFIGURE dispatch_change_max={:.0} ms",
+        f(percentile(&starts, 0.5)),
+        f(percentile(&starts, 0.95)),
+        f(percentile(&changes, 0.5)),
+        f(*changes.last().unwrap())
+    );
+    match failover {
+        Some(d) => eprintln!("FIGURE dispatch_failover={:.0} ms", f(d)),
+        None => eprintln!("FIGURE dispatch_failover=none ms"),
+    }
+    eprintln!(
+        "FIGURE node_rss_idle={:.1} MiB\nFIGURE node_rss_one_stream={:.1} MiB",
+        idle_rss as f64 / 1024.0,
+        holder_rss as f64 / 1024.0
     );
     app.cleanup_broker().await;
 }
