@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target of fuzz/ for a bounded time each, starting from the committed
-# seeds (fuzz/seeds/<target>/) and dictionaries (fuzz/dicts/<target>.dict) plus what earlier runs found (fuzz/corpus/<target>/, ignored by
-# git). A target that finds an input breaking its properties fails the run and leaves the input
-# in fuzz/artifacts/<target>/. Usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+# seeds (fuzz/seeds/<target>/) and dictionaries (fuzz/dicts/<target>.dict) plus what earlier
+# runs found (fuzz/corpus/<target>/, ignored by git). A target that finds an input breaking its
+# properties fails the run and leaves the input in fuzz/artifacts/<target>/.
+# Usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # cargo-fuzz needs nightly compiler flags (-Z sanitizer); on the stable toolchain this machine
 # has, RUSTC_BOOTSTRAP=1 unlocks them. The fuzz build has its own target directory, so it never

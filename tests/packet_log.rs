@@ -1,7 +1,9 @@
-//! An RTMP receiver that logs every packet as it arrives: `ffmpeg -listen 1` copying the
-//! stream to `framecrc` on a pipe, one line per packet with its stream and timestamp, each
-//! stamped here with the wall-clock time it was read. From that log: the audio/video offset
-//! against wall time, its drift, and the longest silence.
+//! An RTMP receiver that logs every packet as it arrives: `ffprobe -listen 1` printing one
+//! line per demuxed packet (its kind and pts), each stamped here with the wall-clock time it
+//! was read. ffprobe, not ffmpeg: ffmpeg's muxer holds packets back to interleave them by
+//! timestamp, which would make audio arrive exactly when the video of the same time does and
+//! hide any offset between them. From the log: the audio/video offset against wall time, its
+//! drift, and the longest silence.
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -40,50 +42,15 @@ impl Drop for PacketLog {
     }
 }
 
-/// Reads framecrc's `#tb N: num/den` and `#media_type N: video|audio` headers and its packet
-/// lines `stream, dts, pts, duration, size, crc`.
-#[derive(Default)]
-struct Parser {
-    /// Per stream index: (time base in ms per tick, track).
-    streams: Vec<(f64, Option<Track>)>,
-}
-
-impl Parser {
-    fn stream(&mut self, i: usize) -> &mut (f64, Option<Track>) {
-        if self.streams.len() <= i {
-            self.streams.resize(i + 1, (1.0, None));
-        }
-        &mut self.streams[i]
-    }
-
-    fn line(&mut self, line: &str) -> Option<(Track, f64)> {
-        if let Some(rest) = line.strip_prefix("#tb ") {
-            let (i, tb) = rest.split_once(':')?;
-            let (num, den) = tb.trim().split_once('/')?;
-            let ms = 1000.0 * num.parse::<f64>().ok()? / den.parse::<f64>().ok()?;
-            self.stream(i.trim().parse().ok()?).0 = ms;
-            return None;
-        }
-        if let Some(rest) = line.strip_prefix("#media_type ") {
-            let (i, kind) = rest.split_once(':')?;
-            let track = match kind.trim() {
-                "video" => Track::Video,
-                "audio" => Track::Audio,
-                _ => return None,
-            };
-            self.stream(i.trim().parse().ok()?).1 = Some(track);
-            return None;
-        }
-        if line.starts_with('#') {
-            return None;
-        }
-        let mut fields = line.split(',').map(str::trim);
-        let i: usize = fields.next()?.parse().ok()?;
-        let _dts = fields.next()?;
-        let pts: f64 = fields.next()?.parse().ok()?;
-        let (tb, track) = *self.stream(i);
-        Some((track?, pts * tb))
-    }
+/// Reads ffprobe's `codec_type,pts_time` packet lines (`video,12.345000`).
+fn parse_line(line: &str) -> Option<(Track, f64)> {
+    let (kind, pts) = line.trim().split_once(',')?;
+    let track = match kind {
+        "video" => Track::Video,
+        "audio" => Track::Audio,
+        _ => return None,
+    };
+    Some((track, pts.parse::<f64>().ok()? * 1000.0))
 }
 
 impl PacketLog {
@@ -91,39 +58,36 @@ impl PacketLog {
     pub fn start(name: &str) -> PacketLog {
         let port = free_port();
         let url = format!("rtmp://127.0.0.1:{port}/live/{name}");
-        let mut child = Command::new("ffmpeg")
+        // stdbuf: ffprobe's stdout to a pipe is block-buffered; each line must come when its
+        // packet does.
+        let mut child = Command::new("stdbuf")
             .args([
+                "-oL",
+                "ffprobe",
                 "-v",
                 "error",
                 "-listen",
                 "1",
-                "-i",
+                "-show_entries",
+                "packet=codec_type,pts_time",
+                "-of",
+                "csv=p=0",
                 &url,
-                "-map",
-                "0",
-                "-c",
-                "copy",
-                "-f",
-                "framecrc",
-                "-flush_packets",
-                "1",
-                "pipe:1",
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect("ffmpeg starts (install it with scripts/install-deps.sh)");
+            .expect("ffprobe starts (install ffmpeg with scripts/install-deps.sh)");
         let stdout = child.stdout.take().expect("piped stdout");
         let packets = Arc::new(Mutex::new(Vec::new()));
         let sink = packets.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
-            let mut parser = Parser::default();
             let mut first: Option<Instant> = None;
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some((track, pts_ms)) = parser.line(&line) {
+                if let Some((track, pts_ms)) = parse_line(&line) {
                     let t0 = *first.get_or_insert_with(Instant::now);
                     let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
                     sink.lock().unwrap().push(Packet {
@@ -168,8 +132,10 @@ pub struct Timing {
     pub last_pts_gap_ms: f64,
     /// Wall time from the first packet to the last.
     pub elapsed: Duration,
-    /// The longest wall-clock stretch without any packet.
+    /// The longest wall-clock stretch without any packet after the warm-up.
     pub longest_silence: Duration,
+    /// When that stretch began, since the first packet.
+    pub longest_silence_at: Duration,
 }
 
 /// The offset of `track` (pts minus arrival time) over packets arriving in `[from, to)` ms.
@@ -203,10 +169,11 @@ pub fn timing(packets: &[Packet], warmup: Duration, window: Duration) -> Option<
             .find(|p| p.track == t)
             .map(|p| p.pts_ms)
     };
-    let silence = packets
+    let (silence, silence_at) = packets
         .windows(2)
-        .map(|w| w[1].wall_ms - w[0].wall_ms)
-        .fold(0.0, f64::max);
+        .filter(|w| w[0].wall_ms >= start)
+        .map(|w| (w[1].wall_ms - w[0].wall_ms, w[0].wall_ms))
+        .fold((0.0, start), |a, b| if b.0 > a.0 { b } else { a });
     Some(Timing {
         av_offset_end_ms: ae - ve,
         av_offset_start_ms: as_ - vs,
@@ -215,6 +182,7 @@ pub fn timing(packets: &[Packet], warmup: Duration, window: Duration) -> Option<
         last_pts_gap_ms: last_pts(Track::Audio)? - last_pts(Track::Video)?,
         elapsed: Duration::from_secs_f64(last / 1000.0),
         longest_silence: Duration::from_secs_f64(silence / 1000.0),
+        longest_silence_at: Duration::from_secs_f64(silence_at / 1000.0),
     })
 }
 
@@ -223,25 +191,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_framecrc_headers_and_packets() {
-        let mut p = Parser::default();
-        for h in [
-            "#tb 0: 1/1000",
-            "#media_type 0: video",
-            "#tb 1: 1/44100",
-            "#media_type 1: audio",
-        ] {
-            assert!(p.line(h).is_none());
-        }
-        assert_eq!(
-            p.line("0,         33,         66,       33,     1234, 0x1"),
-            Some((Track::Video, 66.0))
-        );
-        assert_eq!(
-            p.line("1, 44100, 44100, 1024, 9, 0x2"),
-            Some((Track::Audio, 1000.0))
-        );
-        assert_eq!(p.line("garbage"), None);
+    fn parses_ffprobe_packet_lines() {
+        assert_eq!(parse_line("video,0.066000"), Some((Track::Video, 66.0)));
+        assert_eq!(parse_line("audio,1.000000\n"), Some((Track::Audio, 1000.0)));
+        assert_eq!(parse_line("data,1.0"), None);
+        assert_eq!(parse_line("video,N/A"), None);
+        assert_eq!(parse_line("garbage"), None);
     }
 
     #[test]

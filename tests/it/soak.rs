@@ -177,8 +177,9 @@ async fn soak_a_live_stream_with_a_layer_change_every_second() {
         t.last_pts_gap_ms
     );
     eprintln!(
-        "| longest silence at the receiver | {:.0} ms over {:.0} s of packets |",
+        "| longest silence at the receiver after warm-up | {:.0} ms at {:.1} s, over {:.0} s of packets |",
         t.longest_silence.as_secs_f64() * 1000.0,
+        t.longest_silence_at.as_secs_f64(),
         t.elapsed.as_secs_f64()
     );
     eprintln!(
