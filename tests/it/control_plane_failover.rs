@@ -243,6 +243,10 @@ async fn a_killed_control_plane_replica_costs_no_airtime_and_loses_nothing() {
         t1.elapsed().as_secs_f64() * 1000.0,
         killed_at.elapsed().as_secs_f64()
     );
+    eprintln!(
+        "FIGURE cp_kill_output_gap={:.0} ms",
+        gap.as_secs_f64() * 1000.0
+    );
     survivor
         .post("/stream/stop", "acme", json!({}))
         .await
