@@ -79,6 +79,21 @@ impl NodeProcess {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Waits up to `timeout` for the node to log that it applied `version` of a stream;
+    /// panics with the node's log (and `what`) when it does not.
+    pub async fn wait_for_update(&self, version: i64, timeout: Duration, what: &str) {
+        let want = format!("version={version}");
+        let t0 = std::time::Instant::now();
+        while !self
+            .log_text()
+            .lines()
+            .any(|l| l.contains("update applied") && l.contains(&want))
+        {
+            assert!(t0.elapsed() < timeout, "{what}:\n{}", self.log_text());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Starts a render node joining `app`'s fleet.
