@@ -25,8 +25,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stream-manager/target}
 export SQLX_OFFLINE=true
 bash scripts/install-deps.sh >/dev/null
 bash scripts/services.sh
-cargo build -q --locked --release -p control-plane -p render-node
-cargo build -q --locked -p control-plane -p render-node
+# Each step builds what it runs, the way it builds it (one package at a time: building two
+# together unifies their features into other artifacts, and each step would rebuild).
+cargo build -q --locked --release -p render-node
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u +%FT%TZ)
 
@@ -45,8 +46,8 @@ bench() { # name, command...: runs it, its output to $logs/name.log (and the ter
 
 bench api bash scripts/bench-api.sh "${BENCH_API_SECONDS:-15}"
 bench dispatch env BENCH_STARTS="${BENCH_STARTS:-20}" bash scripts/bench-dispatch.sh
-bench control-plane-kill cargo nextest run -p stream-manager-tests --locked \
-  -E 'test(a_killed_control_plane_replica)' --no-capture
+bench control-plane-kill bash -c "cargo build -q --locked -p control-plane && cargo nextest run \
+  -p stream-manager-tests --locked -E 'test(a_killed_control_plane_replica)' --no-capture"
 bench render env RENDER_NODE_BIN="$CARGO_TARGET_DIR/release/render-node" \
   REALTIME_SECONDS="${BENCH_REALTIME_SECONDS:-30}" STREAMS_720=3 STREAMS_720_MAX="${BENCH_STREAMS_720_MAX:-6}" \
   bash render-node/bench/render-bench.sh "${BENCH_FRAMES:-300}"

@@ -40,7 +40,7 @@ features=()
 if docker info >/dev/null 2>&1; then features=(--features stream-manager-tests/containers); fi
 # The control-plane and render-node binaries run as processes in the fleet, failover and
 # key-secrecy tests.
-cargo build --locked -p control-plane -p render-node
+cargo build --locked --workspace --bins
 cargo nextest run --workspace --locked --no-fail-fast "${features[@]}"
 
 step "soak: a live stream for 60 s with a layer change every second (scripts/soak.sh runs longer)"
