@@ -30,6 +30,9 @@ export SM_NAMESPACE="${SM_NAMESPACE:-local.}"
 export ALLOW_PRIVATE_MEDIA_URLS="${ALLOW_PRIVATE_MEDIA_URLS:-true}"
 export RUST_LOG="${RUST_LOG:-info}"
 rtmp_port="${RTMP_PORT:-1936}"
+# Where encoders (OBS, ffmpeg) publish camera feeds: the render node's RTMP ingest.
+export INGEST_ADDR="${INGEST_ADDR:-127.0.0.1:1935}"
+export INGEST_URL="${INGEST_URL:-rtmp://$INGEST_ADDR/live}"
 
 db_name="${DATABASE_URL##*/}"; db_name="${db_name%%\?*}"
 psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1 \
@@ -77,6 +80,18 @@ if [ "$(api GET /stream/layers | python3 -c 'import json,sys; print(json.load(sy
   api POST /stream/layers '{"name":"lower third","kind":"color","source":{"color":"#FCA311CC"},"position":{"x":0,"y":560},"size":{"width":1280,"height":100}}' >/dev/null
   api POST /stream/layers '{"name":"caption","kind":"text","source":{"text":"Live from the local stack","fontSize":40,"color":"#000000"},"position":{"x":60,"y":585},"size":{"width":1000,"height":60}}' >/dev/null
 fi
+# A camera slot: an ingest layer showing whatever an encoder publishes with the demo's key.
+# Keys are shown only when created, so each run makes a fresh one and retires the old ones.
+for old in $(api GET /stream/keys | python3 -c 'import json,sys; print(" ".join(k["id"] for k in json.load(sys.stdin)["data"]["keys"]))'); do
+  api DELETE "/stream/keys/$old" >/dev/null
+done
+read -r key_id stream_key < <(api POST /stream/keys '{}' | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(d["id"], d["key"])')
+camera=$(api GET /stream/layers | python3 -c 'import json,sys; print(next((l["id"] for l in json.load(sys.stdin)["data"]["layers"] if l["name"] == "camera"), ""))')
+if [ -n "$camera" ]; then
+  api PATCH "/stream/layers/$camera" "{\"source\":{\"keyId\":\"$key_id\"}}" >/dev/null
+else
+  api POST /stream/layers "{\"name\":\"camera\",\"kind\":\"ingest\",\"source\":{\"keyId\":\"$key_id\"},\"position\":{\"x\":860,\"y\":40},\"size\":{\"width\":380,\"height\":214}}" >/dev/null
+fi
 api POST /stream/start >/dev/null
 for _ in $(seq 1 40); do
   state=$(api GET /stream/status | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["state"])')
@@ -93,6 +108,12 @@ Stream Manager is running locally (Ctrl-C stops everything). The demo stream is 
   Watch it:       ffplay $watch_url           (or open that URL in VLC)
   RTSP preview:   ffplay rtsp://${RTSP_ADDR:-127.0.0.1:8554}/$stream_id
   Preview frame:  curl -H "Authorization: Bearer \$TOKEN" http://$HTTP_ADDR/stream/preview.jpg -o preview.jpg
+
+  Camera (the "camera" layer, top right): point OBS at it, Settings > Stream >
+      Service: Custom...   Server: $INGEST_URL   Stream Key: $stream_key
+  or publish a test feed with ffmpeg:
+      ffmpeg -re -f lavfi -i testsrc2=s=1280x720:r=30 -f lavfi -i sine=frequency=440 \\
+             -c:v libx264 -preset veryfast -tune zerolatency -g 60 -c:a aac -f flv $INGEST_URL/$stream_key
 
   export TOKEN=$token
   curl -s -H "Authorization: Bearer \$TOKEN" http://$HTTP_ADDR/stream/status

@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used)] // test harness: failures should panic
 
 pub mod nodes;
+pub mod otlp;
 pub mod packet_log;
 pub mod processes;
 pub mod services;
 pub mod test_app;
+pub mod ws;
 
 pub use test_app::{TestApp, spawn_app, spawn_app_with_private_urls, spawn_replica};

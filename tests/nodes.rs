@@ -58,6 +58,8 @@ pub struct NodeProcess {
     pub id: String,
     pub child: Child,
     pub log: PathBuf,
+    /// Where encoders publish to this node (`INGEST_ADDR`).
+    pub ingest_port: u16,
 }
 
 impl Drop for NodeProcess {
@@ -94,24 +96,29 @@ impl NodeProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+
+    /// The RTMP URL an encoder publishes `stream_key` to on this node.
+    pub fn ingest_url(&self, stream_key: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/live/{stream_key}", self.ingest_port)
+    }
 }
 
 /// Starts a render node joining `app`'s fleet.
 pub fn spawn_node(app: &TestApp, id: &str, capacity: usize) -> NodeProcess {
-    spawn_node_with_control_planes(app, id, capacity, &app.base)
+    spawn_node_with_env(app, id, capacity, &[])
 }
 
-/// Starts a render node joining `app`'s fleet that talks to the control planes at
-/// `control_plane_urls` (`CONTROL_PLANE_URL`: comma separated, in order of preference).
-pub fn spawn_node_with_control_planes(
+/// Starts a render node joining `app`'s fleet with extra environment variables.
+pub fn spawn_node_with_env(
     app: &TestApp,
     id: &str,
     capacity: usize,
-    control_plane_urls: &str,
+    env: &[(&str, &str)],
 ) -> NodeProcess {
     let log = std::env::temp_dir().join(format!("{}{id}.log", app.namespace));
     let out = std::fs::File::create(&log).expect("node log file");
     let rtsp_port = free_port();
+    let ingest_port = free_port();
     if let Ok(mut ports) = RTSP_PORTS.lock() {
         ports.retain(|(n, _)| n != id);
         ports.push((id.to_owned(), rtsp_port));
@@ -123,13 +130,21 @@ pub fn spawn_node_with_control_planes(
         .env("NODE_CAPACITY", capacity.to_string())
         .env("AMQP_URL", &app.services.amqp_url)
         .env("REDIS_URL", &app.services.redis_url)
-        .env("CONTROL_PLANE_URL", control_plane_urls)
+        .env("CONTROL_PLANE_URL", &app.base)
         .env("NODE_SECRET", NODE_SECRET)
         .env("SM_NAMESPACE", &app.namespace)
         .env("ALLOW_PRIVATE_MEDIA_URLS", "true")
-        .env("RUST_LOG", "info,render_node=debug")
+        // Debug from the node, but not its per-frame timing lines (STREAM_PERF_METRICS);
+        // NODE_LOG overrides it.
+        .env(
+            "RUST_LOG",
+            std::env::var("NODE_LOG")
+                .unwrap_or("info,render_node=debug,render_node::perf=info".into()),
+        )
         .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
         .env("RTSP_ADDR", format!("127.0.0.1:{rtsp_port}"))
+        .env("INGEST_ADDR", format!("127.0.0.1:{ingest_port}"))
+        .envs(env.iter().copied())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
         .spawn()
@@ -138,13 +153,16 @@ pub fn spawn_node_with_control_planes(
         id: id.to_owned(),
         child,
         log,
+        ingest_port,
     }
 }
 
-/// `ffmpeg -listen 1` receiving one RTMP publish and decoding its video to raw RGB frames.
+/// `ffmpeg -listen 1` receiving one RTMP publish and decoding its video to raw RGB frames
+/// (and, when asked, its audio to 8 kHz mono PCM).
 pub struct Receiver {
     pub url: String,
     pub file: PathBuf,
+    pub audio_file: Option<PathBuf>,
     pub width: u32,
     pub height: u32,
     child: Child,
@@ -160,15 +178,43 @@ impl Drop for Receiver {
 impl Receiver {
     /// Listens on a free port for a `width`x`height` stream.
     pub fn start(name: &str, width: u32, height: u32) -> Receiver {
+        Self::spawn(name, width, height, false)
+    }
+
+    /// Like [`Receiver::start`], also decoding the audio.
+    pub fn start_with_audio(name: &str, width: u32, height: u32) -> Receiver {
+        Self::spawn(name, width, height, true)
+    }
+
+    fn spawn(name: &str, width: u32, height: u32, audio: bool) -> Receiver {
         let port = free_port();
         let url = format!("rtmp://127.0.0.1:{port}/live/{name}");
         let file = std::env::temp_dir().join(format!("sm-recv-{name}-{port}.rgb"));
-        let child = Command::new("ffmpeg")
-            .args([
-                "-v", "error", "-y", "-listen", "1", "-i", &url, "-map", "0:v", "-f", "rawvideo",
-                "-pix_fmt", "rgb24",
+        let audio_file =
+            audio.then(|| std::env::temp_dir().join(format!("sm-recv-{name}-{port}.pcm")));
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args([
+            "-v", "error", "-y", "-listen", "1", "-i", &url, "-map", "0:v", "-f", "rawvideo",
+            "-pix_fmt", "rgb24",
+        ])
+        .arg(&file);
+        if let Some(a) = &audio_file {
+            // Unflushed, ffmpeg holds raw audio back until it exits.
+            cmd.args([
+                "-map",
+                "0:a",
+                "-flush_packets",
+                "1",
+                "-f",
+                "s16le",
+                "-ac",
+                "1",
+                "-ar",
+                "8000",
             ])
-            .arg(&file)
+            .arg(a);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -177,10 +223,42 @@ impl Receiver {
         Receiver {
             url,
             file,
+            audio_file,
             width,
             height,
             child,
         }
+    }
+
+    /// The newest complete decoded frame, if any arrived.
+    pub fn latest_frame(&self) -> Option<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let size = u64::from(self.width * self.height * 3);
+        let frames = self.bytes() / size;
+        let mut f = std::fs::File::open(&self.file).ok()?;
+        f.seek(SeekFrom::Start(frames.checked_sub(1)? * size))
+            .ok()?;
+        let mut frame = vec![0; size as usize];
+        f.read_exact(&mut frame).ok()?;
+        Some(frame)
+    }
+
+    /// Root mean square of the last `seconds` of decoded audio (0 when none arrived).
+    pub fn audio_rms(&self, seconds: f64) -> f64 {
+        let pcm = self
+            .audio_file
+            .as_ref()
+            .and_then(|f| std::fs::read(f).ok())
+            .unwrap_or_default();
+        let samples: Vec<f64> = pcm
+            .chunks_exact(2)
+            .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
+            .collect();
+        let tail = &samples[samples.len().saturating_sub((8000.0 * seconds) as usize)..];
+        if tail.is_empty() {
+            return 0.0;
+        }
+        (tail.iter().map(|s| s * s).sum::<f64>() / tail.len() as f64).sqrt()
     }
 
     /// Decoded bytes received so far.
@@ -209,4 +287,77 @@ impl Receiver {
 pub fn pixel(frame: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
     let i = ((y * width + x) * 3) as usize;
     [frame[i], frame[i + 1], frame[i + 2]]
+}
+
+/// An encoder publishing a solid colour test pattern with a 1 kHz tone, as OBS would:
+/// H.264 (keyframe every second) and AAC over RTMP.
+pub struct Encoder {
+    child: Child,
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Encoder {
+    /// Starts publishing `color` (ffmpeg colour syntax, e.g. `0x00FF00`) at `size` to `url`.
+    pub fn publish(url: &str, color: &str, size: &str) -> Encoder {
+        Self::publish_at(url, color, size, 30)
+    }
+
+    /// Like [`Encoder::publish`], at `fps` frames per second.
+    pub fn publish_at(url: &str, color: &str, size: &str, fps: u32) -> Encoder {
+        let child = Command::new("ffmpeg")
+            .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
+            .arg(format!("color=c={color}:s={size}:r={fps}"))
+            .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+                "-g",
+                "30",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "96k",
+                "-f",
+                "flv",
+            ])
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ffmpeg starts (install it with scripts/install-deps.sh)");
+        Encoder { child }
+    }
+
+    /// Sends a signal (`STOP` freezes it, `CONT` resumes it).
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits up to `timeout` for the encoder to exit (its connection was closed): whether
+    /// it did, and how long that took. Async, so an in-process control plane keeps serving.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<Duration> {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < timeout {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Some(t0.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
 }

@@ -116,6 +116,7 @@ fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
         max_asset_bytes: 1024 * 1024,
         db_max_connections: 5,
         node_secret: Some(NODE_SECRET.to_owned()),
+        ingest_url: "rtmp://127.0.0.1:1935/live".into(),
     }
 }
 
@@ -126,7 +127,7 @@ async fn launch(
     allow_private: bool,
 ) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        shared::telemetry::init();
+        shared::telemetry::init("control-plane");
     }
     let mut config = config(&s, &database_url, &namespace);
     config.media.allow_private = allow_private;

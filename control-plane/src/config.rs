@@ -25,6 +25,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Shared secret render nodes present on the internal API; unset disables it.
     pub node_secret: Option<String>,
+    /// The RTMP URL encoders publish to, as tenants see it (the ingest load balancer).
+    pub ingest_url: String,
 }
 
 impl Config {
@@ -51,6 +53,7 @@ impl Config {
             max_asset_bytes: env::parse_or("MAX_ASSET_BYTES", 10 * 1024 * 1024)?,
             db_max_connections: env::parse_or("DB_MAX_CONNECTIONS", 16)?,
             node_secret: env::optional("NODE_SECRET"),
+            ingest_url: env::or("INGEST_URL", "rtmp://127.0.0.1:1935/live"),
         })
     }
 }

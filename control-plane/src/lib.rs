@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod fanout;
+pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod response;

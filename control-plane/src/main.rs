@@ -25,17 +25,20 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve() -> anyhow::Result<()> {
-    shared::telemetry::init();
+    shared::telemetry::init("control-plane");
     let config = Config::from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let token = shared::shutdown::on_signal();
         let app = Application::build(config).await?;
         app.run_until_stopped(token).await
-    })
+    });
+    // After SIGTERM's drain: the spans of the last requests go out before we exit.
+    shared::telemetry::shutdown();
+    served
 }
 
 fn token(args: &[String]) -> anyhow::Result<()> {

@@ -21,6 +21,7 @@
 //! - [`cli`], [`scene_file`]: the standalone `render` command.
 //! - [`fleet`]: `render-node serve` — the node as a member of the fleet (jobs over AMQP,
 //!   leases, live reports, drain).
+//! - [`ingest`]: RTMP ingest — encoders publish to any node, feeds become layers anywhere.
 
 pub mod cli;
 pub mod compose;
@@ -28,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod fleet;
+pub mod ingest;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;

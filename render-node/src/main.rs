@@ -10,8 +10,11 @@ use anyhow::Context;
 use render_node::cli;
 
 fn main() -> ExitCode {
-    shared::telemetry::init();
-    match run() {
+    shared::telemetry::init("render-node");
+    let ran = run();
+    // After SIGTERM's drain (or a standalone render): buffered spans go out before we exit.
+    shared::telemetry::shutdown();
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The error chain only: a backtrace means nothing to someone with a bad scene file.
@@ -62,20 +65,22 @@ fn usage() -> String {
 fn serve() -> anyhow::Result<()> {
     let cfg = render_node::fleet::NodeConfig::from_env()
         .map_err(|e| anyhow::anyhow!("{e}\n{}", usage()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let ingest = render_node::ingest::Ingest::new(&cfg, runtime.handle().clone())?;
     let engine = render_node::Engine::new(render_node::EngineConfig {
         node_id: cfg.node_id.clone(),
         policy: Some(cfg.media.clone()),
         asset_base: Some(cfg.primary_control_plane().to_owned()),
         asset_key: Some(cfg.node_secret.clone()),
+        feeds: ingest.feeds(),
         ..Default::default()
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let token = shared::shutdown::on_signal();
-        let node = render_node::fleet::worker::Node::new(cfg, engine)?;
+        let node = render_node::fleet::worker::Node::new(cfg, engine, ingest)?;
         render_node::fleet::run(node, token).await
     })
 }

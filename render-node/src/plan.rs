@@ -20,7 +20,7 @@ use crate::error::{RenderError, Result};
 use crate::events::{EventSink, NodeEvent};
 use crate::pipeline::audio::AudioPort;
 use crate::sources::image::ImageCache;
-use crate::sources::ingest::{IngestFeeds, slate};
+use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
 use crate::sources::text::render_text;
 use crate::sources::video::{AppsinkSource, MovingKind};
 
@@ -108,7 +108,7 @@ impl Planner {
             let content = if keep {
                 PlannedContent::Keep
             } else {
-                PlannedContent::Replace(self.load(layer))
+                PlannedContent::Replace(self.load(layer, &spec.tenant_id))
             };
             let transition = match layer_hint {
                 Some((id, t)) if id == layer.id && old.is_some() && t.duration_ms > 0 => Some(t),
@@ -132,8 +132,8 @@ impl Planner {
     }
 
     /// The content of one layer, or `Nothing` (reported) when it cannot be loaded.
-    fn load(&mut self, layer: &Layer) -> LayerContent {
-        match self.try_load(layer) {
+    fn load(&mut self, layer: &Layer, tenant: &str) -> LayerContent {
+        match self.try_load(layer, tenant) {
             Ok(c) => {
                 self.failed.remove(&layer.id);
                 c
@@ -157,7 +157,7 @@ impl Planner {
         Ok(())
     }
 
-    fn try_load(&self, layer: &Layer) -> Result<LayerContent> {
+    fn try_load(&self, layer: &Layer, tenant: &str) -> Result<LayerContent> {
         let (w, h) = (
             layer.size.width.max(1) as u32,
             layer.size.height.max(1) as u32,
@@ -216,10 +216,20 @@ impl Planner {
                 )?;
                 LayerContent::Live(Box::new(src))
             }
-            LayerSource::Ingest(i) => match self.ctx.feeds.open(i.key_id) {
-                Some(feed) => LayerContent::Live(feed),
-                None => LayerContent::Bitmap(slate(w, h)),
-            },
+            LayerSource::Ingest(i) => {
+                let req = FeedRequest {
+                    key_id: i.key_id,
+                    tenant_id: tenant.to_owned(),
+                    width: w.next_multiple_of(2),
+                    height: h.next_multiple_of(2),
+                    audio: self.audio.clone().filter(|_| self.live),
+                    events: self.events.clone(),
+                };
+                match self.ctx.feeds.open(req) {
+                    Some(feed) => LayerContent::Live(feed),
+                    None => LayerContent::Bitmap(slate(w, h)),
+                }
+            }
         })
     }
 }

@@ -14,6 +14,7 @@ use std::time::Instant;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
+use shared::telemetry::PERF_TARGET;
 use uuid::Uuid;
 
 use crate::compose::layer::LayerContent;
@@ -117,6 +118,7 @@ impl RenderLoop {
                 }
             }
             let reuse = paused || !self.compositor.needs_redraw(n);
+            let mut compose_ns = 0;
             let (mut buffer, fresh) = match (&last, reuse) {
                 // Same pixels as the last frame: share its memory, only the timestamp differs.
                 (Some(prev), true) => (prev.copy(), false),
@@ -131,7 +133,8 @@ impl RenderLoop {
                     {
                         canvas.write_i420(&mut map);
                     }
-                    self.stats.composed(t0.elapsed().as_nanos() as u64);
+                    compose_ns = t0.elapsed().as_nanos() as u64;
+                    self.stats.composed(compose_ns);
                     (buf, true)
                 }
             };
@@ -145,10 +148,23 @@ impl RenderLoop {
                     *slot = Some(buffer.clone());
                 }
             }
+            let pushed = Instant::now();
             if let Err(e) = self.appsrc.push_buffer(buffer) {
                 tracing::info!(stream_id = %self.stream_id, error = ?e, "frame source refused a frame");
                 return LoopEnd::Refused(format!("{e:?}"));
             }
+            // STREAM_PERF_METRICS=true: where each frame's time goes (the push blocks while
+            // the encoder is behind).
+            tracing::debug!(
+                target: PERF_TARGET,
+                stream_id = %self.stream_id,
+                frame = n,
+                composed = fresh,
+                compose_us = compose_ns / 1_000,
+                push_us = pushed.elapsed().as_micros() as u64,
+                dropped = self.stats.dropped.load(Ordering::Relaxed),
+                "frame"
+            );
             self.stats.frames.fetch_add(1, Ordering::Relaxed);
             n += 1;
         }

@@ -11,6 +11,7 @@ use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 
 use crate::messages::Topology;
+use crate::trace_context::TraceContext;
 
 /// Times a poisoned command is redelivered before RabbitMQ dead-letters it.
 const DELIVERY_LIMIT: i64 = 5;
@@ -188,4 +189,66 @@ pub async fn publish_confirmed(
         return Err(AmqpError::Unroutable(returned.reply_text.to_string()));
     }
     Ok(())
+}
+
+/// Message headers carrying `ctx` (none without one), so the consumer's span continues the
+/// publisher's trace.
+pub fn trace_headers(ctx: Option<&TraceContext>) -> FieldTable {
+    let mut t = FieldTable::default();
+    for (name, value) in ctx.into_iter().flat_map(TraceContext::fields) {
+        t.insert(ShortString::from(name), AMQPValue::LongString(value.into()));
+    }
+    t
+}
+
+/// The trace context a message's headers carry, if any.
+pub fn trace_context(headers: Option<&FieldTable>) -> Option<TraceContext> {
+    let inner = headers?.inner();
+    TraceContext::from_fields(|name| match inner.get(name)? {
+        AMQPValue::LongString(s) => std::str::from_utf8(s.as_bytes()).ok(),
+        AMQPValue::ShortString(s) => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace_context::{TRACEPARENT, TRACESTATE, recording};
+
+    #[test]
+    fn a_message_without_trace_headers_has_no_context() {
+        assert_eq!(trace_context(None), None);
+        assert_eq!(trace_context(Some(&trace_headers(None))), None);
+        let other = table(&[("x-death", AMQPValue::LongLongInt(1))]);
+        assert_eq!(trace_context(Some(&other)), None);
+    }
+
+    #[test]
+    fn the_publishers_span_becomes_the_parent_of_the_consumers() {
+        let ((sent, received), spans) = recording(|| {
+            let publish = tracing::info_span!("publish");
+            let mut sent = TraceContext::of(&publish).expect("a span context");
+            sent.tracestate = Some("vendor=7".into());
+            let headers = trace_headers(Some(&sent));
+            assert!(headers.contains_key(TRACEPARENT) && headers.contains_key(TRACESTATE));
+            drop(publish);
+            // The node reads the headers the relay published with.
+            let received = trace_context(Some(&headers)).expect("read back");
+            let job = tracing::info_span!("job");
+            received.adopt(&job);
+            (sent, received)
+        });
+        assert_eq!(received, sent);
+        let find = |name: &str| {
+            spans
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("no {name} span in {spans:?}"))
+        };
+        let (publish, job) = (find("publish"), find("job"));
+        assert_eq!(job.span_context.trace_id(), publish.span_context.trace_id());
+        assert_eq!(job.parent_span_id, publish.span_context.span_id());
+        assert!(job.parent_span_is_remote);
+    }
 }

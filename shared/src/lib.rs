@@ -17,6 +17,8 @@
 //! - [`status`]: the live state a node reports and the API shows.
 //! - [`events`]: the WebSocket events tenants receive.
 //! - [`telemetry`], [`shutdown`], [`env`]: process plumbing both binaries use the same way.
+//! - [`trace_context`]: the W3C trace context one trace follows across HTTP, the outbox and
+//!   AMQP.
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
@@ -33,6 +35,7 @@ pub mod spec;
 pub mod status;
 pub mod stream_config;
 pub mod telemetry;
+pub mod trace_context;
 pub mod transition;
 pub mod validation;
 

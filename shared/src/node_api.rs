@@ -1,5 +1,6 @@
 //! Bodies of the internal API render nodes call on the control plane to claim, renew and
-//! release stream leases (`/internal/...`).
+//! release stream leases and to admit ingest publishers (`/internal/...`), and the Redis
+//! records nodes share.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -97,17 +98,94 @@ pub fn report_key(ns: &str, stream_id: Uuid) -> String {
     format!("{ns}sm:stream:{stream_id}:live")
 }
 
-/// The signature that lets a render node fetch one uploaded asset from the control plane:
-/// HMAC-SHA256 of the asset id under `NODE_SECRET`, in hex. It travels in a URL (GStreamer's
-/// HTTP source sends no custom headers), so it names one immutable asset, never the secret.
-pub fn asset_signature(secret: &str, asset_id: Uuid) -> String {
+/// An encoder asks to publish with this stream key (`POST /internal/ingest/authorize`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestAuthorize {
+    pub stream_key: String,
+}
+
+impl std::fmt::Debug for IngestAuthorize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A stream key is a secret: never in a log line.
+        f.write_str("IngestAuthorize { stream_key: <hidden> }")
+    }
+}
+
+/// Whose key it is: the feed may be used only by that tenant's streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestGrant {
+    pub key_id: Uuid,
+    pub tenant_id: String,
+    /// The stream the key was created under (its events go there).
+    pub stream_id: Uuid,
+}
+
+/// The keys a node's publishers use, checked every second (`POST /internal/ingest/check`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestCheck {
+    pub key_ids: Vec<Uuid>,
+}
+
+/// The answer: keys deleted since, whose publishers must be cut.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestRevoked {
+    pub revoked: Vec<Uuid>,
+}
+
+/// Where a live feed is published (Redis, expiring unless its node refreshes it), so the
+/// node running a stream that shows it can pull it from there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedLocation {
+    pub key_id: Uuid,
+    pub tenant_id: String,
+    pub stream_id: Uuid,
+    pub node_id: String,
+    /// One publish; a newer one with the same key replaces it.
+    pub session: Uuid,
+    /// The publishing node's HTTP address (`NODE_ADVERTISE_ADDR`), serving the relay.
+    pub relay_addr: String,
+    /// Unix milliseconds when the publish started.
+    pub since: i64,
+}
+
+/// Redis key of a live feed's location.
+pub fn feed_key(ns: &str, key_id: Uuid) -> String {
+    format!("{ns}sm:ingest:{key_id}")
+}
+
+/// Compares secrets in time independent of where they differ.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// HMAC-SHA256 under `NODE_SECRET` of the given parts, in hex.
+fn signature(secret: &str, parts: &[&[u8]]) -> String {
     use hmac::{Hmac, Mac};
     // HMAC takes keys of any length, so this cannot fail; an empty MAC would only refuse.
     let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
         return String::new();
     };
-    mac.update(asset_id.as_bytes());
+    for p in parts {
+        mac.update(p);
+    }
     hex::encode(mac.finalize().into_bytes())
+}
+
+/// The signature that lets a render node fetch one uploaded asset from the control plane.
+/// It travels in a URL (GStreamer's HTTP source sends no custom headers), so it names one
+/// immutable asset, never the secret.
+pub fn asset_signature(secret: &str, asset_id: Uuid) -> String {
+    signature(secret, &[asset_id.as_bytes()])
+}
+
+/// The signature that lets a render node pull one live feed from the node it is published to.
+pub fn feed_signature(secret: &str, key_id: Uuid) -> String {
+    signature(secret, &[b"feed:", key_id.as_bytes()])
 }
 
 #[cfg(test)]
@@ -121,5 +199,6 @@ mod tests {
         assert_ne!(asset_signature("s", a), asset_signature("s", b));
         assert_ne!(asset_signature("s", a), asset_signature("t", a));
         assert_eq!(asset_signature("s", a).len(), 64);
+        assert_ne!(feed_signature("s", a), asset_signature("s", a));
     }
 }

@@ -1,53 +1,93 @@
-//! Logging set-up shared by both binaries.
+//! Logging and tracing set-up shared by both binaries.
 //!
-//! `RUST_LOG` wins when set. Otherwise the seed's switches apply: `LOG_LEVEL`
-//! (error|warn|info|debug|trace, default info) and `DEBUG_COMPONENTS`, a comma list of
-//! `workers,renderer,rtmp,websocket,api,db,dispatch` turned up to debug. `LOG_FORMAT=json`
-//! prints one JSON object per line for log shippers.
+//! Logs: `RUST_LOG` wins when set. Otherwise the seed's switches apply: `LOG_LEVEL`
+//! (error|warn|info|debug|trace, default info), `DEBUG_COMPONENTS`, a comma list of
+//! `workers,renderer,rtmp,websocket,api,db,dispatch` turned up to debug, and
+//! `STREAM_PERF_METRICS=true` for the render node's per-frame timing lines (see [`filter`]).
+//! `LOG_FORMAT=json` prints one JSON object per line for log shippers.
+//!
+//! Traces: with an OTLP endpoint set (see [`otlp`]), spans at info and above — whatever the
+//! log level — are exported over OTLP/HTTP. [`shutdown`] exports what is still buffered;
+//! both binaries call it on their way out. Trace context crosses processes as W3C
+//! `traceparent` headers: see [`crate::trace_context`].
 
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt;
+pub mod filter;
+pub mod otlp;
 
-/// Log targets each `DEBUG_COMPONENTS` name turns up to debug.
-fn component_targets(component: &str) -> &'static [&'static str] {
-    match component.trim() {
-        "workers" | "dispatch" => &["control_plane::dispatch", "render_node::worker"],
-        "renderer" => &["render_node::pipeline", "render_node::compose"],
-        "rtmp" => &["render_node::output", "render_node::ingest"],
-        "websocket" => &["control_plane::routes::events"],
-        "api" => &["control_plane::routes", "tower_http"],
-        "db" => &["control_plane::db", "sqlx"],
-        _ => &[],
-    }
+use std::sync::OnceLock;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry, fmt};
+
+pub use filter::{PERF_TARGET, from_env as filter_from_env};
+pub use otlp::OtlpSettings;
+
+/// The exporting provider, kept so [`shutdown`] can flush it.
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// Installs logging, and span export when the environment asks for it; `default_service`
+/// names the service unless `OTEL_SERVICE_NAME` does. A second call (tests) is a no-op.
+pub fn init(default_service: &str) {
+    init_with(OtlpSettings::from_env(default_service));
 }
 
-/// The filter directives from the environment, without installing anything.
-pub fn filter_from_env() -> EnvFilter {
-    if let Ok(f) = EnvFilter::try_from_env("RUST_LOG") {
-        return f;
-    }
-    let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
-    let mut directives = vec![level];
-    if let Ok(list) = std::env::var("DEBUG_COMPONENTS") {
-        for c in list.split(',') {
-            directives.extend(component_targets(c).iter().map(|t| format!("{t}=debug")));
-        }
-    }
-    EnvFilter::try_new(directives.join(",")).unwrap_or_else(|_| EnvFilter::new("info"))
-}
-
-/// Installs the global subscriber; a second call (tests) is a no-op.
-pub fn init() {
+/// Installs logging, and span export to `otlp` when given. A second call is a no-op.
+pub fn init_with(otlp: Option<OtlpSettings>) {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
     // Colours only on a terminal: log files and collectors get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = fmt()
-        .with_env_filter(filter_from_env())
-        .with_target(true)
-        .with_ansi(ansi);
-    let _ = if json {
-        builder.json().flatten_event(true).try_init()
+    let logs: Box<dyn Layer<Registry> + Send + Sync> = if json {
+        fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_target(true)
+            .boxed()
     } else {
-        builder.try_init()
+        fmt::layer().with_target(true).with_ansi(ansi).boxed()
     };
+    let (provider, failure) = match otlp.as_ref().map(OtlpSettings::provider) {
+        Some(Ok(p)) => (Some(p), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let traces = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer("stream-manager"))
+            // Spans are exported whatever the log level, which only governs printed lines.
+            .with_filter(EnvFilter::new("info"))
+    });
+    let installed = tracing_subscriber::registry()
+        .with(logs.with_filter(filter::from_env()))
+        .with(traces)
+        .try_init()
+        .is_ok();
+    if !installed {
+        if let Some(p) = provider {
+            let _ = p.shutdown();
+        }
+        return;
+    }
+    if let Some(e) = failure {
+        tracing::error!(error = %e, "traces are not exported");
+    }
+    if let (Some(p), Some(s)) = (provider, otlp) {
+        if let Some(protocol) = OtlpSettings::unsupported_protocol() {
+            tracing::warn!(%protocol, "only http/protobuf is built in: exporting with it");
+        }
+        tracing::info!(url = %s.traces_url, service = %s.service_name, "exporting traces over OTLP");
+        let _ = PROVIDER.set(p);
+    }
+}
+
+/// Exports the spans still buffered and stops the exporter, waiting at most 5 s; a no-op
+/// when nothing is exported. Call it from blocking code, outside the async runtime.
+pub fn shutdown() {
+    if let Some(p) = PROVIDER.get()
+        && let Err(e) = p.shutdown()
+    {
+        tracing::warn!(error = %e, "some spans were not exported");
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use stream_manager_tests::nodes::{Receiver, spawn_node_with_control_planes};
+use stream_manager_tests::nodes::{Receiver, spawn_node_with_env};
 use stream_manager_tests::processes::spawn_control_plane;
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
@@ -131,11 +131,12 @@ async fn a_killed_control_plane_replica_costs_no_airtime_and_loses_nothing() {
     .unwrap());
 
     // The node prefers the doomed replica and knows the other.
-    let node = spawn_node_with_control_planes(
+    let urls = format!("{},{}", doomed.base, survivor.base);
+    let node = spawn_node_with_env(
         &survivor,
         "cpkill-node",
         1,
-        &format!("{},{}", doomed.base, survivor.base),
+        &[("CONTROL_PLANE_URL", urls.as_str())],
     );
     ok(send(reqwest::Method::POST, "/stream/start", json!({}))
         .send()

@@ -1,48 +1,9 @@
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use serde_json::{Value, json};
-use stream_manager_tests::{TestApp, spawn_app, spawn_replica};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(
-    app: &TestApp,
-    path: &str,
-    tenant: &str,
-    in_query: bool,
-) -> Result<Socket, WsError> {
-    let ws_base = app.base.replacen("http", "ws", 1);
-    let token = app.token(tenant);
-    let url = if in_query {
-        format!("{ws_base}{path}?token={token}")
-    } else {
-        format!("{ws_base}{path}")
-    };
-    let mut req = url.into_client_request().unwrap();
-    if !in_query {
-        req.headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
-}
-
-/// The next JSON text message, skipping pings, within `timeout`.
-async fn next_event(ws: &mut Socket, timeout: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .ok()??
-            .ok()?;
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(&t).ok();
-        }
-    }
-}
+use serde_json::json;
+use stream_manager_tests::ws::{connect, next_event};
+use stream_manager_tests::{spawn_app, spawn_replica};
+use tokio_tungstenite::tungstenite::Error as WsError;
 
 #[tokio::test]
 async fn a_change_through_one_replica_reaches_a_socket_on_the_other_within_a_second() {

@@ -1,5 +1,6 @@
 //! `stream_keys`: the secrets encoders publish with, stored only as hashes.
 
+use sha2::{Digest, Sha256};
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,6 +21,11 @@ pub struct KeyOwner {
     pub id: Uuid,
     pub tenant_id: String,
     pub stream_id: Uuid,
+}
+
+/// SHA-256 of a key's value, the only form we keep.
+pub fn hash_key(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
 }
 
 /// Stores a new key's hash.
@@ -60,17 +66,42 @@ pub async fn list(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<Vec<
     .await
 }
 
-/// Deletes a key of the stream.
+/// Deletes a key of the stream, returning its hash (to drop it from the cache).
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
-    let r = sqlx::query!(
-        "DELETE FROM stream_keys WHERE stream_id = $1 AND id = $2",
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    stream_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar!(
+        "DELETE FROM stream_keys WHERE stream_id = $1 AND id = $2 RETURNING key_hash",
         stream_id,
         id
     )
-    .execute(db)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    .fetch_optional(db)
+    .await
+}
+
+/// Hashes of every key of a stream (dropped from the cache when the stream is deleted).
+#[tracing::instrument(skip(db))]
+pub async fn hashes_of_stream(
+    db: impl PgExecutor<'_>,
+    stream_id: Uuid,
+) -> sqlx::Result<Vec<Vec<u8>>> {
+    sqlx::query_scalar!(
+        "SELECT key_hash FROM stream_keys WHERE stream_id = $1",
+        stream_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Which of these keys still exist.
+#[tracing::instrument(skip(db))]
+pub async fn existing(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!("SELECT id FROM stream_keys WHERE id = ANY($1)", ids)
+        .fetch_all(db)
+        .await
 }
 
 /// Whether the key exists and belongs to the tenant (for ingest layer sources).

@@ -1,6 +1,7 @@
 //! `outbox`: commands committed with the state change that caused them, awaiting publication.
 
 use serde_json::Value;
+use shared::trace_context::{TRACEPARENT, TRACESTATE, TraceContext};
 use sqlx::PgExecutor;
 use sqlx::types::Json;
 
@@ -10,19 +11,37 @@ pub struct OutboxRow {
     pub id: i64,
     pub routing_key: String,
     pub payload: Json<Value>,
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
 }
 
-/// Queues a command for the relay.
+impl OutboxRow {
+    /// The trace context of the span that queued the command.
+    pub fn trace_context(&self) -> Option<TraceContext> {
+        TraceContext::from_fields(|name| match name {
+            TRACEPARENT => self.traceparent.as_deref(),
+            TRACESTATE => self.tracestate.as_deref(),
+            _ => None,
+        })
+    }
+}
+
+/// Queues a command for the relay, with the trace context of the caller's span (the API
+/// request, or the reaper's re-dispatch) so the node's work joins that trace.
 #[tracing::instrument(skip(db, payload))]
 pub async fn enqueue(
     db: impl PgExecutor<'_>,
     routing_key: &str,
     payload: &Value,
 ) -> sqlx::Result<i64> {
+    let trace = TraceContext::current();
     sqlx::query_scalar!(
-        "INSERT INTO outbox (routing_key, payload) VALUES ($1, $2) RETURNING id",
+        "INSERT INTO outbox (routing_key, payload, traceparent, tracestate)
+         VALUES ($1, $2, $3, $4) RETURNING id",
         routing_key,
-        Json(payload) as _
+        Json(payload) as _,
+        trace.as_ref().map(|t| t.traceparent.as_str()),
+        trace.as_ref().and_then(|t| t.tracestate.as_deref()),
     )
     .fetch_one(db)
     .await
@@ -32,7 +51,7 @@ pub async fn enqueue(
 pub async fn claim(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<OutboxRow>> {
     sqlx::query_as!(
         OutboxRow,
-        r#"SELECT id, routing_key, payload AS "payload: Json<Value>"
+        r#"SELECT id, routing_key, payload AS "payload: Json<Value>", traceparent, tracestate
            FROM outbox WHERE published_at IS NULL
            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"#,
         limit

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use shared::events::EventType;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::db::leases::{self, MAX_DISPATCH_ATTEMPTS};
 use crate::db::streams;
@@ -42,7 +43,11 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
         if !row.desired().is_on_air() {
             continue;
         }
-        commands::enqueue_start(state, &mut tx, &row).await?;
+        // The re-dispatch starts a trace of its own, which the node that takes it continues.
+        let span = tracing::info_span!("redispatch", stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts);
+        commands::enqueue_start(state, &mut tx, &row)
+            .instrument(span)
+            .await?;
         tracing::warn!(stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts, timed_out = r.start_timed_out, "lease lapsed: stream dispatched again");
     }
     tx.commit().await?;

@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use lapin::types::FieldTable;
+use shared::trace_context::TraceContext;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::db::outbox;
 use crate::state::AppState;
@@ -35,9 +36,21 @@ pub async fn publish_pending(state: &AppState) -> Result<usize, RelayError> {
     let mut failure = None;
     for row in &rows {
         let payload = row.payload.0.to_string();
+        // The publish joins the trace of the request that queued the command, and the node's
+        // span joins the publish through the message headers.
+        let queued_by = row.trace_context();
+        let span =
+            tracing::info_span!("publish", outbox_id = row.id, routing_key = %row.routing_key);
+        if let Some(ctx) = &queued_by {
+            ctx.adopt(&span);
+        }
+        // A replica that exports nothing has no span context: it hands the stored one on.
+        let trace = TraceContext::of(&span).or(queued_by);
+        let headers = shared::amqp::trace_headers(trace.as_ref());
         match state
             .broker
-            .publish(&row.routing_key, payload.as_bytes(), FieldTable::default())
+            .publish(&row.routing_key, payload.as_bytes(), headers)
+            .instrument(span)
             .await
         {
             Ok(()) => {

@@ -8,7 +8,10 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use serde_json::json;
 use shared::events::EventType;
-use shared::node_api::{Grant, LeaseRef, LeaseState, Release, Renewal};
+use shared::node_api::{
+    Grant, IngestAuthorize, IngestCheck, IngestGrant, IngestRevoked, LeaseRef, LeaseState, Release,
+    Renewal, same_secret,
+};
 use shared::spec::StreamSpec;
 
 use crate::db::{leases, streams};
@@ -27,6 +30,34 @@ pub fn router() -> Router<AppState> {
         .route("/internal/streams/{streamId}/spec", get(latest_spec))
         .route("/internal/leases/renew", post(renew))
         .route("/internal/assets/{id}", get(asset))
+        .route("/internal/ingest/authorize", post(authorize_ingest))
+        .route("/internal/ingest/check", post(check_ingest))
+}
+
+/// Whose stream key an encoder presented to a node; 404 when it is unknown or deleted.
+async fn authorize_ingest(
+    State(state): State<AppState>,
+    Node(node): Node,
+    ApiJson(body): ApiJson<IngestAuthorize>,
+) -> ApiResult<IngestGrant> {
+    // Never log the key itself: only whose it turned out to be.
+    let grant = crate::ingest::authorize(&state, &body.stream_key)
+        .await?
+        .ok_or(ApiError::NotFound("stream key"))?;
+    tracing::info!(node_id = %node, key_id = %grant.key_id, tenant = %grant.tenant_id, stream_id = %grant.stream_id, "encoder admitted");
+    ok(grant)
+}
+
+/// Which of a node's publishers' keys were deleted.
+async fn check_ingest(
+    State(state): State<AppState>,
+    Node(_): Node,
+    ApiJson(body): ApiJson<IngestCheck>,
+) -> ApiResult<IngestRevoked> {
+    let ids: Vec<_> = body.key_ids.into_iter().take(1024).collect();
+    ok(IngestRevoked {
+        revoked: crate::ingest::revoked(&state, &ids).await?,
+    })
 }
 
 /// `?sig=`: the asset's signature under `NODE_SECRET` (see `shared::node_api::asset_signature`).
@@ -62,11 +93,6 @@ async fn asset(
 
 /// A render node, authenticated by the shared secret and named by `X-Node-Id`.
 pub struct Node(pub String);
-
-/// Compares in time independent of where the inputs differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 impl FromRequestParts<AppState> for Node {
     type Rejection = ApiError;

@@ -2,13 +2,12 @@
 
 use axum::extract::State;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::db::keys::{self, KeyRow};
+use crate::db::keys::{self, KeyRow, hash_key};
 use crate::db::unix_ms;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{PathIds, TenantStream};
@@ -33,16 +32,20 @@ pub struct KeyView {
     /// Masked: only the last characters are shown.
     key: String,
     created_at: i64,
+    /// When an encoder last started publishing with it.
     last_used: Option<i64>,
+    /// Whether an encoder is publishing with it now.
+    publishing: bool,
 }
 
-impl From<KeyRow> for KeyView {
-    fn from(k: KeyRow) -> Self {
+impl KeyView {
+    fn new(k: KeyRow, publishing: bool) -> Self {
         KeyView {
             id: k.id,
             key: k.masked,
             created_at: unix_ms(k.created_at),
             last_used: k.last_used_at.map(unix_ms),
+            publishing,
         }
     }
 }
@@ -60,11 +63,8 @@ pub struct NewKey {
     id: Uuid,
     key: String,
     created_at: i64,
-}
-
-/// SHA-256 of a key's value, the only form we keep.
-pub fn hash_key(key: &str) -> Vec<u8> {
-    Sha256::digest(key.as_bytes()).to_vec()
+    /// Where the encoder publishes: this URL as the server, the key as the stream key.
+    ingest_url: String,
 }
 
 /// A fresh key: 192 random bits, hex, with a recognisable prefix.
@@ -85,8 +85,14 @@ fn mask(key: &str) -> String {
     responses((status = 200, body = KeyList), (status = 401, body = ErrorEnvelope)))]
 async fn list_keys(State(state): State<AppState>, ctx: TenantStream) -> ApiResult<KeyList> {
     let rows = keys::list(&state.db, ctx.stream.id).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|k| k.id).collect();
+    let publishing = crate::ingest::publishing(&state, &ids).await;
     ok(KeyList {
-        keys: rows.into_iter().map(KeyView::from).collect(),
+        keys: rows
+            .into_iter()
+            .zip(publishing)
+            .map(|(k, p)| KeyView::new(k, p))
+            .collect(),
     })
 }
 
@@ -118,6 +124,7 @@ async fn create_key(
         id: row.id,
         key,
         created_at: unix_ms(row.created_at),
+        ingest_url: state.config.ingest_url.clone(),
     }))
 }
 
@@ -130,9 +137,10 @@ async fn delete_key(
     ids: PathIds,
 ) -> ApiResult<serde_json::Value> {
     let id = ids.id("id", "stream key")?;
-    if !keys::delete(&state.db, ctx.stream.id, id).await? {
-        return Err(ApiError::NotFound("stream key"));
-    }
+    let hash = keys::delete(&state.db, ctx.stream.id, id)
+        .await?
+        .ok_or(ApiError::NotFound("stream key"))?;
+    crate::ingest::forget(&state, &[hash]).await;
     tracing::info!(tenant = %ctx.tenant, stream_id = %ctx.stream.id, key_id = %id, "stream key deleted");
     ok(serde_json::json!({ "id": id, "deleted": true }))
 }

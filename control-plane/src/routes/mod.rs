@@ -20,6 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use serde::de::DeserializeOwned;
+use shared::trace_context::TraceContext;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -58,12 +59,19 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), stream_id = tracing::field::Empty)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of one request; a client's `traceparent` header makes it a child of the
+/// client's span, so the client's trace goes on through us.
+fn request_span<B>(req: &Request<B>) -> tracing::Span {
+    let span = tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), stream_id = tracing::field::Empty);
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(parent) = TraceContext::from_fields(header) {
+        parent.adopt(&span);
+    }
+    span
 }
 
 /// Parses a JSON body given as bytes (for bodies that may be empty), naming the bad field.

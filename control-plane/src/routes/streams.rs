@@ -152,8 +152,10 @@ async fn delete_stream(
             "stop the stream before deleting it",
         ));
     }
+    let key_hashes = crate::db::keys::hashes_of_stream(&mut *tx, id).await?;
     streams::delete(&mut *tx, &tenant, id).await?;
     tx.commit().await?;
+    crate::ingest::forget(&state, &key_hashes).await;
     tracing::info!(tenant, stream_id = %id, "stream deleted");
     ok(StreamSummary::from(&row))
 }

@@ -10,9 +10,10 @@ use futures_util::StreamExt;
 use lapin::message::{BasicGetMessage, Delivery};
 use lapin::options::{BasicConsumeOptions, BasicGetOptions, BasicQosOptions};
 use lapin::types::FieldTable;
-use lapin::{Channel, Connection, Consumer};
+use lapin::{BasicProperties, Channel, Connection, Consumer};
 use shared::amqp::{self, AmqpError};
 use shared::messages::{CommandEnvelope, MESSAGE_VERSION, Topology};
+use tracing::Span;
 
 /// Unacknowledged node commands the broker may push at once.
 const NODE_PREFETCH: u16 = 32;
@@ -43,6 +44,30 @@ pub fn parse(body: &[u8]) -> Result<CommandEnvelope, BadCommand> {
         return Err(BadCommand::Version(env.message_version));
     }
     Ok(env)
+}
+
+/// The span handling a start job: a child of the control plane's publish (and so of the API
+/// request that started the stream) when the message carries a trace context.
+pub fn job_span(props: &BasicProperties) -> Span {
+    continue_trace(
+        tracing::info_span!("job", stream_id = tracing::field::Empty),
+        props,
+    )
+}
+
+/// The span handling an update or stop sent to this node, continuing its sender's trace.
+pub fn command_span(props: &BasicProperties) -> Span {
+    continue_trace(
+        tracing::info_span!("command", stream_id = tracing::field::Empty),
+        props,
+    )
+}
+
+fn continue_trace(span: Span, props: &BasicProperties) -> Span {
+    if let Some(parent) = amqp::trace_context(props.headers().as_ref()) {
+        parent.adopt(&span);
+    }
+    span
 }
 
 impl Link {

@@ -25,6 +25,8 @@ pub struct NodeConfig {
     /// else `metrics_addr` itself, or this host's name when that is a wildcard address.
     pub advertise_addr: String,
     pub rtsp_addr: SocketAddr,
+    /// Where encoders publish (`INGEST_ADDR`); `off` runs the node without ingest.
+    pub ingest_addr: Option<SocketAddr>,
     pub media: MediaPolicy,
     /// Admission: no new job while the process uses more than this percent of the machine.
     pub max_cpu_percent: f64,
@@ -94,6 +96,13 @@ impl NodeConfig {
             metrics_addr,
             advertise_addr,
             rtsp_addr: env::parse_or("RTSP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8554)))?,
+            ingest_addr: match env::optional("INGEST_ADDR").as_deref() {
+                Some("off") => None,
+                _ => Some(env::parse_or(
+                    "INGEST_ADDR",
+                    SocketAddr::from(([127, 0, 0, 1], 1935)),
+                )?),
+            },
             media: MediaPolicy::from_env()?,
             max_cpu_percent: env::parse_or("NODE_MAX_CPU_PERCENT", 90.0)?,
         })

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use shared::node_api::{Grant, Held, LeaseRef, LeaseState, NODE_ID_HEADER, Release, Renewal};
+use shared::node_api::{
+    Grant, Held, IngestAuthorize, IngestCheck, IngestGrant, IngestRevoked, LeaseRef, LeaseState,
+    NODE_ID_HEADER, Release, Renewal,
+};
 use shared::spec::StreamSpec;
 use uuid::Uuid;
 
@@ -75,11 +78,6 @@ impl ControlApi {
         })
     }
 
-    /// The replica calls go to now.
-    pub fn current_base(&self) -> &str {
-        &self.bases[self.current.load(Ordering::Relaxed) % self.bases.len()]
-    }
-
     /// Sends the request `build` makes for a replica's base URL, from the current replica on.
     /// A replica that refuses the connection never saw the request, so the next one is tried
     /// at once; one that timed out may have applied it, so the call fails (the callers retry
@@ -132,18 +130,23 @@ impl ControlApi {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<Result<T, StatusCode>, Failure> {
-        let resp = req
+        let mut req = req
             .bearer_auth(&self.secret)
-            .header(NODE_ID_HEADER, &self.node_id)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_connect() {
-                    Failure::NotSent(e.to_string())
-                } else {
-                    Failure::Lost(e.to_string())
-                }
-            })?;
+            .header(NODE_ID_HEADER, &self.node_id);
+        // A call made for a job (the claim) shows in the job's trace on the control plane.
+        for (name, value) in shared::trace_context::TraceContext::current()
+            .iter()
+            .flat_map(|t| t.fields())
+        {
+            req = req.header(name, value);
+        }
+        let resp = req.send().await.map_err(|e| {
+            if e.is_connect() {
+                Failure::NotSent(e.to_string())
+            } else {
+                Failure::Lost(e.to_string())
+            }
+        })?;
         let status = resp.status();
         if status.is_server_error() {
             return Err(Failure::Answered(ApiCallError::Unavailable(format!(
@@ -201,6 +204,38 @@ impl ControlApi {
             .send(|base| self.http.post(format!("{base}{path}")).json(release))
             .await?;
         Ok(())
+    }
+
+    /// Whose stream key an encoder presented: `None` when it is unknown or deleted.
+    pub async fn authorize_ingest(
+        &self,
+        stream_key: &str,
+    ) -> Result<Option<IngestGrant>, ApiCallError> {
+        let body = IngestAuthorize {
+            stream_key: stream_key.to_owned(),
+        };
+        Ok(self
+            .send(|base| {
+                self.http
+                    .post(format!("{base}/internal/ingest/authorize"))
+                    .json(&body)
+            })
+            .await?
+            .ok())
+    }
+
+    /// Which of these keys were deleted (their publishers must be cut).
+    pub async fn check_ingest(&self, key_ids: Vec<Uuid>) -> Result<Vec<Uuid>, ApiCallError> {
+        let body = IngestCheck { key_ids };
+        let r: IngestRevoked = self
+            .send(|base| {
+                self.http
+                    .post(format!("{base}/internal/ingest/check"))
+                    .json(&body)
+            })
+            .await?
+            .map_err(|s| ApiCallError::Unavailable(format!("key check refused: {s}")))?;
+        Ok(r.revoked)
     }
 
     /// The latest desired state of a stream this node holds.

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -43,6 +44,7 @@ pub async fn serve(node: Arc<Node>, metrics: Option<PrometheusHandle>, token: Ca
         .route("/metrics", get(prometheus))
         .route("/healthz", get(|| async { "ok" }))
         .route("/streams/{id}/snapshot.jpg", get(snapshot))
+        .route("/internal/feeds/{keyId}", get(feed))
         .with_state(HttpState { node, metrics });
     tracing::info!(%addr, "node http listening");
     let served = axum::serve(listener, app)
@@ -62,6 +64,40 @@ async fn prometheus(State(s): State<HttpState>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// `?sig=`: the feed's signature under `NODE_SECRET`.
+#[derive(serde::Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    sig: String,
+}
+
+/// A feed published to this node, relayed as FLV to the node whose stream shows it.
+async fn feed(
+    State(s): State<HttpState>,
+    Path(id): Path<String>,
+    Query(q): Query<FeedQuery>,
+) -> Response {
+    let Ok(key_id) = Uuid::parse_str(&id) else {
+        return (StatusCode::NOT_FOUND, "no such feed").into_response();
+    };
+    let want = shared::node_api::feed_signature(&s.node.cfg.node_secret, key_id);
+    if !shared::node_api::same_secret(want.as_bytes(), q.sig.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "bad signature").into_response();
+    }
+    let Some(sub) = s.node.ingest.hub.subscribe(key_id) else {
+        return (StatusCode::NOT_FOUND, "no such feed on this node").into_response();
+    };
+    tracing::info!(%key_id, "relaying a feed to another node");
+    (
+        [
+            (header::CONTENT_TYPE, "video/x-flv"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Body::from_stream(crate::ingest::relay::flv_bytes(sub)),
+    )
+        .into_response()
 }
 
 async fn snapshot(State(s): State<HttpState>, Path(id): Path<String>) -> Response {

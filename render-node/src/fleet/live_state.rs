@@ -31,7 +31,8 @@ impl LiveState {
         })
     }
 
-    async fn conn(&self) -> Option<ConnectionManager> {
+    /// The connection, (re)connecting if needed; `None` while Redis is away.
+    pub(crate) async fn conn(&self) -> Option<ConnectionManager> {
         let mut guard = self.conn.lock().await;
         if guard.is_none() {
             let cfg = ConnectionManagerConfig::new()
@@ -43,6 +44,11 @@ impl LiveState {
             }
         }
         guard.clone()
+    }
+
+    /// The key prefix of this deployment.
+    pub(crate) fn namespace(&self) -> &str {
+        &self.ns
     }
 
     /// Writes a stream's report.

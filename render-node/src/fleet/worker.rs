@@ -13,6 +13,7 @@ use shared::node_api::{NodeInfo, Release};
 use shared::spec::StreamSpec;
 use shared::status::StreamState;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::engine::{Engine, StreamOptions};
@@ -22,6 +23,7 @@ use crate::fleet::config::NodeConfig;
 use crate::fleet::control_api::{ApiCallError, ControlApi};
 use crate::fleet::held::{HeldStream, HeldStreams};
 use crate::fleet::live_state::LiveState;
+use crate::ingest::Ingest;
 use crate::metrics::{CLOCK_TICKS_PER_SEC, process_cpu_ticks, resident_bytes};
 use crate::supervisor::unix_ms;
 
@@ -47,11 +49,13 @@ pub struct Node {
     cpu_percent: std::sync::Mutex<f64>,
     /// The RTSP preview server, when it could start.
     preview: Option<crate::fleet::rtsp::Preview>,
+    /// RTMP ingest: this node's published feeds.
+    pub ingest: Arc<Ingest>,
 }
 
 impl Node {
     /// A node ready to run.
-    pub fn new(cfg: NodeConfig, engine: Engine) -> anyhow::Result<Arc<Self>> {
+    pub fn new(cfg: NodeConfig, engine: Engine, ingest: Arc<Ingest>) -> anyhow::Result<Arc<Self>> {
         let cfg_rtsp = cfg.rtsp_addr;
         Ok(Arc::new(Node {
             api: ControlApi::new(&cfg.control_plane_urls, &cfg.node_secret, &cfg.node_id)?,
@@ -62,6 +66,7 @@ impl Node {
             starting: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             cpu_percent: std::sync::Mutex::new(0.0),
+            ingest,
             preview: match crate::fleet::rtsp::Preview::start(cfg_rtsp) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -112,9 +117,10 @@ pub async fn run(node: Arc<Node>, token: CancellationToken) -> anyhow::Result<()
     ));
     let leases = tokio::spawn(lease_loop(node.clone(), token.clone()));
     let reports = tokio::spawn(report_loop(node.clone(), token.clone()));
+    let ingest = tokio::spawn(node.ingest.clone().run(token.clone()));
     broker_loop(node.clone(), token.clone()).await;
     drain(&node).await;
-    for task in [leases, reports, http] {
+    for task in [leases, reports, http, ingest] {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "node task ended abnormally");
         }
@@ -155,7 +161,8 @@ async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
                 cmd = link.next_command() => match cmd {
                     Some(Ok(delivery)) => {
                         let node = node.clone();
-                        tokio::spawn(async move { on_node_command(&node, &delivery.data, &delivery.acker).await });
+                        let span = commands::command_span(&delivery.properties);
+                        tokio::spawn(async move { on_node_command(&node, &delivery.data, &delivery.acker).await }.instrument(span));
                     }
                     Some(Err(e)) => { tracing::warn!(error = %e, "command consumer failed; reconnecting"); break; }
                     None => { tracing::warn!("command consumer ended; reconnecting"); break; }
@@ -168,10 +175,11 @@ async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
                         Ok(Some(msg)) => {
                             node.starting.fetch_add(1, Ordering::Relaxed);
                             let node = node.clone();
+                            let span = commands::job_span(&msg.delivery.properties);
                             tokio::spawn(async move {
                                 on_job(&node, &msg.delivery.data, &msg.delivery.acker).await;
                                 node.starting.fetch_sub(1, Ordering::Relaxed);
-                            });
+                            }.instrument(span));
                         }
                         Ok(None) => {}
                         Err(e) => { tracing::warn!(error = %e, "jobs queue unreachable; reconnecting"); break; }
@@ -204,6 +212,7 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
         return;
     };
     let stream_id = spec.stream_id;
+    tracing::Span::current().record("stream_id", tracing::field::display(stream_id));
     let grant = match node.api.claim(stream_id).await {
         Ok(Some(g)) => g,
         Ok(None) => {
@@ -322,6 +331,10 @@ async fn on_node_command(node: &Arc<Node>, body: &[u8], acker: &Acker) {
             return;
         }
     };
+    tracing::Span::current().record(
+        "stream_id",
+        tracing::field::display(env.command.stream_id()),
+    );
     match env.command {
         NodeCommand::Update { spec } => apply(node, *spec).await,
         NodeCommand::Stop { stream_id, version } => {

@@ -74,7 +74,39 @@ impl AudioPort {
             src,
             queue,
             mix_pad,
+            timeline: std::sync::Mutex::default(),
         })
+    }
+}
+
+/// Audio is placed this far after its arrival, so a buffer delayed by that much jitter is
+/// still continuous with the one before it.
+const JITTER_MARGIN_NS: u64 = 30_000_000;
+/// A source whose timestamps wander this far from real time (a loop, a seek, a reconnect,
+/// clock drift) is re-anchored at its next buffer.
+const MAX_DRIFT_NS: u64 = 200_000_000;
+
+/// Maps a source's audio timestamps onto the output's running time: anchored on arrival,
+/// then following the source's own spacing, so bursty arrival (a network feed) still gives
+/// continuous audio instead of gaps and overlaps at every burst.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timeline {
+    /// (source timestamp, output running time) of the anchor buffer, in nanoseconds.
+    anchor: Option<(u64, u64)>,
+}
+
+impl Timeline {
+    /// Where a buffer stamped `src` (if it has a stamp) goes, when it arrives at `now`.
+    pub fn place(&mut self, src: Option<u64>, now: u64) -> u64 {
+        if let (Some(s), Some((s0, o0))) = (src, self.anchor)
+            && let Some(out) = (o0 + s).checked_sub(s0)
+            && out.abs_diff(now + JITTER_MARGIN_NS) <= MAX_DRIFT_NS
+        {
+            return out;
+        }
+        let out = now + JITTER_MARGIN_NS;
+        self.anchor = src.map(|s| (s, out));
+        out
     }
 }
 
@@ -86,19 +118,27 @@ pub struct AudioInput {
     src: gst_app::AppSrc,
     queue: gst::Element,
     mix_pad: gst::Pad,
+    timeline: std::sync::Mutex<Timeline>,
 }
 
 impl AudioInput {
-    /// Pushes decoded audio, re-stamped to "now" in the output's running time: the source
-    /// pipeline has its own timeline (and loops), the output's is the one that counts.
+    /// Pushes decoded audio, re-stamped into the output's running time: the source has its
+    /// own timeline (which loops, restarts and drifts); the output's is the one that counts.
     pub fn push(&self, mut buf: gst::Buffer) {
-        let now = self
+        let Some(now) = self
             .pipeline
             .upgrade()
-            .and_then(|p| p.current_running_time());
+            .and_then(|p| p.current_running_time())
+        else {
+            return;
+        };
+        let pts = match self.timeline.lock() {
+            Ok(mut t) => t.place(buf.pts().map(gst::ClockTime::nseconds), now.nseconds()),
+            Err(_) => now.nseconds(),
+        };
         {
             let b = buf.make_mut();
-            b.set_pts(now);
+            b.set_pts(gst::ClockTime::from_nseconds(pts));
             b.set_dts(gst::ClockTime::NONE);
         }
         let _ = self.src.push_buffer(buf);
@@ -113,5 +153,38 @@ impl AudioInput {
             let _ = p.remove_many([self.src.upcast_ref(), &self.queue]);
         }
         self.mixer.release_request_pad(&self.mix_pad);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn bursty_arrival_keeps_the_sources_spacing() {
+        let mut t = Timeline::default();
+        let first = t.place(Some(5_000 * MS), 100 * MS);
+        assert_eq!(first, 100 * MS + JITTER_MARGIN_NS);
+        // Three 20 ms buffers arriving together 50 ms later still sit 20 ms apart.
+        let got: Vec<u64> = (1..=3)
+            .map(|i| t.place(Some((5_000 + 20 * i) * MS), 150 * MS))
+            .collect();
+        assert_eq!(got, [first + 20 * MS, first + 40 * MS, first + 60 * MS]);
+    }
+
+    #[test]
+    fn a_jump_in_the_source_re_anchors_at_arrival() {
+        let mut t = Timeline::default();
+        t.place(Some(9_000 * MS), 0);
+        // The source looped back to zero, or reconnected.
+        assert_eq!(t.place(Some(0), 1_000 * MS), 1_000 * MS + JITTER_MARGIN_NS);
+        assert_eq!(
+            t.place(Some(20 * MS), 1_020 * MS),
+            1_020 * MS + JITTER_MARGIN_NS
+        );
+        // Unstamped buffers go at arrival.
+        assert_eq!(t.place(None, 2_000 * MS), 2_000 * MS + JITTER_MARGIN_NS);
     }
 }

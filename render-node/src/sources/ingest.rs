@@ -1,8 +1,9 @@
 //! Ingest layers: the seam where live camera feeds plug in.
 //!
-//! The ingest server (its own issue) will implement [`IngestFeeds`]: given a stream key id it
-//! hands out a [`FrameSource`] of the feed's decoded frames. Until a feed is up (or with
-//! [`NoFeeds`]) the layer shows a slate.
+//! A fleet node's ingest ([`crate::ingest`]) implements [`IngestFeeds`]: given a stream key
+//! id it hands out a [`FrameSource`] that shows the feed wherever in the fleet it is
+//! published, and the slate while it is not. Without ingest ([`NoFeeds`], the standalone
+//! command) the layer shows the slate.
 
 use std::sync::Arc;
 
@@ -13,11 +14,28 @@ use uuid::Uuid;
 
 use super::FrameSource;
 use super::text::render_text;
+use crate::events::EventSink;
+use crate::pipeline::audio::AudioPort;
 
-/// Live feeds published to this node, looked up by stream key id.
+/// What an ingest layer asks for.
+#[derive(Debug, Clone)]
+pub struct FeedRequest {
+    pub key_id: Uuid,
+    /// The stream's tenant: a feed published with another tenant's key is never shown.
+    pub tenant_id: String,
+    /// The layer's box (even sizes).
+    pub width: u32,
+    pub height: u32,
+    /// Where the feed's audio joins the output, when it is mixed.
+    pub audio: Option<AudioPort>,
+    pub events: EventSink,
+}
+
+/// Live feeds published to the fleet, looked up by stream key id.
 pub trait IngestFeeds: Send + Sync {
-    /// The feed published with `key_id`, if an encoder is publishing it now.
-    fn open(&self, key_id: Uuid) -> Option<Box<dyn FrameSource>>;
+    /// A source showing the feed published with `req.key_id` (and a slate while there is
+    /// none), or `None` when this node has no ingest at all.
+    fn open(&self, req: FeedRequest) -> Option<Box<dyn FrameSource>>;
 }
 
 /// No ingest server: every ingest layer shows the slate.
@@ -25,7 +43,7 @@ pub trait IngestFeeds: Send + Sync {
 pub struct NoFeeds;
 
 impl IngestFeeds for NoFeeds {
-    fn open(&self, _key_id: Uuid) -> Option<Box<dyn FrameSource>> {
+    fn open(&self, _req: FeedRequest) -> Option<Box<dyn FrameSource>> {
         None
     }
 }

@@ -1,5 +1,6 @@
 //! Moving layers decoded by a small pipeline of their own into an `appsink`: video files and
-//! network streams (`uridecodebin`, looped by seeking back), and test patterns.
+//! network streams (`uridecodebin`, looped by seeking back), test patterns, and live feeds
+//! pushed in as FLV (ingest layers).
 //!
 //! Each source runs its own pipeline so a broken or slow file never stalls the output: the
 //! compositor takes whatever frame is newest and holds the last one otherwise. Its audio, if
@@ -27,6 +28,9 @@ pub enum MovingKind {
     /// A `videotestsrc` pattern (`testsrc://ball`): moving pixels with no decoding cost, for
     /// benchmarks and tests.
     Pattern(String),
+    /// A live FLV feed the caller pushes into [`AppsinkSource::feed_input`], named for logs.
+    /// Shown as it arrives, never paced: the feed's clock is the encoder's, not ours.
+    Feed(String),
 }
 
 impl MovingKind {
@@ -56,6 +60,10 @@ pub struct AppsinkSource {
     events: EventSink,
     failed: bool,
     audio: Arc<Mutex<Option<AudioInput>>>,
+    /// Where a [`MovingKind::Feed`]'s bytes go.
+    input: Option<gst_app::AppSrc>,
+    /// Decoded frames taken so far (a feed that stops producing them has stalled).
+    frames: u64,
 }
 
 impl std::fmt::Debug for AppsinkSource {
@@ -96,9 +104,10 @@ impl AppsinkSource {
         let scale = make("videoscale")?;
         let filter = make("capsfilter")?;
         let is_pattern = matches!(kind, MovingKind::Pattern(_));
+        let sync = live && !matches!(kind, MovingKind::Feed(_));
         filter.set_property("caps", video_caps(width, height, is_pattern.then_some(fps)));
         let sink = gst_app::AppSink::builder()
-            .sync(live)
+            .sync(sync)
             .max_buffers(1)
             .drop(live)
             .build();
@@ -108,6 +117,7 @@ impl AppsinkSource {
         gst::Element::link_many([&convert, &scale, &filter, sink.upcast_ref()])
             .map_err(RenderError::gst("link a video source"))?;
         let audio = Arc::new(Mutex::new(audio));
+        let mut input = None;
         let (name, looping) = match kind {
             MovingKind::Pattern(p) => {
                 let src = make("videotestsrc")?;
@@ -126,8 +136,20 @@ impl AppsinkSource {
                 pipeline
                     .add(&src)
                     .map_err(RenderError::gst("add uridecodebin"))?;
-                link_decoded_pads(&src, &pipeline, &convert, audio.clone(), live);
+                link_decoded_pads(&src, &pipeline, &convert, audio.clone(), sync);
                 (uri.clone(), *looping)
+            }
+            MovingKind::Feed(name) => {
+                let src = feed_appsrc();
+                let decode = make("decodebin")?;
+                pipeline
+                    .add_many([src.upcast_ref(), &decode])
+                    .map_err(RenderError::gst("add a feed decoder"))?;
+                src.link(&decode)
+                    .map_err(RenderError::gst("link a feed decoder"))?;
+                link_decoded_pads(&decode, &pipeline, &convert, audio.clone(), sync);
+                input = Some(src);
+                (name.clone(), false)
             }
         };
         let me = AppsinkSource {
@@ -143,14 +165,19 @@ impl AppsinkSource {
             events,
             failed: false,
             audio,
+            input,
+            frames: 0,
         };
         me.pipeline
             .set_state(gst::State::Playing)
             .map_err(|_| me.start_error())?;
-        // Wait for preroll (bounded) so a missing file fails the layer now, not later.
-        let (res, _, _) = me.pipeline.state(gst::ClockTime::from_seconds(10));
-        if res.is_err() {
-            return Err(me.start_error());
+        // Wait for preroll (bounded) so a missing file fails the layer now, not later. A
+        // feed has nothing to preroll on until its first bytes are pushed, after this.
+        if me.input.is_none() {
+            let (res, _, _) = me.pipeline.state(gst::ClockTime::from_seconds(10));
+            if res.is_err() {
+                return Err(me.start_error());
+            }
         }
         Ok(me)
     }
@@ -192,6 +219,21 @@ impl AppsinkSource {
     }
 }
 
+/// The `appsrc` a live feed's FLV bytes are pushed into, one tag per buffer. Bounded: when
+/// the decoder falls behind, whole old tags are dropped (the picture breaks up until the
+/// next keyframe) rather than memory growing or the feed's reader blocking.
+fn feed_appsrc() -> gst_app::AppSrc {
+    let src = gst_app::AppSrc::builder()
+        .caps(&gst::Caps::builder("video/x-flv").build())
+        .format(gst::Format::Bytes)
+        .is_live(true)
+        .max_bytes(8 << 20)
+        .block(false)
+        .build();
+    try_set(src.upcast_ref(), "leaky-type", "downstream");
+    src
+}
+
 /// Applies `PATTERN[?property=value&…]` to a `videotestsrc`, refusing unknown names and
 /// values instead of panicking on them.
 fn configure_pattern(src: &gst::Element, spec: &str) -> Result<()> {
@@ -229,13 +271,14 @@ fn try_set(e: &gst::Element, name: &str, value: &str) -> bool {
     }
 }
 
-/// Links `uridecodebin`'s pads as they appear: video to the scaler, audio to the mixer.
+/// Links a decodebin's pads as they appear: video to the scaler, audio to the mixer (synced
+/// to the clock when `sync`).
 fn link_decoded_pads(
     src: &gst::Element,
     pipeline: &gst::Pipeline,
     convert: &gst::Element,
     audio: Arc<Mutex<Option<AudioInput>>>,
-    live: bool,
+    sync: bool,
 ) {
     let convert = convert.downgrade();
     let pipeline = pipeline.downgrade();
@@ -256,7 +299,7 @@ fn link_decoded_pads(
             }
         } else if name.starts_with("audio/")
             && let Some(pipeline) = pipeline.upgrade()
-            && let Err(e) = link_audio(pad, &pipeline, audio.clone(), live)
+            && let Err(e) = link_audio(pad, &pipeline, audio.clone(), sync)
         {
             tracing::warn!(error = %e, "cannot link decoded audio");
         }
@@ -268,11 +311,11 @@ fn link_audio(
     pad: &gst::Pad,
     pipeline: &gst::Pipeline,
     audio: Arc<Mutex<Option<AudioInput>>>,
-    live: bool,
+    sync: bool,
 ) -> Result<()> {
     let has_target = audio.lock().map(|a| a.is_some()).unwrap_or(false);
     let sink = gst_app::AppSink::builder()
-        .sync(live)
+        .sync(sync)
         .caps(&audio_caps())
         .build();
     let convert = make("audioconvert")?;
@@ -330,6 +373,28 @@ impl FrameSource for AppsinkSource {
     }
 
     fn frame(&mut self) -> Option<PlanarView<'_>> {
+        self.pull();
+        self.view()
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl AppsinkSource {
+    /// Where a [`MovingKind::Feed`]'s FLV bytes are pushed.
+    pub fn feed_input(&self) -> Option<&gst_app::AppSrc> {
+        self.input.as_ref()
+    }
+
+    /// Decoded frames taken so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Takes the newest decoded frame, if one came since the last call.
+    pub fn pull(&mut self) {
         self.poll_bus();
         // Throughput mode: give the decoder a moment so each output frame gets a new input
         // frame, as a clocked pipeline would.
@@ -344,7 +409,12 @@ impl FrameSource for AppsinkSource {
             && let Ok(frame) = gst_video::VideoFrame::from_buffer_readable(buf, &info)
         {
             self.last = Some(frame);
+            self.frames += 1;
         }
+    }
+
+    /// The newest frame taken, `None` before the first.
+    pub fn view(&self) -> Option<PlanarView<'_>> {
         let f = self.last.as_ref()?;
         let plane = |i: u32| f.plane_data(i).ok();
         let strides = f.plane_stride();
@@ -358,10 +428,6 @@ impl FrameSource for AppsinkSource {
             v: plane(2)?,
             v_stride: usize::try_from(strides[2]).ok()?,
         })
-    }
-
-    fn describe(&self) -> String {
-        self.name.clone()
     }
 }
 

@@ -1,0 +1,181 @@
+//! RTMP ingest: tenants' encoders publish to any node, and their feeds become layers of
+//! streams running on any node.
+//!
+//! - [`server`]: the RTMP endpoint (`INGEST_ADDR`, `rtmp://HOST/live/{streamKey}`); keys are
+//!   checked with the control plane when the publish starts.
+//! - [`hub`]: the feeds published to this node, fanned out to local layers and relays.
+//! - [`registry`]: where each feed is published, in Redis.
+//! - [`relay`]: a feed pulled over HTTP from the node it is published to.
+//! - [`source`]: an ingest layer's pixels (the feed, or a slate), reconnecting by itself.
+//! - [`flv`]: the tags all of these carry.
+//!
+//! In a fleet, encoders reach the nodes through one TCP load balancer on the RTMP port, so a
+//! publish lands on any node; the node running the stream that shows it pulls it from there
+//! (or takes it from its own hub when the publish landed on it). Every second each node
+//! re-checks its publishers' keys, so deleting a key cuts its publisher within about a
+//! second, and refreshes its feeds' locations, so a dead node's feeds vanish by themselves.
+
+pub mod flv;
+pub mod hub;
+pub mod registry;
+pub mod relay;
+pub mod server;
+pub mod source;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use shared::events::EventType;
+use shared::node_api::{FeedLocation, IngestGrant};
+use tokio_util::sync::CancellationToken;
+
+use crate::fleet::config::NodeConfig;
+use crate::fleet::control_api::ControlApi;
+use crate::sources::ingest::IngestFeeds;
+use crate::supervisor::unix_ms;
+use hub::{Cut, Feed, FeedHub};
+use registry::{Refresh, Registry};
+
+/// How often publishers' keys are re-checked and their locations refreshed.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// A node's ingest: its RTMP endpoint, its published feeds, and its ingest layers' sources.
+pub struct Ingest {
+    node_id: String,
+    node_secret: String,
+    /// Where other nodes pull this node's feeds (`NODE_ADVERTISE_ADDR`).
+    relay_addr: String,
+    addr: Option<SocketAddr>,
+    pub hub: FeedHub,
+    api: ControlApi,
+    registry: Registry,
+    relay_http: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Ingest {
+    /// Ingest for a node; its ingest layers' tasks run on `runtime`.
+    pub fn new(cfg: &NodeConfig, runtime: tokio::runtime::Handle) -> anyhow::Result<Arc<Self>> {
+        Ok(Arc::new(Ingest {
+            node_id: cfg.node_id.clone(),
+            node_secret: cfg.node_secret.clone(),
+            relay_addr: cfg.advertise_addr.clone(),
+            addr: cfg.ingest_addr,
+            hub: FeedHub::default(),
+            api: ControlApi::new(&cfg.control_plane_urls, &cfg.node_secret, &cfg.node_id)?,
+            registry: Registry::new(&cfg.redis_url, &cfg.namespace)?,
+            relay_http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .build()?,
+            runtime,
+        }))
+    }
+
+    /// The sources the engine gives ingest layers.
+    pub fn feeds(self: &Arc<Self>) -> Arc<dyn IngestFeeds> {
+        Arc::new(source::NodeFeeds {
+            ingest: self.clone(),
+        })
+    }
+
+    /// The shared secret other nodes sign relay requests with.
+    pub fn node_secret(&self) -> &str {
+        &self.node_secret
+    }
+
+    /// Serves RTMP (when `INGEST_ADDR` is set) and watches the publishers until `token` is
+    /// cancelled.
+    pub async fn run(self: Arc<Self>, token: CancellationToken) {
+        let server = self
+            .addr
+            .map(|addr| tokio::spawn(server::serve(self.clone(), addr, token.clone())));
+        self.watch(&token).await;
+        if let Some(s) = server {
+            let _ = s.await;
+        }
+    }
+
+    fn location(&self, feed: &Feed) -> FeedLocation {
+        FeedLocation {
+            key_id: feed.owner.key_id,
+            tenant_id: feed.owner.tenant_id.clone(),
+            stream_id: feed.owner.stream_id,
+            node_id: self.node_id.clone(),
+            session: feed.session,
+            relay_addr: self.relay_addr.clone(),
+            since: feed.since,
+        }
+    }
+
+    /// A publish was admitted: make it findable and tell the tenant.
+    async fn published(&self, owner: IngestGrant, cut: Arc<Cut>) -> Arc<Feed> {
+        let feed = self.hub.publish(owner, cut, unix_ms());
+        let o = &feed.owner;
+        tracing::info!(key_id = %o.key_id, tenant = %o.tenant_id, stream_id = %o.stream_id, node_id = %self.node_id, "encoder publishing");
+        self.registry.refresh(&self.location(&feed)).await;
+        self.registry
+            .redis()
+            .publish(
+                &o.tenant_id,
+                o.stream_id,
+                EventType::IngestConnected,
+                json!({ "keyId": o.key_id, "nodeId": self.node_id, "since": feed.since }),
+            )
+            .await;
+        feed
+    }
+
+    /// A publish ended (encoder gone, key deleted, replaced, node stopping).
+    async fn unpublished(&self, feed: &Feed, reason: &str) {
+        if !self.hub.remove(feed) {
+            return;
+        }
+        let o = &feed.owner;
+        tracing::info!(key_id = %o.key_id, tenant = %o.tenant_id, stream_id = %o.stream_id, %reason, "encoder stopped publishing");
+        self.registry.remove(&self.location(feed)).await;
+        self.registry
+            .redis()
+            .publish(
+                &o.tenant_id,
+                o.stream_id,
+                EventType::IngestDisconnected,
+                json!({ "keyId": o.key_id, "nodeId": self.node_id, "reason": reason }),
+            )
+            .await;
+    }
+
+    /// Every second: keeps the feeds' locations alive and cuts publishers whose key was
+    /// deleted or that a newer publish elsewhere replaced.
+    async fn watch(&self, token: &CancellationToken) {
+        let mut tick = tokio::time::interval(WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let feeds = self.hub.all();
+            metrics::gauge!("ingest_feeds").set(feeds.len() as f64);
+            if feeds.is_empty() {
+                continue;
+            }
+            for f in &feeds {
+                if self.registry.refresh(&self.location(f)).await == Refresh::Superseded {
+                    f.cut.cut("replaced by a newer publisher with the same key");
+                }
+            }
+            let ids = feeds.iter().map(|f| f.owner.key_id).collect();
+            match self.api.check_ingest(ids).await {
+                Ok(revoked) => {
+                    for f in feeds.iter().filter(|f| revoked.contains(&f.owner.key_id)) {
+                        f.cut.cut("stream key deleted");
+                    }
+                }
+                // Publishers stay while the control plane is away: they were admitted.
+                Err(e) => tracing::debug!(error = %e, "cannot re-check ingest keys"),
+            }
+        }
+    }
+}

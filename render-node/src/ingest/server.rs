@@ -1,0 +1,221 @@
+//! The RTMP endpoint encoders publish to: `rtmp://INGEST_ADDR/live/{streamKey}`.
+//!
+//! The protocol is scuffle-rtmp's; this file decides who may publish. A key is checked with
+//! the control plane when the publish command arrives (the control plane caches it in Redis
+//! and records `lastUsed`); an unknown key, another application name, or a control plane
+//! that cannot be asked ends the connection before any media is accepted. scuffle's
+//! handler can only refuse by failing the session, so the encoder sees its connection
+//! closed, which every encoder treats as "retry later".
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scuffle_rtmp::ServerSession;
+use scuffle_rtmp::session::server::{ServerSessionError, SessionData, SessionHandler};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::Ingest;
+use super::flv::{MAX_TAG_BYTES, Tag, TagKind};
+use super::hub::{Cut, Feed};
+
+/// The RTMP application encoders publish under.
+const APP: &str = "live";
+/// A connection that has not started publishing by then is closed.
+const PUBLISH_WITHIN: Duration = Duration::from_secs(10);
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 256;
+
+/// The feeds one connection publishes, by RTMP message stream id (nearly always one).
+type Published = Arc<Mutex<Vec<(u32, Arc<Feed>)>>>;
+
+/// Accepts encoders until `token` is cancelled; every connection then closes too.
+pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationToken) {
+    let listener = match TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(%addr, error = %e, "cannot listen for RTMP ingest; running without it");
+            return;
+        }
+    };
+    tracing::info!(%addr, "rtmp ingest listening");
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            _ = token.cancelled() => break,
+            p = slots.clone().acquire_owned() => p,
+        };
+        let Ok(permit) = permit else { break };
+        let (conn, peer) = tokio::select! {
+            _ = token.cancelled() => break,
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "ingest accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let ingest = ingest.clone();
+        let token = token.clone();
+        let span = tracing::info_span!("ingest", %peer);
+        tokio::spawn(
+            async move {
+                let _ = conn.set_nodelay(true);
+                serve_connection(ingest, conn, peer, token).await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
+    }
+}
+
+/// One encoder connection, from handshake to close.
+async fn serve_connection(
+    ingest: Arc<Ingest>,
+    conn: TcpStream,
+    peer: SocketAddr,
+    token: CancellationToken,
+) {
+    let cut = Arc::new(Cut::default());
+    let published = Published::default();
+    let refused = Arc::new(Mutex::new(None));
+    let handler = Publisher {
+        ingest: ingest.clone(),
+        cut: cut.clone(),
+        published: published.clone(),
+        refused: refused.clone(),
+    };
+    let mut run = Box::pin(ServerSession::new(conn, handler).run());
+    let deadline = tokio::time::sleep(PUBLISH_WITHIN);
+    tokio::pin!(deadline);
+    let mut waiting_for_publish = true;
+    let reason: String = loop {
+        tokio::select! {
+            r = &mut run => break match r {
+                Ok(_) => "encoder disconnected".into(),
+                Err(e) => match refused.lock().ok().and_then(|r| *r) {
+                    Some(why) => why.into(),
+                    None => format!("connection failed: {e}"),
+                },
+            },
+            _ = cut.cancelled() => break cut.reason().unwrap_or("cut").into(),
+            _ = token.cancelled() => break "node shutting down".into(),
+            _ = &mut deadline, if waiting_for_publish => {
+                if published.lock().map(|p| p.is_empty()).unwrap_or(true) {
+                    break "no publish command in time".into();
+                }
+                waiting_for_publish = false;
+            }
+        }
+    };
+    // Dropping the session closes the socket: the encoder is disconnected now.
+    drop(run);
+    let feeds: Vec<_> = published
+        .lock()
+        .map(|mut p| p.drain(..).collect())
+        .unwrap_or_default();
+    if feeds.is_empty() {
+        tracing::info!(%peer, %reason, "ingest connection closed");
+    }
+    for (_, feed) in feeds {
+        ingest.unpublished(&feed, &reason).await;
+    }
+}
+
+/// The session handler: admits publishes and hands their media to the hub.
+struct Publisher {
+    ingest: Arc<Ingest>,
+    cut: Arc<Cut>,
+    published: Published,
+    /// Why a publish was refused, for the connection's log line.
+    refused: Arc<Mutex<Option<&'static str>>>,
+}
+
+impl Publisher {
+    fn refuse(&mut self, why: &'static str) -> Result<(), ServerSessionError> {
+        if let Ok(mut r) = self.refused.lock() {
+            *r = Some(why);
+        }
+        metrics::counter!("ingest_publishes_total", "result" => "refused").increment(1);
+        // The closest the library has to "not allowed": it ends the session either way.
+        Err(ServerSessionError::PublishBeforeConnect)
+    }
+
+    fn feed(&self, stream_id: u32) -> Option<Arc<Feed>> {
+        let p = self.published.lock().ok()?;
+        p.iter()
+            .find(|(id, _)| *id == stream_id)
+            .map(|(_, f)| f.clone())
+    }
+}
+
+impl SessionHandler for Publisher {
+    async fn on_publish(
+        &mut self,
+        stream_id: u32,
+        app_name: &str,
+        stream_name: &str,
+    ) -> Result<(), ServerSessionError> {
+        if app_name != APP {
+            return self.refuse("unknown application (publish to /live/{streamKey})");
+        }
+        // Some encoders append a query string to the key; it is not part of it.
+        let key = stream_name.split('?').next().unwrap_or_default();
+        let grant = match self.ingest.api.authorize_ingest(key).await {
+            Ok(Some(grant)) => grant,
+            Ok(None) => return self.refuse("unknown or deleted stream key"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check a stream key; refusing the publish");
+                return self.refuse("stream key could not be checked");
+            }
+        };
+        let feed = self.ingest.published(grant, self.cut.clone()).await;
+        metrics::counter!("ingest_publishes_total", "result" => "accepted").increment(1);
+        if let Ok(mut p) = self.published.lock() {
+            p.push((stream_id, feed));
+        }
+        Ok(())
+    }
+
+    async fn on_unpublish(&mut self, stream_id: u32) -> Result<(), ServerSessionError> {
+        let feed = self.published.lock().ok().and_then(|mut p| {
+            let i = p.iter().position(|(id, _)| *id == stream_id)?;
+            Some(p.remove(i).1)
+        });
+        if let Some(feed) = feed {
+            self.ingest
+                .unpublished(&feed, "encoder stopped publishing")
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn on_data(
+        &mut self,
+        stream_id: u32,
+        data: SessionData,
+    ) -> Result<(), ServerSessionError> {
+        let (kind, timestamp, data) = match data {
+            SessionData::Video { timestamp, data } => (TagKind::Video, timestamp, data),
+            SessionData::Audio { timestamp, data } => (TagKind::Audio, timestamp, data),
+            // Metadata (onMetaData) is informative only; the decoders read the media itself.
+            SessionData::Amf0 { .. } => return Ok(()),
+        };
+        if data.is_empty() || data.len() > MAX_TAG_BYTES {
+            return Ok(());
+        }
+        if let Some(feed) = self.feed(stream_id) {
+            feed.push(Tag {
+                kind,
+                timestamp,
+                data,
+            });
+        }
+        Ok(())
+    }
+}

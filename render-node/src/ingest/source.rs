@@ -1,0 +1,291 @@
+//! An ingest layer's pixels: the feed published with its key, wherever in the fleet that
+//! is, or a slate while there is none.
+//!
+//! A task per layer finds the feed (this node's hub first, else the registry and the relay
+//! of the node it is published to), starts a decoder for it and pushes its tags in. The
+//! render thread only ever takes the newest decoded frame, so a feed of another size or
+//! frame rate, a stall or a drop never holds up the output: the layer keeps its last frame
+//! for a moment, then shows the slate, and the task reconnects by itself when the encoder
+//! is back.
+
+use std::collections::VecDeque;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::broadcast;
+use tokio::sync::mpsc as async_mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::Ingest;
+use super::flv::{Tag, file_header};
+use super::hub::Subscription;
+use super::relay::RemoteFeed;
+use crate::compose::blend::blend_sprite;
+use crate::compose::canvas::{Canvas, PlanarView};
+use crate::compose::sprite::{Parity, Sprite};
+use crate::compose::yuv::BLACK;
+use crate::sources::FrameSource;
+use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
+use crate::sources::video::{AppsinkSource, MovingKind};
+
+/// A feed that produced no new frame for this long shows the slate instead of its last frame.
+const HOLD_LAST_FRAME: Duration = Duration::from_secs(2);
+/// How often a layer looks for its feed while there is none.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
+/// The fleet node's [`IngestFeeds`]: every ingest layer gets an [`IngestSource`].
+pub struct NodeFeeds {
+    pub(super) ingest: Arc<Ingest>,
+}
+
+impl IngestFeeds for NodeFeeds {
+    fn open(&self, req: FeedRequest) -> Option<Box<dyn FrameSource>> {
+        Some(Box::new(IngestSource::start(self.ingest.clone(), req)))
+    }
+}
+
+/// Tags of a feed, from this node's hub or from another node's relay.
+enum TagSource {
+    Local {
+        initial: VecDeque<Tag>,
+        live: broadcast::Receiver<Tag>,
+    },
+    Remote(RemoteFeed),
+}
+
+impl TagSource {
+    fn local(sub: Subscription) -> Self {
+        TagSource::Local {
+            initial: sub.initial.into(),
+            live: sub.live,
+        }
+    }
+
+    /// The next tag; `None` when the feed ended (or this reader fell behind and must start
+    /// again from a keyframe).
+    async fn next(&mut self) -> Option<Tag> {
+        match self {
+            TagSource::Local { initial, live } => match initial.pop_front() {
+                Some(t) => Some(t),
+                None => live.recv().await.ok(),
+            },
+            TagSource::Remote(r) => r.next().await,
+        }
+    }
+}
+
+impl Ingest {
+    /// The feed of `req.key_id` if it is published anywhere, and belongs to `req`'s tenant.
+    async fn locate(&self, req: &FeedRequest) -> Option<TagSource> {
+        if let Some(sub) = self.hub.subscribe(req.key_id) {
+            return self
+                .same_tenant(req, &sub.owner.tenant_id)
+                .then(|| TagSource::local(sub));
+        }
+        let loc = self.registry.lookup(req.key_id).await?;
+        if loc.node_id == self.node_id || !self.same_tenant(req, &loc.tenant_id) {
+            // Our own entry without a feed in the hub: it just ended and is being removed.
+            return None;
+        }
+        let url = super::relay::feed_url(&loc.relay_addr, req.key_id, &self.node_secret);
+        let remote = RemoteFeed::open(&self.relay_http, &url).await?;
+        tracing::info!(key_id = %req.key_id, from_node = %loc.node_id, "pulling a feed from the node it is published to");
+        Some(TagSource::Remote(remote))
+    }
+
+    fn same_tenant(&self, req: &FeedRequest, owner: &str) -> bool {
+        let same = req.tenant_id == owner;
+        if !same {
+            tracing::warn!(key_id = %req.key_id, tenant = %req.tenant_id, "ingest layer names another tenant's key; not shown");
+        }
+        same
+    }
+}
+
+/// A live feed as a layer: the decoder the connecting task handed over, or the slate.
+pub struct IngestSource {
+    key_id: Uuid,
+    size: Arc<Mutex<(u32, u32)>>,
+    decoder: Option<AppsinkSource>,
+    incoming: mpsc::Receiver<AppsinkSource>,
+    /// Decoders replaced by newer ones go back to the task to be torn down off this thread.
+    retired: async_mpsc::UnboundedSender<AppsinkSource>,
+    frames_seen: u64,
+    fresh_at: Instant,
+    slate: Option<Canvas>,
+    stop: CancellationToken,
+}
+
+impl IngestSource {
+    /// Starts looking for the feed.
+    pub fn start(ingest: Arc<Ingest>, req: FeedRequest) -> Self {
+        let size = Arc::new(Mutex::new((req.width, req.height)));
+        let (tx, incoming) = mpsc::channel();
+        let (retired, retired_rx) = async_mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let key_id = req.key_id;
+        ingest.runtime.spawn(connect_loop(
+            ingest.clone(),
+            req,
+            size.clone(),
+            tx,
+            retired_rx,
+            stop.clone(),
+        ));
+        IngestSource {
+            key_id,
+            size,
+            decoder: None,
+            incoming,
+            retired,
+            frames_seen: 0,
+            fresh_at: Instant::now(),
+            slate: None,
+            stop,
+        }
+    }
+
+    /// Makes the slate for the current box size, if it is not made yet.
+    fn prepare_slate(&mut self) {
+        let (w, h) = *self.size.lock().unwrap_or_else(|p| p.into_inner());
+        let stale = self
+            .slate
+            .as_ref()
+            .is_none_or(|c| (c.width, c.height) != (w as usize, h as usize));
+        if stale {
+            let mut c = Canvas::new(w as usize, h as usize, BLACK);
+            let sprite = Sprite::from_rgba(&slate(w, h), Parity::of(0, 0));
+            blend_sprite(&mut c, &sprite, 0, 0, 255);
+            self.slate = Some(c);
+        }
+    }
+}
+
+impl FrameSource for IngestSource {
+    fn set_size(&mut self, width: u32, height: u32) {
+        if let Ok(mut s) = self.size.lock() {
+            *s = (width, height);
+        }
+        if let Some(d) = &mut self.decoder {
+            d.set_size(width, height);
+        }
+    }
+
+    fn frame(&mut self) -> Option<PlanarView<'_>> {
+        while let Ok(mut d) = self.incoming.try_recv() {
+            let (w, h) = *self.size.lock().unwrap_or_else(|p| p.into_inner());
+            d.set_size(w, h);
+            if let Some(old) = self.decoder.replace(d) {
+                let _ = self.retired.send(old);
+            }
+            self.frames_seen = 0;
+        }
+        let now = Instant::now();
+        let showing = match &mut self.decoder {
+            Some(d) => {
+                d.pull();
+                if d.frames() != self.frames_seen {
+                    self.frames_seen = d.frames();
+                    self.fresh_at = now;
+                }
+                self.frames_seen > 0 && now.duration_since(self.fresh_at) < HOLD_LAST_FRAME
+            }
+            None => false,
+        };
+        if showing && self.decoder.as_ref().is_some_and(|d| d.view().is_some()) {
+            return self.decoder.as_ref().and_then(AppsinkSource::view);
+        }
+        self.prepare_slate();
+        self.slate.as_ref().map(Canvas::view)
+    }
+
+    fn describe(&self) -> String {
+        format!("ingest:{}", self.key_id)
+    }
+}
+
+impl Drop for IngestSource {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Finds the feed, decodes it into the layer, and starts over whenever it ends.
+async fn connect_loop(
+    ingest: Arc<Ingest>,
+    req: FeedRequest,
+    size: Arc<Mutex<(u32, u32)>>,
+    to_layer: mpsc::Sender<AppsinkSource>,
+    mut retired: async_mpsc::UnboundedReceiver<AppsinkSource>,
+    stop: CancellationToken,
+) {
+    let key_id = req.key_id;
+    'connect: while !stop.is_cancelled() {
+        while let Ok(old) = retired.try_recv() {
+            tokio::task::spawn_blocking(move || drop(old));
+        }
+        let source = tokio::select! {
+            _ = stop.cancelled() => break,
+            s = ingest.locate(&req) => s,
+        };
+        let Some(mut source) = source else {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(LOOK_EVERY) => continue,
+            }
+        };
+        let (w, h) = *size.lock().unwrap_or_else(|p| p.into_inner());
+        let (audio, events) = (req.audio.clone(), req.events.clone());
+        let started = tokio::task::spawn_blocking(move || {
+            let input = audio.and_then(|port| port.add_input().ok());
+            AppsinkSource::start(
+                &MovingKind::Feed(format!("ingest:{key_id}")),
+                w,
+                h,
+                30,
+                true,
+                input,
+                events,
+            )
+        })
+        .await;
+        let decoder = match started {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => {
+                tracing::warn!(%key_id, error = %e, "cannot decode a feed; retrying");
+                tokio::time::sleep(LOOK_EVERY * 4).await;
+                continue;
+            }
+            Err(_) => break,
+        };
+        let Some(input) = decoder.feed_input().cloned() else {
+            continue;
+        };
+        if to_layer.send(decoder).is_err() {
+            break;
+        }
+        tracing::info!(%key_id, "feed on air");
+        let _ = input.push_buffer(gstreamer::Buffer::from_slice(file_header()));
+        loop {
+            let tag = tokio::select! {
+                _ = stop.cancelled() => break 'connect,
+                t = source.next() => t,
+            };
+            let Some(tag) = tag else { break };
+            if input
+                .push_buffer(gstreamer::Buffer::from_slice(tag.to_bytes()))
+                .is_err()
+            {
+                // The decoder is shutting down (replaced or stopped).
+                break;
+            }
+        }
+        let _ = input.end_of_stream();
+        tracing::info!(%key_id, "feed ended; waiting for it to come back");
+    }
+    while let Ok(old) = retired.try_recv() {
+        tokio::task::spawn_blocking(move || drop(old));
+    }
+}
