@@ -29,6 +29,7 @@ bash scripts/services.sh
 # together unifies their features into other artifacts, and each step would rebuild).
 cargo build -q --locked --release -p render-node
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo '+uncommitted changes')"
 started=$(date -u +%FT%TZ)
 
 failed=()
@@ -54,7 +55,7 @@ bench render env RENDER_NODE_BIN="$CARGO_TARGET_DIR/release/render-node" \
 bench websockets bash scripts/bench-ws.sh
 bench soak bash scripts/soak.sh "${BENCH_SOAK_SECONDS:-60}"
 
-python3 - "$out" "$logs" "$started" "$load_before" "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!artifacts' || echo '+changes')" <<'PY'
+python3 - "$out" "$logs" "$started" "$load_before" "$commit" <<'PY'
 import glob, os, re, sys
 out, logs, started, load, commit = sys.argv[1:]
 fig, src = {}, {}

@@ -49,6 +49,19 @@ enum Failure {
     Answered(ApiCallError),
 }
 
+/// An error with its chain of causes (reqwest's own message is often just "builder error" or
+/// "error sending request").
+fn with_causes(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 /// The `{success, data}` envelope.
 #[derive(serde::Deserialize)]
 struct Envelope<T> {
@@ -141,10 +154,11 @@ impl ControlApi {
             req = req.header(name, value);
         }
         let resp = req.send().await.map_err(|e| {
-            if e.is_connect() {
-                Failure::NotSent(e.to_string())
+            if e.is_connect() || e.is_builder() {
+                // A request that could not be built never left either.
+                Failure::NotSent(with_causes(&e))
             } else {
-                Failure::Lost(e.to_string())
+                Failure::Lost(with_causes(&e))
             }
         })?;
         let status = resp.status();
