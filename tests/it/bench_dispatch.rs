@@ -68,6 +68,15 @@ async fn bench_dispatch() {
     let layer = layer.data()["id"].as_str().unwrap().to_owned();
     let a = spawn_node(&app, "bench-a", 1);
     let b = spawn_node(&app, "bench-b", 1);
+    // Idle means started and warmed up (the node runs a throwaway pipeline at start).
+    let t0 = Instant::now();
+    while ![&a, &b]
+        .iter()
+        .all(|n| n.log_text().contains("pipeline warmed up"))
+        && t0.elapsed() < Duration::from_secs(15)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_kib(a.child.id()).max(rss_kib(b.child.id()));
 
