@@ -38,9 +38,6 @@ step "tests"
 features=()
 # Where a Docker engine answers, services missing locally are started as containers.
 if docker info >/dev/null 2>&1; then features=(--features stream-manager-tests/containers); fi
-# The control-plane and render-node binaries run as processes in the fleet, failover and
-# key-secrecy tests.
-cargo build --locked --workspace --bins
 cargo nextest run --workspace --locked --no-fail-fast "${features[@]}"
 
 step "soak: a live stream for 60 s with a layer change every second (scripts/soak.sh runs longer)"

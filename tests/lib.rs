@@ -1,13 +1,16 @@
 //! Test harness for the integration suite: finds the real services (URLs from the
 //! environment, else the default local ports), and spawns control planes on port 0, each
-//! with its own database and its own AMQP/Redis namespace so tests run in parallel.
+//! with its own database and its own AMQP/Redis namespace so tests run in parallel. Render
+//! nodes (`nodes`) and, for restarts, control planes (`control_plane_process`) also run as
+//! real processes.
 
 #![allow(clippy::unwrap_used)] // test harness: failures should panic
 
+pub mod control_plane_process;
 pub mod nodes;
 pub mod otlp;
 pub mod packet_log;
-pub mod processes;
+pub mod proc_stats;
 pub mod services;
 pub mod test_app;
 pub mod ws;

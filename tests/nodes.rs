@@ -1,9 +1,12 @@
 //! Render nodes and RTMP receivers as real processes, for the fleet tests.
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use std::time::Instant;
 
 use crate::test_app::{NODE_SECRET, TestApp};
 
@@ -15,7 +18,8 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A binary of the workspace, next to the test executable's folder.
+/// One of the workspace's binaries (`render-node`, `control-plane`), next to the test
+/// executable's folder.
 pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
@@ -25,7 +29,7 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     let bin = dir.join(name);
     assert!(
         bin.exists(),
-        "{} is missing: build it with `cargo build -p {name}` (scripts/test.sh does)",
+        "{} is missing: build it with `cargo build -p {name}` (the workspace test run does)",
         bin.display()
     );
     bin
@@ -124,7 +128,7 @@ pub fn spawn_node_with_env(
         ports.push((id.to_owned(), rtsp_port));
     }
     let err = out.try_clone().expect("node log file");
-    let child = Command::new(render_node_bin())
+    let child = Command::new(workspace_bin("render-node"))
         .arg("serve")
         .env("NODE_ID", id)
         .env("NODE_CAPACITY", capacity.to_string())
@@ -175,27 +179,69 @@ impl Drop for Receiver {
     }
 }
 
+/// How much a receiving ffmpeg reads before it decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probing {
+    /// As a live ingest does: decode from the first packets — no stream analysis, no
+    /// frame-rate probe, no frame-threading delay in the decoder. (Not `-fflags nobuffer`: it
+    /// throws away the packets read while probing, the first keyframe among them, so
+    /// decoding waits for the next one, 2 s later.)
+    LowDelay,
+    /// ffmpeg's defaults: stream analysis and 40 frames of frame-rate probing (20, doubled
+    /// for FLV's 1 ms time base) before the first frame comes out, about 1.3 s at 30 fps.
+    Defaults,
+}
+
 impl Receiver {
-    /// Listens on a free port for a `width`x`height` stream.
+    /// Listens on a free port for a `width`x`height` stream, decoding with low delay.
     pub fn start(name: &str, width: u32, height: u32) -> Receiver {
-        Self::spawn(name, width, height, false)
+        Self::spawn(name, width, height, Probing::LowDelay, false)
     }
 
     /// Like [`Receiver::start`], also decoding the audio.
     pub fn start_with_audio(name: &str, width: u32, height: u32) -> Receiver {
-        Self::spawn(name, width, height, true)
+        Self::spawn(name, width, height, Probing::LowDelay, true)
     }
 
-    fn spawn(name: &str, width: u32, height: u32, audio: bool) -> Receiver {
+    /// Like [`Receiver::start`], decoding as `probing` says.
+    pub fn start_with(name: &str, width: u32, height: u32, probing: Probing) -> Receiver {
+        Self::spawn(name, width, height, probing, false)
+    }
+
+    fn spawn(name: &str, width: u32, height: u32, probing: Probing, audio: bool) -> Receiver {
         let port = free_port();
         let url = format!("rtmp://127.0.0.1:{port}/live/{name}");
         let file = std::env::temp_dir().join(format!("sm-recv-{name}-{port}.rgb"));
         let audio_file =
             audio.then(|| std::env::temp_dir().join(format!("sm-recv-{name}-{port}.pcm")));
         let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-v", "error", "-y"]);
+        if probing == Probing::LowDelay {
+            cmd.args([
+                "-probesize",
+                "32",
+                "-analyzeduration",
+                "0",
+                "-fpsprobesize",
+                "0",
+                "-flags",
+                "low_delay",
+            ]);
+        }
+        // Each frame reaches the file whole at once, not its last bytes with the next.
         cmd.args([
-            "-v", "error", "-y", "-listen", "1", "-i", &url, "-map", "0:v", "-f", "rawvideo",
-            "-pix_fmt", "rgb24",
+            "-listen",
+            "1",
+            "-i",
+            &url,
+            "-map",
+            "0:v",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-flush_packets",
+            "1",
         ])
         .arg(&file);
         if let Some(a) = &audio_file {
@@ -220,27 +266,31 @@ impl Receiver {
             .stderr(Stdio::null())
             .spawn()
             .expect("ffmpeg starts (install it with scripts/install-deps.sh)");
-        Receiver {
+        let r = Receiver {
             url,
             file,
             audio_file,
             width,
             height,
             child,
-        }
+        };
+        r.wait_listening(port);
+        r
     }
 
-    /// The newest complete decoded frame, if any arrived.
-    pub fn latest_frame(&self) -> Option<Vec<u8>> {
-        use std::io::{Read, Seek, SeekFrom};
-        let size = u64::from(self.width * self.height * 3);
-        let frames = self.bytes() / size;
-        let mut f = std::fs::File::open(&self.file).ok()?;
-        f.seek(SeekFrom::Start(frames.checked_sub(1)? * size))
-            .ok()?;
-        let mut frame = vec![0; size as usize];
-        f.read_exact(&mut frame).ok()?;
-        Some(frame)
+    /// Waits (up to 5 s) until ffmpeg listens, so a sender is not refused and made to retry.
+    /// Reads the kernel's socket table: a test connection would use up its one publish.
+    fn wait_listening(&self, port: u16) {
+        let needle = format!(":{port:04X} 00000000:0000 0A");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let listening = std::fs::read_to_string("/proc/net/tcp")
+                .is_ok_and(|t| t.lines().any(|l| l.contains(&needle)));
+            if listening {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Root mean square of the last `seconds` of decoded audio (0 when none arrived).
@@ -266,6 +316,58 @@ impl Receiver {
         std::fs::metadata(&self.file).map(|m| m.len()).unwrap_or(0)
     }
 
+    fn frame_size(&self) -> u64 {
+        u64::from(self.width * self.height * 3)
+    }
+
+    /// Complete frames decoded so far.
+    pub fn frame_count(&self) -> u64 {
+        self.bytes() / self.frame_size()
+    }
+
+    /// Decoded frame `i` (from 0), read alone from the growing file.
+    pub fn frame(&self, i: u64) -> Option<Vec<u8>> {
+        use std::io::{Seek, SeekFrom};
+        let size = self.frame_size();
+        let mut f = std::fs::File::open(&self.file).ok()?;
+        f.seek(SeekFrom::Start(i * size)).ok()?;
+        let mut buf = vec![0; size as usize];
+        f.read_exact(&mut buf).ok()?;
+        Some(buf)
+    }
+
+    /// The newest complete decoded frame, if any arrived.
+    pub fn latest_frame(&self) -> Option<Vec<u8>> {
+        self.frame(self.frame_count().checked_sub(1)?)
+    }
+
+    /// Waits up to `timeout` until the newest decoded frame shows `rgb` (give or take
+    /// encoding loss) at (x, y); how long that took.
+    pub async fn wait_for_pixel(
+        &self,
+        (x, y): (u32, u32),
+        rgb: [u8; 3],
+        timeout: Duration,
+    ) -> Option<Duration> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if self
+                .latest_frame()
+                .is_some_and(|f| looks_like(pixel(&f, self.width, x, y), rgb))
+            {
+                return Some(t0.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        None
+    }
+
+    /// Whether ffmpeg still runs: it takes one publish only, so it still running means the
+    /// sender never dropped its connection.
+    pub fn still_receiving(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for ffmpeg to finish (after the publisher disconnects) and returns the frames.
     pub fn finish(mut self, timeout: Duration) -> Vec<Vec<u8>> {
         let deadline = std::time::Instant::now() + timeout;
@@ -287,6 +389,109 @@ impl Receiver {
 pub fn pixel(frame: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
     let i = ((y * width + x) * 3) as usize;
     [frame[i], frame[i + 1], frame[i + 2]]
+}
+
+/// A gauge from a node's Prometheus page at `http_addr` (`/nodes` lists them).
+pub async fn node_gauge(http_addr: &str, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("http://{http_addr}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(name))?
+        .rsplit(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether a decoded pixel is `rgb`, give or take encoding loss.
+pub fn looks_like(p: [u8; 3], rgb: [u8; 3]) -> bool {
+    p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) < 75)
+}
+
+/// A TCP relay in front of a receiver that notes when the sender's first byte arrives (the
+/// moment "first RTMP bytes at the receiver", before any decoding) and when the receiver
+/// accepts the publish (its `NetStream.Publish.Start` answer).
+pub struct FirstBytes {
+    /// The receiver's URL with the relay's port.
+    pub url: String,
+    first: Arc<OnceLock<Instant>>,
+    accepted: Arc<OnceLock<Instant>>,
+}
+
+impl FirstBytes {
+    /// A relay for one connection to `receiver`.
+    pub fn in_front_of(receiver: &Receiver) -> FirstBytes {
+        let target = receiver
+            .url
+            .strip_prefix("rtmp://")
+            .and_then(|rest| rest.split('/').next())
+            .expect("an rtmp:// URL with a host:port")
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("relay listens");
+        let port = listener.local_addr().expect("relay address").port();
+        let url = receiver
+            .url
+            .replacen(&target, &format!("127.0.0.1:{port}"), 1);
+        let (first, accepted) = (Arc::new(OnceLock::new()), Arc::new(OnceLock::new()));
+        let (seen, ok) = (first.clone(), accepted.clone());
+        std::thread::spawn(move || {
+            let Ok((sender, _)) = listener.accept() else {
+                return;
+            };
+            let Ok(server) = TcpStream::connect(&target) else {
+                return;
+            };
+            let (Ok(server_in), Ok(sender_out)) = (server.try_clone(), sender.try_clone()) else {
+                return;
+            };
+            let _ = sender.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            std::thread::spawn(move || {
+                relay(server_in, sender_out, |chunk| {
+                    if chunk.windows(23).any(|w| w == b"NetStream.Publish.Start") {
+                        let _ = ok.set(Instant::now());
+                    }
+                })
+            });
+            relay(sender, server, |_| {
+                let _ = seen.set(Instant::now());
+            });
+        });
+        FirstBytes {
+            url,
+            first,
+            accepted,
+        }
+    }
+
+    /// When the first byte came, if it did.
+    pub fn at(&self) -> Option<Instant> {
+        self.first.get().copied()
+    }
+
+    /// When the receiver accepted the publish, if it did.
+    pub fn accepted_at(&self) -> Option<Instant> {
+        self.accepted.get().copied()
+    }
+}
+
+/// Copies `from` to `to` until either closes, showing each chunk to `look` first.
+fn relay(mut from: TcpStream, mut to: TcpStream, mut look: impl FnMut(&[u8])) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        look(&buf[..n]);
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
 }
 
 /// An encoder publishing a solid colour test pattern with a 1 kHz tone, as OBS would:

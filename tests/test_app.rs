@@ -13,6 +13,7 @@ use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::control_plane_process::ControlPlaneProcess;
 use crate::services::{Services, services, with_database};
 
 /// The secret every test app signs tokens with.
@@ -33,6 +34,8 @@ pub struct TestApp {
     pub state: AppState,
     keys: JwtKeys,
     stop: CancellationToken,
+    /// The in-process server, until it is stopped.
+    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -135,7 +138,7 @@ async fn launch(
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let stop = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(stop.clone()));
+    let served = tokio::spawn(app.run_until_stopped(stop.clone()));
     TestApp {
         base,
         client: reqwest::Client::builder()
@@ -148,6 +151,7 @@ async fn launch(
         state,
         keys: JwtKeys::new(JWT_SECRET.as_bytes(), AUDIENCE),
         stop,
+        served: Some(served),
     }
 }
 
@@ -177,6 +181,20 @@ pub async fn spawn_replica(app: &TestApp) -> TestApp {
 }
 
 impl TestApp {
+    /// Stops the in-process control plane (gracefully, waiting for it) and serves the same
+    /// database, Redis and namespace from a `control-plane` process instead, on a port of
+    /// its own that survives restarts; calls go to that process from then on (the in-process
+    /// `state` and `flush_outbox` are no longer usable).
+    pub async fn serve_from_process(&mut self) -> ControlPlaneProcess {
+        self.stop.cancel();
+        if let Some(served) = self.served.take() {
+            let _ = served.await;
+        }
+        let process = ControlPlaneProcess::start(self, crate::nodes::free_port()).await;
+        self.base = process.base.clone();
+        process
+    }
+
     /// A valid token for `tenant`.
     pub fn token(&self, tenant: &str) -> String {
         self.keys
@@ -300,6 +318,37 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// `GET /nodes` as an operator: the fleet's registry (`data.nodes`, capacity, load).
+    pub async fn fleet(&self) -> Value {
+        self.client
+            .get(format!("{}/nodes", self.base))
+            .bearer_auth(self.operator_token())
+            .send()
+            .await
+            .expect("GET /nodes sent")
+            .json()
+            .await
+            .expect("GET /nodes answers JSON")
+    }
+
+    /// A connection to this app's database, for tests that look at rows directly.
+    pub async fn db(&self) -> sqlx::PgConnection {
+        sqlx::PgConnection::connect(&self.database_url)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// The fencing epoch of a stream's lease: it moves on every claim, so an unchanged
+    /// epoch means the stream was never dispatched again.
+    pub async fn lease_epoch(&self, stream_id: &str) -> i64 {
+        let id: Uuid = stream_id.parse().expect("a stream id");
+        sqlx::query_scalar("SELECT lease_epoch FROM streams WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut self.db().await)
+            .await
+            .expect("the stream's lease epoch")
     }
 
     /// The name of this app's jobs queue.

@@ -285,8 +285,7 @@ function selectStream(id) {
     $("event-log").replaceChildren();
     $("event-log").dataset.count = "0";
     $("event-count").textContent = "";
-    $("new-key").hidden = true;
-    $("new-key-value").textContent = "";
+    hideNewKey();
     Object.values(charts).forEach((c) => c.clear());
     layerRows.clear();
     $("layer-list").replaceChildren();
@@ -555,9 +554,22 @@ function handleEvent(ev) {
       refreshStatusSoon();
       break;
     }
+    case "ingest:connected":
+    case "ingest:disconnected":
+      logLine(ev.type, describeIngestEvent(ev.type, d), { keyId: d.keyId || "" });
+      refreshKeysSoon();
+      break;
     default:
       logLine(ev.type, JSON.stringify(d).slice(0, 120));
   }
+}
+
+/** An encoder that started or stopped publishing with one of the stream's keys, in words. */
+function describeIngestEvent(type, d) {
+  const key = keyLabel(d.keyId);
+  const node = d.nodeId ? ` on node ${d.nodeId}` : "";
+  if (type === "ingest:connected") return `encoder publishing with ${key}${node}`;
+  return `encoder stopped publishing with ${key}${node}${d.reason ? `: ${d.reason}` : ""}`;
 }
 
 /** A node's or the dispatcher's error, in words. */
@@ -779,7 +791,8 @@ function fillLayerRow(row, l, index, count, force) {
   q("swatch").style.background = l.kind === "color" ? cssColor(src.color) : l.kind === "text" ? cssColor(src.color || "#FFFFFF") : "";
   q("swatch").dataset.kind = l.kind;
   q("layer-name").textContent = l.name;
-  q("layer-kind").textContent = l.kind === "text" ? `text “${(src.text || "").slice(0, 24)}”` : l.kind;
+  q("layer-kind").textContent = layerKindText(l);
+  q("layer-kind").title = q("layer-kind").textContent;
   setValue("layer-visible", l.visible);
   setValue("layer-opacity", l.opacity);
   q("layer-opacity-value").textContent = Number(l.opacity).toFixed(2);
@@ -792,6 +805,16 @@ function fillLayerRow(row, l, index, count, force) {
   row.classList.toggle("hidden-layer", !l.visible);
   row.dataset.zIndex = String(l.zIndex);
   row.dataset.visible = String(l.visible);
+}
+
+function layerKindText(l) {
+  const src = l.source || {};
+  if (l.kind === "text") return `text “${(src.text || "").slice(0, 24)}”`;
+  if (l.kind === "ingest") {
+    const k = state.keys.find((x) => x.id === src.keyId);
+    return `live feed ${keyLabel(src.keyId)}${k ? (k.publishing ? " · publishing" : " · no encoder") : ""}`;
+  }
+  return l.kind;
 }
 
 /** PATCHes a layer; on failure the row and preview go back to the server's values. */
@@ -835,8 +858,12 @@ async function patchOnly(id, patch) {
 
 $("new-layer-kind").addEventListener("change", (e) => {
   const text = e.target.value === "text";
+  const ingest = e.target.value === "ingest";
   $("new-layer-text-row").hidden = !text;
   $("new-layer-text").required = text;
+  $("new-layer-ingest-row").hidden = !ingest;
+  $("new-layer-color-label").hidden = ingest;
+  renderKeyChoices();
   if (text && $("new-layer-color").value.toLowerCase() === "#e4572e") $("new-layer-color").value = "#ffffff";
   if (!text && $("new-layer-color").value.toLowerCase() === "#ffffff") $("new-layer-color").value = "#e4572e";
 });
@@ -854,6 +881,15 @@ $("add-layer-form").addEventListener("submit", (e) => {
     const fontSize = Number($("new-layer-font-size").value) || 48;
     body.source = { text: $("new-layer-text").value, fontSize, color };
     body.size = { width: Math.round(width / 2), height: Math.min(height, Math.round(fontSize * 1.8)) };
+  } else if (kind === "ingest") {
+    const keyId = $("new-layer-key").value;
+    if (!keyId) {
+      notify("Choose a stream key for the live feed (create one under Stream keys).");
+      return;
+    }
+    body.source = { keyId };
+    // Half the canvas, in the stream's own aspect (usually the camera's too).
+    body.size = { width: Math.round(width / 2), height: Math.round(height / 2) };
   } else {
     body.source = { color };
     body.size = { width: Math.round(width / 3), height: Math.round(height / 3) };
@@ -936,68 +972,122 @@ $("create-scene-form").addEventListener("submit", (e) => {
 
 // ---------------------------------------------------------------- keys
 
+/** How a key reads on the page: its masked value (the key may be another stream's). */
+function keyLabel(keyId) {
+  const k = state.keys.find((x) => x.id === keyId);
+  return k ? k.key : `key ${String(keyId || "").slice(0, 8)}…`;
+}
+
 function renderKeys() {
   const ul = $("key-list");
+  renderKeyChoices();
   if (!state.keys.length) {
     ul.replaceChildren(h("li", { class: "muted small" }, "No keys."));
     return;
   }
   ul.replaceChildren(
     ...state.keys.map((k) => {
-      const del = h("button", { type: "button", class: "key-delete icon danger", title: "Delete key", "aria-label": "Delete key" }, "✕");
+      const del = h("button", { type: "button", class: "key-delete icon danger", title: "Delete key (cuts its encoder)", "aria-label": "Delete key" }, "✕");
       del.addEventListener("click", () =>
         confirmClick(del, "✕", () =>
           act(del, async () => {
             await api.del(streamPath(`/keys/${k.id}`));
             state.keys = state.keys.filter((x) => x.id !== k.id);
             renderKeys();
+            renderLayers();
           }),
         ),
       );
       return h(
         "li",
-        { class: "key", dataset: { keyId: k.id } },
+        { class: "key", dataset: { keyId: k.id, publishing: String(Boolean(k.publishing)) } },
         h("code", { class: "key-masked" }, k.key),
-        h("span", { class: "muted small" }, `created ${time(k.createdAt)}`, k.lastUsed ? ` · last used ${time(k.lastUsed)}` : " · never used"),
+        k.publishing
+          ? h("span", { class: "badge small key-publishing", dataset: { state: "live" }, title: "An encoder is publishing with this key now" }, "publishing")
+          : null,
+        h(
+          "span",
+          { class: "muted small key-meta" },
+          `created ${time(k.createdAt)}`,
+          k.lastUsed ? ` · last used ${time(k.lastUsed)}` : " · never used",
+        ),
         del,
       );
     }),
   );
 }
 
+/** The add-layer form's key choice for a live-feed layer. */
+function renderKeyChoices() {
+  const select = $("new-layer-key");
+  const current = select.value;
+  select.replaceChildren(
+    ...state.keys.map((k) => h("option", { value: k.id }, `${k.key}${k.publishing ? " (publishing)" : ""}`)),
+  );
+  if (state.keys.some((k) => k.id === current)) select.value = current;
+  const ingest = $("new-layer-kind").value === "ingest";
+  $("new-layer-key-empty").hidden = !ingest || state.keys.length > 0;
+  select.disabled = state.keys.length === 0;
+}
+
+async function refreshKeys() {
+  const id = state.streamId;
+  const list = await api.get(streamPath("/keys"));
+  if (state.streamId !== id) return;
+  state.keys = list.keys;
+  renderKeys();
+  renderLayers();
+}
+
+let keysTimer = null;
+/** Reads the keys again (publishing, lastUsed) after an ingest event, at most every 300 ms. */
+function refreshKeysSoon() {
+  if (keysTimer || !state.streamId) return;
+  keysTimer = setTimeout(() => {
+    keysTimer = null;
+    refreshKeys().catch(() => {
+      // The next event or re-sync tries again.
+    });
+  }, 300);
+}
+
 $("create-key").addEventListener("click", (e) =>
   act(e.currentTarget, async () => {
     const key = await api.post(streamPath("/keys"));
+    $("new-key-server").textContent = key.ingestUrl;
     $("new-key-value").textContent = key.key;
-    $("copy-key").textContent = "Copy";
+    $("new-key-hint").textContent = `OBS (Settings → Stream): Service: Custom, Server: ${key.ingestUrl}, Stream Key: ${key.key}`;
+    for (const b of [$("copy-server"), $("copy-key")]) b.textContent = "Copy";
     $("new-key").hidden = false;
-    const list = await api.get(streamPath("/keys"));
-    state.keys = list.keys;
-    renderKeys();
+    await refreshKeys();
   }),
 );
 
-$("copy-key").addEventListener("click", async (e) => {
-  const button = e.currentTarget;
-  const value = $("new-key-value").textContent;
-  try {
-    await navigator.clipboard.writeText(value);
-    button.textContent = "Copied";
-  } catch {
-    // No clipboard permission: select the text so the user can copy it by hand.
-    const range = document.createRange();
-    range.selectNodeContents($("new-key-value"));
-    const sel = window.getSelection();
-    sel.removeAllRanges();
-    sel.addRange(range);
-    button.textContent = "Press Ctrl+C";
-  }
-});
+for (const button of [$("copy-server"), $("copy-key")]) {
+  button.addEventListener("click", async () => {
+    const source = $(button.dataset.copies);
+    try {
+      await navigator.clipboard.writeText(source.textContent);
+      button.textContent = "Copied";
+    } catch {
+      // No clipboard permission: select the text so the user can copy it by hand.
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      button.textContent = "Press Ctrl+C";
+    }
+  });
+}
 
-$("dismiss-key").addEventListener("click", () => {
+/** Forgets the new key's value: it is never shown again. */
+function hideNewKey() {
   $("new-key").hidden = true;
-  $("new-key-value").textContent = "";
-});
+  for (const id of ["new-key-server", "new-key-value", "new-key-hint"]) $(id).textContent = "";
+}
+
+$("dismiss-key").addEventListener("click", hideNewKey);
 
 // ---------------------------------------------------------------- program preview image
 

@@ -306,7 +306,7 @@ function drawLayer(g, l, s) {
     g.font = "12px system-ui, sans-serif";
     g.textAlign = "center";
     g.textBaseline = "middle";
-    g.fillText(l.kind, x + w / 2, y + h / 2);
+    g.fillText(l.kind === "ingest" ? "live feed" : l.kind, x + w / 2, y + h / 2);
   }
   g.globalAlpha = 1;
   g.strokeStyle = "rgba(0,0,0,0.35)";

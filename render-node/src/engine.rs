@@ -231,6 +231,7 @@ impl Engine {
             outputs,
             stats: stats.clone(),
             latency: built.latency.clone(),
+            output_latency: built.output_latency.clone(),
             report: report.clone(),
             events: events.clone(),
             commands: sup_rx,

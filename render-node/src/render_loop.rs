@@ -80,22 +80,6 @@ impl RenderLoop {
         let clock = self.pipeline.clock();
         let base = self.pipeline.base_time();
         loop {
-            loop {
-                match self.commands.try_recv() {
-                    Ok(RenderCommand::Apply(plan, ack)) => {
-                        self.compositor.apply(plan, n);
-                        let _ = ack.try_send(n);
-                    }
-                    Ok(RenderCommand::Pause(p)) => paused = p,
-                    Ok(RenderCommand::Stop) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                        return LoopEnd::Finished;
-                    }
-                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                }
-            }
-            for c in self.compositor.take_retired() {
-                let _ = self.disposal.send(c);
-            }
             if self.max_frames.is_some_and(|m| n >= m) {
                 return LoopEnd::Finished;
             }
@@ -116,6 +100,24 @@ impl RenderLoop {
                 if now < pts {
                     let _ = clock.new_single_shot_id(base + pts).wait();
                 }
+            }
+            // Commands are taken after the wait, right before composing: a change that came
+            // in while waiting is in this frame, not the next one.
+            loop {
+                match self.commands.try_recv() {
+                    Ok(RenderCommand::Apply(plan, ack)) => {
+                        self.compositor.apply(plan, n);
+                        let _ = ack.try_send(n);
+                    }
+                    Ok(RenderCommand::Pause(p)) => paused = p,
+                    Ok(RenderCommand::Stop) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        return LoopEnd::Finished;
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            for c in self.compositor.take_retired() {
+                let _ = self.disposal.send(c);
             }
             let reuse = paused || !self.compositor.needs_redraw(n);
             let mut compose_ns = 0;

@@ -47,6 +47,7 @@ pub struct Supervisor {
     pub outputs: Option<Outputs>,
     pub stats: Arc<FrameStats>,
     pub latency: Option<LatencyProbe>,
+    pub output_latency: Option<LatencyProbe>,
     pub report: Arc<Mutex<LiveReport>>,
     pub events: EventSink,
     pub commands: Receiver<SupervisorCommand>,
@@ -168,6 +169,7 @@ impl Supervisor {
         r.dropped_frames = self.stats.dropped.load(Relaxed);
         r.average_render_time = rates.average_render_ms;
         r.encoder_latency_ms = self.latency.as_ref().map_or(0.0, |l| l.millis());
+        r.output_latency_ms = self.output_latency.as_ref().map_or(0.0, |l| l.millis());
         r.bitrate = rates.bitrate_kbps;
         r.cpu_usage = rates.cpu_percent;
         r.memory_usage = resident_bytes();

@@ -53,6 +53,9 @@ pub struct LiveReport {
     /// Mean composite time per frame, milliseconds.
     pub average_render_time: f64,
     pub encoder_latency_ms: f64,
+    /// From a frame entering the encoding pipeline to its FLV tag leaving the muxer, ms.
+    #[serde(default)]
+    pub output_latency_ms: f64,
     /// Output bitrate measured from bytes sent, kbit/s.
     pub bitrate: f64,
     pub cpu_usage: f64,

@@ -2,7 +2,7 @@
 // control plane (started by run.sh). Every check waits on a condition, never on a fixed sleep.
 // Prints `e2e: N passed, M failed` last and exits non-zero on any failure.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,8 @@ const OUT = need("E2E_OUT");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const EVENTS_CHANNEL = process.env.EVENTS_CHANNEL || "";
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+// The ingest-only render node's RTMP URL (run.sh), which the control plane returns as ingestUrl.
+const INGEST_URL = need("E2E_INGEST_URL");
 // Generous: a slow 2-core machine building in the background must still pass.
 const WAIT = Number(process.env.E2E_WAIT_MS || 30000);
 
@@ -129,6 +131,10 @@ const pageErrors = [];
 let networkCut = false;
 let streamId;
 let layerId;
+// The first stream key, shown once when it is created, and its id.
+let streamKey;
+let keyId;
+let encoder;
 const ORANGE = [0xe4, 0x57, 0x2e];
 
 try {
@@ -445,17 +451,24 @@ try {
       await until("main's layers shown", () => document.getElementById("schematic").dataset.layerCount === "2");
     }],
 
-    ["creates a stream key: shown once, then masked", async () => {
+    ["creates a stream key: server and key shown once, then masked", async () => {
       await page.click("#create-key");
       await page.locator("#new-key").waitFor();
       const key = (await page.textContent("#new-key-value")).trim();
       assert(/^sk_[0-9a-f]{48}$/.test(key), `full key shown once: ${key}`);
-      await page.click("#copy-key");
-      await until("copied", () => /Copied|Ctrl\+C/.test(document.getElementById("copy-key").textContent));
-      if ((await page.textContent("#copy-key")) === "Copied") {
-        const clip = await page.evaluate(() => navigator.clipboard.readText());
-        assert(clip === key, "the clipboard holds the key");
+      const server = (await page.textContent("#new-key-server")).trim();
+      assert(server === INGEST_URL, `the ingest server shown is the ingestUrl: ${server}, want ${INGEST_URL}`);
+      const hint = await page.textContent("#new-key-hint");
+      assert(hint.includes(`Service: Custom, Server: ${INGEST_URL}, Stream Key: ${key}`), `the OBS hint: ${hint}`);
+      for (const [button, want] of [["#copy-server", server], ["#copy-key", key]]) {
+        await page.click(button);
+        await until(`${button} copied`, (b) => /Copied|Ctrl\+C/.test(document.querySelector(b).textContent), button);
+        if ((await page.textContent(button)) === "Copied") {
+          const clip = await page.evaluate(() => navigator.clipboard.readText());
+          assert(clip === want, `the clipboard holds ${want}, got ${clip}`);
+        }
       }
+      streamKey = key;
       await until("the key listed", () => document.querySelectorAll("#key-list li.key").length === 1);
       const masked = (await page.textContent("#key-list li.key .key-masked")).trim();
       assert(masked === `sk_****${key.slice(-4)}`, `listed masked: ${masked}`);
@@ -464,6 +477,9 @@ try {
       await until("the full key gone from the page", (k) => !document.body.innerText.includes(k), key);
       const keys = (await api("GET", `/streams/${streamId}/keys`)).keys;
       assert(keys.length === 1 && keys[0].key === masked, "the API lists it masked");
+      assert(keys[0].publishing === false && keys[0].lastUsed == null, `not used yet: ${JSON.stringify(keys[0])}`);
+      keyId = keys[0].id;
+      assert((await page.getAttribute(`#key-list li[data-key-id="${keyId}"]`, "data-publishing")) === "false", "no publishing badge yet");
       // A second key, deleted (two clicks).
       await page.click("#create-key");
       await until("two keys", () => document.querySelectorAll("#key-list li.key").length === 2);
@@ -475,6 +491,54 @@ try {
       await del.click();
       await until("one key again", () => document.querySelectorAll("#key-list li.key").length === 1);
       assert((await api("GET", `/streams/${streamId}/keys`)).keys.length === 1, "deleted in the API");
+    }],
+
+    ["adds a live-feed (ingest) layer for the key", async () => {
+      const before = await page.locator("#layer-list li.layer").count();
+      await page.selectOption("#new-layer-kind", "ingest");
+      await until("the key offered", (id) => [...document.querySelectorAll("#new-layer-key option")].some((o) => o.value === id), keyId);
+      assert(await page.locator("#new-layer-color-label").isHidden(), "no colour for a live feed");
+      await page.selectOption("#new-layer-key", keyId);
+      await page.fill("#new-layer-name", "Camera");
+      await page.click("#add-layer");
+      await until("the live-feed layer listed", (n) => document.querySelectorAll("#layer-list li.layer").length === n + 1, before);
+      const layers = (await api("GET", `/streams/${streamId}/layers`)).layers;
+      const cam = layers.find((l) => l.name === "Camera");
+      assert(cam && cam.kind === "ingest" && cam.source.keyId === keyId, `stored as an ingest layer of the key: ${JSON.stringify(cam)}`);
+      const kind = await page.textContent(`#layer-list li[data-layer-id="${cam.id}"] .layer-kind`);
+      assert(kind.includes("live feed") && kind.includes(`sk_****${streamKey.slice(-4)}`) && kind.includes("no encoder"), `the row names the key: ${kind}`);
+      await until("the created event", (id) => document.querySelector(`#event-log li[data-type="layer:update"][data-action="created"][data-layer-id="${id}"]`), cam.id);
+      await page.selectOption("#new-layer-kind", "color");
+    }],
+
+    ["publishes with ffmpeg to the ingest node: publishing badge, events, lastUsed", async () => {
+      const url = `${INGEST_URL}/${streamKey}`;
+      // Bounded: ffmpeg stops by itself after 60 s; the test stops it as soon as it has seen enough.
+      encoder = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=15", "-f", "lavfi", "-i", "sine=frequency=440",
+        "-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15", "-c:a", "aac", "-ar", "44100", "-f", "flv", url], { stdio: ["ignore", "ignore", "pipe"] });
+      let ffmpegErr = "";
+      encoder.stderr.on("data", (d) => {
+        ffmpegErr += d;
+      });
+      try {
+        await until("the publishing badge", (id) => document.querySelector(`#key-list li[data-key-id="${id}"][data-publishing="true"] .key-publishing`), keyId);
+      } catch (err) {
+        throw new Error(`${err.message}; ffmpeg said: ${ffmpegErr.trim() || "(nothing)"} (exit ${encoder.exitCode})`);
+      }
+      const connected = await page.textContent(`#event-log li[data-type="ingest:connected"][data-key-id="${keyId}"] .ev-text`);
+      assert(connected.includes(`sk_****${streamKey.slice(-4)}`) && connected.includes("node"), `the log describes it: ${connected}`);
+      const keys = (await api("GET", `/streams/${streamId}/keys`)).keys;
+      assert(keys[0].publishing === true && keys[0].lastUsed > 0, `the API says publishing, lastUsed set: ${JSON.stringify(keys[0])}`);
+      const meta = await page.textContent(`#key-list li[data-key-id="${keyId}"] .key-meta`);
+      assert(meta.includes("last used"), `lastUsed shown: ${meta}`);
+      await until("the layer row says publishing", () => [...document.querySelectorAll("#layer-list .layer-kind")].some((k) => k.textContent.includes("· publishing")));
+      await page.locator("#key-list").scrollIntoViewIfNeeded();
+      await screenshot("ingest-publishing");
+      encoder.kill("SIGINT");
+      await until("the badge gone when the encoder stops", (id) => document.querySelector(`#key-list li[data-key-id="${id}"][data-publishing="false"]`), keyId);
+      const gone = await page.textContent(`#event-log li[data-type="ingest:disconnected"][data-key-id="${keyId}"] .ev-text`);
+      assert(gone.includes("stopped publishing"), `the log describes the disconnect: ${gone}`);
+      assert((await api("GET", `/streams/${streamId}/keys`)).keys[0].publishing === false, "the API says not publishing");
     }],
 
     ["re-syncs from the API after the socket reconnects", async () => {
@@ -526,7 +590,7 @@ try {
     ["keeps the session across a reload and signs out", async () => {
       await page.reload();
       await until("signed in again from sessionStorage", (id) => document.getElementById("stream-id").textContent === id, streamId);
-      await until("the layers back", () => document.querySelectorAll("#layer-list li.layer").length === 2);
+      await until("the layers back (two colours and the live feed)", () => document.querySelectorAll("#layer-list li.layer").length === 3);
       await screenshot("dashboard");
       await page.click("#sign-out");
       await page.locator("#signin-form").waitFor();
@@ -548,6 +612,7 @@ try {
   results.push({ name: "launch chromium", ok: false, err });
   console.log(`FAIL launch chromium: ${err && err.stack ? err.stack : err}`);
 } finally {
+  if (encoder && encoder.exitCode === null) encoder.kill("SIGKILL");
   if (context) await context.close().catch(() => {});
   rmSync(userDataDir, { recursive: true, force: true });
 }

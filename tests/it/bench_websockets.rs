@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use stream_manager_tests::nodes::free_port;
-use stream_manager_tests::processes::rss_kib;
+use stream_manager_tests::proc_stats::rss_kib;
 use stream_manager_tests::services::{services, with_database};
 use stream_manager_tests::test_app::{AUDIENCE, JWT_SECRET};
 use tokio_tungstenite::tungstenite::Message;

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use stream_manager_tests::nodes::{Receiver, spawn_node_with_env};
-use stream_manager_tests::processes::spawn_control_plane;
+use stream_manager_tests::control_plane_process::ControlPlaneProcess;
+use stream_manager_tests::nodes::{Receiver, free_port, spawn_node_with_env};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
 /// GET `path` as `acme` from the replica at `base`: the `data` of the answer.
@@ -62,7 +62,7 @@ async fn longest_gap(receiver: Arc<Receiver>, running: Arc<AtomicBool>) -> Durat
 #[tokio::test]
 async fn a_killed_control_plane_replica_costs_no_airtime_and_loses_nothing() {
     let survivor = spawn_app_with_private_urls(true).await;
-    let mut doomed = spawn_control_plane(&survivor, "cp-doomed").await;
+    let mut doomed = ControlPlaneProcess::start(&survivor, free_port()).await;
     let receiver = Arc::new(Receiver::start("cpkill", 320, 180));
     // The tenant sets everything up through the replica that will die.
     let at = |path: &str| format!("{}{path}", doomed.base);

@@ -78,17 +78,7 @@ async fn frames(app: &TestApp, node_http: &str) -> f64 {
 }
 
 async fn node_http(app: &TestApp) -> String {
-    let fleet: Value = app
-        .client
-        .get(format!("{}/nodes", app.base))
-        .bearer_auth(app.operator_token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    fleet["data"]["nodes"][0]["httpAddr"]
+    app.fleet().await["data"]["nodes"][0]["httpAddr"]
         .as_str()
         .unwrap()
         .to_owned()

@@ -8,7 +8,11 @@ use stream_manager_tests::nodes::{Receiver, pixel, spawn_node};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
 /// Polls the status until `pred` holds, returning it (or the last one, after `timeout`).
-async fn wait_status(app: &TestApp, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_status(
+    app: &TestApp,
+    timeout: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let s = app.get("/stream/status", "acme").await.data().clone();
@@ -19,7 +23,9 @@ async fn wait_status(app: &TestApp, timeout: Duration, pred: impl Fn(&Value) -> 
     }
 }
 
-async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String {
+/// A 320x180 stream: a navy background and a red 160x90 box top-left, whose layer id is
+/// returned.
+pub(crate) async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String {
     app.patch(
         "/stream/config",
         "acme",
@@ -44,6 +50,17 @@ async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String {
         )
         .await;
     box_layer.data()["id"].as_str().unwrap().to_owned()
+}
+
+/// Recolours a colour layer (`#RRGGBB`), e.g. the box of [`small_stream`].
+pub(crate) async fn set_box_color(app: &TestApp, layer: &str, hex: &str) {
+    app.patch(
+        &format!("/stream/layers/{layer}"),
+        "acme",
+        json!({"source": {"color": hex}}),
+    )
+    .await
+    .expect(200);
 }
 
 #[tokio::test]
@@ -116,16 +133,7 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     assert!(receiver.bytes() > 0, "no frame reached the receiver");
 
     // Operators see both nodes and the load; tenants cannot see the fleet.
-    let fleet: Value = app
-        .client
-        .get(format!("{}/nodes", app.base))
-        .bearer_auth(app.operator_token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fleet = app.fleet().await;
     let ids: Vec<&str> = fleet["data"]["nodes"]
         .as_array()
         .unwrap()
@@ -216,13 +224,7 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     assert!(m.data()["bitrate"].as_f64().unwrap() > 0.0, "{}", m.body);
 
     // Change the box to green live; give it a second on air.
-    app.patch(
-        &format!("/stream/layers/{layer}"),
-        "acme",
-        json!({"source": {"color": "#00FF00"}}),
-    )
-    .await
-    .expect(200);
+    set_box_color(&app, &layer, "#00FF00").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let stopped = app.post("/stream/stop", "acme", json!({})).await;

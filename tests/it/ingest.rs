@@ -362,3 +362,30 @@ async fn another_tenants_key_is_refused_as_a_layer_source_and_keys_never_reach_t
     assert!(log.contains("encoder publishing"), "{log}");
     assert!(!log.contains(&value), "a stream key reached the node's log");
 }
+
+#[tokio::test]
+async fn connections_that_close_before_publishing_end_at_once() {
+    let app = spawn_app_with_private_urls(true).await;
+    let node = spawn_node(&app, "node-a", 1);
+    let addr = format!("127.0.0.1:{}", node.ingest_port);
+    // A load balancer's TCP health check: connect, then close. Twenty of them.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(&addr).await.is_err() {
+        assert!(Instant::now() < deadline, "ingest never listened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let t0 = Instant::now();
+    for _ in 0..20 {
+        drop(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let closed = |log: &str| log.matches("reason=encoder disconnected").count();
+    while closed(&node.log_text()) < 21 && t0.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let n = closed(&node.log_text());
+    eprintln!(
+        "| 20 connect-and-close probes -> sessions ended | {n} in {:?} |",
+        t0.elapsed()
+    );
+    assert!(n >= 21, "probes held their sessions: {n} of 21 ended");
+}

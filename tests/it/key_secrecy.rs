@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use stream_manager_tests::processes::spawn_control_plane_with_log;
+use stream_manager_tests::control_plane_process::ControlPlaneProcess;
+use stream_manager_tests::nodes::free_port;
 use stream_manager_tests::spawn_app;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -36,7 +37,7 @@ fn assert_hidden(what: &str, text: &str, key: &str) {
 async fn stream_keys_never_reappear_in_answers_events_or_logs() {
     let app = spawn_app().await;
     // Everything at debug, the HTTP layer's request traces included.
-    let mut cp = spawn_control_plane_with_log(&app, "cp-keys", "debug").await;
+    let mut cp = ControlPlaneProcess::start_logging(&app, free_port(), "debug").await;
     let base = cp.base.clone();
     let token = app.token("acme");
     let http = &app.client;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use stream_manager_tests::nodes::spawn_node;
 use stream_manager_tests::packet_log::{PacketLog, timing};
-use stream_manager_tests::processes::{least_squares, open_fds, rss_kib};
+use stream_manager_tests::proc_stats::{least_squares, open_fds, rss_kib};
 use stream_manager_tests::spawn_app_with_private_urls;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {

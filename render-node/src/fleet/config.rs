@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use shared::env::{self, EnvError};
 use shared::media_url::MediaPolicy;
 
+use crate::fleet::admission::Limits;
+
 /// Everything a fleet node needs.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     pub node_id: String,
-    /// Streams this node may run at once.
-    pub capacity: usize,
     pub amqp_url: String,
     pub redis_url: String,
     /// Control-plane replicas, in order of preference (`CONTROL_PLANE_URL`, comma separated):
@@ -28,8 +28,35 @@ pub struct NodeConfig {
     /// Where encoders publish (`INGEST_ADDR`); `off` runs the node without ingest.
     pub ingest_addr: Option<SocketAddr>,
     pub media: MediaPolicy,
-    /// Admission: no new job while the process uses more than this percent of the machine.
-    pub max_cpu_percent: f64,
+    /// Admission: slots, CPU and memory limits.
+    pub limits: Limits,
+}
+
+/// A percentage setting: above 0, at most 100.
+fn percent(name: &'static str, default: f64) -> Result<f64, EnvError> {
+    let v: f64 = env::parse_or(name, default)?;
+    if v > 0.0 && v <= 100.0 {
+        Ok(v)
+    } else {
+        Err(EnvError::Invalid {
+            name,
+            value: v.to_string(),
+            reason: "must be a percentage above 0 and at most 100".into(),
+        })
+    }
+}
+
+/// An optional size in bytes.
+fn bytes(name: &'static str) -> Result<Option<u64>, EnvError> {
+    env::optional(name)
+        .map(|v| {
+            v.parse::<u64>().map_err(|e| EnvError::Invalid {
+                name,
+                reason: e.to_string(),
+                value: v,
+            })
+        })
+        .transpose()
 }
 
 fn hostname() -> String {
@@ -84,7 +111,6 @@ impl NodeConfig {
         });
         Ok(NodeConfig {
             node_id: env::optional("NODE_ID").unwrap_or_else(hostname),
-            capacity: env::parse_or("NODE_CAPACITY", 2)?,
             amqp_url: env::or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
             redis_url: env::or("REDIS_URL", "redis://127.0.0.1:6379"),
             control_plane_urls: control_plane_urls(&env::or(
@@ -104,7 +130,12 @@ impl NodeConfig {
                 )?),
             },
             media: MediaPolicy::from_env()?,
-            max_cpu_percent: env::parse_or("NODE_MAX_CPU_PERCENT", 90.0)?,
+            limits: Limits {
+                capacity: env::parse_or("NODE_CAPACITY", 2)?,
+                max_cpu_percent: percent("NODE_MAX_CPU_PERCENT", 90.0)?,
+                max_memory_percent: percent("NODE_MAX_MEMORY_PERCENT", 90.0)?,
+                max_memory_bytes: bytes("NODE_MAX_MEMORY_BYTES")?,
+            },
         })
     }
 }

@@ -4,6 +4,7 @@
 //! it lost), reports live state to Redis, and drains on SIGTERM.
 //!
 //! - [`config`]: settings from the environment.
+//! - [`admission`]: whether the node takes another job (slots, measured CPU and memory).
 //! - [`control_api`]: the control plane's internal lease API.
 //! - [`live_state`]: Redis — live reports, events, the node's heartbeat.
 //! - [`held`]: the streams this node runs and their leases.
@@ -13,6 +14,7 @@
 //!   node's own command queue.
 //! - [`worker`]: the loops tying them together.
 
+pub mod admission;
 pub mod commands;
 pub mod config;
 pub mod control_api;

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::engine::{Engine, StreamOptions};
 use crate::events::NodeEvent;
+use crate::fleet::admission::{self, Load, MemoryUse, Refusal};
 use crate::fleet::commands::{self, Link};
 use crate::fleet::config::NodeConfig;
 use crate::fleet::control_api::{ApiCallError, ControlApi};
@@ -47,6 +48,10 @@ pub struct Node {
     draining: AtomicBool,
     /// Percent of one core used by the process over the last tick.
     cpu_percent: std::sync::Mutex<f64>,
+    /// The machine's or container's memory as of the last tick.
+    memory: std::sync::Mutex<Option<MemoryUse>>,
+    /// Why the node last refused jobs, to log changes only.
+    refusal: std::sync::Mutex<Option<Refusal>>,
     /// The RTSP preview server, when it could start.
     preview: Option<crate::fleet::rtsp::Preview>,
     /// RTMP ingest: this node's published feeds.
@@ -66,6 +71,8 @@ impl Node {
             starting: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             cpu_percent: std::sync::Mutex::new(0.0),
+            memory: std::sync::Mutex::new(MemoryUse::measure()),
+            refusal: std::sync::Mutex::new(None),
             ingest,
             preview: match crate::fleet::rtsp::Preview::start(cfg_rtsp) {
                 Ok(p) => Some(p),
@@ -81,19 +88,38 @@ impl Node {
         *self.cpu_percent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether the node should take another job: a free slot, not draining, CPU headroom.
+    /// What admission looks at, as of the last tick.
+    fn load(&self) -> Load {
+        Load {
+            busy: self.held.len() + self.starting.load(Ordering::Relaxed),
+            draining: self.draining.load(Ordering::Relaxed),
+            cpu_percent: self.cpu(),
+            cores: std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64),
+            memory: *self.memory.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    /// Whether the node should take another job: not draining, a free slot, CPU and memory
+    /// headroom. Logs when the answer changes.
     fn accepting(&self) -> bool {
-        let busy = self.held.len() + self.starting.load(Ordering::Relaxed);
-        let machine = 100.0 * std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64);
-        !self.draining.load(Ordering::Relaxed)
-            && busy < self.cfg.capacity
-            && self.cpu() < self.cfg.max_cpu_percent / 100.0 * machine
+        let verdict = admission::admit(&self.cfg.limits, &self.load()).err();
+        let mut last = self.refusal.lock().unwrap_or_else(|p| p.into_inner());
+        if *last != verdict {
+            match verdict {
+                Some(reason) => {
+                    tracing::info!(node_id = %self.cfg.node_id, reason = reason.as_str(), "taking no new jobs")
+                }
+                None => tracing::info!(node_id = %self.cfg.node_id, "taking jobs again"),
+            }
+            *last = verdict;
+        }
+        verdict.is_none()
     }
 
     fn info(&self) -> NodeInfo {
         NodeInfo {
             node_id: self.cfg.node_id.clone(),
-            capacity: self.cfg.capacity,
+            capacity: self.cfg.limits.capacity,
             streams: self.held.len(),
             cpu_usage: self.cpu(),
             memory_usage: resident_bytes(),
@@ -108,7 +134,24 @@ impl Node {
 /// Runs the node until `token` is cancelled, then drains: its streams are handed to other
 /// nodes and stopped cleanly.
 pub async fn run(node: Arc<Node>, token: CancellationToken) -> anyhow::Result<()> {
-    tracing::info!(node_id = %node.cfg.node_id, capacity = node.cfg.capacity, "render node joining the fleet");
+    // In the background: the ingest and HTTP servers must not wait for it, and a job taken
+    // meanwhile is no slower than on a cold node.
+    tokio::spawn(async {
+        let t0 = Instant::now();
+        match tokio::task::spawn_blocking(crate::pipeline::warm_up).await {
+            Ok(Ok(())) => {
+                tracing::info!(
+                    took_ms = t0.elapsed().as_millis() as u64,
+                    "pipeline warmed up"
+                )
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the warm-up pipeline failed; streams may fail too")
+            }
+            Err(e) => tracing::error!(error = %e, "the warm-up panicked"),
+        }
+    });
+    tracing::info!(node_id = %node.cfg.node_id, capacity = node.cfg.limits.capacity, "render node joining the fleet");
     let metrics = crate::fleet::http::install_metrics();
     let http = tokio::spawn(crate::fleet::http::serve(
         node.clone(),
@@ -213,6 +256,8 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
     };
     let stream_id = spec.stream_id;
     tracing::Span::current().record("stream_id", tracing::field::display(stream_id));
+    tracing::debug!(%stream_id, version = spec.version, "job taken");
+    let taken = Instant::now();
     let grant = match node.api.claim(stream_id).await {
         Ok(Some(g)) => g,
         Ok(None) => {
@@ -235,20 +280,25 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
     };
     // The lease is recorded: the job has done its work. Acknowledge before the (slow)
     // pipeline start; a crash from here on is the reaper's to repair.
+    let claim_ms = taken.elapsed().as_millis() as u64;
     ack(acker).await;
     metrics::counter!("jobs_consumed_total").increment(1);
-    start_stream(node, grant.spec, grant.epoch).await;
+    start_stream(node, grant.spec, grant.epoch, claim_ms).await;
 }
 
-async fn start_stream(node: &Arc<Node>, spec: StreamSpec, epoch: i64) {
+/// Starts a claimed stream; `claim_ms` (how long the claim took) goes into the log line that
+/// times the start's stages.
+async fn start_stream(node: &Arc<Node>, spec: StreamSpec, epoch: i64, claim_ms: u64) {
     let stream_id = spec.stream_id;
     let tenant = spec.tenant_id.clone();
     let engine = node.engine.clone();
     if let Some(p) = &node.preview {
         p.mount(&spec);
     }
+    let t0 = Instant::now();
     let started =
         tokio::task::spawn_blocking(move || engine.start(&spec, StreamOptions::default())).await;
+    let pipeline_ms = t0.elapsed().as_millis() as u64;
     let handle = match started {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return give_up(node, stream_id, &tenant, epoch, &e.to_string()).await,
@@ -274,7 +324,7 @@ async fn start_stream(node: &Arc<Node>, spec: StreamSpec, epoch: i64) {
             last_state: std::sync::Mutex::new(StreamState::Starting),
         },
     );
-    tracing::info!(%stream_id, %tenant, epoch, "stream started");
+    tracing::info!(%stream_id, %tenant, epoch, claim_ms, pipeline_ms, "stream started");
     let mut report = held.handle.report();
     report.node_id = Some(node.cfg.node_id.clone());
     node.live.write_report(stream_id, &report).await;
@@ -337,10 +387,17 @@ async fn on_node_command(node: &Arc<Node>, body: &[u8], acker: &Acker) {
     );
     match env.command {
         NodeCommand::Update { spec } => apply(node, *spec).await,
-        NodeCommand::Stop { stream_id, version } => {
-            tracing::info!(%stream_id, version, "stop requested");
-            stop_stream(node, stream_id, Leaving::Stopped).await;
-        }
+        NodeCommand::Stop { stream_id, version } => match node.held.get(stream_id) {
+            // A stop bumps the version past the state it stops, so one at or below the
+            // version on air is a duplicate or a late message from before a later start.
+            Some(held) if version <= held.handle.report().version => {
+                tracing::info!(%stream_id, version, "stale stop ignored: a newer state is on air");
+            }
+            _ => {
+                tracing::info!(%stream_id, version, "stop requested");
+                stop_stream(node, stream_id, Leaving::Stopped).await;
+            }
+        },
         NodeCommand::Start { .. } => tracing::warn!("ignoring a start sent to a node queue"),
     }
     ack(acker).await;
@@ -353,6 +410,7 @@ async fn apply(node: &Arc<Node>, spec: StreamSpec) {
         return;
     };
     let version = spec.version;
+    tracing::debug!(%stream_id, version, "update received");
     let h = held.clone();
     let applied = tokio::task::spawn_blocking(move || h.handle.apply(&spec)).await;
     match applied {
@@ -485,6 +543,11 @@ async fn report_loop(node: Arc<Node>, token: CancellationToken) {
             *node.cpu_percent.lock().unwrap_or_else(|p| p.into_inner()) = pct;
             last_cpu = (Instant::now(), ticks);
         }
+        let memory = MemoryUse::measure();
+        if let Some(m) = memory {
+            metrics::gauge!("node_memory_percent").set(m.percent());
+        }
+        *node.memory.lock().unwrap_or_else(|p| p.into_inner()) = memory;
         for (id, held) in node.held.all() {
             let mut report = held.handle.report();
             report.node_id = Some(node.cfg.node_id.clone());
@@ -505,6 +568,7 @@ async fn report_loop(node: Arc<Node>, token: CancellationToken) {
             metrics::gauge!("stream_dropped_frames", &labels).set(report.dropped_frames as f64);
             metrics::gauge!("stream_composite_ms", &labels).set(report.average_render_time);
             metrics::gauge!("stream_encoder_latency_ms", &labels).set(report.encoder_latency_ms);
+            metrics::gauge!("stream_output_latency_ms", &labels).set(report.output_latency_ms);
             metrics::gauge!("stream_output_bitrate_kbps", &labels).set(report.bitrate);
             let metrics = json!({
                 "fps": report.fps, "bitrate": report.bitrate, "dropped": report.dropped_frames,

@@ -90,7 +90,7 @@ async fn serve_connection(
         published: published.clone(),
         refused: refused.clone(),
     };
-    let mut run = Box::pin(ServerSession::new(conn, handler).run());
+    let mut run = Box::pin(ServerSession::new(EofIsAnError(conn), handler).run());
     let deadline = tokio::time::sleep(PUBLISH_WITHIN);
     tokio::pin!(deadline);
     let mut waiting_for_publish = true;
@@ -100,6 +100,7 @@ async fn serve_connection(
                 Ok(_) => "encoder disconnected".into(),
                 Err(e) => match refused.lock().ok().and_then(|r| *r) {
                     Some(why) => why.into(),
+                    None if e.is_client_closed() => "encoder disconnected".into(),
                     None => format!("connection failed: {e}"),
                 },
             },
@@ -120,10 +121,62 @@ async fn serve_connection(
         .map(|mut p| p.drain(..).collect())
         .unwrap_or_default();
     if feeds.is_empty() {
-        tracing::info!(%peer, %reason, "ingest connection closed");
+        // A refusal matters to operators; a bare connect-and-close is a load balancer's probe.
+        if refused.lock().is_ok_and(|r| r.is_some()) {
+            tracing::info!(%peer, %reason, "ingest connection closed");
+        } else {
+            tracing::debug!(%peer, %reason, "ingest connection closed");
+        }
     }
     for (_, feed) in feeds {
         ingest.unpublished(&feed, &reason).await;
+    }
+}
+
+/// The connection as the RTMP session reads it, with end of stream as an error: scuffle's
+/// handshake loop reads again on a zero-byte read, so a client that closes during the
+/// handshake (a load balancer's TCP health check does, every few seconds) would keep the
+/// session spinning until our publish deadline instead of ending it.
+struct EofIsAnError(TcpStream);
+
+impl tokio::io::AsyncRead for EofIsAnError {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let wanted = buf.remaining() > 0;
+        match std::pin::Pin::new(&mut self.0).poll_read(cx, buf) {
+            std::task::Poll::Ready(Ok(())) if wanted && buf.filled().len() == before => {
+                std::task::Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()))
+            }
+            other => other,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for EofIsAnError {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 

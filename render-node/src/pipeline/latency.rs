@@ -1,5 +1,7 @@
-//! Encoder latency: the time a frame spends inside the video encoder, from its sink pad to
-//! its source pad, matched by timestamp (x264 keeps input timestamps on output).
+//! Latency inside the pipeline: the time a frame takes from one pad to another, matched by
+//! timestamp — across the video encoder (x264 keeps input timestamps on output), and from
+//! the encoder's input to the muxer's output (the FLV tag of that frame leaving), which is
+//! the node's share of "change → visible at the destination" after compositing.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +23,7 @@ fn running_time(pad: &gst::Pad, info: &gst::PadProbeInfo) -> Option<gst::ClockTi
     seg.to_running_time(pts)
 }
 
-/// Latest measured encoder latency.
+/// Latest measured latency between two pads.
 #[derive(Debug, Clone)]
 pub struct LatencyProbe {
     /// Smoothed latency in microseconds.
@@ -33,10 +35,20 @@ impl LatencyProbe {
     pub fn attach(encoder: &gst::Element) -> Option<Self> {
         let sink = encoder.static_pad("sink")?;
         let src = encoder.static_pad("src")?;
+        Some(Self::across(&sink, &src, |_| true))
+    }
+
+    /// Measures from `entry` to `exit`, counting only the buffers `counts` accepts at the
+    /// exit (e.g. the video tags among a muxer's output).
+    pub fn across(
+        entry: &gst::Pad,
+        exit: &gst::Pad,
+        counts: impl Fn(&gst::BufferRef) -> bool + Send + Sync + 'static,
+    ) -> Self {
         let in_flight: Arc<Mutex<VecDeque<(gst::ClockTime, Instant)>>> = Arc::default();
         let micros = Arc::new(AtomicU64::new(0));
         let inf = in_flight.clone();
-        sink.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        entry.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
             if let Some(pts) = running_time(pad, info)
                 && let Ok(mut q) = inf.lock()
             {
@@ -48,8 +60,9 @@ impl LatencyProbe {
             gst::PadProbeReturn::Ok
         });
         let m = micros.clone();
-        src.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
-            if let Some(pts) = running_time(pad, info)
+        exit.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            if info.buffer().is_some_and(|b| counts(b))
+                && let Some(pts) = running_time(pad, info)
                 && let Ok(mut q) = in_flight.lock()
                 && let Some(i) = q.iter().position(|(p, _)| *p == pts)
             {
@@ -66,7 +79,7 @@ impl LatencyProbe {
             }
             gst::PadProbeReturn::Ok
         });
-        Some(LatencyProbe { micros })
+        LatencyProbe { micros }
     }
 
     /// Smoothed latency in milliseconds.

@@ -45,7 +45,10 @@ pub struct OutputPipeline {
     pub audio: Option<AudioPort>,
     /// Every composed frame, when a tap was asked for.
     pub tap: Option<gst_app::AppSink>,
+    /// Time a frame spends in the video encoder.
     pub latency: Option<LatencyProbe>,
+    /// Time from a frame entering the pipeline to its FLV tag leaving the muxer.
+    pub output_latency: Option<LatencyProbe>,
 }
 
 /// The raw caps of composed frames.
@@ -152,6 +155,7 @@ impl OutputPipeline {
                 audio: None,
                 tap,
                 latency: None,
+                output_latency: None,
             });
         }
 
@@ -188,7 +192,12 @@ impl OutputPipeline {
             "the audio encoder",
         )?;
         link(&[&mux, &mux_tee], "the muxer")?;
+        log_first_output(&mux, stream_id);
         let latency = LatencyProbe::attach(&venc);
+        let output_latency = match (video_in.static_pad("src"), mux.static_pad("src")) {
+            (Some(entry), Some(exit)) => Some(LatencyProbe::across(&entry, &exit, is_video_tag)),
+            _ => None,
+        };
         Ok(OutputPipeline {
             audio: Some(AudioPort::new(&pipeline, mixer)),
             pipeline,
@@ -197,11 +206,92 @@ impl OutputPipeline {
             video_encoder: Some(venc),
             tap,
             latency,
+            output_latency,
         })
     }
+}
+
+/// Whether a muxer output buffer is an FLV video tag (tag type 9), not the header, metadata
+/// or audio.
+fn is_video_tag(buffer: &gst::BufferRef) -> bool {
+    buffer.map_readable().is_ok_and(|m| m.first() == Some(&9))
+}
+
+/// Logs (debug) how long after building the muxer handed out its first bytes: one stage
+/// of a stream's start-up, which `scripts/bench-dispatch.sh` reads.
+fn log_first_output(mux: &gst::Element, stream_id: &str) {
+    let Some(pad) = mux.static_pad("src") else {
+        return;
+    };
+    let built = std::time::Instant::now();
+    let stream_id = stream_id.to_owned();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        let after_ms = built.elapsed().as_millis() as u64;
+        tracing::debug!(%stream_id, after_ms, "first muxed bytes");
+        gst::PadProbeReturn::Remove
+    });
 }
 
 /// The `intervideo` channel carrying a stream's composed frames to its RTSP preview.
 pub fn preview_channel(stream_id: &str) -> String {
     format!("sm-preview-{stream_id}")
+}
+
+/// Runs one frame through a tiny throwaway pipeline (encoders, muxer, the RTMP sink's
+/// plugin), so plugins are loaded and encoders initialised before the first real stream: on
+/// a cold node the first start otherwise takes about 75 ms longer than the next ones.
+pub fn warm_up() -> Result<()> {
+    let config = StreamConfig {
+        resolution: shared::stream_config::Resolution {
+            width: 160,
+            height: 90,
+        },
+        render_quality: 1,
+        ..StreamConfig::default()
+    };
+    let built = OutputPipeline::build(&config, "warm-up", false, Stage::Encode, false)?;
+    drop(make("rtmp2sink")?);
+    let pipeline = built.pipeline;
+    // A sink, so the end of the stream is posted (outputs are added per stream).
+    let sink = make("fakesink")?;
+    pipeline
+        .add(&sink)
+        .map_err(RenderError::gst("add the warm-up sink"))?;
+    if let Some(tee) = &built.mux_tee {
+        link(&[tee, &sink], "the warm-up sink")?;
+    }
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        let _ = pipeline.set_state(gst::State::Null);
+        return Err(RenderError::StateChange {
+            what: "start the warm-up pipeline".into(),
+        });
+    }
+    let size = (config.resolution.width * config.resolution.height * 3 / 2) as usize;
+    let mut frame = gst::Buffer::with_size(size).map_err(RenderError::gst("allocate a frame"))?;
+    if let Some(b) = frame.get_mut() {
+        b.set_pts(gst::ClockTime::ZERO);
+        b.set_duration(gst::ClockTime::from_mseconds(33));
+    }
+    let _ = built.video_in.push_buffer(frame);
+    let _ = built.video_in.end_of_stream();
+    // The silent audio source ends only when told to.
+    pipeline.send_event(gst::event::Eos::new());
+    let outcome = pipeline.bus().and_then(|bus| {
+        bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(2),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+    });
+    let _ = pipeline.set_state(gst::State::Null);
+    match outcome.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => Ok(()),
+        Some(gst::MessageView::Error(e)) => Err(RenderError::Pipeline {
+            element: "warm-up".into(),
+            message: e.error().to_string(),
+            debug: e.debug().map(|d| d.to_string()),
+        }),
+        _ => Err(RenderError::StateChange {
+            what: "finish the warm-up pipeline in time".into(),
+        }),
+    }
 }

@@ -25,6 +25,7 @@ module "stream_manager" {
   render_nodes_max          = var.render_nodes_max
   render_node_drain_seconds = 600
   ingest_allowed_cidrs      = var.ingest_allowed_cidrs
+  ingest_domain_name        = var.ingest_domain_name
 
   postgres_instance_class        = "db.m7g.large"
   postgres_multi_az              = true

@@ -25,6 +25,7 @@ module "stream_manager" {
   render_nodes_min          = var.render_nodes_min
   render_nodes_max          = var.render_nodes_max
   ingest_allowed_cidrs      = var.ingest_allowed_cidrs
+  ingest_domain_name        = var.ingest_domain_name
 
   postgres_instance_class        = "db.t4g.small"
   postgres_multi_az              = false

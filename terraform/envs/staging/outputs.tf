@@ -8,6 +8,21 @@ output "api_load_balancer_zone_id" {
   value       = module.stream_manager.api_load_balancer_zone_id
 }
 
+output "ingest_url" {
+  description = "RTMP URL tenants' encoders publish to (the control plane's INGEST_URL, the ingestUrl of each new key)."
+  value       = module.stream_manager.ingest_url
+}
+
+output "ingest_load_balancer_dns_name" {
+  description = "DNS name of the RTMP ingest load balancer (CNAME or alias target of ingest_domain_name)."
+  value       = module.stream_manager.ingest_load_balancer_dns_name
+}
+
+output "ingest_load_balancer_zone_id" {
+  description = "Hosted zone ID of the ingest load balancer, for a Route 53 alias record."
+  value       = module.stream_manager.ingest_load_balancer_zone_id
+}
+
 output "control_plane_internal_url" {
   description = "Control plane URL inside the VPC (the render nodes' CONTROL_PLANE_URL)."
   value       = module.stream_manager.control_plane_internal_url

@@ -44,9 +44,15 @@ variable "render_nodes_max" {
 }
 
 variable "ingest_allowed_cidrs" {
-  description = "CIDRs allowed to push RTMP ingest to the render nodes on 1935 (tenants' encoders); [] closes ingest and keeps the nodes in private subnets."
+  description = "CIDRs allowed to publish RTMP ingest on 1935 (tenants' encoders) through the ingest load balancer; [] keeps it internal (encoders inside the VPC only)."
   type        = list(string)
   default     = []
+}
+
+variable "ingest_domain_name" {
+  description = "Name tenants publish to, e.g. \"ingest.example.com\" (point it at output ingest_load_balancer_dns_name); empty: the load balancer's DNS name is the ingest URL's host."
+  type        = string
+  default     = ""
 }
 
 variable "api_allowed_cidrs" {

@@ -240,6 +240,19 @@ resource "aws_vpc_security_group_egress_rule" "service_https" {
   to_port           = 443
 }
 
+# Previews: GET /stream/preview.jpg fetches the frame from the node holding the stream, at
+# its advertised HTTP address (NODE_ADVERTISE_ADDR).
+resource "aws_vpc_security_group_egress_rule" "service_to_nodes" {
+  count = length(var.internal_client_security_group_ids)
+
+  security_group_id            = aws_security_group.service.id
+  description                  = "Previews from the render nodes' HTTP port"
+  referenced_security_group_id = var.internal_client_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = var.render_node_http_port
+  to_port                      = var.render_node_http_port
+}
+
 resource "aws_vpc_security_group_egress_rule" "service_data_stores" {
   for_each = {
     postgres = 5432

@@ -75,7 +75,7 @@ variable "secrets_kms_key_arn" {
 }
 
 variable "environment" {
-  description = "Extra plain environment variables of the container (JWT_AUDIENCE, SM_NAMESPACE, RUST_LOG, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT, MEDIA_ROOT, ...)."
+  description = "Extra plain environment variables of the container (JWT_AUDIENCE, INGEST_URL, SM_NAMESPACE, RUST_LOG, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT, MEDIA_ROOT, ...)."
   type        = map(string)
   default     = {}
 }
@@ -120,9 +120,15 @@ variable "waf_rate_limit" {
 }
 
 variable "internal_client_security_group_ids" {
-  description = "Security groups (the render nodes') that call the internal API directly on 8080 through service discovery."
+  description = "Security groups of the render nodes: they call the internal API directly on 8080 through service discovery, and the tasks fetch previews from their HTTP port (render_node_http_port)."
   type        = list(string)
   default     = []
+}
+
+variable "render_node_http_port" {
+  description = "The render nodes' HTTP port (METRICS_ADDR, advertised as NODE_ADVERTISE_ADDR) that previews are fetched from."
+  type        = number
+  default     = 9091
 }
 
 variable "alarm_topic_arn" {

@@ -1,4 +1,5 @@
-# Render nodes: an EC2 autoscaling group of Docker hosts running the render-node container.
+# Render nodes: an EC2 autoscaling group of Docker hosts running the render-node container, in
+# private subnets behind the RTMP ingest load balancer (ingest.tf).
 # Scaled out on the RabbitMQ job backlog (AWS/AmazonMQ MessageReadyCount of the jobs queue) and
 # tracked on CPU; a lifecycle hook holds terminating nodes until they have drained.
 
@@ -32,6 +33,8 @@ locals {
     log_group_name    = var.log_group_name
     environment       = local.environment
     secret_arns       = local.node_secret_arns
+    ingest_port       = local.ingest_port
+    http_port         = local.http_port
   })
 }
 
@@ -39,7 +42,7 @@ locals {
 
 resource "aws_security_group" "this" {
   name_prefix = "${var.name}-render-nodes-"
-  description = "Render nodes of ${var.name}: RTMP ingest from allowed CIDRs, metrics and previews from the VPC"
+  description = "Render nodes of ${var.name}: RTMP ingest from the ingest load balancer, feed relay between nodes, previews"
   vpc_id      = var.vpc_id
   tags        = merge(var.tags, { Name = "${var.name}-render-nodes" })
 
@@ -48,30 +51,56 @@ resource "aws_security_group" "this" {
   }
 }
 
-# The only place in the fleet where 1935 is opened.
-resource "aws_vpc_security_group_ingress_rule" "rtmp_ingest" {
-  count = length(var.ingest_allowed_cidrs)
-
-  security_group_id = aws_security_group.this.id
-  description       = "RTMP ingest from tenants' encoders"
-  cidr_ipv4         = var.ingest_allowed_cidrs[count.index]
-  ip_protocol       = "tcp"
-  from_port         = 1935
-  to_port           = 1935
+# 1935 only from the ingest load balancer (publishes and its health checks), see ingest.tf.
+resource "aws_vpc_security_group_ingress_rule" "rtmp_from_lb" {
+  security_group_id            = aws_security_group.this.id
+  description                  = "RTMP ingest and health checks from the ingest load balancer"
+  referenced_security_group_id = aws_security_group.ingest_lb.id
+  ip_protocol                  = "tcp"
+  from_port                    = local.ingest_port
+  to_port                      = local.ingest_port
 }
 
-resource "aws_vpc_security_group_ingress_rule" "internal" {
-  for_each = {
-    rtsp    = 8554
-    metrics = 9091
-  }
+# The HTTP port (9091) serves the feed relay, stream snapshots and metrics: other nodes pull
+# feeds from it, the control plane fetches previews from it.
+resource "aws_vpc_security_group_ingress_rule" "relay_from_nodes" {
+  security_group_id            = aws_security_group.this.id
+  description                  = "Feed relay between render nodes"
+  referenced_security_group_id = aws_security_group.this.id
+  ip_protocol                  = "tcp"
+  from_port                    = local.http_port
+  to_port                      = local.http_port
+}
+
+resource "aws_vpc_security_group_ingress_rule" "http_from_clients" {
+  count = length(var.http_client_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "Previews (stream snapshots) from the control plane"
+  referenced_security_group_id = var.http_client_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = local.http_port
+  to_port                      = local.http_port
+}
+
+resource "aws_vpc_security_group_ingress_rule" "metrics" {
+  count = length(var.metrics_allowed_cidrs)
 
   security_group_id = aws_security_group.this.id
-  description       = "${each.key} from inside the VPC"
+  description       = "Prometheus scrapes of /metrics"
+  cidr_ipv4         = var.metrics_allowed_cidrs[count.index]
+  ip_protocol       = "tcp"
+  from_port         = local.http_port
+  to_port           = local.http_port
+}
+
+resource "aws_vpc_security_group_ingress_rule" "rtsp" {
+  security_group_id = aws_security_group.this.id
+  description       = "RTSP previews from inside the VPC"
   cidr_ipv4         = var.vpc_cidr_block
   ip_protocol       = "tcp"
-  from_port         = each.value
-  to_port           = each.value
+  from_port         = 8554
+  to_port           = 8554
 }
 
 resource "aws_vpc_security_group_egress_rule" "all" {
@@ -164,7 +193,7 @@ resource "aws_launch_template" "this" {
   }
 
   network_interfaces {
-    associate_public_ip_address = var.assign_public_ip
+    associate_public_ip_address = false
     security_groups             = [aws_security_group.this.id]
     delete_on_termination       = true
   }
@@ -207,6 +236,7 @@ resource "aws_launch_template" "this" {
 resource "aws_autoscaling_group" "this" {
   name                      = local.asg_name
   vpc_zone_identifier       = var.subnet_ids
+  target_group_arns         = [aws_lb_target_group.ingest.arn]
   min_size                  = var.min_size
   max_size                  = var.max_size
   desired_capacity          = var.min_size

@@ -4,7 +4,7 @@ output "autoscaling_group_name" {
 }
 
 output "security_group_id" {
-  description = "Security group of the nodes (the only one opening RTMP ingest, 1935)."
+  description = "Security group of the nodes (RTMP 1935 from the ingest load balancer only, the relay port 9091 between nodes and from the control plane)."
   value       = aws_security_group.this.id
 }
 
@@ -21,4 +21,24 @@ output "iam_role_name" {
 output "lifecycle_hook_name" {
   description = "Termination lifecycle hook that waits for a node to drain."
   value       = local.hook_name
+}
+
+output "ingest_url" {
+  description = "RTMP URL encoders publish to (the control plane's INGEST_URL, returned with each new key): rtmp://<ingest_domain_name or the load balancer's DNS name>/live."
+  value       = "rtmp://${local.ingest_host}/live"
+}
+
+output "ingest_load_balancer_dns_name" {
+  description = "DNS name of the ingest load balancer: point ingest_domain_name at it (CNAME or Route 53 alias)."
+  value       = aws_lb.ingest.dns_name
+}
+
+output "ingest_load_balancer_zone_id" {
+  description = "Hosted zone of the ingest load balancer, for a Route 53 alias record."
+  value       = aws_lb.ingest.zone_id
+}
+
+output "ingest_load_balancer_security_group_id" {
+  description = "Security group of the ingest load balancer (its inbound rules are the ingest allow list)."
+  value       = aws_security_group.ingest_lb.id
 }

@@ -9,23 +9,46 @@ variable "vpc_id" {
 }
 
 variable "vpc_cidr_block" {
-  description = "CIDR of the VPC: metrics (9091) and RTSP previews (8554) are reachable from inside it only."
+  description = "CIDR of the VPC: RTSP previews (8554) are reachable from inside it; an internal ingest load balancer (no ingest_allowed_cidrs) takes encoders from it."
   type        = string
 }
 
 variable "subnet_ids" {
-  description = "Subnets of the autoscaling group: public ones when encoders push RTMP ingest from the internet (assign_public_ip = true), else private ones."
+  description = "Private subnets of the autoscaling group (the nodes have no public address; they reach tenants' RTMP destinations through NAT)."
   type        = list(string)
 }
 
-variable "assign_public_ip" {
-  description = "Give each node a public IPv4 address so tenants' encoders can reach its RTMP ingest port."
+variable "load_balancer_subnet_ids" {
+  description = "Subnets of the ingest load balancer, one per AZ of subnet_ids: public ones when ingest_allowed_cidrs is non-empty (internet-facing), else private ones (internal)."
+  type        = list(string)
+}
+
+variable "ingest_allowed_cidrs" {
+  description = "CIDRs allowed to publish RTMP to the ingest load balancer on 1935 (tenants' encoders). Non-empty: the load balancer is internet-facing; empty: it is internal and takes encoders from the VPC only."
+  type        = list(string)
+  default     = []
+}
+
+variable "ingest_domain_name" {
+  description = "Name tenants publish to (a CNAME or alias of the ingest load balancer you create), e.g. \"ingest.example.com\"; empty: the load balancer's own DNS name. It becomes the host of ingest_url."
+  type        = string
+  default     = ""
+}
+
+variable "ingest_deletion_protection" {
+  description = "Refuse deletion of the ingest load balancer (prod: true): its DNS name is in every tenant's encoder settings."
   type        = bool
   default     = true
 }
 
-variable "ingest_allowed_cidrs" {
-  description = "CIDRs allowed to push RTMP ingest to the nodes on 1935 (tenants' encoders). Empty: ingest closed. Only this security group opens 1935."
+variable "http_client_security_group_ids" {
+  description = "Security groups (the control plane's) that fetch previews from the nodes' HTTP port (9091). Nodes reach each other's feed relay on it through their own group."
+  type        = list(string)
+  default     = []
+}
+
+variable "metrics_allowed_cidrs" {
+  description = "CIDRs (a Prometheus inside the VPC) allowed to scrape /metrics on 9091; empty: none."
   type        = list(string)
   default     = []
 }

@@ -120,7 +120,7 @@ module "control_plane" {
   max_tasks                          = var.control_plane_max_tasks
   secret_arns                        = module.secrets.secret_arns
   secrets_kms_key_arn                = module.secrets.kms_key_arn
-  environment                        = merge(local.common_environment, { JWT_AUDIENCE = var.jwt_audience })
+  environment                        = merge(local.common_environment, { JWT_AUDIENCE = var.jwt_audience, INGEST_URL = module.render_nodes.ingest_url })
   log_group_name                     = module.observability.control_plane_log_group_name
   alb_ingress_cidrs                  = var.api_allowed_cidrs
   alb_deletion_protection            = var.deletion_protection
@@ -134,26 +134,30 @@ module "control_plane" {
 module "render_nodes" {
   source = "../render_nodes"
 
-  name                  = var.name
-  vpc_id                = module.network.vpc_id
-  vpc_cidr_block        = module.network.vpc_cidr_block
-  subnet_ids            = length(var.ingest_allowed_cidrs) > 0 ? module.network.public_subnet_ids : module.network.private_subnet_ids
-  assign_public_ip      = length(var.ingest_allowed_cidrs) > 0
-  ingest_allowed_cidrs  = var.ingest_allowed_cidrs
-  image                 = var.render_node_image
-  instance_type         = var.render_node_instance_type
-  node_capacity         = var.render_node_capacity
-  min_size              = var.render_nodes_min
-  max_size              = var.render_nodes_max
-  drain_timeout_seconds = var.render_node_drain_seconds
-  broker_name           = module.rabbitmq.broker_name
-  jobs_queue_name       = "${var.namespace}sm.jobs"
-  control_plane_url     = module.control_plane.internal_url
-  secret_arns           = module.secrets.secret_arns
-  secrets_kms_key_arn   = module.secrets.kms_key_arn
-  environment           = local.common_environment
-  log_group_name        = module.observability.render_node_log_group_name
-  log_group_arn         = module.observability.render_node_log_group_arn
-  alarm_topic_arn       = module.observability.alarm_topic_arn
-  tags                  = local.tags
+  name                           = var.name
+  vpc_id                         = module.network.vpc_id
+  vpc_cidr_block                 = module.network.vpc_cidr_block
+  subnet_ids                     = module.network.private_subnet_ids
+  load_balancer_subnet_ids       = length(var.ingest_allowed_cidrs) > 0 ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  ingest_allowed_cidrs           = var.ingest_allowed_cidrs
+  ingest_domain_name             = var.ingest_domain_name
+  ingest_deletion_protection     = var.deletion_protection
+  http_client_security_group_ids = [module.control_plane.service_security_group_id]
+  metrics_allowed_cidrs          = var.render_node_metrics_allowed_cidrs
+  image                          = var.render_node_image
+  instance_type                  = var.render_node_instance_type
+  node_capacity                  = var.render_node_capacity
+  min_size                       = var.render_nodes_min
+  max_size                       = var.render_nodes_max
+  drain_timeout_seconds          = var.render_node_drain_seconds
+  broker_name                    = module.rabbitmq.broker_name
+  jobs_queue_name                = "${var.namespace}sm.jobs"
+  control_plane_url              = module.control_plane.internal_url
+  secret_arns                    = module.secrets.secret_arns
+  secrets_kms_key_arn            = module.secrets.kms_key_arn
+  environment                    = local.common_environment
+  log_group_name                 = module.observability.render_node_log_group_name
+  log_group_arn                  = module.observability.render_node_log_group_arn
+  alarm_topic_arn                = module.observability.alarm_topic_arn
+  tags                           = local.tags
 }

@@ -8,6 +8,21 @@ output "api_load_balancer_zone_id" {
   value       = module.control_plane.alb_zone_id
 }
 
+output "ingest_url" {
+  description = "RTMP URL tenants' encoders publish to (INGEST_URL, returned with each new stream key as ingestUrl)."
+  value       = module.render_nodes.ingest_url
+}
+
+output "ingest_load_balancer_dns_name" {
+  description = "DNS name of the RTMP ingest load balancer: point ingest_domain_name at it."
+  value       = module.render_nodes.ingest_load_balancer_dns_name
+}
+
+output "ingest_load_balancer_zone_id" {
+  description = "Hosted zone ID of the ingest load balancer, for a Route 53 alias record."
+  value       = module.render_nodes.ingest_load_balancer_zone_id
+}
+
 output "control_plane_internal_url" {
   description = "Control plane URL inside the VPC (the nodes' CONTROL_PLANE_URL)."
   value       = module.control_plane.internal_url
@@ -44,7 +59,7 @@ output "render_nodes_autoscaling_group" {
 }
 
 output "render_nodes_security_group_id" {
-  description = "Security group of the render nodes (RTMP ingest 1935)."
+  description = "Security group of the render nodes (RTMP 1935 from the ingest load balancer, relay 9091 between nodes)."
   value       = module.render_nodes.security_group_id
 }
 

@@ -139,7 +139,19 @@ variable "render_node_drain_seconds" {
 }
 
 variable "ingest_allowed_cidrs" {
-  description = "CIDRs allowed to push RTMP ingest (port 1935) to the render nodes; empty closes ingest."
+  description = "CIDRs allowed to publish RTMP ingest (port 1935) to the ingest load balancer; non-empty makes it internet-facing, empty keeps it internal (encoders inside the VPC only)."
+  type        = list(string)
+  default     = []
+}
+
+variable "ingest_domain_name" {
+  description = "Name tenants publish to (point it at output ingest_load_balancer_dns_name); empty: the load balancer's DNS name. Host of INGEST_URL."
+  type        = string
+  default     = ""
+}
+
+variable "render_node_metrics_allowed_cidrs" {
+  description = "CIDRs (a Prometheus inside the VPC) allowed to scrape the render nodes' /metrics on 9091; the nodes and the control plane reach that port anyway."
   type        = list(string)
   default     = []
 }
