@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # API load benchmark: a release control plane on the local services, loaded by wrk with 64
 # connections on GET /stream/status and PATCH /stream/layers/{id}. Prints requests/s and
-# p50/p99 latency per endpoint. Usage: bash scripts/bench-api.sh [SECONDS]
+# p50/p99 latency per endpoint, also as `FIGURE name=value unit` lines for
+# scripts/bench-report.sh. Usage: bash scripts/bench-api.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-15}"
@@ -38,8 +39,11 @@ request = function()
 end
 LUA
 
-run() { # name, extra wrk args...
-  local name=$1; shift
+to_ms() { # wrk's latency (850.00us, 5.01ms, 1.20s) in ms
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/) n *= 1000; printf "%.2f", n }'
+}
+run() { # name, figure slug, extra wrk args...
+  local name=$1 slug=$2; shift 2
   local out; out=$(wrk -t2 -c64 -d"${secs}s" --latency "$@")
   local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -47,8 +51,10 @@ run() { # name, extra wrk args...
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $4}' <<<"$out"); errors=${errors:-0}
   printf '%-28s req/s=%-10s p50=%-9s p99=%-9s non-2xx=%s\n' "$name" "$rps" "$p50" "$p99" "$errors"
+  printf 'FIGURE api_%s_rps=%s req/s\nFIGURE api_%s_p50=%s ms\nFIGURE api_%s_p99=%s ms\nFIGURE api_%s_non2xx=%s responses\n' \
+    "$slug" "$rps" "$slug" "$(to_ms "$p50")" "$slug" "$(to_ms "$p99")" "$slug" "$errors"
 }
 echo "wrk: 2 threads, 64 connections, ${secs}s each, on $(nproc) cores shared with the server"
-run "GET /stream/status" -H "$auth" "http://$HTTP_ADDR/stream/status"
-run "PATCH /stream/layers/{id}" -s "$lua" "http://$HTTP_ADDR/stream/layers/$layer"
+run "GET /stream/status" status -H "$auth" "http://$HTTP_ADDR/stream/status"
+run "PATCH /stream/layers/{id}" layer_patch -s "$lua" "http://$HTTP_ADDR/stream/layers/$layer"
 rm -f "$lua"

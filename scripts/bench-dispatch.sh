@@ -12,4 +12,4 @@ bash scripts/install-deps.sh >/dev/null
 bash scripts/services.sh
 cargo build -q -p render-node
 cargo nextest run -p stream-manager-tests --run-ignored only -E 'test(bench_dispatch)' --no-capture 2>&1 \
-  | grep -E '^\|'
+  | grep -E '^(\||FIGURE )'

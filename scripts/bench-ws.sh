@@ -12,4 +12,4 @@ ulimit -n 8192
 cargo build -q --release -p control-plane
 export CONTROL_PLANE_BIN="$CARGO_TARGET_DIR/release/control-plane"
 cargo nextest run -p stream-manager-tests --run-ignored only -E 'test(bench_websockets)' --no-capture 2>&1 \
-  | grep -E '^\|'
+  | grep -E '^(\||FIGURE )'

@@ -41,3 +41,7 @@ fi
 if ! cargo sqlx --version 2>/dev/null | grep -q " 0\.8\."; then
   cargo install sqlx-cli --version '^0.8' --locked --no-default-features --features postgres,rustls
 fi
+# cargo-fuzz for scripts/fuzz.sh (it runs on the stable toolchain with RUSTC_BOOTSTRAP=1).
+if ! command -v cargo-fuzz >/dev/null; then
+  cargo install cargo-fuzz --locked
+fi

@@ -19,6 +19,7 @@ bash scripts/services.sh
 
 step "format"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -39,9 +40,16 @@ features=()
 if docker info >/dev/null 2>&1; then features=(--features stream-manager-tests/containers); fi
 cargo nextest run --workspace --locked --no-fail-fast "${features[@]}"
 
+step "soak: a live stream for 60 s with a layer change every second (scripts/soak.sh runs longer)"
+# --no-capture prints the memory and descriptor samples and the A/V figures.
+SOAK_SECONDS=60 cargo nextest run -p stream-manager-tests --locked --run-ignored only -E 'test(soak_)' --no-capture
+
 step "fault tests: RabbitMQ, Redis and Postgres restarted under a live stream (one at a time)"
 # --no-capture shows each fault's measured downtime (the lines starting with "|").
 cargo nextest run -p stream-manager-tests --locked --run-ignored only -E 'test(fault_)' -j 1 --no-capture
+
+step "fuzz: every cargo-fuzz target for 10 s from the committed seeds"
+bash scripts/fuzz.sh 10
 
 step "schemathesis against /openapi.json"
 bash scripts/schemathesis.sh 25

@@ -30,6 +30,11 @@ impl ControlPlaneProcess {
     /// Starts one serving `app`'s database and namespace on `port`, and waits until it is
     /// ready (`/readyz`).
     pub async fn start(app: &TestApp, port: u16) -> ControlPlaneProcess {
+        Self::start_logging(app, port, "info").await
+    }
+
+    /// [`Self::start`] with `rust_log` as its `RUST_LOG` filter.
+    pub async fn start_logging(app: &TestApp, port: u16, rust_log: &str) -> ControlPlaneProcess {
         let env = vec![
             ("DATABASE_URL", app.database_url.clone()),
             ("REDIS_URL", app.services.redis_url.clone()),
@@ -41,7 +46,7 @@ impl ControlPlaneProcess {
             ("SM_NAMESPACE", app.namespace.clone()),
             ("ALLOW_PRIVATE_MEDIA_URLS", "true".to_owned()),
             ("DB_MAX_CONNECTIONS", "5".to_owned()),
-            ("RUST_LOG", "info".to_owned()),
+            ("RUST_LOG", rust_log.to_owned()),
         ];
         let log = std::env::temp_dir().join(format!("{}control-plane.log", app.namespace));
         let child = spawn(&env, &log);

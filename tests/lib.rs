@@ -9,6 +9,8 @@
 pub mod control_plane_process;
 pub mod nodes;
 pub mod otlp;
+pub mod packet_log;
+pub mod proc_stats;
 pub mod services;
 pub mod test_app;
 pub mod ws;

@@ -35,6 +35,11 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// The workspace's `render-node` binary.
+pub fn render_node_bin() -> PathBuf {
+    workspace_bin("render-node")
+}
+
 /// The RTSP preview URL of the stream in `status`, from the node that runs it.
 pub fn rtsp_url(status: &serde_json::Value) -> String {
     let node = status["nodeId"].as_str().expect("a node runs the stream");
@@ -79,6 +84,21 @@ impl NodeProcess {
     /// The node's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for the node to log that it applied `version` of a stream;
+    /// panics with the node's log (and `what`) when it does not.
+    pub async fn wait_for_update(&self, version: i64, timeout: Duration, what: &str) {
+        let want = format!("version={version}");
+        let t0 = std::time::Instant::now();
+        while !self
+            .log_text()
+            .lines()
+            .any(|l| l.contains("update applied") && l.contains(&want))
+        {
+            assert!(t0.elapsed() < timeout, "{what}:\n{}", self.log_text());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The RTMP URL an encoder publishes `stream_key` to on this node.

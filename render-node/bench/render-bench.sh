@@ -7,6 +7,10 @@
 # usage: render-node/bench/render-bench.sh [FRAMES] [PRESET]   (default 300 veryfast)
 # env:   BASELINE=path/to/baseline.sh (default: ../shared/bench/baseline.sh beside the repo)
 #        REALTIME_SECONDS=60 (0 skips the real-time run), STREAMS_720=3 (0 skips)
+#        STREAMS_720_MAX=0: when set, also finds how many 720p30 streams run at once in real
+#        time (1, 2, … up to it; 15 s each) with no dropped frame
+# Besides the human-readable lines, every figure is printed as `FIGURE name=value unit` for
+# scripts/bench-report.sh.
 # needs: a release build (cargo build --release -p render-node), python3 with pillow, ffmpeg
 set -euo pipefail
 N=${1:-300} PRESET=${2:-veryfast}
@@ -16,6 +20,7 @@ BASELINE=${BASELINE:-$repo/../shared/bench/baseline.sh}
 BIN=${RENDER_NODE_BIN:-${CARGO_TARGET_DIR:-$repo/target}/release/render-node}
 REALTIME_SECONDS=${REALTIME_SECONDS:-60}
 STREAMS_720=${STREAMS_720:-3}
+STREAMS_720_MAX=${STREAMS_720_MAX:-0}
 [ -x "$BIN" ] || { echo "no release binary at $BIN (cargo build --release -p render-node)" >&2; exit 1; }
 # Debian's python3 has pillow; a pyenv shim earlier on PATH may not.
 PY=python3; /usr/bin/python3 -c 'import PIL' 2>/dev/null && PY=/usr/bin/python3
@@ -82,6 +87,11 @@ for r in 1920x1080 1280x720; do
 import sys
 r, oc, gc, ox, gx, fx, bx = sys.argv[1], *map(float, sys.argv[2:])
 print(f"  {r}: composite-only {oc/gc:.2f}x gst | +x264 {ox/gx:.2f}x gst, {ox/fx:.2f}x ffmpeg | busy background +x264 {bx/fx:.2f}x ffmpeg")
+k = r.split("x")[1] + "p"
+for name, v, unit in [("fps", ox, "fps"), ("gst_fps", gx, "fps"), ("ffmpeg_fps", fx, "fps"),
+                      ("ratio_gst", ox / gx, "x"), ("ratio_ffmpeg", ox / fx, "x"),
+                      ("composite_ratio_gst", oc / gc, "x"), ("busy_ratio_ffmpeg", bx / fx, "x")]:
+    print(f"FIGURE render_{k}_{name}={v:.2f} {unit}")
 PY
 done
 
@@ -89,7 +99,12 @@ if [ "$REALTIME_SECONDS" != 0 ]; then
   echo
   echo "real time, ${REALTIME_SECONDS}s at 1920x1080 30 fps $PRESET:"
   f=$(scene 1920 1080)
-  "$BIN" render --scene "$f" --out null --seconds "$REALTIME_SECONDS" --quality 3 | sed 's/^/  /'
+  line=$("$BIN" render --scene "$f" --out null --seconds "$REALTIME_SECONDS" --quality 3)
+  echo "  $line"
+  field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+  echo "FIGURE realtime_1080p_dropped=$(field dropped "$line") frames"
+  echo "FIGURE realtime_1080p_cpu=$(field cpu "$line") %"
+  echo "FIGURE realtime_1080p_rss=$(field rss_mb "$line") MB"
 fi
 
 if [ "$STREAMS_720" != 0 ]; then
@@ -102,4 +117,28 @@ if [ "$STREAMS_720" != 0 ]; then
   done
   for p in "${pids[@]}"; do wait "$p"; done
   for i in $(seq "$STREAMS_720"); do sed "s/^/  stream $i: /" "$dir/s$i.txt"; done
+  awk -v n="$STREAMS_720" '{for (i = 1; i <= NF; i++) {split($i, kv, "="); v[kv[1]] += kv[2] + 0}}
+    END {printf "FIGURE streams720_rss_per_stream=%.0f MB\nFIGURE streams720_cpu_per_stream=%.0f %%\nFIGURE streams720_dropped=%d frames\n", v["rss_mb"] / n, v["cpu"] / n, v["dropped"]}' \
+    "$dir"/s*.txt
+fi
+
+if [ "$STREAMS_720_MAX" != 0 ]; then
+  echo
+  echo "720p30 streams in real time at once (15 s each, one render process per stream):"
+  f=$(scene 1280 720)
+  best=0
+  for n in $(seq "$STREAMS_720_MAX"); do
+    pids=()
+    for i in $(seq "$n"); do
+      "$BIN" render --scene "$f" --out null --seconds 15 --quality 3 >"$dir/m$i.txt" & pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    # Real time: nothing dropped and every stream kept 30 fps (29.5 allows start-up rounding).
+    ok=$(cat "$dir"/m*.txt | awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); if (kv[1] == "dropped" && kv[2] > 0) bad = 1; if (kv[1] == "fps" && kv[2] < 29.5) bad = 1}} END {print bad ? 0 : 1}')
+    echo "  $n at once: $(cat "$dir"/m*.txt | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(fps|dropped|cpu)=/) printf "%s ", $i; printf "| "}')$( ((ok)) && echo real time || echo NOT real time)"
+    rm -f "$dir"/m*.txt
+    ((ok)) || break
+    best=$n
+  done
+  echo "FIGURE streams720_realtime_per_node=$best streams"
 fi

@@ -74,7 +74,7 @@ fn serve() -> anyhow::Result<()> {
     let engine = render_node::Engine::new(render_node::EngineConfig {
         node_id: cfg.node_id.clone(),
         policy: Some(cfg.media.clone()),
-        asset_base: Some(cfg.control_plane_url.clone()),
+        asset_base: Some(cfg.primary_control_plane().to_owned()),
         asset_key: Some(cfg.node_secret.clone()),
         feeds: ingest.feeds(),
         ..Default::default()

@@ -67,13 +67,7 @@ impl MediaPolicy {
         // Non-special schemes (rtmp, rtsp) keep IP literals as opaque "domains": read them
         // back as addresses so the address checks below apply to them too.
         let host = match url.host() {
-            Some(Host::Domain(d)) => {
-                match d.trim_start_matches('[').trim_end_matches(']').parse() {
-                    Ok(IpAddr::V4(ip)) => Some(Host::Ipv4(ip)),
-                    Ok(IpAddr::V6(ip)) => Some(Host::Ipv6(ip)),
-                    Err(_) => Some(Host::Domain(d)),
-                }
-            }
+            Some(Host::Domain(d)) => Some(numeric_host(d).unwrap_or(Host::Domain(d))),
             other => other,
         };
         match host {
@@ -126,6 +120,24 @@ pub fn canonical_inside(root: &Path, path: &Path) -> bool {
     match (root.canonicalize(), path.canonicalize()) {
         (Ok(r), Ok(p)) => p.starts_with(r),
         _ => false,
+    }
+}
+
+/// The address an opaque host denotes when the resolver reads it as a number. Besides the
+/// dotted quad, `inet_aton` (which GStreamer's and ffmpeg's RTMP clients reach through
+/// `getaddrinfo`) takes shortened and hex or octal forms (`127.1`, `0x7f.0.0.1`,
+/// `0177.0.0.1`); WHATWG's IPv4 parser for special schemes follows the same rules, so the
+/// host is read back through it.
+fn numeric_host(domain: &str) -> Option<Host<&'static str>> {
+    match domain.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(IpAddr::V4(ip)) => return Some(Host::Ipv4(ip)),
+        Ok(IpAddr::V6(ip)) => return Some(Host::Ipv6(ip)),
+        Err(_) => {}
+    }
+    match Url::parse(&format!("http://{domain}/")).ok()?.host()? {
+        Host::Ipv4(ip) => Some(Host::Ipv4(ip)),
+        Host::Ipv6(ip) => Some(Host::Ipv6(ip)),
+        Host::Domain(_) => None,
     }
 }
 
@@ -212,6 +224,13 @@ mod tests {
             "rtmp://[::1]/live/x",
             "rtmp://10.0.0.1/live/x",
             "rtmp://localhost/live/x",
+            // Numeric spellings the resolver reads as loopback or private addresses (found
+            // by the media_url fuzz target's "no private address however spelled" property).
+            "rtmp://127.1/live/x",
+            "rtmp://0x7f.0.0.1/live/x",
+            "rtmp://0177.0.0.1/live/x",
+            "rtsp://10.1/cam",
+            "rtsp://192.168.257/cam",
         ] {
             assert!(p.check("source.url", bad, UrlUse::Image).is_err(), "{bad}");
             assert!(p.check("source.uri", bad, UrlUse::Video).is_err(), "{bad}");

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use stream_manager_tests::nodes::{
     FirstBytes, NodeProcess, Probing, Receiver, node_gauge, spawn_node,
 };
+use stream_manager_tests::proc_stats::rss_kib;
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
 async fn status(app: &TestApp) -> Value {
@@ -89,6 +90,23 @@ impl Stages {
             Some((_, v)) => v.push(d),
             None => self.0.push((name, vec![d])),
         }
+    }
+
+    /// Prints `FIGURE {name}_p50=… ms` and `{name}_p95`/`{name}_max` for one stage, for
+    /// scripts/bench-report.sh.
+    fn figure(&mut self, stage: &str, name: &str) {
+        let Some((_, v)) = self.0.iter_mut().find(|(n, _)| *n == stage) else {
+            return;
+        };
+        v.sort();
+        let f = |d: Duration| d.as_secs_f64() * 1000.0;
+        eprintln!(
+            "FIGURE {name}_p50={:.0} ms\nFIGURE {name}_p95={:.0} ms\nFIGURE {name}_max={:.0} ms\nFIGURE {name}_runs={} runs",
+            f(percentile(v, 0.5)),
+            f(percentile(v, 0.95)),
+            f(v[v.len() - 1]),
+            v.len()
+        );
     }
 
     fn print(&mut self, title: &str) {
@@ -198,7 +216,17 @@ async fn bench_dispatch() {
     let a = spawn_node(&app, "bench-a", 1);
     let b = spawn_node(&app, "bench-b", 1);
     let nodes = [&a, &b];
+    // Idle means started and warmed up (the node runs a throwaway pipeline at start).
+    let t0 = Instant::now();
+    while !nodes
+        .iter()
+        .all(|n| n.log_text().contains("pipeline warmed up"))
+        && t0.elapsed() < Duration::from_secs(15)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = rss_kib(a.child.id()).max(rss_kib(b.child.id()));
 
     // Start -> first bytes and first decoded frame, over `runs` starts; then a few with
     // ffmpeg's default probing, to show the receiver's own share.
@@ -260,6 +288,7 @@ async fn bench_dispatch() {
         .unwrap_or_default()
         .to_owned();
     let (victim, survivor) = if holder == a.id { (&a, &b) } else { (&b, &a) };
+    let holder_rss = rss_kib(victim.child.id());
     let t0 = Instant::now();
     victim.signal("KILL");
     let id = survivor.id.clone();
@@ -287,6 +316,35 @@ async fn bench_dispatch() {
     eprintln!(
         "| failover after SIGKILL of the holder | {} |",
         failover.map_or("did not fail over".into(), ms)
+    );
+    eprintln!(
+        "| render node RSS idle / holding one 640x360 stream | {:.1} / {:.1} MiB |",
+        idle_rss as f64 / 1024.0,
+        holder_rss as f64 / 1024.0
+    );
+    starts.figure(
+        "first RTMP bytes at the receiver (TCP)",
+        "dispatch_start_bytes",
+    );
+    starts.figure(
+        "first frame decoded (low-delay receiver)",
+        "dispatch_start_frame",
+    );
+    changes.figure(
+        "visible in a decoded frame (low-delay receiver)",
+        "dispatch_change",
+    );
+    match failover {
+        Some(d) => eprintln!(
+            "FIGURE dispatch_failover={:.0} ms",
+            d.as_secs_f64() * 1000.0
+        ),
+        None => eprintln!("FIGURE dispatch_failover=none ms"),
+    }
+    eprintln!(
+        "FIGURE node_rss_idle={:.1} MiB\nFIGURE node_rss_one_stream={:.1} MiB",
+        idle_rss as f64 / 1024.0,
+        holder_rss as f64 / 1024.0
     );
     app.cleanup_broker().await;
 }

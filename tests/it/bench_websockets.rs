@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use stream_manager_tests::nodes::free_port;
+use stream_manager_tests::proc_stats::rss_kib;
 use stream_manager_tests::services::{services, with_database};
 use stream_manager_tests::test_app::{AUDIENCE, JWT_SECRET};
 use tokio_tungstenite::tungstenite::Message;
@@ -20,18 +21,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
 }
 
 fn token(tenant: &str) -> String {
@@ -186,6 +175,16 @@ async fn bench_websockets() {
     eprintln!(
         "| change -> event at the client, max | {} |",
         ms(*latencies.last().unwrap())
+    );
+    eprintln!(
+        "FIGURE ws_rss_before={:.1} MiB\nFIGURE ws_rss_connected={:.1} MiB\nFIGURE ws_sockets={} sockets\nFIGURE ws_kib_per_socket={:.1} KiB\nFIGURE ws_delivered={delivered} events\nFIGURE ws_expected={} events\nFIGURE ws_event_p50={:.1} ms\nFIGURE ws_event_p99={:.1} ms",
+        rss_before as f64 / 1024.0,
+        rss_connected as f64 / 1024.0,
+        idle + active,
+        (rss_connected.saturating_sub(rss_before)) as f64 / (idle + active) as f64,
+        changes as usize * active,
+        pct(0.5).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0
     );
     for r in readers {
         r.abort();

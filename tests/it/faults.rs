@@ -145,19 +145,12 @@ async fn fault_broker_restart_keeps_the_stream_and_applies_commands_issued_meanw
     .await;
     // The command reaches the node once the broker is back (or by catch-up on renewal).
     let t0 = Instant::now();
-    let applied = format!("version={patched_version}");
-    while !node
-        .log_text()
-        .lines()
-        .any(|l| l.contains("update applied") && l.contains(&applied))
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the change never reached the node:\n{}",
-            node.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    node.wait_for_update(
+        patched_version,
+        Duration::from_secs(30),
+        "the change never reached the node",
+    )
+    .await;
     let s = status(&app).await.unwrap();
     assert_eq!(s["nodeId"], node.id.as_str(), "the stream moved: {s}");
     eprintln!(

@@ -13,7 +13,9 @@ pub struct NodeConfig {
     pub node_id: String,
     pub amqp_url: String,
     pub redis_url: String,
-    pub control_plane_url: String,
+    /// Control-plane replicas, in order of preference (`CONTROL_PLANE_URL`, comma separated):
+    /// the node talks to one and moves to the next when it stops answering.
+    pub control_plane_urls: Vec<String>,
     /// Shared secret for the control plane's internal API.
     pub node_secret: String,
     /// Prefix of queues and Redis keys; must match the control plane's.
@@ -65,7 +67,37 @@ fn hostname() -> String {
         .unwrap_or_else(|| "render-node".to_owned())
 }
 
+/// Reads `CONTROL_PLANE_URL`: one base URL or several separated by commas.
+fn control_plane_urls(raw: &str) -> Result<Vec<String>, EnvError> {
+    let urls: Vec<String> = raw
+        .split(',')
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for u in &urls {
+        reqwest::Url::parse(u).map_err(|e| EnvError::Invalid {
+            name: "CONTROL_PLANE_URL",
+            value: u.clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    if urls.is_empty() {
+        return Err(EnvError::Invalid {
+            name: "CONTROL_PLANE_URL",
+            value: raw.to_owned(),
+            reason: "names no URL".into(),
+        });
+    }
+    Ok(urls)
+}
+
 impl NodeConfig {
+    /// The first control plane: where asset URLs point.
+    pub fn primary_control_plane(&self) -> &str {
+        self.control_plane_urls.first().map_or("", String::as_str)
+    }
+
     /// Reads the settings; `NODE_SECRET` is required.
     pub fn from_env() -> Result<Self, EnvError> {
         let metrics_addr: SocketAddr =
@@ -81,7 +113,10 @@ impl NodeConfig {
             node_id: env::optional("NODE_ID").unwrap_or_else(hostname),
             amqp_url: env::or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
             redis_url: env::or("REDIS_URL", "redis://127.0.0.1:6379"),
-            control_plane_url: env::or("CONTROL_PLANE_URL", "http://127.0.0.1:8080"),
+            control_plane_urls: control_plane_urls(&env::or(
+                "CONTROL_PLANE_URL",
+                "http://127.0.0.1:8080",
+            ))?,
             node_secret: env::required("NODE_SECRET")?,
             namespace: env::or("SM_NAMESPACE", ""),
             metrics_addr,
@@ -102,5 +137,24 @@ impl NodeConfig {
                 max_memory_bytes: bytes("NODE_MAX_MEMORY_BYTES")?,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::control_plane_urls;
+
+    #[test]
+    fn control_plane_url_takes_one_or_several_replicas() {
+        assert_eq!(
+            control_plane_urls("http://cp:8080/").unwrap(),
+            ["http://cp:8080"]
+        );
+        assert_eq!(
+            control_plane_urls(" http://a:8080 , http://b:8080/,").unwrap(),
+            ["http://a:8080", "http://b:8080"]
+        );
+        assert!(control_plane_urls(" , ").is_err());
+        assert!(control_plane_urls("http://a:8080,not a url").is_err());
     }
 }

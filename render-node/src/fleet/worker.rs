@@ -63,7 +63,7 @@ impl Node {
     pub fn new(cfg: NodeConfig, engine: Engine, ingest: Arc<Ingest>) -> anyhow::Result<Arc<Self>> {
         let cfg_rtsp = cfg.rtsp_addr;
         Ok(Arc::new(Node {
-            api: ControlApi::new(&cfg.control_plane_url, &cfg.node_secret, &cfg.node_id)?,
+            api: ControlApi::new(&cfg.control_plane_urls, &cfg.node_secret, &cfg.node_id)?,
             live: LiveState::new(&cfg.redis_url, &cfg.namespace)?,
             engine,
             cfg,

@@ -64,7 +64,7 @@ impl Ingest {
             relay_addr: cfg.advertise_addr.clone(),
             addr: cfg.ingest_addr,
             hub: FeedHub::default(),
-            api: ControlApi::new(&cfg.control_plane_url, &cfg.node_secret, &cfg.node_id)?,
+            api: ControlApi::new(&cfg.control_plane_urls, &cfg.node_secret, &cfg.node_id)?,
             registry: Registry::new(&cfg.redis_url, &cfg.namespace)?,
             relay_http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(2))
