@@ -148,7 +148,7 @@ impl Engine {
         if let Some(policy) = &self.cfg.policy {
             for url in &config.outputs {
                 policy
-                    .check("outputs", url, UrlUse::Output)
+                    .check_reachable("outputs", url, UrlUse::Output)
                     .map_err(|e| RenderError::Refused(e.to_string()))?;
             }
         }

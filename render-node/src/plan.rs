@@ -151,7 +151,7 @@ impl Planner {
 
     fn check_url(&self, field: &str, url: &str, what: UrlUse) -> Result<()> {
         if let Some(p) = &self.ctx.policy {
-            p.check(field, url, what)
+            p.check_reachable(field, url, what)
                 .map_err(|e| RenderError::Refused(e.to_string()))?;
         }
         Ok(())

@@ -34,7 +34,9 @@ pub mod shutdown;
 pub mod spec;
 pub mod status;
 pub mod stream_config;
+#[cfg(feature = "telemetry")]
 pub mod telemetry;
+#[cfg(feature = "telemetry")]
 pub mod trace_context;
 pub mod transition;
 pub mod validation;

@@ -95,6 +95,53 @@ impl MediaPolicy {
         self.allow_private || is_public_ip(ip)
     }
 
+    /// [`MediaPolicy::check`], then [`MediaPolicy::check_dns`]: what a node asks just before it
+    /// connects to a URL. Blocking.
+    pub fn check_reachable(&self, field: &str, raw: &str, what: UrlUse) -> Result<Url, FieldError> {
+        let url = self.check(field, raw, what)?;
+        self.check_dns(field, &url)?;
+        Ok(url)
+    }
+
+    /// Resolves a checked URL's host name and refuses it when it points at a loopback or
+    /// private address (a public-looking name the API could not see through). Blocking: the
+    /// node calls it off its async threads, just before it connects. A name that does not
+    /// resolve passes: the connection will fail by itself, and an output retries.
+    pub fn check_dns(&self, field: &str, url: &Url) -> Result<(), FieldError> {
+        self.check_dns_with(field, url, |host, port| {
+            use std::net::ToSocketAddrs;
+            (host, port)
+                .to_socket_addrs()
+                .map(|a| a.map(|s| s.ip()).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    fn check_dns_with(
+        &self,
+        field: &str,
+        url: &Url,
+        resolve: impl Fn(&str, u16) -> Vec<IpAddr>,
+    ) -> Result<(), FieldError> {
+        let Some(Host::Domain(name)) = url.host() else {
+            return Ok(());
+        };
+        if self.allow_private || numeric_host(name).is_some() {
+            return Ok(());
+        }
+        let port = url.port_or_known_default().unwrap_or(0);
+        match resolve(name, port)
+            .into_iter()
+            .find(|ip| !is_public_ip(*ip))
+        {
+            Some(ip) => Err(FieldError::new(
+                field,
+                format!("host {name} resolves to {ip}, on a loopback or private network"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn check_file(&self, url: &Url) -> Result<(), String> {
         let Some(root) = &self.media_root else {
             return Err("file:// URLs are not allowed (no MEDIA_ROOT is set)".into());
@@ -264,5 +311,42 @@ mod tests {
             p.check("u", "file:///srv/media/a.png", UrlUse::Image)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn names_that_resolve_to_private_addresses_are_refused_after_dns() {
+        let url = Url::parse("rtmp://cdn.example.com/live/x").unwrap();
+        let to = |ip: &'static str| move |_: &str, _: u16| vec![ip.parse().unwrap()];
+        let err = strict()
+            .check_dns_with("outputs", &url, to("127.0.0.1"))
+            .unwrap_err();
+        assert!(err.to_string().contains("127.0.0.1"), "{err}");
+        assert!(
+            strict()
+                .check_dns_with("outputs", &url, to("10.0.0.7"))
+                .is_err()
+        );
+        assert!(
+            strict()
+                .check_dns_with("outputs", &url, to("93.184.216.34"))
+                .is_ok()
+        );
+        // Unresolvable: the connection fails by itself.
+        assert!(
+            strict()
+                .check_dns_with("outputs", &url, |_, _| vec![])
+                .is_ok()
+        );
+        let open = MediaPolicy {
+            allow_private: true,
+            ..strict()
+        };
+        assert!(
+            open.check_dns_with("outputs", &url, to("127.0.0.1"))
+                .is_ok()
+        );
+        // The real resolver: this machine's own name space, no network needed.
+        let local = Url::parse("http://localhost/x.png").unwrap();
+        assert!(strict().check_dns("source.url", &local).is_err());
     }
 }

@@ -20,6 +20,7 @@ pub fn fetch(uri: &str, max_bytes: usize, timeout: Duration) -> Result<Vec<u8>> 
     };
     let src = gst::Element::make_from_uri(gst::URIType::Src, uri, None)
         .map_err(|e| fail(format!("no source for this URI ({e})")))?;
+    refuse_redirects(&src);
     let sink = gst_app::AppSink::builder().sync(false).build();
     let pipeline = gst::Pipeline::new();
     pipeline
@@ -53,6 +54,14 @@ pub fn fetch(uri: &str, max_bytes: usize, timeout: Duration) -> Result<Vec<u8>> 
     }
     drop(guard);
     Ok(out)
+}
+
+/// Turns off an HTTP source's redirects: URLs are checked (and their names resolved) before
+/// a source opens them, and a redirect would take it somewhere nobody checked.
+pub(crate) fn refuse_redirects(src: &gst::Element) {
+    if src.find_property("automatic-redirect").is_some() {
+        src.set_property("automatic-redirect", false);
+    }
 }
 
 /// The first error message on the pipeline's bus, if any.

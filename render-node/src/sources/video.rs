@@ -133,6 +133,12 @@ impl AppsinkSource {
             MovingKind::Uri { uri, looping } => {
                 let src = make("uridecodebin")?;
                 src.set_property("uri", uri);
+                src.connect("source-setup", false, |args| {
+                    if let Some(Ok(source)) = args.get(1).map(|v| v.get::<gst::Element>()) {
+                        super::fetch::refuse_redirects(&source);
+                    }
+                    None
+                });
                 pipeline
                     .add(&src)
                     .map_err(RenderError::gst("add uridecodebin"))?;
