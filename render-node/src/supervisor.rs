@@ -121,6 +121,9 @@ impl Supervisor {
             if Instant::now() >= next_report {
                 next_report += Duration::from_secs(1);
                 self.refresh(&mut meter);
+            } else if self.first_frame_unreported() {
+                // Live the moment the first frame is out, not at the next report.
+                self.refresh(&mut meter);
             }
             if stop_deadline.is_some_and(|d| Instant::now() > d) {
                 tracing::warn!(stream_id = %self.stream_id, "EOS did not drain in time, stopping hard");
@@ -155,6 +158,15 @@ impl Supervisor {
             None => self.events.send(NodeEvent::StreamEnded),
         }
         failure
+    }
+
+    /// Frames are out but the report still says starting.
+    fn first_frame_unreported(&self) -> bool {
+        self.stats.frames.load(std::sync::atomic::Ordering::Relaxed) > 0
+            && self
+                .report
+                .lock()
+                .is_ok_and(|r| r.state == StreamState::Starting)
     }
 
     fn refresh(&mut self, meter: &mut RateMeter) {
