@@ -5,6 +5,8 @@
 #   scripts/bench-dispatch.sh       start -> first bytes (BENCH_STARTS starts), change -> visible,
 #                                   failover after SIGKILL of the holding node, node memory
 #   the control-plane kill test     output gap when the replica a node talks to is SIGKILLed
+#   the fault tests                 RabbitMQ, Postgres, Redis restarted under a live stream:
+#                                   longest video gap at the receiver, render stall
 #   render-node/bench/render-bench.sh   render throughput against ../shared/bench/baseline.sh run
 #                                   in the same invocation (ratios), 1080p30 in real time,
 #                                   720p30 streams at once in real time, memory per stream
@@ -49,6 +51,8 @@ bench api bash scripts/bench-api.sh "${BENCH_API_SECONDS:-15}"
 bench dispatch env BENCH_STARTS="${BENCH_STARTS:-20}" bash scripts/bench-dispatch.sh
 bench control-plane-kill bash -c "cargo build -q --locked -p control-plane && cargo nextest run \
   -p stream-manager-tests --locked -E 'test(a_killed_control_plane_replica)' --no-capture"
+bench faults bash -c "cargo build -q --locked -p render-node && cargo nextest run -p stream-manager-tests \
+  --locked --run-ignored only -E 'test(fault_)' -j 1 --no-capture"
 bench render env RENDER_NODE_BIN="$CARGO_TARGET_DIR/release/render-node" \
   REALTIME_SECONDS="${BENCH_REALTIME_SECONDS:-30}" STREAMS_720=3 STREAMS_720_MAX="${BENCH_STREAMS_720_MAX:-6}" \
   bash render-node/bench/render-bench.sh "${BENCH_FRAMES:-300}"
@@ -105,6 +109,10 @@ rows = [
     ("dispatch", f"layer change (PATCH) → visible in a decoded frame, p50 / max of {val('dispatch_change_runs')}", f"{val('dispatch_change_p50')} / {val('dispatch_change_max')}", "100 ms", "dispatch"),
     ("dispatch", "failover after SIGKILL of the holding render node (until live on the other)", val("dispatch_failover"), "5 s", "dispatch"),
     ("dispatch", "SIGKILL of the control-plane replica the node talks to: longest output gap", val("cp_kill_output_gap"), "no downtime", "control-plane-kill"),
+    ("faults", "RabbitMQ restarted under a live stream: longest gap in the received video / render stall", f"{val('fault_rabbitmq_output_gap')} / {val('fault_rabbitmq_render_stall')}", "no downtime", "faults"),
+    ("faults", "Postgres down 4 s (longer than a lease): longest video gap / render stall", f"{val('fault_postgres_output_gap')} / {val('fault_postgres_render_stall')}", "no downtime", "faults"),
+    ("faults", "Redis restarted: longest video gap / render stall", f"{val('fault_redis_output_gap')} / {val('fault_redis_render_stall')}", "no downtime", "faults"),
+    ("faults", "start issued while RabbitMQ was down: live after the broker returned", val("fault_start_while_broker_down_live_after"), "", "faults"),
     ("render", "1080p, 8 layers + x264 veryfast, no clock: ours / bare gst-launch-1.0 (same run)", f"{val('render_1080p_fps', '{:.1f}')} / {val('render_1080p_gst_fps', '{:.1f}')}", "", "render"),
     ("render", "1080p ratio to the bare gst-launch-1.0 pipeline / to ffmpeg", f"{val('render_1080p_ratio_gst', '{:.2f}')} / {val('render_1080p_ratio_ffmpeg', '{:.2f}')}", "≈ 1× (close to the bare pipeline)", "render"),
     ("render", "720p, same scene: ours / bare gst-launch-1.0", f"{val('render_720p_fps', '{:.1f}')} / {val('render_720p_gst_fps', '{:.1f}')}", "", "render"),

@@ -6,7 +6,7 @@
 //! drift, and the longest silence.
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -33,6 +33,8 @@ pub struct Packet {
 pub struct PacketLog {
     pub url: String,
     packets: Arc<Mutex<Vec<Packet>>>,
+    /// When the first packet was read: packets' `wall_ms` count from here.
+    first: Arc<OnceLock<Instant>>,
     child: Child,
 }
 
@@ -83,12 +85,13 @@ impl PacketLog {
         let stdout = child.stdout.take().expect("piped stdout");
         let packets = Arc::new(Mutex::new(Vec::new()));
         let sink = packets.clone();
+        let first = Arc::new(OnceLock::new());
+        let first_seen = first.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
-            let mut first: Option<Instant> = None;
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some((track, pts_ms)) = parse_line(&line) {
-                    let t0 = *first.get_or_insert_with(Instant::now);
+                    let t0 = *first_seen.get_or_init(Instant::now);
                     let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
                     sink.lock().unwrap().push(Packet {
                         wall_ms,
@@ -101,6 +104,7 @@ impl PacketLog {
         PacketLog {
             url,
             packets,
+            first,
             child,
         }
     }
@@ -113,6 +117,25 @@ impl PacketLog {
     /// Packets logged so far.
     pub fn count(&self) -> usize {
         self.packets.lock().unwrap().len()
+    }
+
+    /// The longest wall-clock stretch without a video packet from the packet before index
+    /// `from` until now (a stream that stopped arriving counts up to now).
+    pub fn longest_video_gap(&self, from: usize) -> Duration {
+        let Some(first) = self.first.get() else {
+            return Duration::MAX;
+        };
+        let now_ms = first.elapsed().as_secs_f64() * 1000.0;
+        let packets = self.packets();
+        let start = from.saturating_sub(1).min(packets.len());
+        let mut times: Vec<f64> = packets[start..]
+            .iter()
+            .filter(|p| p.track == Track::Video)
+            .map(|p| p.wall_ms)
+            .collect();
+        times.push(now_ms);
+        let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        Duration::from_secs_f64(worst / 1000.0)
     }
 }
 

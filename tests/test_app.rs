@@ -7,7 +7,7 @@ use control_plane::config::Config;
 use control_plane::startup::Application;
 use control_plane::state::AppState;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::media_url::MediaPolicy;
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
@@ -280,6 +280,28 @@ impl TestApp {
     /// DELETE as `tenant`.
     pub async fn delete(&self, path: &str, tenant: &str) -> Answer {
         self.call(Method::DELETE, path, Some(tenant), None).await
+    }
+
+    /// Gives acme's stream a cheap 30 fps output (fastest encoder preset) sent to `outputs`.
+    pub async fn set_test_output(&self, resolution: &str, bitrate: &str, outputs: &[&str]) {
+        self.patch(
+            "/stream/config",
+            "acme",
+            json!({"STREAM_RESOLUTION": resolution, "TARGET_FPS": 30, "STREAM_BITRATE": bitrate,
+                   "RENDER_QUALITY": 1, "outputs": outputs}),
+        )
+        .await
+        .expect(200);
+    }
+
+    /// Adds a layer to acme's stream and returns its id.
+    pub async fn add_layer(&self, layer: Value) -> String {
+        let answer = self.post("/stream/layers", "acme", layer).await;
+        answer.expect(201);
+        answer.data()["id"]
+            .as_str()
+            .expect("the new layer's id")
+            .to_owned()
     }
 
     /// Publishes everything in the outbox now, instead of waiting for the relay's tick.

@@ -5,9 +5,9 @@
 //! API on reconnect), so one slow client never delays the others.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::StreamExt;
+use shared::backoff::Backoff;
 use shared::events::{TenantEvent, events_channel};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -26,7 +26,7 @@ pub fn bus() -> EventBus {
 /// Forwards Redis events to `bus` until cancelled, resubscribing with backoff after errors.
 pub async fn run(redis_url: String, ns: String, bus: EventBus, token: CancellationToken) {
     let channel = events_channel(&ns);
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::new();
     loop {
         let attempt = async {
             let client = redis::Client::open(redis_url.as_str())?;
@@ -41,7 +41,7 @@ pub async fn run(redis_url: String, ns: String, bus: EventBus, token: Cancellati
         };
         match pubsub {
             Ok(mut pubsub) => {
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 let mut messages = pubsub.on_message();
                 loop {
                     let msg = tokio::select! {
@@ -58,13 +58,12 @@ pub async fn run(redis_url: String, ns: String, bus: EventBus, token: Cancellati
                 tracing::warn!("event subscription ended; resubscribing");
             }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot subscribe to events")
+                tracing::warn!(error = %e, "cannot subscribe to events")
             }
         }
         tokio::select! {
             _ = token.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }

@@ -30,7 +30,7 @@ async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_secs(2)))
         .set_max_delay(Duration::from_secs(2));
-    let mut delay = Duration::from_millis(200);
+    let mut backoff = shared::backoff::Backoff::new();
     for attempt in 1..=10 {
         match client
             .get_connection_manager_with_config(config.clone())
@@ -39,8 +39,7 @@ async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
             Ok(m) => return Ok(m),
             Err(e) if attempt < 10 => {
                 tracing::warn!(error = %e, attempt, "redis not reachable yet");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(3));
+                tokio::time::sleep(backoff.next_delay()).await;
             }
             Err(e) => return Err(e).context("cannot connect to redis"),
         }

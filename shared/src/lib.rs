@@ -22,6 +22,7 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+pub mod backoff;
 pub mod color;
 pub mod env;
 pub mod events;

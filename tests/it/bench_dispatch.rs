@@ -202,17 +202,11 @@ async fn bench_dispatch() {
     )
     .await
     .expect(200);
-    app.post(
-        "/stream/layers",
-        "acme",
-        json!({"kind": "color", "source": {"color": "#202020"}}),
-    )
-    .await
-    .expect(201);
-    let layer = app
-        .post("/stream/layers", "acme", json!({"kind": "color", "source": {"color": "#FF0000"}, "size": {"width": 200, "height": 200}}))
+    app.add_layer(json!({"kind": "color", "source": {"color": "#202020"}}))
         .await;
-    let layer = layer.data()["id"].as_str().unwrap().to_owned();
+    let layer = app
+        .add_layer(json!({"kind": "color", "source": {"color": "#FF0000"}, "size": {"width": 200, "height": 200}}))
+        .await;
     let a = spawn_node(&app, "bench-a", 1);
     let b = spawn_node(&app, "bench-b", 1);
     let nodes = [&a, &b];

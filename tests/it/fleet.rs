@@ -26,30 +26,13 @@ pub(crate) async fn wait_status(
 /// A 320x180 stream: a navy background and a red 160x90 box top-left, whose layer id is
 /// returned.
 pub(crate) async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String {
-    app.patch(
-        "/stream/config",
-        "acme",
-        json!({"STREAM_RESOLUTION": "320x180", "TARGET_FPS": 30, "STREAM_BITRATE": "400k",
-               "RENDER_QUALITY": 1, "outputs": outputs}),
-    )
-    .await
-    .expect(200);
-    app.post(
-        "/stream/layers",
-        "acme",
-        json!({"kind": "color", "source": {"color": "#000080"}}),
-    )
-    .await
-    .expect(201);
-    let box_layer = app
-        .post(
-            "/stream/layers",
-            "acme",
-            json!({"kind": "color", "source": {"color": "#FF0000"},
-                   "position": {"x": 0, "y": 0}, "size": {"width": 160, "height": 90}}),
-        )
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    app.set_test_output("320x180", "400k", &outputs).await;
+    app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
         .await;
-    box_layer.data()["id"].as_str().unwrap().to_owned()
+    app.add_layer(json!({"kind": "color", "source": {"color": "#FF0000"},
+                         "position": {"x": 0, "y": 0}, "size": {"width": 160, "height": 90}}))
+        .await
 }
 
 /// Recolours a colour layer (`#RRGGBB`), e.g. the box of [`small_stream`].

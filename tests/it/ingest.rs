@@ -19,21 +19,10 @@ const OUTSIDE: (u32, u32) = (40, 150);
 /// A stream on navy with an ingest layer of a new key in its top-right quarter; returns the
 /// key's id and value.
 async fn ingest_stream(app: &TestApp, receiver: &Receiver) -> (String, String) {
-    app.patch(
-        "/stream/config",
-        "acme",
-        json!({"STREAM_RESOLUTION": format!("{W}x{H}"), "TARGET_FPS": 30, "STREAM_BITRATE": "600k",
-               "RENDER_QUALITY": 1, "outputs": [receiver.url]}),
-    )
-    .await
-    .expect(200);
-    app.post(
-        "/stream/layers",
-        "acme",
-        json!({"kind": "color", "source": {"color": "#000080"}}),
-    )
-    .await
-    .expect(201);
+    app.set_test_output(&format!("{W}x{H}"), "600k", &[&receiver.url])
+        .await;
+    app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
+        .await;
     let key = app.post("/stream/keys", "acme", json!({})).await;
     key.expect(201);
     let (id, value) = (
@@ -47,14 +36,9 @@ async fn ingest_stream(app: &TestApp, receiver: &Receiver) -> (String, String) {
         "{:?}",
         key.body
     );
-    app.post(
-        "/stream/layers",
-        "acme",
-        json!({"kind": "ingest", "source": {"keyId": id},
-               "position": {"x": W / 2, "y": 0}, "size": {"width": W / 2, "height": H / 2}}),
-    )
-    .await
-    .expect(201);
+    app.add_layer(json!({"kind": "ingest", "source": {"keyId": id},
+                         "position": {"x": W / 2, "y": 0}, "size": {"width": W / 2, "height": H / 2}}))
+        .await;
     (id, value)
 }
 

@@ -38,39 +38,20 @@ async fn soak_a_live_stream_with_a_layer_change_every_second() {
 
     let app = spawn_app_with_private_urls(true).await;
     let receiver = PacketLog::start("soak");
-    app.patch(
-        "/stream/config",
-        "acme",
-        json!({"STREAM_RESOLUTION": "640x360", "TARGET_FPS": 30, "STREAM_BITRATE": "800k",
-               "RENDER_QUALITY": 1, "outputs": [receiver.url]}),
-    )
-    .await
-    .expect(200);
-    app.post(
-        "/stream/layers",
-        "acme",
-        json!({"kind": "color", "source": {"color": "#102030"}}),
-    )
-    .await
-    .expect(201);
+    app.set_test_output("640x360", "800k", &[&receiver.url])
+        .await;
+    app.add_layer(json!({"kind": "color", "source": {"color": "#102030"}}))
+        .await;
     let moving = app
-        .post(
-            "/stream/layers",
-            "acme",
-            json!({"kind": "color", "source": {"color": "#FF0000"},
-                   "size": {"width": 120, "height": 90}}),
-        )
+        .add_layer(json!({"kind": "color", "source": {"color": "#FF0000"},
+                          "size": {"width": 120, "height": 90}}))
         .await;
-    let moving = moving.data()["id"].as_str().unwrap().to_owned();
     let caption = app
-        .post(
-            "/stream/layers",
-            "acme",
+        .add_layer(
             json!({"kind": "text", "source": {"text": "soak 0", "fontSize": 32},
-                   "position": {"x": 20, "y": 280}, "size": {"width": 400, "height": 60}}),
+                          "position": {"x": 20, "y": 280}, "size": {"width": 400, "height": 60}}),
         )
         .await;
-    let caption = caption.data()["id"].as_str().unwrap().to_owned();
     let node = spawn_node(&app, "soak-node", 1);
     let pid = node.child.id();
     app.post("/stream/start", "acme", json!({}))

@@ -48,14 +48,7 @@ async fn a_clients_traces_go_on_into_the_node_spans_that_run_its_start_and_its_c
     }));
     let app = spawn_app_with_private_urls(true).await;
     let rtmp = Receiver::start("traced", 320, 180);
-    app.patch(
-        "/stream/config",
-        "acme",
-        json!({"STREAM_RESOLUTION": "320x180", "TARGET_FPS": 30, "STREAM_BITRATE": "400k",
-               "RENDER_QUALITY": 1, "outputs": [rtmp.url]}),
-    )
-    .await
-    .expect(200);
+    app.set_test_output("320x180", "400k", &[&rtmp.url]).await;
     // No OTEL_SERVICE_NAME: the node names itself render-node.
     let mut node = spawn_node_with_env(
         &app,

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use shared::backoff::Backoff;
 use shared::trace_context::TraceContext;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -79,20 +80,19 @@ pub async fn publish_pending(state: &AppState) -> Result<usize, RelayError> {
 
 /// Runs the relay until cancelled, backing off while the broker or database is away.
 pub async fn run(state: AppState, token: CancellationToken) {
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::new();
     let mut ticks: u64 = 0;
     loop {
         let wait = match publish_pending(&state).await {
             Ok(n) if n as i64 == BATCH => Duration::ZERO,
             Ok(_) => {
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 POLL
             }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed");
-                let w = backoff;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                w
+                let wait = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "outbox relay failed");
+                wait
             }
         };
         ticks += 1;

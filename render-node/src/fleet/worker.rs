@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use lapin::Acker;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use serde_json::json;
+use shared::backoff::Backoff;
 use shared::events::EventType;
 use shared::messages::{NodeCommand, Topology};
 use shared::node_api::{NodeInfo, Release};
@@ -175,7 +176,7 @@ pub async fn run(node: Arc<Node>, token: CancellationToken) -> anyhow::Result<()
 /// rendering while the broker is away.
 async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
     let topo = Topology::new(node.cfg.namespace.clone());
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::new();
     while !token.is_cancelled() {
         let link = tokio::select! {
             _ = token.cancelled() => return,
@@ -183,17 +184,17 @@ async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
         };
         let mut link = match link {
             Ok(l) => {
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 tracing::info!(node_id = %node.cfg.node_id, "connected to the broker");
                 l
             }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "broker unreachable");
+                let wait = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "broker unreachable");
                 tokio::select! {
                     _ = token.cancelled() => return,
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
         };
