@@ -333,10 +333,19 @@ async fn another_tenants_key_is_refused_as_a_layer_source_and_keys_never_reach_t
     let node = spawn_node(&app, "node-a", 1);
     let value = theirs.data()["key"].as_str().unwrap().to_owned();
     let encoder = Encoder::publish(&node.ingest_url(&value), "0x00FF00", "320x180");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // ffmpeg takes a while to start on a loaded machine: wait for the publish itself.
+    let t0 = Instant::now();
+    while !node.log_text().contains("encoder publishing") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the encoder never published:\n{}",
+            node.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     drop(encoder);
     let log = node.log_text();
-    assert!(log.contains("encoder publishing"), "{log}");
     assert!(!log.contains(&value), "a stream key reached the node's log");
 }
 
