@@ -72,7 +72,7 @@ api() { # method path [json]
     ${3:+-d "$3"} "http://$HTTP_ADDR$2"
 }
 watch_url="rtmp://127.0.0.1:$rtmp_port/live/demo"
-# A demo stream, built once: a background, a title, a lower third and a moving box.
+# A demo stream, built once: a background, a title, a lower third and its caption.
 if [ "$(api GET /stream/layers | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["count"])')" = 0 ]; then
   api PATCH /stream/config "{\"STREAM_RESOLUTION\":\"1280x720\",\"TARGET_FPS\":30,\"STREAM_BITRATE\":\"2500k\",\"outputs\":[\"$watch_url\"]}" >/dev/null
   api POST /stream/layers '{"name":"background","kind":"color","source":{"color":"#14213D"}}' >/dev/null
