@@ -16,7 +16,7 @@
 # figure a step did not print shows as "not measured"). Logs go beside the report.
 # Usage: bash scripts/bench-report.sh [OUT.md]   (default artifacts/bench-report.md)
 # env:   BENCH_API_SECONDS=15 BENCH_STARTS=20 BENCH_FRAMES=300 BENCH_REALTIME_SECONDS=30
-#        BENCH_STREAMS_720_MAX=6 BENCH_SOAK_SECONDS=60
+#        BENCH_STREAMS_720_MAX=6 BENCH_SOAK_SECONDS=300
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-artifacts/bench-report.md}"
@@ -57,7 +57,7 @@ bench render env RENDER_NODE_BIN="$CARGO_TARGET_DIR/release/render-node" \
   REALTIME_SECONDS="${BENCH_REALTIME_SECONDS:-30}" STREAMS_720=3 STREAMS_720_MAX="${BENCH_STREAMS_720_MAX:-6}" \
   bash render-node/bench/render-bench.sh "${BENCH_FRAMES:-300}"
 bench websockets bash scripts/bench-ws.sh
-bench soak bash scripts/soak.sh "${BENCH_SOAK_SECONDS:-60}"
+bench soak bash scripts/soak.sh "${BENCH_SOAK_SECONDS:-300}"
 
 python3 - "$out" "$logs" "$started" "$load_before" "$commit" <<'PY'
 import glob, os, re, sys
@@ -126,6 +126,7 @@ rows = [
     ("events", f"WebSockets: control plane RSS before / with {val('ws_sockets')}", f"{val('ws_rss_before', '{:.1f}')} / {val('ws_rss_connected', '{:.1f}')}", "", "websockets"),
     ("events", "memory per socket", val("ws_kib_per_socket", "{:.1f}"), "", "websockets"),
     ("events", "change → event at the clients, p50 / p99; events delivered", f"{val('ws_event_p50', '{:.1f}')} / {val('ws_event_p99', '{:.1f}')}; {val('ws_delivered')} of {val('ws_expected')}", "1 s", "websockets"),
+    ("events", "PATCH answered → event at the clients (the fan-out alone), p50 / p99", f"{val('ws_fanout_p50', '{:.1f}')} / {val('ws_fanout_p99', '{:.1f}')}", "", "websockets"),
     ("soak", "render node RSS slope after warm-up (layer change every second)", val("soak_rss_slope", "{:+.1f}"), "flat", "soak"),
     ("soak", "open file descriptors slope", val("soak_fd_slope", "{:+.1f}"), "flat", "soak"),
     ("soak", "A/V offset at the receiver at the end (audio pts − video pts against wall time)", val("soak_av_offset", "{:+.1f}"), "< 40 ms", "soak"),

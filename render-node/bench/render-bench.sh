@@ -133,9 +133,10 @@ if [ "$STREAMS_720_MAX" != 0 ]; then
       "$BIN" render --scene "$f" --out null --seconds 15 --quality 3 >"$dir/m$i.txt" & pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p"; done
-    # Real time: nothing dropped and every stream kept 30 fps (29.5 allows start-up rounding).
-    ok=$(cat "$dir"/m*.txt | awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); if (kv[1] == "dropped" && kv[2] > 0) bad = 1; if (kv[1] == "fps" && kv[2] < 29.5) bad = 1}} END {print bad ? 0 : 1}')
-    echo "  $n at once: $(cat "$dir"/m*.txt | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(fps|dropped|cpu)=/) printf "%s ", $i; printf "| "}')$( ((ok)) && echo real time || echo NOT real time)"
+    # Real time: nothing dropped and every stream kept 30 fps from its first frame on
+    # (live_fps: start-up, which grows when processes start together, is not rendering).
+    ok=$(cat "$dir"/m*.txt | awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); if (kv[1] == "dropped" && kv[2] > 0) bad = 1; if (kv[1] == "live_fps" && kv[2] < 29.5) bad = 1}} END {print bad ? 0 : 1}')
+    echo "  $n at once: $(cat "$dir"/m*.txt | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(live_fps|dropped|cpu)=/) printf "%s ", $i; printf "| "}')$( ((ok)) && echo real time || echo NOT real time)"
     rm -f "$dir"/m*.txt
     ((ok)) || break
     best=$n

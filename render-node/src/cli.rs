@@ -4,6 +4,7 @@
 //! benchmarks, and prints a one-line summary.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use shared::status::{LiveReport, OutputState};
@@ -150,6 +151,8 @@ pub fn parse_render(args: &[String]) -> Result<RenderArgs, CliError> {
 pub struct RunSummary {
     pub frames: u64,
     pub seconds: f64,
+    /// From the first frame out to the end: the run without start-up.
+    pub live_seconds: f64,
     /// Process CPU over the whole run, percent of one core.
     pub cpu_percent: f64,
     pub report: LiveReport,
@@ -159,6 +162,12 @@ impl RunSummary {
     /// Frames per second over the whole run, startup included.
     pub fn fps(&self) -> f64 {
         self.frames as f64 / self.seconds.max(1e-9)
+    }
+
+    /// Frames per second once the first frame was out: whether the run kept real time.
+    pub fn live_fps(&self) -> f64 {
+        // The first frame opens the interval, so it is not counted in it.
+        self.frames.saturating_sub(1) as f64 / self.live_seconds.max(1e-9)
     }
 }
 
@@ -215,7 +224,25 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
             },
         },
     )?;
-    let report = handle.wait()?;
+    // The first frame's time, watched beside the wait, separates start-up from rendering.
+    let done = AtomicBool::new(false);
+    let stats = handle.frame_stats();
+    let (report, first_frame) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let stats = stats?;
+            while !done.load(Ordering::Relaxed) {
+                if stats.frames.load(Ordering::Relaxed) > 0 {
+                    return Some(Instant::now());
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            None
+        });
+        let report = handle.wait();
+        done.store(true, Ordering::Relaxed);
+        (report, watcher.join().ok().flatten())
+    });
+    let report = report?;
     if let Some(o) = report
         .outputs
         .iter()
@@ -228,6 +255,7 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
         });
     }
     let seconds = started.elapsed().as_secs_f64();
+    let live_seconds = first_frame.map_or(seconds, |t| t.elapsed().as_secs_f64());
     let cpu_percent = match (cpu_start, process_cpu_ticks()) {
         (Some(a), Some(b)) => {
             b.saturating_sub(a) as f64 / CLOCK_TICKS_PER_SEC / seconds.max(1e-9) * 100.0
@@ -237,6 +265,7 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
     Ok(RunSummary {
         frames: report.frame_count,
         seconds,
+        live_seconds,
         cpu_percent,
         report,
     })

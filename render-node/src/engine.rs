@@ -447,6 +447,11 @@ impl StreamHandle {
             .unwrap_or(0)
     }
 
+    /// The current pipeline's frame counters, to read while [`Self::wait`] holds the handle.
+    pub fn frame_stats(&self) -> Option<Arc<FrameStats>> {
+        self.inner.lock().ok().map(|r| r.stats.clone())
+    }
+
     /// A JPEG of the frame on air (`quality` 1..=100); `None` before the first frame.
     pub fn snapshot_jpeg(&self, quality: u8) -> Result<Option<Vec<u8>>> {
         let (buffer, res) = {

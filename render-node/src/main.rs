@@ -34,10 +34,11 @@ fn run() -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
-                "rendered frames={} seconds={:.2} fps={:.1} dropped={} avg_compose_ms={:.2} encoder_latency_ms={:.1} output_latency_ms={:.1} cpu={:.0}% rss_mb={:.0}",
+                "rendered frames={} seconds={:.2} fps={:.1} live_fps={:.2} dropped={} avg_compose_ms={:.2} encoder_latency_ms={:.1} output_latency_ms={:.1} cpu={:.0}% rss_mb={:.0}",
                 summary.frames,
                 summary.seconds,
                 summary.fps(),
+                summary.live_fps(),
                 r.dropped_frames,
                 r.average_render_time,
                 r.encoder_latency_ms,

@@ -138,20 +138,26 @@ async fn bench_websockets() {
             .await
             .unwrap();
         assert!(r.status().is_success());
-        sent.insert(seq, t);
+        sent.insert(seq, (t, Instant::now()));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     drop(tx);
+    // From the request (the write included), and from its answer (the fan-out alone: an
+    // event that beat the answer counts as 0).
     let mut latencies = Vec::new();
+    let mut fanout = Vec::new();
     while let Ok((seq, at)) = rx.try_recv() {
-        if let Some(t) = sent.get(&seq) {
+        if let Some((t, answered)) = sent.get(&seq) {
             latencies.push(at.duration_since(*t));
+            fanout.push(at.saturating_duration_since(*answered));
         }
     }
     latencies.sort();
+    fanout.sort();
     let delivered = latencies.len();
     let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    let fanout_pct = |p: f64| fanout[((fanout.len() as f64 - 1.0) * p).round() as usize];
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     eprintln!("\n| figure | value |\n| --- | --- |");
     eprintln!(
@@ -177,6 +183,11 @@ async fn bench_websockets() {
         ms(*latencies.last().unwrap())
     );
     eprintln!(
+        "| PATCH answered -> event at the client (fan-out alone), p50 / p99 | {} / {} |",
+        ms(fanout_pct(0.5)),
+        ms(fanout_pct(0.99))
+    );
+    eprintln!(
         "FIGURE ws_rss_before={:.1} MiB\nFIGURE ws_rss_connected={:.1} MiB\nFIGURE ws_sockets={} sockets\nFIGURE ws_kib_per_socket={:.1} KiB\nFIGURE ws_delivered={delivered} events\nFIGURE ws_expected={} events\nFIGURE ws_event_p50={:.1} ms\nFIGURE ws_event_p99={:.1} ms",
         rss_before as f64 / 1024.0,
         rss_connected as f64 / 1024.0,
@@ -185,6 +196,11 @@ async fn bench_websockets() {
         changes as usize * active,
         pct(0.5).as_secs_f64() * 1000.0,
         pct(0.99).as_secs_f64() * 1000.0
+    );
+    eprintln!(
+        "FIGURE ws_fanout_p50={:.1} ms\nFIGURE ws_fanout_p99={:.1} ms",
+        fanout_pct(0.5).as_secs_f64() * 1000.0,
+        fanout_pct(0.99).as_secs_f64() * 1000.0
     );
     for r in readers {
         r.abort();
