@@ -128,7 +128,7 @@ rows = [
     ("events", "change → event at the clients, p50 / p99; events delivered", f"{val('ws_event_p50', '{:.1f}')} / {val('ws_event_p99', '{:.1f}')}; {val('ws_delivered')} of {val('ws_expected')}", "1 s", "websockets"),
     ("events", "PATCH answered → event at the clients (the fan-out alone), p50 / p99", f"{val('ws_fanout_p50', '{:.1f}')} / {val('ws_fanout_p99', '{:.1f}')}", "", "websockets"),
     ("soak", "render node RSS slope after warm-up (layer change every second)", val("soak_rss_slope", "{:+.1f}"), "flat", "soak"),
-    ("soak", "render node RSS slope over the second half of the soak (growth that stops is warm-up, a leak keeps its slope)", val("soak_rss_tail_slope", "{:+.1}"), "flat", "soak"),
+    ("soak", "render node RSS slope over the second half of the soak (growth that stops is warm-up, a leak keeps its slope)", val("soak_rss_tail_slope", "{:+.1f}"), "flat", "soak"),
     ("soak", "open file descriptors slope", val("soak_fd_slope", "{:+.1f}"), "flat", "soak"),
     ("soak", "A/V offset at the receiver at the end (audio pts − video pts against wall time)", val("soak_av_offset", "{:+.1f}"), "< 40 ms", "soak"),
     ("soak", "drift against wall time over the soak: video / audio", f"{val('soak_video_drift', '{:+.1f}')} / {val('soak_audio_drift', '{:+.1f}')}", "≈ 0", "soak"),
