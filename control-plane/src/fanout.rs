@@ -57,13 +57,16 @@ pub async fn run(redis_url: String, ns: String, bus: EventBus, token: Cancellati
                 }
                 tracing::warn!("event subscription ended; resubscribing");
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot subscribe to events")
-            }
+            Err(e) => tracing::warn!(error = %e, "cannot subscribe to events"),
         }
+        let wait = backoff.next_delay();
+        tracing::debug!(
+            retry_in_ms = wait.as_millis() as u64,
+            "resubscribing to events"
+        );
         tokio::select! {
             _ = token.cancelled() => return,
-            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Things a running stream tells its owner about: errors and output state changes.
+//! Things a running stream tells its owner about: going live, errors and output state changes.
 //!
 //! The dispatch layer subscribes and turns these into `stream:error` and `stream:status`
 //! events; every event is also logged with the stream id.
@@ -25,6 +25,8 @@ pub enum NodeEvent {
         state: OutputState,
         error: Option<String>,
     },
+    /// The first frame is out: the stream is live.
+    Live,
     /// The stream itself failed and stopped.
     #[serde(rename_all = "camelCase")]
     StreamFailed { message: String },
@@ -61,6 +63,7 @@ impl EventSink {
             NodeEvent::StreamFailed { message } => {
                 tracing::error!(stream_id = %self.stream_id, %message, "stream failed")
             }
+            NodeEvent::Live => tracing::debug!(stream_id = %self.stream_id, "first frame out"),
             NodeEvent::StreamEnded => tracing::info!(stream_id = %self.stream_id, "stream ended"),
         }
         let _ = self.tx.send(e);

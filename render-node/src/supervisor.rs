@@ -190,9 +190,14 @@ impl Supervisor {
             .as_ref()
             .map(|o| o.statuses())
             .unwrap_or_default();
-        if r.state == StreamState::Starting && r.frame_count > 0 {
+        let went_live = r.state == StreamState::Starting && r.frame_count > 0;
+        if went_live {
             r.state = StreamState::Live;
         }
         r.reported_at = unix_ms();
+        drop(r);
+        if went_live {
+            self.events.send(NodeEvent::Live);
+        }
     }
 }

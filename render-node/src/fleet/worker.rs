@@ -1,7 +1,7 @@
 //! The fleet node's loops: commands from the broker, lease renewal, live reports, drain.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use lapin::Acker;
@@ -329,29 +329,18 @@ async fn start_stream(node: &Arc<Node>, spec: StreamSpec, epoch: i64, claim_ms: 
     let mut report = held.handle.report();
     report.node_id = Some(node.cfg.node_id.clone());
     node.live.write_report(stream_id, &report).await;
-    tokio::spawn(forward_events(node.clone(), stream_id, tenant, events));
-    tokio::spawn(report_when_live(node.clone(), stream_id, held));
-}
-
-/// Reports a new stream as soon as it is live rather than at the next tick: status, the
-/// control plane's `live` and the tenant's `stream:status` are a second sooner after a start
-/// or a failover.
-async fn report_when_live(node: Arc<Node>, stream_id: Uuid, held: Arc<HeldStream>) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if node
-            .held
-            .get(stream_id)
-            .is_none_or(|h| !Arc::ptr_eq(&h, &held))
-        {
-            return;
-        }
-        if held.handle.report().state == StreamState::Live {
-            report_stream(&node, stream_id, &held).await;
-            return;
-        }
+    // Subscribed before this check: a stream live already is reported here, a later one
+    // on its `Live` event.
+    if report.state == StreamState::Live {
+        report_stream(node, stream_id, &held).await;
     }
+    tokio::spawn(forward_events(
+        node.clone(),
+        stream_id,
+        Arc::downgrade(&held),
+        tenant,
+        events,
+    ));
 }
 
 /// Reports a stream this node could not run: it is marked failed with the reason.
@@ -370,15 +359,31 @@ async fn give_up(node: &Arc<Node>, stream_id: Uuid, tenant: &str, epoch: i64, re
     }
 }
 
-/// Turns a stream's errors into `stream:error` events for its tenant.
+/// Turns a stream's errors into `stream:error` events for its tenant, and reports the stream
+/// the moment it goes live.
 async fn forward_events(
     node: Arc<Node>,
     stream_id: Uuid,
+    held: Weak<HeldStream>,
     tenant: String,
     mut events: tokio::sync::broadcast::Receiver<NodeEvent>,
 ) {
     while let Ok(event) = events.recv().await {
         let data = match &event {
+            // Reported now rather than at the next tick: status, the control plane's `live`
+            // and the tenant's `stream:status` come up to a second sooner after a start or a
+            // failover. Only while this node still holds this very stream.
+            NodeEvent::Live => {
+                if let Some(held) = held.upgrade()
+                    && node
+                        .held
+                        .get(stream_id)
+                        .is_some_and(|h| Arc::ptr_eq(&h, &held))
+                {
+                    report_stream(&node, stream_id, &held).await;
+                }
+                continue;
+            }
             NodeEvent::LayerError { .. }
             | NodeEvent::SourceError { .. }
             | NodeEvent::StreamFailed { .. } => serde_json::to_value(&event).unwrap_or_default(),
