@@ -111,7 +111,10 @@ mod tests {
             assert!(etag(i).starts_with('"') && etag(i).len() == 34);
         }
         assert_eq!(ASSETS[0].name, "index.html");
-        let js = ASSETS.iter().find(|a| a.name == "app.js").map(|a| a.content_type);
+        let js = ASSETS
+            .iter()
+            .find(|a| a.name == "app.js")
+            .map(|a| a.content_type);
         assert_eq!(js, Some("text/javascript; charset=utf-8"));
     }
 
@@ -122,7 +125,10 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             if !name.starts_with('.') {
-                assert!(ASSETS.iter().any(|a| a.name == name), "{name} is not served");
+                assert!(
+                    ASSETS.iter().any(|a| a.name == name),
+                    "{name} is not served"
+                );
             }
         }
     }
@@ -149,7 +155,11 @@ mod tests {
             i += 1;
         }
         for a in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
-            assert!(reached.iter().any(|r| r == a.name), "{} is never imported", a.name);
+            assert!(
+                reached.iter().any(|r| r == a.name),
+                "{} is never imported",
+                a.name
+            );
         }
     }
 
