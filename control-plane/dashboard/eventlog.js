@@ -23,9 +23,12 @@ export function countEvent() {
   $("event-count").textContent = `${count} received`;
 }
 
-/** Lists an event; `data` becomes the line's data attributes. `socket` lines are not counted. */
+/**
+ * Lists an event; `data` becomes the line's data attributes. The page's own lines (`socket`:
+ * the connection, `sync`: a state read again from the API) are not counted as received.
+ */
 export function logLine(type, text, data = {}) {
-  if (type !== "socket") countEvent();
+  if (type !== "socket" && type !== "sync") countEvent();
   const li = h(
     "li",
     { dataset: { type, ...data } },

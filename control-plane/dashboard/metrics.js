@@ -23,10 +23,20 @@ export function setupMetrics({ showing }) {
   }, REDRAW_EVERY_MS);
 }
 
+const LABELS = ["m-fps", "m-bitrate", "m-dropped", "m-cpu"];
+
 /** Empties the charts and their labels (another stream selected). */
 export function clearMetrics() {
   Object.values(charts).forEach((c) => c.clear());
-  for (const id of ["m-fps", "m-bitrate", "m-dropped", "m-cpu"]) $(id).textContent = "—";
+  for (const id of LABELS) $(id).textContent = "—";
+}
+
+/**
+ * Off air, the labels stop showing the last figures as if they were current; the charts
+ * keep their history.
+ */
+export function metricsOffAir() {
+  for (const id of LABELS) $(id).textContent = "—";
 }
 
 /**

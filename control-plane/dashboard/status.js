@@ -8,6 +8,8 @@
 // answer never puts back a state the stream has left.
 
 import { $, act, confirmClick, h, time } from "./dom.js";
+import { logLine } from "./eventlog.js";
+import { metricsOffAir } from "./metrics.js";
 import { api } from "./session.js";
 import { patchSelected, refreshStreams, renderStreams, selectedStream, selectedStreamId, streamConfig, streamPath } from "./streams.js";
 
@@ -108,7 +110,10 @@ export function refreshStatusSoon() {
     try {
       const [answer] = await Promise.all([api.get(streamPath("/status")), refreshStreams()]);
       if (selectedStreamId() !== id) return;
+      const before = status && status.state;
       if (!showStatus(answer, n)) renderHead();
+      // A correction no event announced: the log says so, so it reads like the panel.
+      else if (answer.state !== before) logLine("sync", `state ${answer.state}${answer.nodeId ? ` on ${answer.nodeId}` : ""} (read again from the API)`);
     } catch {
       // The next event or re-sync tries again.
     }
@@ -144,6 +149,7 @@ export function renderStatus() {
     renderHead();
     return;
   }
+  if (!st.isLive) metricsOffAir();
   $("st-state").replaceChildren(h("span", { class: "badge", dataset: { state: st.state } }, st.state));
   set("st-live", st.isLive ? "yes" : "no");
   set("st-paused", st.isPaused ? "yes" : "no");
