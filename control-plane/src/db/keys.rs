@@ -43,7 +43,8 @@ pub async fn insert(
         KeyRow,
         r#"INSERT INTO stream_keys (id, tenant_id, stream_id, key_hash, masked)
            VALUES ($1, $2, $3, $4, $5)
-           RETURNING id AS "id: KeyId", stream_id AS "stream_id: StreamId", masked, created_at, last_used_at"#,
+           RETURNING id AS "id: KeyId", stream_id AS "stream_id: StreamId", masked, created_at,
+                     last_used_at"#,
         id as _,
         tenant,
         stream_id as _,

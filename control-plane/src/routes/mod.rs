@@ -1,5 +1,12 @@
 //! The HTTP API: one file per resource, each with its own router, merged here with the
 //! layers every request goes through (metrics, tracing, body limit, error envelope).
+//!
+//! Tenant resources, under `/stream/…` and `/streams/{streamId}/…`: [`lifecycle`] (status,
+//! metrics, start/stop/pause/resume), [`config`], [`layers`], [`scenes`], [`keys`],
+//! [`assets`], [`preview`] and [`events`] (the WebSocket); [`streams`] lists, creates and
+//! deletes streams. For operators and machines: [`nodes`] (the fleet), [`internal`] (the
+//! render nodes' API), [`health`] (probes and Prometheus), [`openapi`] (the document), and
+//! [`dashboard`] (the web UI at `/`).
 
 pub mod assets;
 pub mod config;
