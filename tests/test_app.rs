@@ -90,7 +90,8 @@ impl Answer {
     }
 }
 
-async fn create_database(admin_url: &str) -> String {
+/// A new, empty database on the test Postgres; its URL.
+pub async fn create_database(admin_url: &str) -> String {
     let name = format!("sm_it_{}", Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
@@ -102,13 +103,14 @@ async fn create_database(admin_url: &str) -> String {
     with_database(admin_url, &name)
 }
 
-fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
+/// The config of a test control plane on `database_url`, sharing `s` under `namespace`.
+pub fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
     Config {
-        database_url: database_url.to_owned(),
-        redis_url: s.redis_url.clone(),
-        amqp_url: s.amqp_url.clone(),
+        database_url: database_url.into(),
+        redis_url: s.redis_url.as_str().into(),
+        amqp_url: s.amqp_url.as_str().into(),
         http_addr: "127.0.0.1:0".parse().expect("literal address"),
-        jwt_secret: JWT_SECRET.to_owned(),
+        jwt_secret: JWT_SECRET.into(),
         jwt_audience: AUDIENCE.to_owned(),
         media: MediaPolicy {
             media_root: Some("/srv/media".into()),
@@ -118,8 +120,9 @@ fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
         max_body_bytes: 64 * 1024,
         max_asset_bytes: 1024 * 1024,
         db_max_connections: 5,
-        node_secret: Some(NODE_SECRET.to_owned()),
+        node_secret: Some(NODE_SECRET.into()),
         ingest_url: "rtmp://127.0.0.1:1935/live".into(),
+        migrate_on_start: true,
     }
 }
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+use secrecy::{ExposeSecret, SecretString};
 use shared::backoff::Backoff;
 use shared::events::{TenantEvent, events_channel};
 use tokio::sync::broadcast;
@@ -24,12 +25,12 @@ pub fn bus() -> EventBus {
 }
 
 /// Forwards Redis events to `bus` until cancelled, resubscribing with backoff after errors.
-pub async fn run(redis_url: String, ns: String, bus: EventBus, token: CancellationToken) {
+pub async fn run(redis_url: SecretString, ns: String, bus: EventBus, token: CancellationToken) {
     let channel = events_channel(&ns);
     let mut backoff = Backoff::new();
     loop {
         let attempt = async {
-            let client = redis::Client::open(redis_url.as_str())?;
+            let client = redis::Client::open(redis_url.expose_secret())?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             tracing::info!(%channel, "subscribed to tenant events");

@@ -19,6 +19,7 @@ mod keys;
 mod layers;
 mod leases;
 mod lifecycle;
+mod migrations;
 mod replicas;
 mod scenes;
 mod soak;

@@ -2,12 +2,13 @@
 
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::AssetId;
 
 /// An asset's metadata.
 #[derive(Debug)]
 pub struct AssetRow {
-    pub id: Uuid,
+    pub id: AssetId,
     pub sha256: String,
     pub content_type: String,
     pub width: i32,
@@ -36,7 +37,7 @@ pub async fn insert_or_get(
         r#"INSERT INTO assets (id, tenant_id, sha256, content_type, width, height, byte_size, bytes)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (tenant_id, sha256) DO NOTHING"#,
-        Uuid::new_v4(),
+        AssetId::random() as _,
         tenant,
         a.sha256,
         a.content_type,
@@ -49,7 +50,7 @@ pub async fn insert_or_get(
     .await?;
     sqlx::query_as!(
         AssetRow,
-        r#"SELECT id, sha256, content_type, width, height, byte_size, created_at
+        r#"SELECT id AS "id: AssetId", sha256, content_type, width, height, byte_size, created_at
            FROM assets WHERE tenant_id = $1 AND sha256 = $2"#,
         tenant,
         a.sha256
@@ -63,14 +64,14 @@ pub async fn insert_or_get(
 pub async fn find(
     db: impl PgExecutor<'_>,
     tenant: &str,
-    id: Uuid,
+    id: AssetId,
 ) -> sqlx::Result<Option<AssetRow>> {
     sqlx::query_as!(
         AssetRow,
-        r#"SELECT id, sha256, content_type, width, height, byte_size, created_at
+        r#"SELECT id AS "id: AssetId", sha256, content_type, width, height, byte_size, created_at
            FROM assets WHERE tenant_id = $1 AND id = $2"#,
         tenant,
-        id
+        id as _
     )
     .fetch_optional(db)
     .await
@@ -81,12 +82,12 @@ pub async fn find(
 pub async fn content(
     db: impl PgExecutor<'_>,
     tenant: &str,
-    id: Uuid,
+    id: AssetId,
 ) -> sqlx::Result<Option<(String, Vec<u8>)>> {
     let row = sqlx::query!(
         "SELECT content_type, bytes FROM assets WHERE tenant_id = $1 AND id = $2",
         tenant,
-        id
+        id as _
     )
     .fetch_optional(db)
     .await?;
@@ -94,11 +95,11 @@ pub async fn content(
 }
 
 /// Whether the tenant owns the asset.
-pub async fn exists(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<bool> {
+pub async fn exists(db: impl PgExecutor<'_>, tenant: &str, id: AssetId) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2) AS "e!""#,
         tenant,
-        id
+        id as _
     )
     .fetch_one(db)
     .await
@@ -108,10 +109,13 @@ pub async fn exists(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Re
 #[tracing::instrument(skip(db))]
 pub async fn content_any(
     db: impl PgExecutor<'_>,
-    id: Uuid,
+    id: AssetId,
 ) -> sqlx::Result<Option<(String, Vec<u8>)>> {
-    let row = sqlx::query!("SELECT content_type, bytes FROM assets WHERE id = $1", id)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query!(
+        "SELECT content_type, bytes FROM assets WHERE id = $1",
+        id as _
+    )
+    .fetch_optional(db)
+    .await?;
     Ok(row.map(|r| (r.content_type, r.bytes)))
 }

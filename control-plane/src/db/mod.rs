@@ -1,5 +1,13 @@
 //! Queries, one file per table. Each function takes an executor (pool or transaction) so a
-//! handler can group several in one transaction; all are compile-checked by `sqlx::query!`.
+//! handler can group several in one transaction; all are compile-checked by `sqlx::query!`,
+//! and ids are typed (`crate::ids`) so two of them cannot be passed in each other's place.
+//!
+//! - [`streams`]: a tenant's streams, their config, desired state and version.
+//! - [`scenes`], [`layers`]: what a stream shows.
+//! - [`keys`]: stream keys, stored as hashes. [`assets`]: uploaded images.
+//! - [`leases`]: which render node holds a stream, fenced by an epoch; the reaper's query.
+//! - [`outbox`]: commands committed with their change, awaiting the relay.
+//! - [`audit`]: who started, stopped, paused and resumed which stream.
 
 pub mod assets;
 pub mod audit;

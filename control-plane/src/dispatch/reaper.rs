@@ -12,6 +12,7 @@ use tracing::Instrument;
 use crate::db::leases::{self, MAX_DISPATCH_ATTEMPTS};
 use crate::db::streams;
 use crate::dispatch::commands;
+use crate::dispatch::tx::CommandTx;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,8 +21,8 @@ const TICK: Duration = Duration::from_millis(250);
 
 /// One pass: returns how many streams were re-dispatched or failed.
 pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
-    let mut tx = state.db.begin().await?;
-    let reaped = leases::reap(&mut *tx).await?;
+    let mut tx = CommandTx::begin(state).await?;
+    let reaped = leases::reap(tx.conn()).await?;
     let mut failed = Vec::new();
     for r in &reaped {
         if r.attempts >= MAX_DISPATCH_ATTEMPTS {
@@ -33,11 +34,11 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
                     r.attempts
                 )
             };
-            leases::fail(&mut *tx, r.id, &reason).await?;
+            leases::fail(tx.conn(), r.id, &reason).await?;
             failed.push((r, reason));
             continue;
         }
-        let Some(row) = streams::find(&mut *tx, &r.tenant_id, r.id).await? else {
+        let Some(row) = streams::find(tx.conn(), &r.tenant_id, r.id).await? else {
             continue;
         };
         if !row.desired().is_on_air() {
@@ -45,14 +46,11 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
         }
         // The re-dispatch starts a trace of its own, which the node that takes it continues.
         let span = tracing::info_span!("redispatch", stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts);
-        commands::enqueue_start(state, &mut tx, &row)
-            .instrument(span)
-            .await?;
+        commands::start(&mut tx, &row).instrument(span).await?;
         tracing::warn!(stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts, timed_out = r.start_timed_out, "lease lapsed: stream dispatched again");
     }
     tx.commit().await?;
     if !reaped.is_empty() {
-        state.relay_wake.notify_one();
         metrics::counter!("streams_reaped_total").increment(reaped.len() as u64);
     }
     for (r, reason) in failed {

@@ -12,12 +12,12 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::db::assets::{self, AssetRow, NewAsset};
 use crate::db::unix_ms;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{PathIds, TenantStream};
+use crate::ids::AssetId;
 use crate::response::{ApiResult, Created, ok};
 use crate::state::AppState;
 
@@ -40,7 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetView {
-    id: Uuid,
+    id: AssetId,
     sha256: String,
     content_type: String,
     width: i32,
@@ -152,7 +152,7 @@ async fn get_asset(
     ctx: TenantStream,
     ids: PathIds,
 ) -> ApiResult<AssetView> {
-    let id = ids.id("id", "asset")?;
+    let id: AssetId = ids.id("id", "asset")?;
     let row = assets::find(&state.db, &ctx.tenant, id)
         .await?
         .ok_or(ApiError::NotFound("asset"))?;
@@ -168,7 +168,7 @@ async fn get_content(
     ctx: TenantStream,
     ids: PathIds,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = ids.id("id", "asset")?;
+    let id: AssetId = ids.id("id", "asset")?;
     let (content_type, bytes) = assets::content(&state.db, &ctx.tenant, id)
         .await?
         .ok_or(ApiError::NotFound("asset"))?;

@@ -8,9 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::db::{layers, streams};
-use crate::dispatch::commands;
+use crate::dispatch::write::{Announce, StreamWrite};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, TenantStream};
+use crate::extract::{ApiJson, TenantStream, json};
 use crate::response::{ApiResult, ok};
 use crate::state::AppState;
 
@@ -30,7 +30,7 @@ pub fn merge(current: &StreamConfig, patch: Value) -> Result<StreamConfig, ApiEr
             map.insert(k, v);
         }
     }
-    let config: StreamConfig = super::from_value(doc)?;
+    let config: StreamConfig = json::from_value(doc)?;
     config.validate()?;
     Ok(config)
 }
@@ -61,22 +61,23 @@ async fn patch_config(
     ctx: TenantStream,
     ApiJson(patch): ApiJson<Value>,
 ) -> ApiResult<StreamConfig> {
-    let mut tx = state.db.begin().await?;
-    let row = ctx.lock(&mut tx).await?;
-    let config = merge(&row.config.0, patch)?;
+    let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
+    let stream_id = write.stream_id();
+    let config = merge(&write.row().config.0, patch)?;
     check_outputs(&state, &config)?;
-    let layer_count = layers::count(&mut *tx, row.id).await?;
+    let layer_count = layers::count(write.conn(), stream_id).await?;
     if i64::from(config.max_layers) < layer_count {
         return Err(ApiError::invalid(
             "MAX_LAYERS",
             format!("the stream already has {layer_count} layers"),
         ));
     }
-    if config != row.config.0 {
-        streams::set_config(&mut *tx, row.id, &config).await?;
-        commands::changed(&state, &mut tx, &row, None).await?;
+    if config == write.row().config.0 {
+        // Nothing to write and nothing to tell: dropping the write releases the lock.
+        return ok(config);
     }
-    tx.commit().await?;
-    state.relay_wake.notify_one();
+    streams::set_config(write.conn(), stream_id, &config).await?;
+    // Config changes have no event in the WebSocket contract.
+    write.commit(None, Announce::Nothing).await?;
     ok(config)
 }

@@ -2,20 +2,17 @@
 
 use std::time::Duration;
 
+use crate::extract::TenantStream;
+use crate::ids::StreamId;
+use crate::state::AppState;
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
-use uuid::Uuid;
-
-use crate::extract::TenantStream;
-use crate::state::AppState;
 
 /// How often the server pings; a client silent for three intervals is dropped.
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// Policy-violation close code (RFC 6455): used for clients too slow to keep up.
-const CLOSE_TOO_SLOW: u16 = 1008;
 
 /// Routes of this resource (not in the OpenAPI document: it is not a JSON endpoint).
 pub fn router() -> axum::Router<AppState> {
@@ -38,7 +35,7 @@ async fn upgrade(
         .on_upgrade(move |socket| serve(state, socket, tenant, stream_id))
 }
 
-async fn serve(state: AppState, socket: WebSocket, tenant: String, stream_id: Uuid) {
+async fn serve(state: AppState, socket: WebSocket, tenant: String, stream_id: StreamId) {
     let mut events = state.events.subscribe();
     let (mut tx, mut rx) = socket.split();
     metrics::gauge!("websocket_connections").increment(1.0);
@@ -63,7 +60,7 @@ async fn serve(state: AppState, socket: WebSocket, tenant: String, stream_id: Uu
                 }
             }
             event = events.recv() => match event {
-                Ok(e) if e.tenant_id == tenant && e.event.stream_id == stream_id => {
+                Ok(e) if e.tenant_id == tenant && e.event.stream_id == stream_id.get() => {
                     let Ok(text) = serde_json::to_string(&e.event) else { continue };
                     if tx.send(Message::Text(text.into())).await.is_err() {
                         break None;
@@ -72,9 +69,10 @@ async fn serve(state: AppState, socket: WebSocket, tenant: String, stream_id: Uu
                 Ok(_) => {}
                 Err(RecvError::Lagged(n)) => {
                     tracing::info!(%tenant, %stream_id, skipped = n, "dropping a websocket that fell behind");
-                    break Some(CloseFrame { code: CLOSE_TOO_SLOW, reason: Utf8Bytes::from_static("too slow: reconnect and re-sync") });
+                    // A policy violation (RFC 6455): the client is too slow to keep up.
+                    break Some(CloseFrame { code: close_code::POLICY, reason: Utf8Bytes::from_static("too slow: reconnect and re-sync") });
                 }
-                Err(RecvError::Closed) => break Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") }),
+                Err(RecvError::Closed) => break Some(CloseFrame { code: close_code::AWAY, reason: Utf8Bytes::from_static("server shutting down") }),
             },
         }
     };

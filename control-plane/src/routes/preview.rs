@@ -28,10 +28,10 @@ async fn preview(State(state): State<AppState>, ctx: TenantStream) -> Result<Res
     let node = ctx
         .stream
         .node_id
-        .as_deref()
+        .as_ref()
         .ok_or(ApiError::NotFound("preview"))?;
     let mut conn = state.redis.clone();
-    let raw: Option<String> = conn.get(node_key(state.ns(), node)).await?;
+    let raw: Option<String> = conn.get(node_key(state.ns(), node.as_str())).await?;
     let info: NodeInfo = raw
         .and_then(|r| serde_json::from_str(&r).ok())
         .ok_or(ApiError::NotFound("preview"))?;
@@ -46,7 +46,7 @@ async fn preview(State(state): State<AppState>, ctx: TenantStream) -> Result<Res
         .send()
         .await
         .map_err(|e| {
-            tracing::warn!(node_id = node, error = %e, "render node did not answer the snapshot");
+            tracing::warn!(node_id = %node, error = %e, "render node did not answer the snapshot");
             ApiError::Unavailable("the render node")
         })?;
     if !resp.status().is_success() {
