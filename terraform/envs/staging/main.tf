@@ -36,10 +36,12 @@ module "stream_manager" {
   rabbitmq_deployment_mode       = "SINGLE_INSTANCE"
   rabbitmq_console_allowed_cidrs = var.rabbitmq_console_allowed_cidrs
 
-  deletion_protection         = false
-  force_destroy               = true
-  log_retention_days          = 30
-  secret_recovery_window_days = 7
+  deletion_protection = false
+  force_destroy       = true
+  log_retention_days  = 30
+  # 0: secrets are deleted at once on destroy, so staging can be destroyed and re-created
+  # the same day (a recovery window keeps their names taken for that many days).
+  secret_recovery_window_days = 0
   alarm_emails                = var.alarm_emails
   log_level                   = var.log_level
   otel_exporter_otlp_endpoint = var.otel_exporter_otlp_endpoint

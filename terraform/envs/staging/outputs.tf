@@ -87,3 +87,23 @@ output "log_groups" {
   description = "CloudWatch log groups of the services."
   value       = module.stream_manager.log_groups
 }
+
+output "migrate_task_family" {
+  description = "One-off `control-plane migrate` task definition (terraform/deploy.sh)."
+  value       = module.stream_manager.migrate_task_family
+}
+
+output "app_users_task_family" {
+  description = "One-off task creating or re-passwording the services' database and broker users (terraform/deploy.sh)."
+  value       = module.stream_manager.app_users_task_family
+}
+
+output "ops_security_group_id" {
+  description = "Security group of the one-off operator tasks (terraform/deploy.sh)."
+  value       = module.stream_manager.ops_security_group_id
+}
+
+output "prometheus_query_url" {
+  description = "Amazon Managed Prometheus query endpoint (Grafana data source with SigV4 auth)."
+  value       = module.stream_manager.prometheus_query_url
+}

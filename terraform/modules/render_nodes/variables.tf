@@ -64,8 +64,14 @@ variable "instance_type" {
   default     = "c7i.xlarge"
 }
 
+variable "ami_id" {
+  description = "AMI of the nodes, pinned (Amazon Linux 2023). Empty: EC2 resolves ami_ssm_parameter when each instance launches."
+  type        = string
+  default     = ""
+}
+
 variable "ami_ssm_parameter" {
-  description = "SSM parameter holding the AMI ID (Amazon Linux 2023, which ships Docker in its repositories and the AWS CLI)."
+  description = "SSM parameter the AMI is resolved from at launch when ami_id is empty (Amazon Linux 2023, which ships Docker in its repositories and the AWS CLI)."
   type        = string
   default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 }
@@ -99,15 +105,33 @@ variable "max_size" {
   default     = 20
 }
 
-variable "cpu_target_percent" {
-  description = "Target average CPU of the group for target-tracking scaling."
+variable "min_free_slots" {
+  description = "Scale out by one node when fewer stream slots than this are free in the whole fleet (default: one node's worth, so a start never waits for a node to boot)."
   type        = number
-  default     = 60
+  default     = null
 }
 
-variable "broker_name" {
-  description = "Amazon MQ broker name (dimension of the queue-depth metric)."
+variable "scale_in_free_slots" {
+  description = "Scale in by one empty node when more slots than this have been free for 15 minutes (default: two nodes' worth)."
+  type        = number
+  default     = null
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace the node agents publish FreeSlots, Streams and JobsReady to."
   type        = string
+  default     = "StreamManager"
+}
+
+variable "broker_api_url" {
+  description = "Base URL of the RabbitMQ management API (https://…): the agents read the jobs queue's depth from it."
+  type        = string
+}
+
+variable "metrics_client_security_group_ids" {
+  description = "Security groups (the Prometheus collector) allowed to scrape /metrics on the HTTP port."
+  type        = list(string)
+  default     = []
 }
 
 variable "jobs_queue_name" {

@@ -95,3 +95,28 @@ output "log_groups" {
     render_node   = module.observability.render_node_log_group_name
   }
 }
+
+output "migrate_task_family" {
+  description = "One-off `control-plane migrate` task definition (terraform/deploy.sh runs it before the service update)."
+  value       = module.control_plane.migrate_task_family
+}
+
+output "app_users_task_family" {
+  description = "One-off task creating or re-passwording the services' Postgres and RabbitMQ users."
+  value       = module.control_plane.app_users_task_family
+}
+
+output "ops_security_group_id" {
+  description = "Security group of the one-off operator tasks."
+  value       = module.control_plane.ops_security_group_id
+}
+
+output "control_plane_internal_dns_name" {
+  description = "Cloud Map name of the control-plane tasks: one A record per healthy task (the nodes try each)."
+  value       = module.control_plane.internal_dns_name
+}
+
+output "prometheus_query_url" {
+  description = "Amazon Managed Prometheus query endpoint (Grafana data source with SigV4); empty when enable_prometheus is false."
+  value       = var.enable_prometheus ? module.prometheus[0].query_url : ""
+}
