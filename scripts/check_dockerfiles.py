@@ -1,21 +1,33 @@
 #!/usr/bin/env python3
-"""Offline checks of docker/: the Dockerfiles and the compose file (no Docker engine needed;
-hadolint is not packaged for Debian 12, so this script checks the basics itself).
+"""Offline checks of docker/: the Dockerfiles and the compose file (no Docker engine needed).
+hadolint (scripts/check-deploy.sh) lints the Dockerfiles' syntax and practice (unknown
+instructions, COPY --from a stage that does not exist, a last USER root, untagged or `latest`
+images, ...); this script checks what hadolint cannot see: the build context, the workspace,
+the pins, and the compose stack.
 
 Usage: check_dockerfiles.py [ROOT]   (ROOT defaults to the repository)
 
 Dockerfiles (docker/*.Dockerfile, docker/**/Dockerfile):
-  - every instruction is known and every stage (FROM) is well formed;
   - every COPY/ADD source exists in the build context and is not excluded by .dockerignore;
-  - COPY --from names an earlier stage (or an image reference);
-  - the final stage runs as a non-root USER and has a HEALTHCHECK;
+  - the final stage sets a USER (hadolint refuses root, not a missing USER) and has a
+    HEALTHCHECK;
+  - every base image is pinned, ARG defaults resolved: a version tag of at least
+    MAJOR.MINOR (`rust:1.95.0-bookworm`, `debian:12.12-slim`) or a digest; never a floating
+    `rust:1-bookworm` or `debian:bookworm-slim`; a pinned Rust is at least the workspace's
+    rust-version;
   - every `cargo build -p NAME` builds a package of the workspace (ROOT/Cargo.toml members),
     every `target/<profile>/BIN` copied is a binary of a package built, and a stage that
     runs cargo sets SQLX_OFFLINE=true when .sqlx/ exists.
 docker/compose.yaml:
   - parses; every service has an image or a build; build contexts and dockerfiles exist
     and the dockerfile is one of the checked ones; bind-mounted files and env_files exist;
-    depends_on names services; no host port is published twice.
+    depends_on names services; no host port is published twice;
+  - every image pulled is pinned as above; every published port binds 127.0.0.1 (or
+    ${BIND_ADDR:-127.0.0.1}, which an operator opens on purpose);
+  - JWT_SECRET and NODE_SECRET are required (`${VAR:?...}`), never a published default;
+  - a `migrate` service runs `control-plane migrate`, and every control-plane replica waits
+    for it to complete successfully;
+  - Prometheus mounts monitoring/prometheus/ and Grafana the provisioning and dashboards.
 
 Build context of a Dockerfile: the one compose gives it; else the repository root for
 docker/NAME.Dockerfile and the Dockerfile's own directory for docker/DIR/Dockerfile.
@@ -251,18 +263,16 @@ def check_dockerfile(dockerfile: Path, context: Path, root: Path, packages: dict
     rel = dockerfile.relative_to(root)
     instructions, errors = parse_dockerfile(dockerfile.read_text())
     stages = stages_of(instructions, errors)
-    report.check(not errors, f"{rel}: parses", "; ".join(errors))
     if not stages:
+        report.check(False, f"{rel}: has stages", "; ".join(errors))
         return
     ignore = DockerIgnore(context)
     ctx_rel = context.relative_to(root) if context != root else Path(".")
 
     # COPY / ADD
     missing: list[str] = []
-    bad_from: list[str] = []
     copies = 0
     for stage in stages:
-        earlier = {s.name for s in stages[: stage.index] if s.name} | {str(s.index) for s in stages[: stage.index]}
         for ins in stage.instructions:
             if ins.keyword not in {"COPY", "ADD"}:
                 continue
@@ -274,10 +284,7 @@ def check_dockerfile(dockerfile: Path, context: Path, root: Path, packages: dict
                 continue
             sources = words[:-1]
             if "from" in flags:
-                src_stage = flags["from"]
-                if src_stage not in earlier and not re.search(r"[:/@]", src_stage):
-                    bad_from.append(f"line {ins.line}: --from={src_stage} is no earlier stage")
-                continue
+                continue  # hadolint DL3022 checks the stage
             for src in sources:
                 if ins.keyword == "ADD" and re.match(r"^[a-z]+://", src):
                     continue
@@ -294,22 +301,36 @@ def check_dockerfile(dockerfile: Path, context: Path, root: Path, packages: dict
                     if mrel != "." and ignore.excluded(mrel):
                         missing.append(f"line {ins.line}: {src} is excluded by {ctx_rel}/.dockerignore")
     report.check(not missing, f"{rel}: every COPY/ADD source exists in the build context ({copies} sources)", "; ".join(missing))
-    report.check(not bad_from, f"{rel}: every COPY --from names an earlier stage", "; ".join(bad_from))
 
     final = stages[-1]
     users = [i for i in final.instructions if i.keyword == "USER"]
-    user = users[-1].args.strip().split(":")[0] if users else ""
-    report.check(
-        bool(users) and user not in {"root", "0"},
-        f"{rel}: final stage runs as a non-root USER",
-        f"USER is {user or 'unset (root)'}",
-    )
+    report.check(bool(users), f"{rel}: final stage sets a USER", "no USER: the container runs as root")
     health = [i for i in final.instructions if i.keyword == "HEALTHCHECK"]
     report.check(
         bool(health) and not health[-1].args.strip().upper().startswith("NONE"),
         f"{rel}: final stage has a HEALTHCHECK",
         "no HEALTHCHECK in the final stage",
     )
+
+    # pinned base images
+    args = {}
+    for ins in instructions:
+        if ins.keyword == "ARG" and "=" in ins.args:
+            key, _, value = ins.args.strip().partition("=")
+            args[key.strip()] = value.strip().strip('"')
+        if ins.keyword == "FROM":
+            break
+    earlier_names: set[str] = set()
+    unpinned: list[str] = []
+    for stage in stages:
+        image = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), stage.base)
+        if image not in earlier_names and image.lower() != "scratch":
+            why = unpinned_reason(image, rust_version(root))
+            if why:
+                unpinned.append(f"FROM {stage.base} ({image}): {why}")
+        if stage.name:
+            earlier_names.add(stage.name)
+    report.check(not unpinned, f"{rel}: base images are pinned", "; ".join(unpinned))
 
     # cargo builds
     built: set[str] = set()
@@ -341,6 +362,36 @@ def check_dockerfile(dockerfile: Path, context: Path, root: Path, packages: dict
             f"{rel}: builds workspace binaries {sorted(binaries)}",
             "; ".join(cargo_problems),
         )
+
+
+PINNED_TAG = re.compile(r"^v?\d+\.\d+")
+
+
+def rust_version(root: Path) -> tuple[int, ...] | None:
+    try:
+        manifest = tomllib.loads((root / "Cargo.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    version = manifest.get("workspace", {}).get("package", {}).get("rust-version")
+    return tuple(int(x) for x in version.split(".")) if version else None
+
+
+def unpinned_reason(image: str, msrv: tuple[int, ...] | None = None) -> str:
+    """Why IMAGE is not pinned ('' when it is): a digest, or a tag starting MAJOR.MINOR."""
+    if "${" in image or "$" in image:
+        return "its version comes from an unset variable"
+    if "@sha256:" in image:
+        return ""
+    name, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+    if not tag:
+        return "no tag (latest)"
+    if not PINNED_TAG.match(tag):
+        return f"tag {tag!r} floats (pin MAJOR.MINOR[.PATCH] or a digest)"
+    if name.split("/")[-1] == "rust" and msrv:
+        have = tuple(int(x) for x in re.findall(r"\d+", tag)[:3])
+        if have < msrv:
+            return f"Rust {tag} is older than the workspace's rust-version {'.'.join(map(str, msrv))}"
+    return ""
 
 
 def default_context(dockerfile: Path, root: Path) -> Path:
@@ -413,7 +464,71 @@ def check_compose(compose_file: Path, root: Path, dockerfiles: set[Path], report
             if isinstance(conf, dict) and "file" in conf and not (base / conf["file"]).exists():
                 problems.append(f"{key}.{cname}: file {conf['file']} does not exist")
     report.check(not problems, f"{rel}: references only files and services that exist ({len(services)} services)", "; ".join(problems))
+    check_compose_policy(rel, services, report)
     return contexts
+
+
+LOCAL_BINDS = ("127.0.0.1:", "${BIND_ADDR:-127.0.0.1}:")
+REQUIRED_SECRETS = ("JWT_SECRET", "NODE_SECRET")
+
+
+def env_of(svc: dict) -> dict[str, str]:
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def check_compose_policy(rel: Path, services: dict, report: Report) -> None:
+    unpinned, exposed, weak = [], [], []
+    for name, svc in services.items():
+        if not isinstance(svc, dict):
+            continue
+        image = str(svc.get("image", ""))
+        if image and "build" not in svc:
+            why = unpinned_reason(image)
+            if why:
+                unpinned.append(f"{name}: {image}: {why}")
+        for port in svc.get("ports", []) or []:
+            spec = port if isinstance(port, str) else f"{port.get('host_ip', '')}:{port.get('published', '')}:{port.get('target', '')}"
+            if not str(spec).startswith(LOCAL_BINDS):
+                exposed.append(f"{name}: {spec}")
+        for key, value in env_of(svc).items():
+            if key in REQUIRED_SECRETS and not re.fullmatch(r"\$\{" + key + r":\?[^}]*\}", value):
+                weak.append(f"{name}: {key}={value}")
+    report.check(not unpinned, f"{rel}: every pulled image is pinned", "; ".join(unpinned))
+    report.check(not exposed, f"{rel}: every published port binds 127.0.0.1", "; ".join(exposed))
+    holders = [n for n, s in services.items() if isinstance(s, dict) and any(k in REQUIRED_SECRETS for k in env_of(s))]
+    report.check(
+        not weak and bool(holders),
+        f"{rel}: {' and '.join(REQUIRED_SECRETS)} are required, with no default ({len(holders)} services)",
+        "; ".join(weak) or "no service sets them",
+    )
+
+    # Migrations run once, before the replicas.
+    def is_control_plane(svc: dict) -> bool:
+        build = svc.get("build")
+        dockerfile = build.get("dockerfile", "") if isinstance(build, dict) else ""
+        return dockerfile.endswith("control-plane.Dockerfile")
+
+    migrate = services.get("migrate")
+    order: list[str] = []
+    if not isinstance(migrate, dict) or list(migrate.get("command") or []) != ["migrate"] or not is_control_plane(migrate):
+        order.append("no `migrate` service running the control-plane image with command [migrate]")
+    replicas = [n for n, s in services.items() if isinstance(s, dict) and n != "migrate" and is_control_plane(s)]
+    for name in replicas:
+        deps = services[name].get("depends_on") or {}
+        cond = deps.get("migrate", {}).get("condition") if isinstance(deps, dict) else None
+        if cond != "service_completed_successfully":
+            order.append(f"{name} does not wait for migrate (depends_on migrate: condition service_completed_successfully)")
+    report.check(not order and bool(replicas), f"{rel}: migrate runs before the {len(replicas)} control-plane replicas", "; ".join(order) or "no replica")
+
+    mounts = []
+    for name, want in (("prometheus", "monitoring/prometheus/prometheus.yml"), ("grafana", "monitoring/grafana/provisioning"), ("grafana", "monitoring/grafana/dashboards")):
+        vols = [v if isinstance(v, str) else str(v.get("source", "")) for v in (services.get(name, {}) or {}).get("volumes", []) or []]
+        if not any(want in v for v in vols):
+            mounts.append(f"{name} does not mount {want}")
+    report.check(not mounts, f"{rel}: Prometheus and Grafana load monitoring/", "; ".join(mounts))
 
 
 def main() -> int:
