@@ -2,7 +2,7 @@
 # Debian packages the deploy checks need (scripts/check-deploy.sh calls this first; the
 # Python tools — python-hcl2, checkov, hadolint — live in its virtualenvs):
 #   prometheus             promtool (rules, unit tests, config) and the server of the scrape test
-#   shellcheck             the node agent, drain watcher, app-users and deploy scripts
+#   ShellCheck             lints the node agent, drain watcher, app-users and deploy scripts
 #   postgresql-client      psql, for the app-users SQL test
 #   gstreamer1.0-tools     gst-inspect-1.0, which names the plugin file of each element
 #   + every package the render-node image installs at run time (read from its Dockerfile), so
