@@ -49,7 +49,7 @@ output "control_plane_service_name" {
 }
 
 output "control_plane_task_family" {
-  description = "Task definition family of the control plane (one-off `control-plane token` runs)."
+  description = "Task definition family of the control-plane service."
   value       = module.stream_manager.control_plane_task_family
 }
 

@@ -29,7 +29,7 @@ output "service_security_group_id" {
 }
 
 output "task_definition_family" {
-  description = "Task definition family (run one-off commands such as `control-plane token` with it)."
+  description = "Task definition family of the service (tokens are signed on an operator machine, never as a task: its output would land in CloudWatch Logs)."
   value       = aws_ecs_task_definition.this.family
 }
 
