@@ -196,9 +196,9 @@ def main() -> int:
             if not targets:
                 problems.append(f"panel {p.get('title')!r}: no query")
             for t in targets:
-                ds = (t.get("datasource") or p.get("datasource") or {}).get("uid")
-                if ds not in uids:
-                    problems.append(f"panel {p.get('title')!r}: data source uid {ds!r} is not provisioned ({sorted(uids)})")
+                for ds in {(t.get("datasource") or {}).get("uid"), (p.get("datasource") or {}).get("uid")} - {None} or {None}:
+                    if ds not in uids:
+                        problems.append(f"panel {p.get('title')!r}: data source uid {ds!r} is not provisioned ({sorted(uids)})")
                 if not str(t.get("expr", "")).strip():
                     problems.append(f"panel {p.get('title')!r}: empty query")
                 exprs.append((p.get("title", ""), str(t.get("expr", ""))))

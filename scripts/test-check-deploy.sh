@@ -228,8 +228,8 @@ target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 if (cd "$repo" && SQLX_OFFLINE=true CARGO_TARGET_DIR="$target_dir" cargo build -q -p control-plane -p render-node); then
   SCRAPE_BIN_DIR="$target_dir/debug" broken scrape-wrong-metrics-path scrape \
     'sed -i "0,/metrics_path: \/metrics/s//metrics_path: \/metric/" monitoring/prometheus/prometheus.yml'
-  SCRAPE_BIN_DIR="$target_dir/debug" broken scrape-wrong-port scrape \
-    'sed -i "s/render-1:9091/render-1:9092/" monitoring/prometheus/prometheus.yml && sed -i "s/9092\"/9091\"/" monitoring/prometheus/prometheus.yml && sed -i "s/job_name: render-node/job_name: render-nodes/" monitoring/prometheus/prometheus.yml'
+  SCRAPE_BIN_DIR="$target_dir/debug" broken scrape-render-node-over-https scrape \
+    'sed -i "s/^  - job_name: render-node$/  - job_name: render-node\n    scheme: https/" monitoring/prometheus/prometheus.yml'
 else
   echo "FAIL scrape cases: the binaries do not build"
   failed=$((failed + 1))
