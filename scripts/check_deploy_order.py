@@ -7,7 +7,8 @@ Runs the script against a fake `terraform` and a fake `aws` (no AWS account here
 every call, and checks the calls:
   - a targeted apply first (data stores, secrets, one-off task definitions; no service);
   - then the app-users task, run to completion, then the migrate task;
-  - the full apply last, and only when every container of both tasks exited 0;
+  - the full apply only when every container of both tasks exited 0, then the render nodes'
+    instance refresh started from Terraform's output (desired configuration, rollback);
   - a failed app-users task stops the deploy before migrate; a failed migrate before the
     full apply; the script then exits non-zero.
 
@@ -30,6 +31,8 @@ case "$*" in
   *"output -raw ops_security_group_id"*) echo sg-ops ;;
   *"output -raw app_users_task_family"*) echo sm-test-app-users ;;
   *"output -raw migrate_task_family"*) echo sm-test-control-plane-migrate ;;
+  *"output -raw render_nodes_instance_refresh"*) echo '{"AutoScalingGroupName":"sm-test-render-nodes"}' ;;
+  *"output -raw render_nodes_autoscaling_group"*) echo sm-test-render-nodes ;;
 esac
 """
 
@@ -41,6 +44,7 @@ case "$*" in
     echo "arn:aws:ecs:eu-west-1:123456789012:task/sm-test/$family" ;;
   *"ecs describe-tasks"*)
     if [[ "$*" == *"$FAIL_FAMILY"* && -n "$FAIL_FAMILY" ]]; then printf 'first\t0\nsecond\t1\n'; else printf 'first\t0\nsecond\t0\n'; fi ;;
+  *"autoscaling start-instance-refresh"*) echo refresh-1 ;;
 esac
 """
 
@@ -92,15 +96,20 @@ def main() -> int:
     full = max((i for i, c in enumerate(calls) if c.startswith("terraform") and " apply" in c and "-target" not in c), default=-1)
     waits = [i for i, c in enumerate(calls) if "ecs wait tasks-stopped" in c]
     targets = calls[targeted] if targeted >= 0 else ""
+    refresh = index(calls, "autoscaling start-instance-refresh", "--cli-input-json", "sm-test-render-nodes")
     check(code == 0 and 0 <= targeted < users < migrate < full and len(waits) == 2 and users < waits[0] < migrate < waits[1] < full,
           "deploy.sh: targeted apply, app-users, migrate (each waited for), then the full apply",
           f"exit {code}, calls: {calls}")
+    check(full >= 0 and refresh > full,
+          "deploy.sh: the render nodes' instance refresh starts after the full apply, from Terraform's output",
+          f"calls: {calls}")
     check("aws_ecs_task_definition.migrate" in targets and "aws_ecs_service" not in targets and "render_nodes" not in targets,
           "deploy.sh: the first apply creates the one-off tasks but not the service or the nodes", targets or "no targeted apply")
 
     code, calls = run(root, "migrate")
     check(code != 0 and index(calls, "ecs run-task", "migrate") >= 0
-          and not any(c.startswith("terraform") and " apply" in c and "-target" not in c for c in calls),
+          and not any(c.startswith("terraform") and " apply" in c and "-target" not in c for c in calls)
+          and index(calls, "start-instance-refresh") < 0,
           "deploy.sh: a failed migrate stops the deploy before the service update", f"exit {code}, calls: {calls}")
 
     code, calls = run(root, "app-users")

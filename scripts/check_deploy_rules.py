@@ -134,22 +134,30 @@ def asg_heals(root: Path) -> list[str]:
 
 
 def instance_refresh(root: Path) -> list[str]:
-    asg = Module(root / MODULES / "render_nodes").resources("aws_autoscaling_group").get("this", {})
-    prefs = first(first(asg, "instance_refresh"), "preferences")
+    m = Module(root / MODULES / "render_nodes")
+    asg = m.resources("aws_autoscaling_group").get("this", {})
     out = []
-    if prefs.get("auto_rollback") is not True:
-        out.append("instance_refresh preferences: auto_rollback must be true")
-    try:
-        if int(prefs.get("max_healthy_percentage", 100)) <= 100:
-            out.append("instance_refresh preferences: max_healthy_percentage must be above 100 (new nodes before old ones go)")
-    except (TypeError, ValueError):
-        out.append("instance_refresh preferences: max_healthy_percentage must be a number above 100")
-    if s(prefs.get("scale_in_protected_instances")) != "Refresh":
-        out.append("instance_refresh preferences: scale_in_protected_instances must be Refresh (busy nodes are protected)")
+    if asg.get("instance_refresh"):
+        out.append("the group has an instance_refresh block: the AWS provider moves the group to the new version before its refresh starts, so a rollback restores the new version (terraform-provider-aws issue 34189)")
+    if "launch_template" not in str(first(asg, "lifecycle").get("ignore_changes", "")):
+        out.append("the group must ignore launch_template changes: the refresh moves it, with rollback")
+    spec = re.sub(r"\s+", " ", s(m.get("output", "instance_refresh").get("value")))
+    if "DesiredConfiguration" not in spec or "latest_version" not in spec:
+        out.append("output instance_refresh names no desired configuration (the launch template's new version): nothing to roll back from")
+    if "AutoRollback = true" not in spec:
+        out.append("the refresh must roll back (AutoRollback = true)")
+    if 'ScaleInProtectedInstances = "Refresh"' not in spec:
+        out.append("the refresh must replace busy (scale-in protected) nodes too (ScaleInProtectedInstances = Refresh)")
+    surge = s(m.get("variable", "instance_refresh_max_healthy_percentage").get("default"))
+    if "var.instance_refresh_max_healthy_percentage" not in spec or not surge.isdigit() or int(surge) <= 100:
+        out.append(f"MaxHealthyPercentage must be above 100 (new nodes before old ones go), is {surge or 'unset'}")
+    deploy = root / "terraform/deploy.sh"
+    if not deploy.is_file() or "start-instance-refresh" not in deploy.read_text():
+        out.append("terraform/deploy.sh does not start the instance refresh")
     return out
 
 
-def ami_at_launch(root: Path) -> list[str]:
+def ami_pinned(root: Path) -> list[str]:
     m = Module(root / MODULES / "render_nodes")
     out = []
     for name, lt in m.resources("aws_launch_template").items():
@@ -159,8 +167,10 @@ def ami_at_launch(root: Path) -> list[str]:
             resolved += " " + s(m.get("locals", local))
         if re.search(r"data\.aws_(ssm_parameter|ami)\.", resolved):
             out.append(f"launch template {name}: image_id is read at plan time ({image}): a new AMI rolls the fleet on any apply")
-        elif "resolve:ssm:" not in resolved and "var." not in resolved:
-            out.append(f"launch template {name}: image_id {image} is neither pinned (var) nor resolved at launch")
+        elif "resolve:ssm:" in resolved:
+            out.append(f"launch template {name}: image_id is an SSM parameter: an instance refresh cannot roll back to it")
+        elif "var.ami_id" not in resolved:
+            out.append(f"launch template {name}: image_id {image} is not the pinned var.ami_id")
     return out
 
 
@@ -384,8 +394,8 @@ RULES = [
     ("first apply: an environment that can be destroyed can be re-created (secret recovery window 0)", staging_recreatable),
     ("first apply: ALB access logs wait for the bucket policy", alb_logs_after_policy),
     ("healing: the group replaces nodes failing /healthz (health check type ELB)", asg_heals),
-    ("healing: instance refresh rolls back, surges above 100 % and refreshes busy nodes", instance_refresh),
-    ("healing: the AMI is pinned or resolved at launch, never at plan time", ami_at_launch),
+    ("healing: instance refresh to the new version with rollback, surge above 100 %, busy nodes too", instance_refresh),
+    ("healing: the AMI is pinned by ID (never read at plan time; rollback needs an ID)", ami_pinned),
     ("healing: ECR never expires a deployed tag", ecr_protects_deployed),
     ("scaling: on free slots; scale-in only empty nodes (scale-in protection)", scale_on_free_slots),
     ("scaling: the backlog signal works on RabbitMQ 4 and INSUFFICIENT_DATA is alarmed", backlog_alarmed),

@@ -95,11 +95,17 @@ broken rules-health-check-type-ec2 rules \
 broken rules-target-group-tcp-check rules \
   'sed -i "s/protocol            = \"HTTP\"/protocol            = \"TCP\"/" terraform/modules/render_nodes/ingest.tf'
 broken rules-refresh-without-rollback rules \
-  'sed -i "/auto_rollback  *= true/d" terraform/modules/render_nodes/main.tf'
+  'sed -i "/AutoRollback  *= true/d" terraform/modules/render_nodes/outputs.tf'
 broken rules-refresh-no-surge rules \
-  'sed -i "s/max_healthy_percentage       = 200/max_healthy_percentage       = 100/" terraform/modules/render_nodes/main.tf'
+  'sed -i "s/default     = 200/default     = 100/" terraform/modules/render_nodes/variables.tf'
+broken rules-terraform-moves-launch-template rules \
+  'sed -i "s/ignore_changes = \[desired_capacity, launch_template\]/ignore_changes = [desired_capacity]/" terraform/modules/render_nodes/main.tf'
+broken rules-deploy-starts-no-refresh rules \
+  'sed -i "s/start-instance-refresh/describe-instance-refreshes/" terraform/deploy.sh'
 broken rules-ami-read-at-plan rules \
-  'sed -i "s/^  image_id = var.ami_id .*/  image_id = data.aws_ssm_parameter.ami.value/" terraform/modules/render_nodes/main.tf'
+  'sed -i "s/^  image_id = var.ami_id$/  image_id = data.aws_ssm_parameter.ami.value/" terraform/modules/render_nodes/main.tf'
+broken rules-ami-ssm-parameter rules \
+  'sed -i "s#^  image_id = var.ami_id\$#  image_id = \"resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64\"#" terraform/modules/render_nodes/main.tf'
 broken rules-ecr-expires-deployed rules \
   'sed -i "s/protected_tags = local.deployed_tags/protected_tags = []/" terraform/modules/stream_manager/main.tf'
 broken rules-no-scale-in-protection rules \
@@ -208,6 +214,8 @@ broken app-users-with-ddl app-users \
   'printf "GRANT CREATE ON SCHEMA public TO :\"app_user\";\n" >> terraform/modules/control_plane/app_users.sql'
 broken deploy-skips-migrate deploy \
   'sed -i "/^run_task \"\$(tf output -raw migrate_task_family)\"/d" terraform/deploy.sh'
+broken deploy-refresh-before-apply deploy \
+  'python3 -c "import pathlib; p=pathlib.Path(\"terraform/deploy.sh\"); t=p.read_text(); a=\"say \\\"4/5 apply everything\\\"\ntf apply -input=false \\\"\$@\\\"\n\"; assert a in t; p.write_text(t.replace(a, \"\") + \"\n\" + a)"'
 broken deploy-goes-on-after-a-failed-task deploy \
   'sed -i "s/^set -euo pipefail/set -uo pipefail/" terraform/deploy.sh'
 

@@ -7,8 +7,13 @@
 #   3. run `control-plane migrate` with the new image: the schema is the new version's before
 #      any new task starts (tasks refuse a schema newer than they know, so old tasks keep
 #      running on an expanded schema: migrations are expand/contract, see README.md);
-#   4. apply everything: the ECS service rolls (circuit breaker), the render nodes' launch
-#      template changes and the instance refresh replaces them, draining each.
+#   4. apply everything: the ECS service rolls (circuit breaker rolls a failing one back), the
+#      render nodes' launch template gets a new version;
+#   5. start the render nodes' instance refresh to that version (output
+#      render_nodes_instance_refresh): new nodes first, each old one drained by the lifecycle
+#      hook, and rolled back to the previous version if the new nodes fail their health
+#      checks. Terraform does not start it itself: the AWS provider would move the group to the
+#      new version first, leaving nothing to roll back to.
 # A task that fails (any container's exit code other than 0) stops the deploy before step 4.
 #
 # Usage: terraform/deploy.sh ENV [-var ...]      e.g. terraform/deploy.sh staging
@@ -23,7 +28,7 @@ tf() { terraform -chdir="$env_dir" "$@"; }
 say() { printf 'deploy: %s\n' "$*" >&2; }
 
 cp=module.stream_manager.module.control_plane
-say "1/4 apply the data stores, secrets and one-off task definitions"
+say "1/5 apply the data stores, secrets and one-off task definitions"
 tf apply -input=false \
   -target=module.stream_manager.module.network \
   -target=module.stream_manager.module.postgres \
@@ -62,9 +67,16 @@ run_task() {
   fi
 }
 
-say "2/4 app users"
+say "2/5 app users"
 run_task "$(tf output -raw app_users_task_family)"
-say "3/4 migrate"
+say "3/5 migrate"
 run_task "$(tf output -raw migrate_task_family)"
-say "4/4 apply everything"
+say "4/5 apply everything"
 tf apply -input=false "$@"
+
+say "5/5 render nodes: instance refresh (rolls back on failure)"
+refresh_id="$(aws autoscaling start-instance-refresh \
+  --cli-input-json "$(tf output -raw render_nodes_instance_refresh)" \
+  --query InstanceRefreshId --output text)"
+say "instance refresh $refresh_id started; follow it with:"
+say "  aws autoscaling describe-instance-refreshes --auto-scaling-group-name $(tf output -raw render_nodes_autoscaling_group) --instance-refresh-ids $refresh_id"

@@ -107,3 +107,8 @@ output "prometheus_query_url" {
   description = "Amazon Managed Prometheus query endpoint (Grafana data source with SigV4 auth)."
   value       = module.stream_manager.prometheus_query_url
 }
+
+output "render_nodes_instance_refresh" {
+  description = "Input of `aws autoscaling start-instance-refresh --cli-input-json` (terraform/deploy.sh)."
+  value       = module.stream_manager.render_nodes_instance_refresh
+}

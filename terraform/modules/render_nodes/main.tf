@@ -21,10 +21,11 @@ locals {
 
   environment = merge({ RUST_LOG = "info", LOG_FORMAT = "json" }, var.environment)
 
-  # An AMI pinned by ID, or resolved by EC2 from the SSM parameter when an instance launches:
-  # never read at plan time, so a new AMI release does not change the launch template and roll
-  # the fleet on an unrelated apply. An instance refresh picks up the current AMI.
-  image_id = var.ami_id != "" ? var.ami_id : "resolve:ssm:${var.ami_ssm_parameter}"
+  # The AMI is pinned by ID: never looked up at plan time (a new AMI release would change the
+  # launch template and roll the fleet on an unrelated apply), and not resolved from an SSM
+  # parameter at launch either, because an instance refresh cannot roll back to such a
+  # template. Moving it is a deliberate change of var.ami_id.
+  image_id = var.ami_id
 
   user_data = templatefile("${path.module}/user_data.sh.tftpl", {
     region            = data.aws_region.current.name
@@ -308,22 +309,6 @@ resource "aws_autoscaling_group" "this" {
     default_result       = "CONTINUE"
   }
 
-  # Replacement nodes start before old ones drain (max above 100 %), a refresh whose new nodes
-  # fail their health checks rolls back, and protected (busy) nodes are refreshed too, each
-  # draining through the lifecycle hook.
-  instance_refresh {
-    strategy = "Rolling"
-    preferences {
-      min_healthy_percentage       = 100
-      max_healthy_percentage       = 200
-      instance_warmup              = 180
-      auto_rollback                = true
-      skip_matching                = true
-      scale_in_protected_instances = "Refresh"
-      standby_instances            = "Terminate"
-    }
-  }
-
   enabled_metrics = [
     "GroupDesiredCapacity",
     "GroupInServiceInstances",
@@ -341,8 +326,12 @@ resource "aws_autoscaling_group" "this" {
     }
   }
 
-  # The scaling policies own the desired capacity after creation.
+  # The scaling policies own the desired capacity after creation. The launch template version
+  # is moved by the instance refresh that terraform/deploy.sh starts (output instance_refresh),
+  # never by Terraform: the AWS provider updates the group's version before it starts its own
+  # refresh, so that refresh's rollback "restores" the new version (terraform-provider-aws
+  # issue 34189) and a failing release is never rolled back.
   lifecycle {
-    ignore_changes = [desired_capacity]
+    ignore_changes = [desired_capacity, launch_template]
   }
 }

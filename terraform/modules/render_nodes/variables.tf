@@ -65,15 +65,25 @@ variable "instance_type" {
 }
 
 variable "ami_id" {
-  description = "AMI of the nodes, pinned (Amazon Linux 2023). Empty: EC2 resolves ami_ssm_parameter when each instance launches."
+  description = "AMI of the nodes, pinned by ID (Amazon Linux 2023: `aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 --query Parameter.Value --output text`). An instance refresh can roll back only to a template with an AMI ID."
   type        = string
-  default     = ""
+
+  validation {
+    condition     = can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
+    error_message = "ami_id must be an AMI ID (ami-...), not an SSM parameter."
+  }
 }
 
-variable "ami_ssm_parameter" {
-  description = "SSM parameter the AMI is resolved from at launch when ami_id is empty (Amazon Linux 2023, which ships Docker in its repositories and the AWS CLI)."
-  type        = string
-  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+variable "instance_refresh_min_healthy_percentage" {
+  description = "Share of the group kept in service during an instance refresh."
+  type        = number
+  default     = 100
+}
+
+variable "instance_refresh_max_healthy_percentage" {
+  description = "Share of the group an instance refresh may run at once (above 100: replacements start before old nodes drain)."
+  type        = number
+  default     = 200
 }
 
 variable "root_volume_size" {

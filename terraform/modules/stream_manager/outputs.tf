@@ -120,3 +120,8 @@ output "prometheus_query_url" {
   description = "Amazon Managed Prometheus query endpoint (Grafana data source with SigV4); empty when enable_prometheus is false."
   value       = var.enable_prometheus ? module.prometheus[0].query_url : ""
 }
+
+output "render_nodes_instance_refresh" {
+  description = "Input of `aws autoscaling start-instance-refresh --cli-input-json` (terraform/deploy.sh)."
+  value       = module.render_nodes.instance_refresh
+}

@@ -116,9 +116,8 @@ variable "render_node_instance_type" {
 }
 
 variable "render_node_ami_id" {
-  description = "AMI of the render nodes, pinned; empty: resolved from Amazon Linux 2023's SSM parameter when each node launches (never at plan time)."
+  description = "AMI of the render nodes, pinned by ID (Amazon Linux 2023; see modules/render_nodes, ami_id)."
   type        = string
-  default     = ""
 }
 
 variable "render_node_capacity" {
