@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve() -> anyhow::Result<()> {
-    shared::telemetry::init("control-plane");
+    shared::telemetry::init("control-plane", &control_plane::startup::LOG_TABLE);
     let config = Config::from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

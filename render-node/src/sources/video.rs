@@ -14,10 +14,10 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
-use super::FrameSource;
+use super::OnSourceError;
+use crate::compose::FrameSource;
 use crate::compose::canvas::PlanarView;
 use crate::error::{RenderError, Result, make};
-use crate::events::{EventSink, NodeEvent};
 use crate::pipeline::audio::{AudioInput, audio_caps};
 
 /// What a moving layer shows.
@@ -57,7 +57,7 @@ pub struct AppsinkSource {
     looping: bool,
     live: bool,
     last: Option<gst_video::VideoFrame<gst_video::video_frame::Readable>>,
-    events: EventSink,
+    on_error: OnSourceError,
     failed: bool,
     audio: Arc<Mutex<Option<AudioInput>>>,
     /// Where a [`MovingKind::Feed`]'s bytes go.
@@ -97,7 +97,7 @@ impl AppsinkSource {
         fps: u32,
         live: bool,
         audio: Option<AudioInput>,
-        events: EventSink,
+        on_error: OnSourceError,
     ) -> Result<Self> {
         let pipeline = gst::Pipeline::new();
         let convert = make("videoconvert")?;
@@ -168,7 +168,7 @@ impl AppsinkSource {
             looping,
             live,
             last: None,
-            events,
+            on_error,
             failed: false,
             audio,
             input,
@@ -214,10 +214,7 @@ impl AppsinkSource {
                 gst::MessageView::Eos(_) => {}
                 gst::MessageView::Error(e) if !self.failed => {
                     self.failed = true;
-                    self.events.send(NodeEvent::SourceError {
-                        source: self.name.clone(),
-                        message: e.error().to_string(),
-                    });
+                    (self.on_error)(&self.name, &e.error().to_string());
                 }
                 _ => {}
             }
