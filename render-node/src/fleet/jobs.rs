@@ -10,7 +10,7 @@ use lapin::Acker;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use secrecy::ExposeSecret;
 use shared::backoff::Backoff;
-use shared::messages::{NodeCommand, Topology};
+use shared::messages::{CommandEnvelope, NodeCommand, Topology};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -84,6 +84,19 @@ pub(crate) async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
     }
 }
 
+/// The message's command, or `None` after rejecting it to the dead-letter queue (it is not
+/// a command this node can read, and never will be).
+async fn parse_or_reject(body: &[u8], acker: &Acker) -> Option<CommandEnvelope> {
+    match broker::parse(body) {
+        Ok(env) => Some(env),
+        Err(e) => {
+            tracing::error!(error = %e, "rejecting a poison message to the dead-letter queue");
+            let _ = acker.reject(BasicRejectOptions { requeue: false }).await;
+            None
+        }
+    }
+}
+
 async fn ack(acker: &Acker) {
     if let Err(e) = acker.ack(BasicAckOptions::default()).await {
         tracing::warn!(error = %e, "ack failed (the broker will redeliver)");
@@ -92,13 +105,8 @@ async fn ack(acker: &Acker) {
 
 /// A start job: claim the stream, acknowledge, then start it.
 async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
-    let env = match broker::parse(body) {
-        Ok(env) => env,
-        Err(e) => {
-            tracing::error!(error = %e, "rejecting a poison job to the dead-letter queue");
-            let _ = acker.reject(BasicRejectOptions { requeue: false }).await;
-            return;
-        }
+    let Some(env) = parse_or_reject(body, acker).await else {
+        return;
     };
     let NodeCommand::Start { spec } = env.command else {
         tracing::warn!("ignoring a non-start command on the jobs queue");
@@ -139,13 +147,8 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
 
 /// An update or stop for a stream on this node.
 async fn on_node_command(node: &Arc<Node>, body: &[u8], acker: &Acker) {
-    let env = match broker::parse(body) {
-        Ok(env) => env,
-        Err(e) => {
-            tracing::error!(error = %e, "rejecting a poison command");
-            let _ = acker.reject(BasicRejectOptions { requeue: false }).await;
-            return;
-        }
+    let Some(env) = parse_or_reject(body, acker).await else {
+        return;
     };
     tracing::Span::current().record(
         "stream_id",

@@ -6,13 +6,14 @@
 //! compositor takes whatever frame is newest and holds the last one otherwise. Its audio, if
 //! any, is pushed into the output's mixer through an [`AudioInput`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
+use parking_lot::Mutex;
 
 use super::OnSourceError;
 use crate::compose::FrameSource;
@@ -316,7 +317,7 @@ fn link_audio(
     audio: Arc<Mutex<Option<AudioInput>>>,
     sync: bool,
 ) -> Result<()> {
-    let has_target = audio.lock().map(|a| a.is_some()).unwrap_or(false);
+    let has_target = audio.lock().is_some();
     let sink = gst_app::AppSink::builder()
         .sync(sync)
         .caps(&audio_caps())
@@ -333,8 +334,8 @@ fn link_audio(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |s| {
                     let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    if let (Some(buf), Ok(guard)) = (sample.buffer_owned(), audio.lock())
-                        && let Some(input) = guard.as_ref()
+                    if let Some(buf) = sample.buffer_owned()
+                        && let Some(input) = audio.lock().as_ref()
                     {
                         input.push(buf);
                     }
@@ -437,9 +438,7 @@ impl AppsinkSource {
 impl Drop for AppsinkSource {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
-        if let Ok(mut a) = self.audio.lock()
-            && let Some(input) = a.take()
-        {
+        if let Some(input) = self.audio.lock().take() {
             input.close();
         }
     }

@@ -366,6 +366,12 @@ mod tests {
 
     const SPEC: &str = r#"{"success":true,"data":[]}"#;
 
+    /// A client of the replicas at `addrs`, in that order.
+    fn client(addrs: &[SocketAddr]) -> ControlPlane {
+        let bases: Vec<String> = addrs.iter().map(|a| format!("http://{a}/")).collect();
+        ControlPlane::new(&bases, "s", "n1").unwrap()
+    }
+
     #[tokio::test]
     async fn a_name_with_several_addresses_is_tried_address_by_address() {
         // A name resolves to addresses without ports (the URL's port applies to each): the
@@ -387,12 +393,7 @@ mod tests {
     async fn a_replica_that_refuses_connections_passes_the_call_to_the_next() {
         let dead = refusing();
         let live = server(Some(200), SPEC).await;
-        let cp = ControlPlane::new(
-            &[format!("http://{dead}"), format!("http://{live}/")],
-            "s",
-            "n1",
-        )
-        .unwrap();
+        let cp = client(&[dead, live]);
         assert!(cp.renew(Vec::new()).await.is_ok());
         // The next call starts where the last one was answered.
         assert_eq!(cp.current.load(Ordering::Relaxed), 1);
@@ -401,12 +402,12 @@ mod tests {
     #[tokio::test]
     async fn answers_are_told_apart_from_failures() {
         let conflict = server(Some(409), r#"{"success":false}"#).await;
-        let cp = ControlPlane::new(&[format!("http://{conflict}")], "s", "n1").unwrap();
+        let cp = client(&[conflict]);
         let claimed = cp.claim(Uuid::nil()).await.expect("an answer");
         assert_eq!(claimed.err(), Some(StatusCode::CONFLICT));
 
         let failing = server(Some(503), "{}").await;
-        let cp = ControlPlane::new(&[format!("http://{failing}")], "s", "n1").unwrap();
+        let cp = client(&[failing]);
         assert!(matches!(
             cp.claim(Uuid::nil()).await,
             Err(ApiCallError::Unavailable(_))
@@ -417,12 +418,7 @@ mod tests {
     async fn a_call_lost_on_the_way_fails_and_the_next_goes_to_the_next_replica() {
         let silent = server(None, "").await;
         let live = server(Some(200), SPEC).await;
-        let cp = ControlPlane::new(
-            &[format!("http://{silent}"), format!("http://{live}")],
-            "s",
-            "n1",
-        )
-        .unwrap();
+        let cp = client(&[silent, live]);
         // Not retried elsewhere: the silent replica may have applied it.
         assert!(matches!(
             cp.renew(Vec::new()).await,
