@@ -293,6 +293,7 @@ impl Engine {
             stats: stats.clone(),
             disposal: dispose_tx,
             last_frame: last_frame.clone(),
+            supervisor: sup_tx.clone(),
         };
         let supervisor = Supervisor {
             stream_id: id,
