@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use super::PERF_TARGET;
 use super::stats::FrameStats;
-use super::supervisor::SupervisorCommand;
 use crate::compose::layer::LayerContent;
 use crate::compose::{Compositor, Plan};
 
@@ -49,8 +48,9 @@ pub struct RenderLoop {
     pub disposal: std::sync::mpsc::Sender<LayerContent>,
     /// The newest composed frame, for snapshots (a reference, not a copy).
     pub last_frame: Arc<Mutex<Option<gst::Buffer>>>,
-    /// Told when the loop ends, so the supervisor waits for EOS a bounded time only.
-    pub supervisor: std::sync::mpsc::Sender<SupervisorCommand>,
+    /// Called once the loop has ended and sent EOS (the supervisor then waits for it a
+    /// bounded time only).
+    pub on_end: Box<dyn FnOnce() + Send>,
 }
 
 /// Why the loop ended.
@@ -73,7 +73,7 @@ impl RenderLoop {
         let _ = self.appsrc.end_of_stream();
         // The silent audio source (and any audio inputs) must end too, or the muxer waits.
         let _ = self.pipeline.send_event(gst::event::Eos::new());
-        let _ = self.supervisor.send(SupervisorCommand::Stopping);
+        (self.on_end)();
         end
     }
 
