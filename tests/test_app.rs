@@ -133,7 +133,7 @@ async fn launch(
     allow_private: bool,
 ) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        shared::telemetry::init("control-plane");
+        shared::telemetry::init("control-plane", &control_plane::startup::LOG_TABLE);
     }
     let mut config = config(&s, &database_url, &namespace);
     config.media.allow_private = allow_private;
