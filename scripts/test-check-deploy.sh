@@ -35,10 +35,10 @@ fresh_copy() {
 
 # expect OUTCOME NAME DIR [SECTIONS]: runs the checker on DIR, expecting "pass" or "fail".
 expect() {
-  local outcome="$1" name="$2" dir="$3" sections="${4:-}" status=0
+  local outcome="$1" name="$2" dir="$3" sections="${4:-}" status=0 t0=$SECONDS
   CHECK_DEPLOY_ONLY="$sections" bash "$check" "$dir" >"$work/$name.log" 2>&1 || status=$?
   if { [ "$outcome" = pass ] && [ "$status" = 0 ]; } || { [ "$outcome" = fail ] && [ "$status" != 0 ]; }; then
-    printf 'ok   %-44s (checker %s)\n' "$name" "$([ "$status" = 0 ] && echo passed || echo failed)"
+    printf 'ok   %-44s (checker %s, %d s)\n' "$name" "$([ "$status" = 0 ] && echo passed || echo failed)" $((SECONDS - t0))
     passed=$((passed + 1))
   else
     printf 'FAIL %-44s expected the checker to %s; its output:\n' "$name" "$outcome"
