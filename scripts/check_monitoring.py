@@ -15,8 +15,8 @@ Usage: check_monitoring.py [ROOT]   (ROOT defaults to the repository; needs prom
     a histogram's _bucket/_sum/_count), Prometheus' own `up`, or, for the local stack's
     data-store rules and panels only, an exporter's (pg_, redis_, rabbitmq_); the rules that
     Amazon Managed Prometheus loads (alerts.yml) use no exporter metric;
-  - the agreed names the code does not register yet are listed; with
-    DEPLOY_METRICS_STRICT=1 each is a failure (turn it on once the renames have landed);
+  - the code registers every agreed name (a `metrics` macro or the render node's registry);
+    DEPLOY_METRICS_STRICT=0 only lists the missing ones, for a branch in the middle of a rename;
   - the ADOT collector in Terraform scrapes the same application jobs as prometheus.yml.
 
 Prints one line per check ("ok" or "FAIL") and ends with `RESULT passed=N failed=M`.
@@ -52,7 +52,9 @@ KEYWORDS = {
     "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
     "bool", "offset", "inf", "nan", "le", "atan2",
 }
-METRIC_CALL = re.compile(r'\b(?:gauge|counter|histogram)!\(\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"')
+# The `metrics` macros, and the render node's per-node registry (`m.gauge("name")`), which
+# lets several simulated nodes share one process.
+METRIC_CALL = re.compile(r'(?:\b(?:gauge|counter|histogram)!|\.(?:gauge|counter|histogram))\(\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"')
 HIST_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
@@ -221,10 +223,12 @@ def main() -> int:
     report.check(not unknown, f"rules and dashboards query only agreed metrics ({len(used)} names, {CONTRACT})", "; ".join(unknown))
     in_code = code_metrics(root)
     pending = sorted(n for n in agreed if n not in in_code)
-    strict = os.environ.get("DEPLOY_METRICS_STRICT") == "1"
+    # The renames have landed: a name the dashboards or alerts rely on must exist in the code
+    # (DEPLOY_METRICS_STRICT=0 turns it back into a note, for a branch mid-rename).
+    strict = os.environ.get("DEPLOY_METRICS_STRICT", "1") == "1"
     if pending and not strict:
         print(f"note {len(pending)} agreed metric names the code does not register yet "
-              f"(DEPLOY_METRICS_STRICT=1 makes this a failure): {', '.join(pending)}")
+              f"(DEPLOY_METRICS_STRICT=0 in force): {', '.join(pending)}")
     else:
         report.check(not pending, f"the code registers every agreed metric ({len(agreed)})", ", ".join(pending))
 
