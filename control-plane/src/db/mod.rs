@@ -2,6 +2,11 @@
 //! handler can group several in one transaction; all are compile-checked by `sqlx::query!`,
 //! and ids are typed (`crate::ids`) so two of them cannot be passed in each other's place.
 //!
+//! Queries that read the same row shape repeat its column list (`streams::find`/`lock`,
+//! `layers::list`/`find`, …, which `duplicates` pairs): `query_as!` checks each literal
+//! against the schema at build time and needs it whole, so sharing the text would mean the
+//! unchecked API. The repetition is the price of a build that fails when a column changes.
+//!
 //! - [`streams`]: a tenant's streams, their config, desired state and version.
 //! - [`scenes`], [`layers`]: what a stream shows.
 //! - [`keys`]: stream keys, stored as hashes. [`assets`]: uploaded images.
