@@ -17,6 +17,8 @@ use crate::auth::JwtKeys;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::dispatch::relay;
+use crate::limits::decode::DecodeSlots;
+use crate::limits::sockets::SocketCounts;
 use crate::state::AppState;
 
 /// A bound, ready-to-run control plane.
@@ -75,6 +77,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
         let topology = Topology::new(config.namespace.clone());
+        let decode = DecodeSlots::new(config.limits.decode_concurrency, config.limits.decode_wait);
         let state = AppState {
             db,
             redis,
@@ -87,6 +90,8 @@ impl Application {
             relay_wake: Arc::new(Notify::new()),
             events: crate::fanout::bus(),
             http: reqwest::Client::new(),
+            decode,
+            sockets: SocketCounts::default(),
         };
         crate::metrics::handle();
         Ok(Application { listener, state })
@@ -118,10 +123,8 @@ impl Application {
         ));
         let app = crate::routes::router(self.state.clone());
         tracing::info!(addr = %self.listener.local_addr()?, "control plane listening");
-        let shutdown = token.clone();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let limits = self.state.config.limits.clone();
+        crate::limits::server::serve(self.listener, app, &limits, token.clone()).await;
         token.cancel();
         for (name, task) in [
             ("outbox relay", relay),
@@ -133,6 +136,6 @@ impl Application {
             }
         }
         self.state.db.close().await;
-        served.context("http server failed")
+        Ok(())
     }
 }

@@ -12,6 +12,8 @@ use crate::auth::JwtKeys;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::fanout::EventBus;
+use crate::limits::decode::DecodeSlots;
+use crate::limits::sockets::SocketCounts;
 
 /// Handles to Postgres, Redis and RabbitMQ, plus settings.
 #[derive(Clone)]
@@ -27,6 +29,10 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Tenant events received from Redis, for this replica's WebSockets.
     pub events: EventBus,
+    /// Slots for image decodes on this replica.
+    pub decode: DecodeSlots,
+    /// Open WebSockets per tenant on this replica.
+    pub sockets: SocketCounts,
 }
 
 impl AppState {

@@ -1,6 +1,7 @@
 //! The integration suite: real Postgres, Redis and RabbitMQ; one control plane per test.
 #![allow(clippy::unwrap_used)] // a failing test should panic with the error
 
+mod asset_bombs;
 mod assets;
 mod auth;
 mod bad_input;
@@ -20,8 +21,10 @@ mod layers;
 mod leases;
 mod lifecycle;
 mod migrations;
+mod quotas;
 mod replicas;
 mod scenes;
+mod server_limits;
 mod soak;
 mod stale_commands;
 mod streams;
