@@ -15,7 +15,8 @@
 //! - [`messages`]: AMQP commands to render nodes and the names of exchanges and queues.
 //! - [`node_api`]: what render nodes and the control plane say about leases and nodes.
 //! - [`status`]: the live state a node reports and the API shows.
-//! - [`events`]: the WebSocket events tenants receive.
+//! - [`events`]: the WebSocket events tenants receive; [`tenant_text`]: what text may
+//!   reach a tenant (credentials and signatures masked, length bounded).
 //! - [`telemetry`], [`shutdown`], [`env`]: process plumbing both binaries use the same way.
 //! - [`trace_context`]: the W3C trace context one trace follows across HTTP, the outbox and
 //!   AMQP.
@@ -37,6 +38,7 @@ pub mod status;
 pub mod stream_config;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+pub mod tenant_text;
 #[cfg(feature = "telemetry")]
 pub mod trace_context;
 pub mod transition;

@@ -22,6 +22,7 @@ mod leases;
 mod lifecycle;
 mod migrations;
 mod quotas;
+mod redaction;
 mod replicas;
 mod scenes;
 mod server_limits;
