@@ -411,8 +411,12 @@ pub async fn node_gauge(http_addr: &str, name: &str) -> Option<f64> {
         .text()
         .await
         .ok()?;
+    // The series itself, not another whose name starts the same.
     text.lines()
-        .find(|l| l.starts_with(name))?
+        .find(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|r| r.starts_with([' ', '{']))
+        })?
         .rsplit(' ')
         .next()?
         .parse()

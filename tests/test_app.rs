@@ -147,7 +147,7 @@ async fn launch_with(
     adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        shared::telemetry::init("control-plane");
+        shared::telemetry::init("control-plane", &control_plane::startup::LOG_TABLE);
     }
     let mut config = config(&s, &database_url, &namespace);
     adjust(&mut config);

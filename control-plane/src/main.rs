@@ -63,7 +63,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve() -> anyhow::Result<()> {
-    shared::telemetry::init("control-plane");
+    shared::telemetry::init("control-plane", &control_plane::startup::LOG_TABLE);
     let config = Config::from_env()?;
     let runtime = runtime()?;
     let served = runtime.block_on(async {

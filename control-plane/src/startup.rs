@@ -21,6 +21,21 @@ use crate::limits::decode::DecodeSlots;
 use crate::limits::sockets::SocketCounts;
 use crate::state::AppState;
 
+/// What `DEBUG_COMPONENTS` turns up to debug in this binary (see `shared::telemetry`).
+pub const LOG_TABLE: shared::telemetry::LogTable = shared::telemetry::LogTable {
+    components: &[
+        ("workers", &["control_plane::dispatch"]),
+        ("dispatch", &["control_plane::dispatch"]),
+        (
+            "websocket",
+            &["control_plane::routes::events", "control_plane::fanout"],
+        ),
+        ("api", &["control_plane::routes", "tower_http"]),
+        ("db", &["control_plane::db", "sqlx"]),
+    ],
+    perf_target: None,
+};
+
 /// A bound, ready-to-run control plane.
 pub struct Application {
     listener: TcpListener,

@@ -1,17 +1,50 @@
 //! `render-node` binary entry point.
 //!
 //! `render-node render …` renders a scene file standalone (see `render-node/README.md`).
-//! `render-node serve` (or no argument) joins the fleet: see [`render_node::fleet`].
+//! `render-node serve` (or no command) joins the fleet, with settings from the environment:
+//! see [`render_node::fleet`].
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use render_node::cli;
+use clap::{CommandFactory, Parser, Subcommand};
+use render_node::links::NodeConfig;
+use render_node::standalone::{self, RenderArgs};
+
+/// Stream Manager's render node.
+#[derive(Parser)]
+#[command(name = "render-node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a scene file with no control plane, and print a summary line
+    Render(RenderArgs),
+    /// Join the fleet (the default; settings from the environment, see the README)
+    Serve,
+}
 
 fn main() -> ExitCode {
-    shared::telemetry::init("render-node");
-    let ran = run();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help asked for is a success; a bad command line, like any failure, is 1.
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    shared::telemetry::init("render-node", &render_node::LOG_TABLE);
+    let ran = match cli.command {
+        Some(Command::Render(args)) => render(&args),
+        None | Some(Command::Serve) => serve(),
+    };
     // After SIGTERM's drain (or a standalone render): buffered spans go out before we exit.
     shared::telemetry::shutdown();
     match ran {
@@ -24,65 +57,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("render") => {
-            let parsed = cli::parse_render(&args[1..])?;
-            let summary = cli::run_render(&parsed)?;
-            let r = &summary.report;
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "rendered frames={} seconds={:.2} fps={:.1} live_fps={:.2} dropped={} avg_compose_ms={:.2} encoder_latency_ms={:.1} output_latency_ms={:.1} cpu={:.0}% rss_mb={:.0}",
-                summary.frames,
-                summary.seconds,
-                summary.fps(),
-                summary.live_fps(),
-                r.dropped_frames,
-                r.average_render_time,
-                r.encoder_latency_ms,
-                r.output_latency_ms,
-                summary.cpu_percent,
-                r.memory_usage as f64 / 1_048_576.0,
-            )
-            .context("writing the summary")?;
-            Ok(())
-        }
-        None | Some("serve") => serve(),
-        _ => anyhow::bail!(
-            "{}\n   or: render-node [serve]   (join the fleet; settings from the environment)",
-            cli::USAGE
-        ),
-    }
-}
-
-fn usage() -> String {
-    format!(
-        "{}\n   or: render-node [serve]   (join the fleet; settings from the environment)",
-        cli::USAGE
-    )
+fn render(args: &RenderArgs) -> anyhow::Result<()> {
+    let summary = standalone::run_render(args)?;
+    writeln!(std::io::stdout().lock(), "{summary}")?;
+    Ok(())
 }
 
 fn serve() -> anyhow::Result<()> {
-    let cfg = render_node::fleet::NodeConfig::from_env()
-        .map_err(|e| anyhow::anyhow!("{e}\n{}", usage()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let ingest = render_node::ingest::Ingest::new(&cfg, runtime.handle().clone())?;
-    let engine = render_node::Engine::new(render_node::EngineConfig {
-        node_id: cfg.node_id.clone(),
-        policy: Some(cfg.media.clone()),
-        asset_base: Some(cfg.primary_control_plane().to_owned()),
-        asset_key: Some(cfg.node_secret.clone()),
-        feeds: ingest.feeds(),
-        ..Default::default()
-    })?;
-    runtime.block_on(async {
-        let token = shared::shutdown::on_signal();
-        let node = render_node::fleet::worker::Node::new(cfg, engine, ingest)?;
-        render_node::fleet::run(node, token).await
-    })
+    let cfg = NodeConfig::from_env()
+        .map_err(|e| anyhow::anyhow!("{e}\n\n{}", Cli::command().render_help()))?;
+    render_node::fleet::serve(cfg)
 }

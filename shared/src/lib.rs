@@ -13,11 +13,16 @@
 //! - [`amqp`] (feature `amqp`): connecting to RabbitMQ, declaring the topology, publishing
 //!   with confirms.
 //! - [`messages`]: AMQP commands to render nodes and the names of exchanges and queues.
-//! - [`node_api`]: what render nodes and the control plane say about leases and nodes.
+//! - [`node_api`]: the contract between render nodes and the control plane — the internal
+//!   API's routes and bodies, the lease timings (lease length, renewal, self-fencing
+//!   deadline, derived from one another), the Redis records nodes keep and their expiries,
+//!   URL signatures, and (feature `node-client`) the typed client nodes and tests call it with.
 //! - [`status`]: the live state a node reports and the API shows.
 //! - [`events`]: the WebSocket events tenants receive; [`tenant_text`]: what text may
 //!   reach a tenant (credentials and signatures masked, length bounded).
 //! - [`telemetry`], [`shutdown`], [`env`]: process plumbing both binaries use the same way.
+//! - [`backoff`]: retry delays (reconnect loops, destinations) with jitter and an optional
+//!   budget.
 //! - [`trace_context`]: the W3C trace context one trace follows across HTTP, the outbox and
 //!   AMQP.
 

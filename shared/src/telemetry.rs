@@ -3,7 +3,8 @@
 //! Logs: `RUST_LOG` wins when set. Otherwise the seed's switches apply: `LOG_LEVEL`
 //! (error|warn|info|debug|trace, default info), `DEBUG_COMPONENTS`, a comma list of
 //! `workers,renderer,rtmp,websocket,api,db,dispatch` turned up to debug, and
-//! `STREAM_PERF_METRICS=true` for the render node's per-frame timing lines (see [`filter`]).
+//! `STREAM_PERF_METRICS=true` for the render node's per-frame timing lines; each binary
+//! says which of its log targets these names mean in its [`LogTable`] (see [`filter`]).
 //! `LOG_FORMAT=json` prints one JSON object per line for log shippers.
 //!
 //! Traces: with an OTLP endpoint set (see [`otlp`]), spans at info and above — whatever the
@@ -22,24 +23,25 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry, fmt};
 
-pub use filter::{PERF_TARGET, from_env as filter_from_env};
+pub use filter::{LogTable, from_env as filter_from_env};
 pub use otlp::OtlpSettings;
 
 /// The exporting provider, kept so [`shutdown`] can flush it.
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
 /// Installs logging, and span export when the environment asks for it; `default_service`
-/// names the service unless `OTEL_SERVICE_NAME` does. A second call (tests) is a no-op.
-pub fn init(default_service: &str) {
-    init_with(OtlpSettings::from_env(default_service));
+/// names the service unless `OTEL_SERVICE_NAME` does, and `logs` maps the seed's log
+/// switches onto the binary's targets. A second call (tests) is a no-op.
+pub fn init(default_service: &str, logs: &LogTable) {
+    init_with(OtlpSettings::from_env(default_service), logs);
 }
 
 /// Installs logging, and span export to `otlp` when given. A second call is a no-op.
-pub fn init_with(otlp: Option<OtlpSettings>) {
+pub fn init_with(otlp: Option<OtlpSettings>, logs: &LogTable) {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
     // Colours only on a terminal: log files and collectors get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let logs: Box<dyn Layer<Registry> + Send + Sync> = if json {
+    let printed: Box<dyn Layer<Registry> + Send + Sync> = if json {
         fmt::layer()
             .json()
             .flatten_event(true)
@@ -60,7 +62,7 @@ pub fn init_with(otlp: Option<OtlpSettings>) {
             .with_filter(EnvFilter::new("info"))
     });
     let installed = tracing_subscriber::registry()
-        .with(logs.with_filter(filter::from_env()))
+        .with(printed.with_filter(filter::from_env(logs)))
         .with(traces)
         .try_init()
         .is_ok();

@@ -93,11 +93,12 @@ impl TraceContext {
 /// in it, for tests of propagation.
 #[cfg(test)]
 pub(crate) fn recording<R>(f: impl FnOnce() -> R) -> (R, Vec<opentelemetry_sdk::trace::SpanData>) {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use opentelemetry::trace::TracerProvider as _;
     use opentelemetry_sdk::error::OTelSdkResult;
     use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
+    use parking_lot::Mutex;
     use tracing_subscriber::layer::SubscriberExt;
 
     #[derive(Debug, Default, Clone)]
@@ -105,7 +106,7 @@ pub(crate) fn recording<R>(f: impl FnOnce() -> R) -> (R, Vec<opentelemetry_sdk::
     impl SpanProcessor for Recorder {
         fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
         fn on_end(&self, span: SpanData) {
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(span);
+            self.0.lock().push(span);
         }
         fn force_flush(&self) -> OTelSdkResult {
             Ok(())
@@ -122,7 +123,7 @@ pub(crate) fn recording<R>(f: impl FnOnce() -> R) -> (R, Vec<opentelemetry_sdk::
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     let out = tracing::subscriber::with_default(subscriber, f);
-    let spans = std::mem::take(&mut *recorder.0.lock().unwrap_or_else(|p| p.into_inner()));
+    let spans = std::mem::take(&mut *recorder.0.lock());
     (out, spans)
 }
 

@@ -274,7 +274,9 @@ async fn bench_dispatch() {
         // the 33 ms frame clock rather than always just after a frame.
         tokio::time::sleep(Duration::from_millis(300 + (i * 13 % 33))).await;
     }
-    let output_latency = holder_gauge(&app, "stream_output_latency_ms").await;
+    let output_latency = holder_gauge(&app, "stream_output_latency_seconds")
+        .await
+        .map(|s| s * 1e3);
 
     // Failover: SIGKILL the holder, time until the other node is live.
     let holder = status(&app).await["nodeId"]

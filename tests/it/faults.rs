@@ -88,7 +88,7 @@ async fn frames(app: &TestApp, node_http: &str) -> f64 {
         .await
         .unwrap();
     text.lines()
-        .find(|l| l.starts_with("stream_frames"))
+        .find(|l| l.starts_with("stream_frames_total"))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)

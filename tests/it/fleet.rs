@@ -151,10 +151,12 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     );
     app.get("/stream/preview.jpg", "mallory").await.expect(404);
     // The node's asset URL is refused without the right signature.
-    let asset_id = asset.data()["id"].as_str().unwrap();
+    let asset_id = asset.data()["id"].as_str().unwrap().parse().unwrap();
     let forged = app
         .client
-        .get(format!("{}/internal/assets/{asset_id}?sig=00", app.base))
+        .get(shared::node_api::paths::asset_url(
+            &app.base, asset_id, "00",
+        ))
         .send()
         .await
         .unwrap();

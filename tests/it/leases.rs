@@ -1,29 +1,26 @@
 use std::time::Duration;
 
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::messages::{CommandEnvelope, NodeCommand};
+use shared::node_api::client::{ControlPlane, StatusCode};
+use shared::node_api::{Held, Release};
 use stream_manager_tests::test_app::NODE_SECRET;
 use stream_manager_tests::{TestApp, spawn_app};
+use uuid::Uuid;
 
-async fn node_call(
-    app: &TestApp,
-    node: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(NODE_SECRET)
-        .header("x-node-id", node);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap())
+/// The internal API as node `node` calls it.
+fn node(app: &TestApp, node: &str) -> ControlPlane {
+    ControlPlane::new(std::slice::from_ref(&app.base), NODE_SECRET, node).unwrap()
+}
+
+/// Renews one lease; whether it is still held.
+async fn renew(api: &ControlPlane, stream_id: Uuid, epoch: i64) -> bool {
+    let states = api
+        .renew(vec![Held { stream_id, epoch }])
+        .await
+        .unwrap()
+        .unwrap();
+    states[0].held
 }
 
 async fn expire_leases(app: &TestApp) {
@@ -37,62 +34,29 @@ async fn expire_leases(app: &TestApp) {
 async fn one_node_holds_a_stream_and_a_lapsed_lease_is_dispatched_again() {
     let app = spawn_app().await;
     let started = app.post("/stream/start", "acme", json!({})).await;
-    let id = started.data()["streamId"].as_str().unwrap().to_owned();
+    let id: Uuid = started.data()["streamId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     app.flush_outbox().await;
     app.next_message(&app.jobs_queue(), Duration::from_secs(10))
         .await
         .expect("start job");
 
     // Wrong secret: refused.
-    let resp = app
-        .client
-        .post(format!("{}/internal/streams/{id}/claim", app.base))
-        .bearer_auth("nope")
-        .header("x-node-id", "a")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 401);
+    let intruder = ControlPlane::new(std::slice::from_ref(&app.base), "nope", "a").unwrap();
+    let refused = intruder.claim(id).await.unwrap();
+    assert_eq!(refused.err(), Some(StatusCode::UNAUTHORIZED));
 
-    let (status, grant) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        &format!("/internal/streams/{id}/claim"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{grant}");
-    let epoch = grant["data"]["epoch"].as_i64().unwrap();
-    assert_eq!(grant["data"]["spec"]["streamId"], id.as_str());
+    let (a, b) = (node(&app, "node-a"), node(&app, "node-b"));
+    let grant = a.claim(id).await.unwrap().expect("node-a claims");
+    let epoch = grant.epoch;
+    assert_eq!(grant.spec.stream_id, id);
     // A second node cannot take a held stream.
-    let (status, _) = node_call(
-        &app,
-        "node-b",
-        Method::POST,
-        &format!("/internal/streams/{id}/claim"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 409);
-    let (_, renewed) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        "/internal/leases/renew",
-        Some(json!({"leases": [{"streamId": id, "epoch": epoch}]})),
-    )
-    .await;
-    assert_eq!(renewed["data"][0]["held"], true);
-    let (status, _) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        &format!("/internal/streams/{id}/live"),
-        Some(json!({"epoch": epoch})),
-    )
-    .await;
-    assert_eq!(status, 200);
+    assert_eq!(b.claim(id).await.unwrap().err(), Some(StatusCode::CONFLICT));
+    assert!(renew(&a, id, epoch).await);
+    a.live(id, epoch).await.unwrap().expect("live recorded");
 
     // node-a dies: its lease lapses, the reaper takes the stream back and queues it again.
     expire_leases(&app).await;
@@ -109,26 +73,10 @@ async fn one_node_holds_a_stream_and_a_lapsed_lease_is_dispatched_again() {
         .expect("re-dispatched job");
     let env: CommandEnvelope = serde_json::from_value(msg).unwrap();
     assert!(matches!(env.command, NodeCommand::Start { .. }));
-    let (status, grant_b) = node_call(
-        &app,
-        "node-b",
-        Method::POST,
-        &format!("/internal/streams/{id}/claim"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert!(grant_b["data"]["epoch"].as_i64().unwrap() > epoch);
+    let grant_b = b.claim(id).await.unwrap().expect("node-b claims");
+    assert!(grant_b.epoch > epoch);
     // The old holder comes back: fenced, its renewal fails, so it stops pushing.
-    let (_, renewed) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        "/internal/leases/renew",
-        Some(json!({"leases": [{"streamId": id, "epoch": epoch}]})),
-    )
-    .await;
-    assert_eq!(renewed["data"][0]["held"], false);
+    assert!(!renew(&a, id, epoch).await);
     app.cleanup_broker().await;
 }
 
@@ -136,63 +84,37 @@ async fn one_node_holds_a_stream_and_a_lapsed_lease_is_dispatched_again() {
 async fn stop_fences_the_holder_and_failures_end_in_failed_with_a_reason() {
     let app = spawn_app().await;
     let started = app.post("/stream/start", "acme", json!({})).await;
-    let id = started.data()["streamId"].as_str().unwrap().to_owned();
-    let (_, grant) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        &format!("/internal/streams/{id}/claim"),
-        None,
-    )
-    .await;
-    let epoch = grant["data"]["epoch"].as_i64().unwrap();
+    let id: Uuid = started.data()["streamId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let a = node(&app, "node-a");
+    let epoch = a.claim(id).await.unwrap().expect("claimed").epoch;
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
-    let (_, renewed) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        "/internal/leases/renew",
-        Some(json!({"leases": [{"streamId": id, "epoch": epoch}]})),
-    )
-    .await;
-    assert_eq!(
-        renewed["data"][0]["held"], false,
+    assert!(
+        !renew(&a, id, epoch).await,
         "a stopped stream's lease is gone"
     );
-    let (status, _) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        &format!("/internal/streams/{id}/claim"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 409, "a stopped stream cannot be claimed");
+    assert_eq!(
+        a.claim(id).await.unwrap().err(),
+        Some(StatusCode::CONFLICT),
+        "a stopped stream cannot be claimed"
+    );
 
     // A node that cannot start the pipeline releases with a reason: the stream shows failed.
     app.post("/stream/start", "acme", json!({}))
         .await
         .expect(200);
-    let (_, grant) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        &format!("/internal/streams/{id}/claim"),
-        None,
-    )
-    .await;
-    let epoch = grant["data"]["epoch"].as_i64().unwrap();
-    let (status, _) = node_call(
-        &app,
-        "node-a",
-        Method::POST,
-        &format!("/internal/streams/{id}/release"),
-        Some(json!({"epoch": epoch, "failure": "x264enc is missing"})),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let epoch = a.claim(id).await.unwrap().expect("claimed again").epoch;
+    let release = Release {
+        epoch,
+        failure: Some("x264enc is missing".into()),
+        handoff: false,
+    };
+    a.release(id, &release).await.unwrap().expect("released");
     let status = app.get("/stream/status", "acme").await;
     assert_eq!(status.data()["state"], "failed");
     assert_eq!(status.data()["reason"], "x264enc is missing");
@@ -204,16 +126,9 @@ async fn stop_fences_the_holder_and_failures_end_in_failed_with_a_reason() {
     assert_eq!(again.data()["state"], "queued");
 
     // Nodes that take the stream and never go live: after three attempts it fails.
+    let x = node(&app, "node-x");
     for _ in 0..3 {
-        let (status, _) = node_call(
-            &app,
-            "node-x",
-            Method::POST,
-            &format!("/internal/streams/{id}/claim"),
-            None,
-        )
-        .await;
-        assert_eq!(status, 200);
+        x.claim(id).await.unwrap().expect("claimable");
         sqlx::query("UPDATE streams SET claimed_at = now() - interval '1 minute'")
             .execute(&app.state.db)
             .await

@@ -43,9 +43,12 @@ fn names<'a>(spans: impl Iterator<Item = &'a ReceivedSpan>) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clients_traces_go_on_into_the_node_spans_that_run_its_start_and_its_change() {
     let collector = OtlpReceiver::start();
-    shared::telemetry::init_with(OtlpSettings::from_lookup("control-plane", |name| {
-        (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| collector.endpoint.clone())
-    }));
+    shared::telemetry::init_with(
+        OtlpSettings::from_lookup("control-plane", |name| {
+            (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| collector.endpoint.clone())
+        }),
+        &control_plane::startup::LOG_TABLE,
+    );
     let app = spawn_app_with_private_urls(true).await;
     let rtmp = Receiver::start("traced", 320, 180);
     app.set_test_output("320x180", "400k", &[&rtmp.url]).await;

@@ -9,8 +9,9 @@ use sqlx::PgExecutor;
 
 use crate::ids::{NodeId, StreamId};
 
-/// How long a lease lasts without renewal, in milliseconds.
-pub const LEASE_TTL_MS: i64 = 3_000;
+/// How long a lease lasts without renewal, in milliseconds: the render nodes' self-fencing
+/// deadline is derived from it in `shared::node_api::lease`.
+pub const LEASE_TTL_MS: i64 = shared::node_api::lease::LEASE_TTL_MS;
 /// Starts handed to nodes that never came up before the stream is declared failed.
 pub const MAX_DISPATCH_ATTEMPTS: i32 = 3;
 /// How long a claimed stream may take to go live before the claim counts as failed.

@@ -10,7 +10,7 @@ use serde_json::json;
 use shared::events::EventType;
 use shared::node_api::{
     Grant, IngestAuthorize, IngestCheck, IngestGrant, IngestRevoked, LeaseRef, LeaseState, Release,
-    Renewal, same_secret,
+    Renewal, paths, same_secret,
 };
 use shared::spec::StreamSpec;
 use shared::tenant_text::{redact, truncate};
@@ -31,14 +31,14 @@ const MAX_FAILURE_BYTES: usize = 500;
 /// Routes of the node API.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/internal/streams/{streamId}/claim", post(claim))
-        .route("/internal/streams/{streamId}/live", post(live))
-        .route("/internal/streams/{streamId}/release", post(release))
-        .route("/internal/streams/{streamId}/spec", get(latest_spec))
-        .route("/internal/leases/renew", post(renew))
-        .route("/internal/assets/{id}", get(asset))
-        .route("/internal/ingest/authorize", post(authorize_ingest))
-        .route("/internal/ingest/check", post(check_ingest))
+        .route(paths::CLAIM, post(claim))
+        .route(paths::LIVE, post(live))
+        .route(paths::RELEASE, post(release))
+        .route(paths::SPEC, get(latest_spec))
+        .route(paths::RENEW, post(renew))
+        .route(paths::ASSET, get(asset))
+        .route(paths::INGEST_AUTHORIZE, post(authorize_ingest))
+        .route(paths::INGEST_CHECK, post(check_ingest))
 }
 
 /// Whose stream key an encoder presented to a node; 404 when it is unknown or deleted.

@@ -7,11 +7,11 @@ use image::imageops::{self, FilterType};
 use shared::color::Rgba;
 use uuid::Uuid;
 
+use super::FrameSource;
 use super::blend::{blend_frame, blend_sprite};
 use super::canvas::Canvas;
 use super::sprite::{Parity, Sprite};
 use super::tween::Tween;
-use crate::sources::FrameSource;
 
 /// What a layer draws.
 pub enum LayerContent {

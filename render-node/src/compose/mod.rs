@@ -6,12 +6,14 @@
 //! - [`blend`]: per-frame blending over each layer's own rectangle.
 //! - [`tween`]: layer geometry over time (animated changes).
 //! - [`layer`]: one layer's content, tween and prepared sprite.
+//! - [`frame_source`]: what a moving layer's source gives the compositor each frame.
 //!
-//! A [`Plan`] (built by [`crate::plan`] off the render thread) is handed to
+//! A [`Plan`] (built by [`crate::engine::plan`] off the render thread) is handed to
 //! [`Compositor::apply`] between two frames, so a change shows in the very next frame.
 
 pub mod blend;
 pub mod canvas;
+pub mod frame_source;
 pub mod layer;
 pub mod sprite;
 pub mod tween;
@@ -21,6 +23,8 @@ use std::collections::HashMap;
 
 use shared::transition::{SceneTransition, SceneTransitionKind, Transition};
 use uuid::Uuid;
+
+pub use self::frame_source::FrameSource;
 
 use self::canvas::Canvas;
 use self::layer::{LayerContent, LayerRuntime};

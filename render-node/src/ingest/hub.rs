@@ -7,7 +7,9 @@
 //! only arrive late at the mixer.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use shared::node_api::IngestGrant;
 use tokio::sync::broadcast;
@@ -22,11 +24,6 @@ const FANOUT_TAGS: usize = 1024;
 /// keyframe instead): it bounds each feed's memory whatever the encoder sends.
 const MAX_GOP_BYTES: usize = 16 << 20;
 
-/// Locks, recovering the data if a holder panicked (the cache stays usable).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Cuts a publisher: its connection is closed, saying why.
 #[derive(Debug, Default)]
 pub struct Cut {
@@ -37,7 +34,7 @@ pub struct Cut {
 impl Cut {
     /// Asks the connection to close; the first reason given is kept.
     pub fn cut(&self, reason: &'static str) {
-        lock(&self.reason).get_or_insert(reason);
+        self.reason.lock().get_or_insert(reason);
         self.token.cancel();
     }
 
@@ -48,7 +45,7 @@ impl Cut {
 
     /// Why it was cut, if it was.
     pub fn reason(&self) -> Option<&'static str> {
-        *lock(&self.reason)
+        *self.reason.lock()
     }
 }
 
@@ -85,7 +82,7 @@ pub struct Subscription {
 impl Feed {
     /// Sends a tag to every subscriber and keeps what a new one will need.
     pub fn push(&self, tag: Tag) {
-        let mut c = lock(&self.cache);
+        let mut c = self.cache.lock();
         if tag.is_sequence_header() {
             match tag.kind {
                 TagKind::Video => {
@@ -116,7 +113,7 @@ impl Feed {
     }
 
     fn subscribe(&self) -> Subscription {
-        let c = lock(&self.cache);
+        let c = self.cache.lock();
         let initial = c
             .video_header
             .iter()
@@ -152,7 +149,7 @@ impl FeedHub {
             tx,
             cache: Mutex::default(),
         });
-        let old = lock(&self.feeds).insert(feed.owner.key_id, feed.clone());
+        let old = self.feeds.lock().insert(feed.owner.key_id, feed.clone());
         if let Some(old) = old {
             old.cut.cut("replaced by a new publisher with the same key");
         }
@@ -161,7 +158,7 @@ impl FeedHub {
 
     /// Forgets `feed` if it is still the key's current publish; true when it was.
     pub fn remove(&self, feed: &Feed) -> bool {
-        let mut feeds = lock(&self.feeds);
+        let mut feeds = self.feeds.lock();
         match feeds.get(&feed.owner.key_id) {
             Some(f) if f.session == feed.session => {
                 feeds.remove(&feed.owner.key_id);
@@ -173,13 +170,13 @@ impl FeedHub {
 
     /// The live feed of `key_id`, from its cached start.
     pub fn subscribe(&self, key_id: Uuid) -> Option<Subscription> {
-        let feed = lock(&self.feeds).get(&key_id).cloned()?;
+        let feed = self.feeds.lock().get(&key_id).cloned()?;
         Some(feed.subscribe())
     }
 
     /// Every current feed.
     pub fn all(&self) -> Vec<Arc<Feed>> {
-        lock(&self.feeds).values().cloned().collect()
+        self.feeds.lock().values().cloned().collect()
     }
 }
 

@@ -5,7 +5,8 @@
 //!   checked with the control plane when the publish starts.
 //! - [`hub`]: the feeds published to this node, fanned out to local layers and relays.
 //! - [`registry`]: where each feed is published, in Redis.
-//! - [`relay`]: a feed pulled over HTTP from the node it is published to.
+//! - [`relay`]: both ends of the relay between nodes — the HTTP route serving this node's
+//!   feeds (merged into the node's HTTP server) and a feed pulled from another node.
 //! - [`source`]: an ingest layer's pixels (the feed, or a slate), reconnecting by itself.
 //! - [`flv`]: the tags all of these carry.
 //!
@@ -14,6 +15,8 @@
 //! (or takes it from its own hub when the publish landed on it). Every second each node
 //! re-checks its publishers' keys, so deleting a key cuts its publisher within about a
 //! second, and refreshes its feeds' locations, so a dead node's feeds vanish by themselves.
+//! Encoder connections run as tracked tasks: on shutdown each is closed and its feed
+//! unregistered before the node exits.
 
 pub mod flv;
 pub mod hub;
@@ -26,50 +29,59 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics::{Counter, Gauge};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use shared::events::EventType;
+use shared::node_api::keys::REFRESH_EVERY;
 use shared::node_api::{FeedLocation, IngestGrant};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use crate::fleet::config::NodeConfig;
-use crate::fleet::control_api::ControlApi;
+use crate::links::Links;
 use crate::sources::ingest::IngestFeeds;
-use crate::supervisor::unix_ms;
+use crate::system::unix_ms;
 use hub::{Cut, Feed, FeedHub};
 use registry::{Refresh, Registry};
 
-/// How often publishers' keys are re-checked and their locations refreshed.
-const WATCH_EVERY: Duration = Duration::from_secs(1);
-
 /// A node's ingest: its RTMP endpoint, its published feeds, and its ingest layers' sources.
 pub struct Ingest {
+    links: Arc<Links>,
     node_id: String,
-    node_secret: String,
     /// Where other nodes pull this node's feeds (`NODE_ADVERTISE_ADDR`).
     relay_addr: String,
     addr: Option<SocketAddr>,
     pub hub: FeedHub,
-    api: ControlApi,
     registry: Registry,
     relay_http: reqwest::Client,
     runtime: tokio::runtime::Handle,
+    /// Encoder connections: shutdown waits for each to close and clean up.
+    connections: TaskTracker,
+    feeds_gauge: Gauge,
+    accepted: Counter,
+    refused: Counter,
 }
 
 impl Ingest {
-    /// Ingest for a node; its ingest layers' tasks run on `runtime`.
-    pub fn new(cfg: &NodeConfig, runtime: tokio::runtime::Handle) -> anyhow::Result<Arc<Self>> {
+    /// Ingest for the node with `links`; its ingest layers' tasks run on `runtime`.
+    pub fn new(links: Arc<Links>, runtime: tokio::runtime::Handle) -> anyhow::Result<Arc<Self>> {
+        let cfg = &links.cfg;
+        let m = &links.metrics;
         Ok(Arc::new(Ingest {
             node_id: cfg.node_id.clone(),
-            node_secret: cfg.node_secret.clone(),
             relay_addr: cfg.advertise_addr.clone(),
             addr: cfg.ingest_addr,
             hub: FeedHub::default(),
-            api: ControlApi::new(&cfg.control_plane_urls, &cfg.node_secret, &cfg.node_id)?,
-            registry: Registry::new(&cfg.redis_url, &cfg.namespace)?,
+            registry: Registry::new(cfg.redis_url.expose_secret(), &cfg.namespace)?,
             relay_http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(2))
                 .build()?,
             runtime,
+            connections: TaskTracker::new(),
+            feeds_gauge: m.gauge("ingest_feeds"),
+            accepted: m.counter("ingest_publishes_total", &[("result", "accepted")]),
+            refused: m.counter("ingest_publishes_total", &[("result", "refused")]),
+            links,
         }))
     }
 
@@ -81,12 +93,12 @@ impl Ingest {
     }
 
     /// The shared secret other nodes sign relay requests with.
-    pub fn node_secret(&self) -> &str {
-        &self.node_secret
+    pub fn node_secret(&self) -> &SecretString {
+        &self.links.cfg.node_secret
     }
 
     /// Serves RTMP (when `INGEST_ADDR` is set) and watches the publishers until `token` is
-    /// cancelled.
+    /// cancelled, then waits for every encoder connection to close and clean up.
     pub async fn run(self: Arc<Self>, token: CancellationToken) {
         let server = self
             .addr
@@ -95,6 +107,8 @@ impl Ingest {
         if let Some(s) = server {
             let _ = s.await;
         }
+        self.connections.close();
+        self.connections.wait().await;
     }
 
     fn location(&self, feed: &Feed) -> FeedLocation {
@@ -149,7 +163,7 @@ impl Ingest {
     /// Every second: keeps the feeds' locations alive and cuts publishers whose key was
     /// deleted or that a newer publish elsewhere replaced.
     async fn watch(&self, token: &CancellationToken) {
-        let mut tick = tokio::time::interval(WATCH_EVERY);
+        let mut tick = tokio::time::interval(REFRESH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -157,7 +171,7 @@ impl Ingest {
                 _ = tick.tick() => {}
             }
             let feeds = self.hub.all();
-            metrics::gauge!("ingest_feeds").set(feeds.len() as f64);
+            self.feeds_gauge.set(feeds.len() as f64);
             if feeds.is_empty() {
                 continue;
             }
@@ -167,13 +181,14 @@ impl Ingest {
                 }
             }
             let ids = feeds.iter().map(|f| f.owner.key_id).collect();
-            match self.api.check_ingest(ids).await {
-                Ok(revoked) => {
+            match self.links.control.check_ingest(ids).await {
+                Ok(Ok(revoked)) => {
                     for f in feeds.iter().filter(|f| revoked.contains(&f.owner.key_id)) {
                         f.cut.cut("stream key deleted");
                     }
                 }
                 // Publishers stay while the control plane is away: they were admitted.
+                Ok(Err(status)) => tracing::debug!(%status, "ingest keys not re-checked"),
                 Err(e) => tracing::debug!(error = %e, "cannot re-check ingest keys"),
             }
         }

@@ -3,13 +3,11 @@
 //! publishing node refreshes them, so a dead node's feeds disappear by themselves.
 
 use redis::AsyncCommands;
+use shared::node_api::keys::FEED_LOCATION_TTL;
 use shared::node_api::{FeedLocation, feed_key};
 use uuid::Uuid;
 
-use crate::fleet::live_state::LiveState;
-
-/// Seconds a location outlives its last refresh (refreshed every second).
-const EXPIRY_SECS: u64 = 5;
+use crate::links::LiveState;
 
 /// What refreshing a location found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +64,10 @@ impl Registry {
         let Ok(json) = serde_json::to_string(loc) else {
             return Refresh::Unknown;
         };
-        match c.set_ex::<_, _, ()>(&key, json, EXPIRY_SECS).await {
+        match c
+            .set_ex::<_, _, ()>(&key, json, FEED_LOCATION_TTL.as_secs())
+            .await
+        {
             Ok(()) => Refresh::Held,
             Err(_) => Refresh::Unknown,
         }

@@ -4,15 +4,27 @@
 //!
 //! HTTP keeps the relay simple to route and to secure (the same port and signature scheme
 //! as the node's other internal endpoints); TCP backpressure reaches the publishing node,
-//! which drops a relay that falls too far behind rather than buffer for it.
+//! which drops a relay that falls too far behind rather than buffer for it. Both ends live
+//! here: [`router`] serves this node's feeds (the node's HTTP server merges it), and
+//! [`RemoteFeed`] pulls one from another node.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
+use secrecy::ExposeSecret;
+use shared::node_api::{feed_signature, paths, same_secret};
 use uuid::Uuid;
 
+use super::Ingest;
 use super::flv::{Tag, TagReader, file_header};
 use super::hub::Subscription;
 
@@ -24,8 +36,48 @@ const MAX_RELAY_TAG: usize = 8 << 20;
 
 /// The URL of `key_id`'s relay on the node serving HTTP at `addr`.
 pub fn feed_url(addr: &str, key_id: Uuid, secret: &str) -> String {
-    let sig = shared::node_api::feed_signature(secret, key_id);
-    format!("http://{addr}/internal/feeds/{key_id}?sig={sig}")
+    paths::feed_url(addr, key_id, &feed_signature(secret, key_id))
+}
+
+/// The relay's route (`GET /internal/feeds/{keyId}?sig=`), for the node's HTTP server.
+pub fn router(ingest: Arc<Ingest>) -> Router {
+    Router::new()
+        .route(paths::FEED, get(feed))
+        .with_state(ingest)
+}
+
+/// `?sig=`: the feed's signature under `NODE_SECRET`.
+#[derive(serde::Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    sig: String,
+}
+
+/// A feed published to this node, relayed as FLV to the node whose stream shows it.
+async fn feed(
+    State(ingest): State<Arc<Ingest>>,
+    Path(id): Path<String>,
+    Query(q): Query<FeedQuery>,
+) -> Response {
+    let Ok(key_id) = Uuid::parse_str(&id) else {
+        return (StatusCode::NOT_FOUND, "no such feed").into_response();
+    };
+    let want = feed_signature(ingest.node_secret().expose_secret(), key_id);
+    if !same_secret(want.as_bytes(), q.sig.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "bad signature").into_response();
+    }
+    let Some(sub) = ingest.hub.subscribe(key_id) else {
+        return (StatusCode::NOT_FOUND, "no such feed on this node").into_response();
+    };
+    tracing::info!(%key_id, "relaying a feed to another node");
+    (
+        [
+            (header::CONTENT_TYPE, "video/x-flv"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Body::from_stream(flv_bytes(sub)),
+    )
+        .into_response()
 }
 
 /// A subscription as an FLV byte stream: the header and cached start in one chunk, then one

@@ -8,8 +8,10 @@
 //! closed, which every encoder treats as "retry later".
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use scuffle_rtmp::ServerSession;
 use scuffle_rtmp::session::server::{ServerSessionError, SessionData, SessionHandler};
@@ -63,7 +65,7 @@ pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationTok
         let ingest = ingest.clone();
         let token = token.clone();
         let span = tracing::info_span!("ingest", %peer);
-        tokio::spawn(
+        ingest.clone().connections.spawn(
             async move {
                 let _ = conn.set_nodelay(true);
                 serve_connection(ingest, conn, peer, token).await;
@@ -98,7 +100,7 @@ async fn serve_connection(
         tokio::select! {
             r = &mut run => break match r {
                 Ok(_) => "encoder disconnected".into(),
-                Err(e) => match refused.lock().ok().and_then(|r| *r) {
+                Err(e) => match *refused.lock() {
                     Some(why) => why.into(),
                     None if e.is_client_closed() => "encoder disconnected".into(),
                     None => format!("connection failed: {e}"),
@@ -107,7 +109,7 @@ async fn serve_connection(
             _ = cut.cancelled() => break cut.reason().unwrap_or("cut").into(),
             _ = token.cancelled() => break "node shutting down".into(),
             _ = &mut deadline, if waiting_for_publish => {
-                if published.lock().map(|p| p.is_empty()).unwrap_or(true) {
+                if published.lock().is_empty() {
                     break "no publish command in time".into();
                 }
                 waiting_for_publish = false;
@@ -116,13 +118,10 @@ async fn serve_connection(
     };
     // Dropping the session closes the socket: the encoder is disconnected now.
     drop(run);
-    let feeds: Vec<_> = published
-        .lock()
-        .map(|mut p| p.drain(..).collect())
-        .unwrap_or_default();
+    let feeds: Vec<_> = published.lock().drain(..).collect();
     if feeds.is_empty() {
         // A refusal matters to operators; a bare connect-and-close is a load balancer's probe.
-        if refused.lock().is_ok_and(|r| r.is_some()) {
+        if refused.lock().is_some() {
             tracing::info!(%peer, %reason, "ingest connection closed");
         } else {
             tracing::debug!(%peer, %reason, "ingest connection closed");
@@ -191,16 +190,14 @@ struct Publisher {
 
 impl Publisher {
     fn refuse(&mut self, why: &'static str) -> Result<(), ServerSessionError> {
-        if let Ok(mut r) = self.refused.lock() {
-            *r = Some(why);
-        }
-        metrics::counter!("ingest_publishes_total", "result" => "refused").increment(1);
+        *self.refused.lock() = Some(why);
+        self.ingest.refused.increment(1);
         // The closest the library has to "not allowed": it ends the session either way.
         Err(ServerSessionError::PublishBeforeConnect)
     }
 
     fn feed(&self, stream_id: u32) -> Option<Arc<Feed>> {
-        let p = self.published.lock().ok()?;
+        let p = self.published.lock();
         p.iter()
             .find(|(id, _)| *id == stream_id)
             .map(|(_, f)| f.clone())
@@ -219,27 +216,27 @@ impl SessionHandler for Publisher {
         }
         // Some encoders append a query string to the key; it is not part of it.
         let key = stream_name.split('?').next().unwrap_or_default();
-        let grant = match self.ingest.api.authorize_ingest(key).await {
-            Ok(Some(grant)) => grant,
-            Ok(None) => return self.refuse("unknown or deleted stream key"),
+        let grant = match self.ingest.links.control.authorize_ingest(key).await {
+            Ok(Ok(grant)) => grant,
+            Ok(Err(_)) => return self.refuse("unknown or deleted stream key"),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot check a stream key; refusing the publish");
                 return self.refuse("stream key could not be checked");
             }
         };
         let feed = self.ingest.published(grant, self.cut.clone()).await;
-        metrics::counter!("ingest_publishes_total", "result" => "accepted").increment(1);
-        if let Ok(mut p) = self.published.lock() {
-            p.push((stream_id, feed));
-        }
+        self.ingest.accepted.increment(1);
+        self.published.lock().push((stream_id, feed));
         Ok(())
     }
 
     async fn on_unpublish(&mut self, stream_id: u32) -> Result<(), ServerSessionError> {
-        let feed = self.published.lock().ok().and_then(|mut p| {
-            let i = p.iter().position(|(id, _)| *id == stream_id)?;
-            Some(p.remove(i).1)
-        });
+        let feed = {
+            let mut p = self.published.lock();
+            p.iter()
+                .position(|(id, _)| *id == stream_id)
+                .map(|i| p.remove(i).1)
+        };
         if let Some(feed) = feed {
             self.ingest
                 .unpublished(&feed, "encoder stopped publishing")

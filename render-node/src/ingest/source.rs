@@ -9,9 +9,12 @@
 //! is back.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use secrecy::ExposeSecret;
 
 use tokio::sync::broadcast;
 use tokio::sync::mpsc as async_mpsc;
@@ -22,11 +25,11 @@ use super::Ingest;
 use super::flv::{Tag, file_header};
 use super::hub::Subscription;
 use super::relay::RemoteFeed;
+use crate::compose::FrameSource;
 use crate::compose::blend::blend_sprite;
 use crate::compose::canvas::{Canvas, PlanarView};
 use crate::compose::sprite::{Parity, Sprite};
 use crate::compose::yuv::BLACK;
-use crate::sources::FrameSource;
 use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
 use crate::sources::video::{AppsinkSource, MovingKind};
 
@@ -89,7 +92,11 @@ impl Ingest {
             // Our own entry without a feed in the hub: it just ended and is being removed.
             return None;
         }
-        let url = super::relay::feed_url(&loc.relay_addr, req.key_id, &self.node_secret);
+        let url = super::relay::feed_url(
+            &loc.relay_addr,
+            req.key_id,
+            self.node_secret().expose_secret(),
+        );
         let remote = RemoteFeed::open(&self.relay_http, &url).await?;
         tracing::info!(key_id = %req.key_id, from_node = %loc.node_id, "pulling a feed from the node it is published to");
         Some(TagSource::Remote(remote))
@@ -149,7 +156,7 @@ impl IngestSource {
 
     /// Makes the slate for the current box size, if it is not made yet.
     fn prepare_slate(&mut self) {
-        let (w, h) = *self.size.lock().unwrap_or_else(|p| p.into_inner());
+        let (w, h) = *self.size.lock();
         let stale = self
             .slate
             .as_ref()
@@ -165,9 +172,7 @@ impl IngestSource {
 
 impl FrameSource for IngestSource {
     fn set_size(&mut self, width: u32, height: u32) {
-        if let Ok(mut s) = self.size.lock() {
-            *s = (width, height);
-        }
+        *self.size.lock() = (width, height);
         if let Some(d) = &mut self.decoder {
             d.set_size(width, height);
         }
@@ -175,7 +180,7 @@ impl FrameSource for IngestSource {
 
     fn frame(&mut self) -> Option<PlanarView<'_>> {
         while let Ok(mut d) = self.incoming.try_recv() {
-            let (w, h) = *self.size.lock().unwrap_or_else(|p| p.into_inner());
+            let (w, h) = *self.size.lock();
             d.set_size(w, h);
             if let Some(old) = self.decoder.replace(d) {
                 let _ = self.retired.send(old);
@@ -236,8 +241,8 @@ async fn connect_loop(
                 _ = tokio::time::sleep(LOOK_EVERY) => continue,
             }
         };
-        let (w, h) = *size.lock().unwrap_or_else(|p| p.into_inner());
-        let (audio, events) = (req.audio.clone(), req.events.clone());
+        let (w, h) = *size.lock();
+        let (audio, on_error) = (req.audio.clone(), req.on_error.clone());
         let started = tokio::task::spawn_blocking(move || {
             let input = audio.and_then(|port| port.add_input().ok());
             AppsinkSource::start(
@@ -247,7 +252,7 @@ async fn connect_loop(
                 30,
                 true,
                 input,
-                events,
+                on_error,
             )
         })
         .await;

@@ -3,11 +3,8 @@
 //! A branch is `errorignore ! queue(leaky) ! sink`. `errorignore` turns the branch's flow
 //! errors into OK so the tee keeps feeding the others; the leaky queue keeps a stalled
 //! server from blocking them. When a branch's sink posts an error, the branch is removed and
-//! rebuilt after a backoff; each destination has its own state.
-//!
-//! - [`retry`]: the backoff policy.
-
-pub mod retry;
+//! rebuilt after a backoff (`shared::backoff`, with a budget of attempts); each destination
+//! has its own state, and every change of it is told to the stream's owner.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,9 +15,20 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use shared::status::{OutputState, OutputStatus, mask_output_url};
 
-use self::retry::RetryPolicy;
+use shared::backoff::{Backoff, Policy};
+
 use crate::error::{RenderError, Result, make};
-use crate::events::{EventSink, NodeEvent};
+
+/// Told every time a destination changes state (the engine makes it a stream event).
+pub type OnOutputChange = Arc<dyn Fn(OutputStatus) + Send + Sync>;
+
+/// How a dropped destination is retried unless the node says otherwise: from 1 s, doubling
+/// up to 30 s, given up (`failed`) after 10 failures in a row.
+pub const DEFAULT_RETRY: Policy = Policy {
+    first: std::time::Duration::from_secs(1),
+    max: std::time::Duration::from_secs(30),
+    max_attempts: Some(10),
+};
 
 /// Where muxed FLV goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +69,8 @@ struct Branch {
     error: Option<String>,
     /// The branch in the pipeline, when connected or connecting.
     bin: Option<(gst::Bin, gst::Pad)>,
-    failures: u32,
+    /// Failures in a row, and the delay before the next attempt.
+    backoff: Backoff,
     retry_at: Option<Instant>,
     /// Bytes the sink was handed (files) or sent (RTMP, from the sink's stats).
     bytes: Arc<AtomicU64>,
@@ -76,8 +85,8 @@ pub struct Outputs {
     pipeline: gst::Pipeline,
     tee: gst::Element,
     branches: Vec<Branch>,
-    policy: RetryPolicy,
-    events: EventSink,
+    policy: Policy,
+    on_change: OnOutputChange,
 }
 
 impl std::fmt::Debug for Outputs {
@@ -93,15 +102,15 @@ impl Outputs {
     pub fn new(
         pipeline: gst::Pipeline,
         tee: gst::Element,
-        policy: RetryPolicy,
-        events: EventSink,
+        policy: Policy,
+        on_change: OnOutputChange,
     ) -> Self {
         Outputs {
             pipeline,
             tee,
             branches: Vec::new(),
             policy,
-            events,
+            on_change,
         }
     }
 
@@ -112,14 +121,14 @@ impl Outputs {
             state: OutputState::Connecting,
             error: None,
             bin: None,
-            failures: 0,
+            backoff: Backoff::with_policy(self.policy),
             retry_at: None,
             bytes: Arc::default(),
             last_bytes: 0,
             total: 0,
         };
         self.connect(&mut b)?;
-        self.events.send(NodeEvent::Output {
+        (self.on_change)(OutputStatus {
             url: b.target.display(),
             state: b.state,
             error: None,
@@ -149,7 +158,7 @@ impl Outputs {
                 .iter()
                 .any(|b| matches!(&b.target, OutputTarget::Rtmp(x) if x == u));
             if !known && let Err(e) = self.add(OutputTarget::Rtmp(u.clone())) {
-                self.events.send(NodeEvent::Output {
+                (self.on_change)(OutputStatus {
                     url: mask_output_url(u),
                     state: OutputState::Failed,
                     error: Some(e.to_string()),
@@ -262,17 +271,17 @@ impl Outputs {
         };
         let mut b = self.branches.remove(i);
         self.disconnect(&mut b);
-        b.failures += 1;
+        let delay = b.backoff.next_delay();
         b.error = Some(message.to_owned());
         let is_file = !matches!(b.target, OutputTarget::Rtmp(_));
-        if is_file || b.failures >= self.policy.max_attempts {
+        if is_file || b.backoff.exhausted() {
             b.state = OutputState::Failed;
             b.retry_at = None;
         } else {
             b.state = OutputState::Reconnecting;
-            b.retry_at = Some(Instant::now() + self.policy.delay(b.failures));
+            b.retry_at = Some(Instant::now() + delay);
         }
-        self.events.send(NodeEvent::Output {
+        (self.on_change)(OutputStatus {
             url: b.target.display(),
             state: b.state,
             error: b.error.clone(),
@@ -296,7 +305,7 @@ impl Outputs {
                         b.error = Some(e.to_string());
                     }
                 }
-                self.events.send(NodeEvent::Output {
+                (self.on_change)(OutputStatus {
                     url: b.target.display(),
                     state: b.state,
                     error: b.error.clone(),
@@ -314,9 +323,9 @@ impl Outputs {
             b.total += delta;
             if delta > 0 && b.state != OutputState::Active && b.bin.is_some() {
                 b.state = OutputState::Active;
-                b.failures = 0;
+                b.backoff.reset();
                 b.error = None;
-                self.events.send(NodeEvent::Output {
+                (self.on_change)(OutputStatus {
                     url: b.target.display(),
                     state: b.state,
                     error: None,
@@ -355,7 +364,7 @@ fn placeholder() -> Branch {
         state: OutputState::Failed,
         error: None,
         bin: None,
-        failures: 0,
+        backoff: Backoff::new(),
         retry_at: None,
         bytes: Arc::default(),
         last_bytes: 0,

@@ -74,7 +74,7 @@ impl AudioPort {
             src,
             queue,
             mix_pad,
-            timeline: std::sync::Mutex::default(),
+            timeline: parking_lot::Mutex::default(),
         })
     }
 }
@@ -118,7 +118,7 @@ pub struct AudioInput {
     src: gst_app::AppSrc,
     queue: gst::Element,
     mix_pad: gst::Pad,
-    timeline: std::sync::Mutex<Timeline>,
+    timeline: parking_lot::Mutex<Timeline>,
 }
 
 impl AudioInput {
@@ -132,10 +132,10 @@ impl AudioInput {
         else {
             return;
         };
-        let pts = match self.timeline.lock() {
-            Ok(mut t) => t.place(buf.pts().map(gst::ClockTime::nseconds), now.nseconds()),
-            Err(_) => now.nseconds(),
-        };
+        let pts = self
+            .timeline
+            .lock()
+            .place(buf.pts().map(gst::ClockTime::nseconds), now.nseconds());
         {
             let b = buf.make_mut();
             b.set_pts(gst::ClockTime::from_nseconds(pts));

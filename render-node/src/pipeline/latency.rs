@@ -4,12 +4,13 @@
 //! the node's share of "change → visible at the destination" after compositing.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
+use parking_lot::Mutex;
 
 /// Frames remembered while they are inside the encoder; more than any lookahead we use.
 const MAX_IN_FLIGHT: usize = 256;
@@ -49,9 +50,8 @@ impl LatencyProbe {
         let micros = Arc::new(AtomicU64::new(0));
         let inf = in_flight.clone();
         entry.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
-            if let Some(pts) = running_time(pad, info)
-                && let Ok(mut q) = inf.lock()
-            {
+            if let Some(pts) = running_time(pad, info) {
+                let mut q = inf.lock();
                 if q.len() >= MAX_IN_FLIGHT {
                     q.pop_front();
                 }
@@ -61,13 +61,19 @@ impl LatencyProbe {
         });
         let m = micros.clone();
         exit.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
-            if info.buffer().is_some_and(|b| counts(b))
-                && let Some(pts) = running_time(pad, info)
-                && let Ok(mut q) = in_flight.lock()
-                && let Some(i) = q.iter().position(|(p, _)| *p == pts)
-            {
-                let took = q[i].1.elapsed().as_micros() as u64;
-                q.drain(..=i);
+            let entered = match running_time(pad, info) {
+                Some(pts) if info.buffer().is_some_and(|b| counts(b)) => {
+                    let mut q = in_flight.lock();
+                    q.iter().position(|(p, _)| *p == pts).map(|i| {
+                        let at = q[i].1;
+                        q.drain(..=i);
+                        at
+                    })
+                }
+                _ => None,
+            };
+            if let Some(at) = entered {
+                let took = at.elapsed().as_micros() as u64;
                 let prev = m.load(Ordering::Relaxed);
                 // Exponential smoothing (1/8) so one slow frame does not dominate the report.
                 let next = if prev == 0 {

@@ -2,10 +2,11 @@
 //! shared between layers and streams by content hash.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use image::RgbaImage;
+use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::fetch::{MAX_FETCH_BYTES, fetch};
@@ -45,7 +46,7 @@ impl ImageCache {
     }
 
     fn cached_url(&self, uri: &str) -> Option<Arc<RgbaImage>> {
-        let inner = self.inner.lock().ok()?;
+        let inner = self.inner.lock();
         let hash = inner.by_url.get(uri)?;
         inner.by_hash.get(hash).cloned()
     }
@@ -53,21 +54,21 @@ impl ImageCache {
     /// Decodes `bytes` (or returns the image already decoded from the same bytes).
     pub fn decode(&self, uri: &str, bytes: &[u8]) -> Result<Arc<RgbaImage>> {
         let hash: [u8; 32] = Sha256::digest(bytes).into();
-        if let Ok(mut inner) = self.inner.lock()
-            && let Some(img) = inner.by_hash.get(&hash).cloned()
         {
-            inner.by_url.insert(uri.to_owned(), hash);
-            return Ok(img);
+            let mut inner = self.inner.lock();
+            if let Some(img) = inner.by_hash.get(&hash).cloned() {
+                inner.by_url.insert(uri.to_owned(), hash);
+                return Ok(img);
+            }
         }
         let img = Arc::new(decode_rgba(uri, bytes)?);
-        if let Ok(mut inner) = self.inner.lock() {
-            if inner.by_hash.len() >= MAX_ENTRIES {
-                inner.by_hash.clear();
-                inner.by_url.clear();
-            }
-            inner.by_hash.insert(hash, img.clone());
-            inner.by_url.insert(uri.to_owned(), hash);
+        let mut inner = self.inner.lock();
+        if inner.by_hash.len() >= MAX_ENTRIES {
+            inner.by_hash.clear();
+            inner.by_url.clear();
         }
+        inner.by_hash.insert(hash, img.clone());
+        inner.by_url.insert(uri.to_owned(), hash);
         Ok(img)
     }
 }

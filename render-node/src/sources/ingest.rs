@@ -12,13 +12,13 @@ use shared::color::Rgba;
 use shared::layer::TextSource;
 use uuid::Uuid;
 
-use super::FrameSource;
+use super::OnSourceError;
 use super::text::render_text;
-use crate::events::EventSink;
+use crate::compose::FrameSource;
 use crate::pipeline::audio::AudioPort;
 
 /// What an ingest layer asks for.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FeedRequest {
     pub key_id: Uuid,
     /// The stream's tenant: a feed published with another tenant's key is never shown.
@@ -28,7 +28,8 @@ pub struct FeedRequest {
     pub height: u32,
     /// Where the feed's audio joins the output, when it is mixed.
     pub audio: Option<AudioPort>,
-    pub events: EventSink,
+    /// Told when the feed's decoder fails.
+    pub on_error: OnSourceError,
 }
 
 /// Live feeds published to the fleet, looked up by stream key id.

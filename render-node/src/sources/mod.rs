@@ -1,8 +1,8 @@
 //! Where layer pixels come from.
 //!
 //! Static content (colours, images, text, slates) becomes a bitmap once per change and the
-//! compositor prepares it into a sprite. Moving content implements [`FrameSource`]: the
-//! compositor asks for the newest frame once per output frame.
+//! compositor prepares it into a sprite. Moving content implements the compositor's
+//! [`FrameSource`]: it is asked for the newest frame once per output frame.
 //!
 //! - [`fetch`]: reading bytes from `file://` and `http(s)://` URIs.
 //! - [`image`]: decoding and the content-hash cache.
@@ -16,16 +16,8 @@ pub mod ingest;
 pub mod text;
 pub mod video;
 
-use crate::compose::canvas::PlanarView;
+use std::sync::Arc;
 
-/// A layer whose pixels change by themselves (video, live feed).
-pub trait FrameSource: Send {
-    /// The layer's box changed: deliver frames of this (even) size from now on. Frames of
-    /// the old size may still come for a moment; they are drawn as they are.
-    fn set_size(&mut self, width: u32, height: u32);
-    /// The newest I420 frame, or the previous one again if none came since; `None` until
-    /// the first frame.
-    fn frame(&mut self) -> Option<PlanarView<'_>>;
-    /// A short name for logs and events (never a secret: no stream keys).
-    fn describe(&self) -> String;
-}
+/// Told when a moving source fails after it started (the engine makes it a stream event):
+/// the source's name and what went wrong.
+pub type OnSourceError = Arc<dyn Fn(&str, &str) + Send + Sync>;

@@ -6,18 +6,19 @@
 //! compositor takes whatever frame is newest and holds the last one otherwise. Its audio, if
 //! any, is pushed into the output's mixer through an [`AudioInput`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
+use parking_lot::Mutex;
 
-use super::FrameSource;
+use super::OnSourceError;
+use crate::compose::FrameSource;
 use crate::compose::canvas::PlanarView;
 use crate::error::{RenderError, Result, make};
-use crate::events::{EventSink, NodeEvent};
 use crate::pipeline::audio::{AudioInput, audio_caps};
 
 /// What a moving layer shows.
@@ -57,7 +58,7 @@ pub struct AppsinkSource {
     looping: bool,
     live: bool,
     last: Option<gst_video::VideoFrame<gst_video::video_frame::Readable>>,
-    events: EventSink,
+    on_error: OnSourceError,
     failed: bool,
     audio: Arc<Mutex<Option<AudioInput>>>,
     /// Where a [`MovingKind::Feed`]'s bytes go.
@@ -97,7 +98,7 @@ impl AppsinkSource {
         fps: u32,
         live: bool,
         audio: Option<AudioInput>,
-        events: EventSink,
+        on_error: OnSourceError,
     ) -> Result<Self> {
         let pipeline = gst::Pipeline::new();
         let convert = make("videoconvert")?;
@@ -168,7 +169,7 @@ impl AppsinkSource {
             looping,
             live,
             last: None,
-            events,
+            on_error,
             failed: false,
             audio,
             input,
@@ -214,10 +215,7 @@ impl AppsinkSource {
                 gst::MessageView::Eos(_) => {}
                 gst::MessageView::Error(e) if !self.failed => {
                     self.failed = true;
-                    self.events.send(NodeEvent::SourceError {
-                        source: self.name.clone(),
-                        message: e.error().to_string(),
-                    });
+                    (self.on_error)(&self.name, &e.error().to_string());
                 }
                 _ => {}
             }
@@ -319,7 +317,7 @@ fn link_audio(
     audio: Arc<Mutex<Option<AudioInput>>>,
     sync: bool,
 ) -> Result<()> {
-    let has_target = audio.lock().map(|a| a.is_some()).unwrap_or(false);
+    let has_target = audio.lock().is_some();
     let sink = gst_app::AppSink::builder()
         .sync(sync)
         .caps(&audio_caps())
@@ -336,8 +334,8 @@ fn link_audio(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |s| {
                     let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    if let (Some(buf), Ok(guard)) = (sample.buffer_owned(), audio.lock())
-                        && let Some(input) = guard.as_ref()
+                    if let Some(buf) = sample.buffer_owned()
+                        && let Some(input) = audio.lock().as_ref()
                     {
                         input.push(buf);
                     }
@@ -440,9 +438,7 @@ impl AppsinkSource {
 impl Drop for AppsinkSource {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
-        if let Ok(mut a) = self.audio.lock()
-            && let Some(input) = a.take()
-        {
+        if let Some(input) = self.audio.lock().take() {
             input.close();
         }
     }

@@ -77,9 +77,21 @@ fn bad_scene_files_give_clear_errors_and_no_panic() {
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("cannot read scene file"));
-    let run = render_node().output().unwrap();
-    assert_ne!(run.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("usage"));
+    // No command joins the fleet, which needs NODE_SECRET: the reason and the usage.
+    let run = render_node().env_remove("NODE_SECRET").output().unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr).to_lowercase();
+    assert!(
+        stderr.contains("node_secret") && stderr.contains("usage"),
+        "{stderr}"
+    );
+    // A bad flag is a failure too, and names the flag.
+    let run = render_node()
+        .args(["render", "--scene", "s.json", "--out", "null", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--bogus"));
 }
 
 #[test]

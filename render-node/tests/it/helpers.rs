@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use render_node::compose::yuv::{Yuv, yuv_to_rgb};
 use render_node::output::OutputTarget;
-use render_node::output::retry::RetryPolicy;
 use render_node::{Engine, EngineConfig, StreamHandle, StreamOptions};
 use serde_json::{Value, json};
+use shared::backoff::Policy;
 use shared::layer::Layer;
 use shared::scene::Scene;
 use shared::spec::{DesiredState, StreamSpec};
@@ -70,10 +70,10 @@ pub fn color(scene: Uuid, hex: &str, rect: (i32, i32, i32, i32), z: i32) -> Laye
 
 pub fn engine() -> Engine {
     Engine::new(EngineConfig {
-        retry: RetryPolicy {
+        retry: Policy {
             first: Duration::from_millis(200),
             max: Duration::from_millis(400),
-            max_attempts: 3,
+            max_attempts: Some(3),
         },
         ..EngineConfig::default()
     })

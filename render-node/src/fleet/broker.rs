@@ -1,4 +1,4 @@
-//! The node's AMQP side: one connection with a channel polling the shared jobs queue and a
+//! The node's AMQP link: one connection with a channel polling the shared jobs queue and a
 //! consumer on the node's own command queue.
 //!
 //! Start jobs are taken with `basic.get`, one at a time and only while the node has a free

@@ -1,23 +1,37 @@
-//! A fleet node's settings (see the operator contract in the README).
+//! A fleet node's settings (see the operator contract in the README). Credentials (the node
+//! secret, and the broker's and Redis's URLs, which may carry passwords) are held as secrets:
+//! never printed by `Debug`, zeroed when dropped.
 
 use std::net::SocketAddr;
 
+use secrecy::SecretString;
 use shared::env::{self, EnvError};
 use shared::media_url::MediaPolicy;
 
-use crate::fleet::admission::Limits;
+/// The operator's limits (`NODE_CAPACITY`, `NODE_MAX_CPU_PERCENT`, `NODE_MAX_MEMORY_*`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Streams the node may run at once.
+    pub capacity: usize,
+    /// Percent of the machine's CPU (all cores) above which no job is taken.
+    pub max_cpu_percent: f64,
+    /// Percent of the memory limit above which no job is taken.
+    pub max_memory_percent: f64,
+    /// Bytes in use above which no job is taken, whatever the percentage.
+    pub max_memory_bytes: Option<u64>,
+}
 
 /// Everything a fleet node needs.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     pub node_id: String,
-    pub amqp_url: String,
-    pub redis_url: String,
+    pub amqp_url: SecretString,
+    pub redis_url: SecretString,
     /// Control-plane replicas, in order of preference (`CONTROL_PLANE_URL`, comma separated):
     /// the node talks to one and moves to the next when it stops answering.
     pub control_plane_urls: Vec<String>,
     /// Shared secret for the control plane's internal API.
-    pub node_secret: String,
+    pub node_secret: SecretString,
     /// Prefix of queues and Redis keys; must match the control plane's.
     pub namespace: String,
     pub metrics_addr: SocketAddr,
@@ -93,11 +107,6 @@ fn control_plane_urls(raw: &str) -> Result<Vec<String>, EnvError> {
 }
 
 impl NodeConfig {
-    /// The first control plane: where asset URLs point.
-    pub fn primary_control_plane(&self) -> &str {
-        self.control_plane_urls.first().map_or("", String::as_str)
-    }
-
     /// Reads the settings; `NODE_SECRET` is required.
     pub fn from_env() -> Result<Self, EnvError> {
         let metrics_addr: SocketAddr =
@@ -111,13 +120,13 @@ impl NodeConfig {
         });
         Ok(NodeConfig {
             node_id: env::optional("NODE_ID").unwrap_or_else(hostname),
-            amqp_url: env::or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
-            redis_url: env::or("REDIS_URL", "redis://127.0.0.1:6379"),
+            amqp_url: env::or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f").into(),
+            redis_url: env::or("REDIS_URL", "redis://127.0.0.1:6379").into(),
             control_plane_urls: control_plane_urls(&env::or(
                 "CONTROL_PLANE_URL",
                 "http://127.0.0.1:8080",
             ))?,
-            node_secret: env::required("NODE_SECRET")?,
+            node_secret: env::required("NODE_SECRET")?.into(),
             namespace: env::or("SM_NAMESPACE", ""),
             metrics_addr,
             advertise_addr,
@@ -142,7 +151,32 @@ impl NodeConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::control_plane_urls;
+    use super::*;
+
+    #[test]
+    fn debug_output_keeps_credentials_out() {
+        let cfg = NodeConfig {
+            node_id: "n1".into(),
+            amqp_url: "amqp://user:hunter2@mq/%2f".to_owned().into(),
+            redis_url: "redis://:hunter3@redis".to_owned().into(),
+            control_plane_urls: vec!["http://cp:8080".into()],
+            node_secret: "hunter4".to_owned().into(),
+            namespace: String::new(),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9091)),
+            advertise_addr: "127.0.0.1:9091".into(),
+            rtsp_addr: SocketAddr::from(([127, 0, 0, 1], 8554)),
+            ingest_addr: None,
+            media: MediaPolicy::default(),
+            limits: Limits {
+                capacity: 2,
+                max_cpu_percent: 90.0,
+                max_memory_percent: 90.0,
+                max_memory_bytes: None,
+            },
+        };
+        let text = format!("{cfg:?}");
+        assert!(text.contains("n1") && !text.contains("hunter"), "{text}");
+    }
 
     #[test]
     fn control_plane_url_takes_one_or_several_replicas() {

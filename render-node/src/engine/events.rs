@@ -1,12 +1,19 @@
 //! Things a running stream tells its owner about: going live, errors and output state changes.
 //!
 //! The dispatch layer subscribes and turns these into `stream:error` and `stream:status`
-//! events; every event is also logged with the stream id.
+//! events; every event is also logged with the stream id. Sources and outputs, below the
+//! engine, tell theirs through the callbacks [`EventSink::source_errors`] and
+//! [`EventSink::output_changes`] hand them.
+
+use std::sync::Arc;
 
 use serde::Serialize;
-use shared::status::OutputState;
+use shared::status::{OutputState, OutputStatus};
 use tokio::sync::broadcast;
 use uuid::Uuid;
+
+use crate::output::OnOutputChange;
+use crate::sources::OnSourceError;
 
 /// One event of one stream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,6 +79,29 @@ impl EventSink {
     /// A new subscriber, seeing events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.tx.subscribe()
+    }
+
+    /// What a moving source calls when it fails: a [`NodeEvent::SourceError`].
+    pub fn source_errors(&self) -> OnSourceError {
+        let sink = self.clone();
+        Arc::new(move |source: &str, message: &str| {
+            sink.send(NodeEvent::SourceError {
+                source: source.to_owned(),
+                message: message.to_owned(),
+            })
+        })
+    }
+
+    /// What the outputs call when a destination changes state: a [`NodeEvent::Output`].
+    pub fn output_changes(&self) -> OnOutputChange {
+        let sink = self.clone();
+        Arc::new(move |o: OutputStatus| {
+            sink.send(NodeEvent::Output {
+                url: o.url,
+                state: o.state,
+                error: o.error,
+            })
+        })
     }
 
     /// The stream these events belong to.

@@ -7,17 +7,18 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use secrecy::{ExposeSecret, SecretString};
 use shared::layer::{ImageSource, Layer, LayerSource};
 use shared::media_url::{MediaPolicy, UrlUse};
 use shared::spec::{ChangeHint, StreamSpec};
 use shared::transition::SceneTransition;
 use uuid::Uuid;
 
+use super::events::{EventSink, NodeEvent};
 use crate::compose::layer::LayerContent;
 use crate::compose::tween::Geometry;
 use crate::compose::{Plan, PlannedContent, PlannedLayer};
 use crate::error::{RenderError, Result};
-use crate::events::{EventSink, NodeEvent};
 use crate::pipeline::audio::AudioPort;
 use crate::sources::image::ImageCache;
 use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
@@ -34,7 +35,7 @@ pub struct LoadContext {
     /// Base URL of the control plane, for image layers that name an uploaded asset.
     pub asset_base: Option<String>,
     /// Signs asset URLs (`NODE_SECRET`).
-    pub asset_key: Option<String>,
+    pub asset_key: Option<SecretString>,
 }
 
 impl std::fmt::Debug for LoadContext {
@@ -175,13 +176,10 @@ impl Planner {
                 let sig = self
                     .ctx
                     .asset_key
-                    .as_deref()
-                    .map(|k| shared::node_api::asset_signature(k, *asset_id))
+                    .as_ref()
+                    .map(|k| shared::node_api::asset_signature(k.expose_secret(), *asset_id))
                     .unwrap_or_default();
-                let url = format!(
-                    "{}/internal/assets/{asset_id}?sig={sig}",
-                    base.trim_end_matches('/')
-                );
+                let url = shared::node_api::paths::asset_url(base, *asset_id, &sig);
                 LayerContent::Bitmap(self.ctx.images.load(&url)?)
             }
             LayerSource::Text(t) => LayerContent::Bitmap(Arc::new(render_text(
@@ -212,7 +210,7 @@ impl Planner {
                     self.fps,
                     self.live,
                     audio,
-                    self.events.clone(),
+                    self.events.source_errors(),
                 )?;
                 LayerContent::Live(Box::new(src))
             }
@@ -223,7 +221,7 @@ impl Planner {
                     width: w.next_multiple_of(2),
                     height: h.next_multiple_of(2),
                     audio: self.audio.clone().filter(|_| self.live),
-                    events: self.events.clone(),
+                    on_error: self.events.source_errors(),
                 };
                 match self.ctx.feeds.open(req) {
                     Some(feed) => LayerContent::Live(feed),

@@ -1,17 +1,17 @@
 //! What the node writes to Redis: each stream's live report (rebuilt every second, expiring
-//! when the node dies), tenant events, and the node's heartbeat for the registry.
+//! when the node dies), tenant events, and the node's heartbeat for the registry. Keys and
+//! expiries are the contract in `shared::node_api::keys`.
+
+use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use shared::events::{EventType, TenantEvent, events_channel};
+use shared::node_api::keys::{HEARTBEAT_TTL, REPORT_TTL};
 use shared::node_api::{NodeInfo, node_key, nodes_set, report_key};
 use shared::status::LiveReport;
-use std::time::Duration;
 use tokio::sync::Mutex;
 use uuid::Uuid;
-
-/// Seconds a report or heartbeat outlives its writer: a dead node's state disappears.
-const EXPIRY_SECS: u64 = 5;
 
 /// A lazily (re)connected Redis writer. Redis being away never stops a stream: writes are
 /// skipped and retried on the next tick.
@@ -57,7 +57,7 @@ impl LiveState {
             return;
         };
         let r: Result<(), _> = c
-            .set_ex(report_key(&self.ns, stream_id), json, EXPIRY_SECS)
+            .set_ex(report_key(&self.ns, stream_id), json, REPORT_TTL.as_secs())
             .await;
         if let Err(e) = r {
             tracing::warn!(%stream_id, error = %e, "live report not written");
@@ -95,7 +95,11 @@ impl LiveState {
             return;
         };
         let r: Result<(), _> = redis::pipe()
-            .set_ex(node_key(&self.ns, &info.node_id), json, EXPIRY_SECS)
+            .set_ex(
+                node_key(&self.ns, &info.node_id),
+                json,
+                HEARTBEAT_TTL.as_secs(),
+            )
             .sadd(nodes_set(&self.ns), &info.node_id)
             .query_async(&mut c)
             .await;

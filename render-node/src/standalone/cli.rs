@@ -1,7 +1,8 @@
 //! The standalone command: `render-node render --scene scene.json --out URL|FILE|null …`.
 //!
-//! Renders a scene file (see [`crate::scene_file`]) with no control plane, for local use and
-//! benchmarks, and prints a one-line summary.
+//! Renders a scene file (see [`super::scene_file`]) with no control plane, for local use and
+//! benchmarks, and sums the run up. The arguments are declared once, with their help text,
+//! for clap.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,49 +11,64 @@ use std::time::{Duration, Instant};
 use shared::status::{LiveReport, OutputState};
 use shared::stream_config::{Bitrate, Resolution};
 
+use shared::backoff::Policy;
+
+use super::scene_file::{self, SceneFileError};
 use crate::engine::{Engine, EngineConfig, StreamOptions};
 use crate::error::RenderError;
-use crate::metrics::{CLOCK_TICKS_PER_SEC, process_cpu_ticks};
 use crate::output::OutputTarget;
-use crate::output::retry::RetryPolicy;
 use crate::pipeline::Stage;
-use crate::scene_file::{self, SceneFileError};
+use crate::system::process::CpuMeter;
 
-/// Usage text.
-pub const USAGE: &str = "\
-usage: render-node render --scene FILE --out DEST [--out DEST…] [options]
-
-  --scene FILE        scene JSON (see render-node/README.md)
-  --out DEST          rtmp://… or rtmps://… URL, an .flv file path, or `null`
-  --seconds N         stop after N seconds of output (default 10)
-  --frames N          stop after N frames (overrides --seconds)
-  --fast              render as fast as possible instead of in real time
-  --composite-only    skip encoding (benchmarks the compositor alone)
-  --resolution WxH    override STREAM_RESOLUTION
-  --fps N             override TARGET_FPS
-  --bitrate RATE      override STREAM_BITRATE (e.g. 4500k)
-  --quality N         override RENDER_QUALITY (1..9: ultrafast..veryslow)";
-
-/// A parsed `render` command.
-#[derive(Debug, Clone, PartialEq)]
+/// `render-node render`: renders a scene file standalone.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct RenderArgs {
+    /// Scene JSON (see render-node/README.md)
+    #[arg(long, value_name = "FILE")]
     pub scene: PathBuf,
+    /// rtmp://… or rtmps://… URL, an .flv file path, or `null` (repeatable)
+    #[arg(
+        long = "out",
+        value_name = "DEST",
+        required_unless_present = "composite_only"
+    )]
     pub outputs: Vec<String>,
+    /// Stop after N seconds of output
+    #[arg(long, value_name = "N", default_value_t = 10.0, value_parser = positive_seconds)]
     pub seconds: f64,
+    /// Stop after N frames (overrides --seconds)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub frames: Option<u64>,
+    /// Render as fast as possible instead of in real time
+    #[arg(long)]
     pub fast: bool,
+    /// Skip encoding (benchmarks the compositor alone)
+    #[arg(long)]
     pub composite_only: bool,
+    /// Override STREAM_RESOLUTION
+    #[arg(long, value_name = "WxH")]
     pub resolution: Option<Resolution>,
+    /// Override TARGET_FPS
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
     pub fps: Option<u32>,
+    /// Override STREAM_BITRATE (e.g. 4500k)
+    #[arg(long, value_name = "RATE")]
     pub bitrate: Option<Bitrate>,
+    /// Override RENDER_QUALITY (1..9: ultrafast..veryslow)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
     pub quality: Option<u32>,
+}
+
+fn positive_seconds(v: &str) -> Result<f64, String> {
+    v.parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| format!("must be a positive number, got {v:?}"))
 }
 
 /// What went wrong running the command.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("{0}\n\n{USAGE}")]
-    Usage(String),
     #[error(transparent)]
     Scene(#[from] SceneFileError),
     #[error(transparent)]
@@ -63,87 +79,6 @@ pub enum CliError {
         state: String,
         error: String,
     },
-}
-
-/// Parses the arguments after `render`.
-pub fn parse_render(args: &[String]) -> Result<RenderArgs, CliError> {
-    let mut a = RenderArgs {
-        scene: PathBuf::new(),
-        outputs: Vec::new(),
-        seconds: 10.0,
-        frames: None,
-        fast: false,
-        composite_only: false,
-        resolution: None,
-        fps: None,
-        bitrate: None,
-        quality: None,
-    };
-    let mut it = args.iter();
-    let usage = |m: String| CliError::Usage(m);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| usage(format!("{name} needs a value")))
-        };
-        match flag.as_str() {
-            "--scene" => a.scene = PathBuf::from(value("--scene")?),
-            "--out" => a.outputs.push(value("--out")?),
-            "--seconds" => {
-                let v = value("--seconds")?;
-                a.seconds = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .ok_or_else(|| {
-                        usage(format!("--seconds must be a positive number, got {v:?}"))
-                    })?;
-            }
-            "--frames" => {
-                let v = value("--frames")?;
-                a.frames = Some(v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    usage(format!("--frames must be a positive integer, got {v:?}"))
-                })?);
-            }
-            "--fast" => a.fast = true,
-            "--composite-only" => a.composite_only = true,
-            "--resolution" => {
-                let v = value("--resolution")?;
-                a.resolution = Some(v.parse().map_err(|e| usage(format!("--resolution {e}")))?);
-            }
-            "--fps" => {
-                let v = value("--fps")?;
-                a.fps = Some(
-                    v.parse()
-                        .ok()
-                        .filter(|n| (1..=60).contains(n))
-                        .ok_or_else(|| usage(format!("--fps must be 1..60, got {v:?}")))?,
-                );
-            }
-            "--bitrate" => {
-                let v = value("--bitrate")?;
-                a.bitrate = Some(v.parse().map_err(|e| usage(format!("--bitrate {e}")))?);
-            }
-            "--quality" => {
-                let v = value("--quality")?;
-                a.quality = Some(
-                    v.parse()
-                        .ok()
-                        .filter(|n| (1..=9).contains(n))
-                        .ok_or_else(|| usage(format!("--quality must be 1..9, got {v:?}")))?,
-                );
-            }
-            other => return Err(usage(format!("unknown argument {other:?}"))),
-        }
-    }
-    if a.scene.as_os_str().is_empty() {
-        return Err(usage("--scene is required".into()));
-    }
-    if a.outputs.is_empty() && !a.composite_only {
-        return Err(usage("at least one --out is required".into()));
-    }
-    Ok(a)
 }
 
 /// What a finished run reports.
@@ -171,10 +106,31 @@ impl RunSummary {
     }
 }
 
+/// The one summary line the command prints.
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.report;
+        write!(
+            f,
+            "rendered frames={} seconds={:.2} fps={:.1} live_fps={:.2} dropped={} avg_compose_ms={:.2} encoder_latency_ms={:.1} output_latency_ms={:.1} cpu={:.0}% rss_mb={:.0}",
+            self.frames,
+            self.seconds,
+            self.fps(),
+            self.live_fps(),
+            r.dropped_frames,
+            r.average_render_time,
+            r.encoder_latency_ms,
+            r.output_latency_ms,
+            self.cpu_percent,
+            r.memory_usage as f64 / 1_048_576.0,
+        )
+    }
+}
+
 /// Runs the command to the end.
 pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
     let started = Instant::now();
-    let cpu_start = process_cpu_ticks();
+    let cpu = CpuMeter::start();
     let mut spec = scene_file::load(&args.scene)?;
     if let Some(r) = args.resolution {
         spec.config.resolution = r;
@@ -203,10 +159,10 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
     });
     let engine = Engine::new(EngineConfig {
         // Locally a destination that does not answer is most likely a typo: fail fast.
-        retry: RetryPolicy {
+        retry: Policy {
             first: Duration::from_millis(500),
             max: Duration::from_secs(2),
-            max_attempts: 3,
+            max_attempts: Some(3),
         },
         ..EngineConfig::default()
     })?;
@@ -229,7 +185,6 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
     let stats = handle.frame_stats();
     let (report, first_frame) = std::thread::scope(|s| {
         let watcher = s.spawn(|| {
-            let stats = stats?;
             while !done.load(Ordering::Relaxed) {
                 if stats.frames.load(Ordering::Relaxed) > 0 {
                     return Some(Instant::now());
@@ -256,12 +211,7 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
     }
     let seconds = started.elapsed().as_secs_f64();
     let live_seconds = first_frame.map_or(seconds, |t| t.elapsed().as_secs_f64());
-    let cpu_percent = match (cpu_start, process_cpu_ticks()) {
-        (Some(a), Some(b)) => {
-            b.saturating_sub(a) as f64 / CLOCK_TICKS_PER_SEC / seconds.max(1e-9) * 100.0
-        }
-        _ => 0.0,
-    };
+    let cpu_percent = cpu.busy_until(&CpuMeter::start()).unwrap_or(0.0) * 100.0;
     Ok(RunSummary {
         frames: report.frame_count,
         seconds,
@@ -273,21 +223,30 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: RenderArgs,
+    }
+
+    fn parse(s: &str) -> Result<RenderArgs, clap::Error> {
+        Cmd::try_parse_from(std::iter::once("render").chain(s.split_whitespace())).map(|c| c.args)
     }
 
     #[test]
     fn parses_flags_and_refuses_nonsense() {
-        let a = parse_render(&args(
-            "--scene s.json --out a.flv --out rtmp://h/l/k --seconds 2 --fast",
-        ))
-        .unwrap();
+        let a = parse("--scene s.json --out a.flv --out rtmp://h/l/k --seconds 2 --fast").unwrap();
         assert_eq!(a.outputs.len(), 2);
         assert!(a.fast);
         assert_eq!(a.seconds, 2.0);
+        assert_eq!(
+            parse("--scene s.json --composite-only").unwrap().seconds,
+            10.0
+        );
         for bad in [
             "--out a.flv",
             "--scene s.json",
@@ -295,11 +254,10 @@ mod tests {
             "--scene s.json --out a.flv --bogus",
             "--scene s.json --out",
             "--scene s.json --out a.flv --resolution 12x3",
+            "--scene s.json --out a.flv --fps 61",
+            "--scene s.json --out a.flv --frames 0",
         ] {
-            assert!(
-                matches!(parse_render(&args(bad)), Err(CliError::Usage(_))),
-                "{bad}"
-            );
+            assert!(parse(bad).is_err(), "{bad}");
         }
     }
 }

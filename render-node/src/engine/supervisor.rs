@@ -2,21 +2,24 @@
 //! connected, refreshes the report once a second, tears down retired sources, and always
 //! brings the pipeline to `Null` at the end.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
+use parking_lot::Mutex;
 use shared::status::{LiveReport, StreamState};
 use uuid::Uuid;
 
+use super::events::{EventSink, NodeEvent};
+use super::render_loop::RenderCommand;
+use super::stats::{FrameStats, RateMeter};
 use crate::compose::layer::LayerContent;
-use crate::events::{EventSink, NodeEvent};
-use crate::metrics::{FrameStats, RateMeter, resident_bytes};
 use crate::output::Outputs;
 use crate::pipeline::latency::LatencyProbe;
-use crate::render_loop::RenderCommand;
+use crate::system::process::resident_bytes;
+use crate::system::unix_ms;
 
 /// Longest wait for EOS to drain through the muxer and sinks when stopping.
 const EOS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,13 +34,6 @@ pub enum SupervisorCommand {
     /// As `Stopping`, but a new pipeline replaces this one: the stream itself goes on, so no
     /// end event.
     Replacing,
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Everything the supervisor thread owns.
@@ -141,12 +137,15 @@ impl Supervisor {
             drop(content);
         }
         self.refresh(&mut meter);
-        if let Ok(mut r) = self.report.lock() {
-            r.state = if failure.is_some() {
-                StreamState::Failed
-            } else {
-                StreamState::Idle
-            };
+        {
+            let mut r = self.report.lock();
+            // A replaced pipeline's end is not the stream's: its report (read until the new
+            // pipeline's takes over) keeps the stream's state.
+            match (&failure, replaced) {
+                (Some(_), _) => r.state = StreamState::Failed,
+                (None, false) => r.state = StreamState::Idle,
+                (None, true) => {}
+            }
             r.reason = failure.clone();
             r.fps = 0.0;
         }
@@ -163,18 +162,13 @@ impl Supervisor {
     /// Frames are out but the report still says starting.
     fn first_frame_unreported(&self) -> bool {
         self.stats.frames.load(std::sync::atomic::Ordering::Relaxed) > 0
-            && self
-                .report
-                .lock()
-                .is_ok_and(|r| r.state == StreamState::Starting)
+            && self.report.lock().state == StreamState::Starting
     }
 
     fn refresh(&mut self, meter: &mut RateMeter) {
         let bytes = self.outputs.as_ref().map_or(0, |o| o.bytes_sent());
         let rates = meter.sample(&self.stats, bytes);
-        let Ok(mut r) = self.report.lock() else {
-            return;
-        };
+        let mut r = self.report.lock();
         use std::sync::atomic::Ordering::Relaxed;
         r.fps = rates.fps;
         r.frame_count = self.stats.frames.load(Relaxed);

@@ -1,8 +1,10 @@
-//! Stream metrics: counters the render loop bumps, and the once-a-second report built from
-//! them, the encoder probe, the outputs and the process's own CPU and memory.
+//! A stream's frame counters, which the render loop bumps, and the per-second rates the
+//! supervisor derives from them for the report.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use crate::system::process::CpuMeter;
 
 /// Counters written by the render thread, read by the supervisor. Relaxed atomics: each
 /// value is independent and only needs to be roughly current.
@@ -34,7 +36,7 @@ pub struct RateMeter {
     composed: u64,
     compose_ns: u64,
     bytes: u64,
-    cpu_ticks: Option<u64>,
+    cpu: CpuMeter,
 }
 
 /// One second's worth of derived figures.
@@ -57,7 +59,7 @@ impl RateMeter {
             composed: stats.composed.load(Ordering::Relaxed),
             compose_ns: stats.compose_ns.load(Ordering::Relaxed),
             bytes,
-            cpu_ticks: process_cpu_ticks(),
+            cpu: CpuMeter::start(),
         }
     }
 
@@ -74,55 +76,9 @@ impl RateMeter {
                 next.compose_ns.saturating_sub(self.compose_ns) as f64 / composed as f64 / 1e6
             },
             bitrate_kbps: next.bytes.saturating_sub(self.bytes) as f64 * 8.0 / 1000.0 / secs,
-            cpu_percent: match (self.cpu_ticks, next.cpu_ticks) {
-                (Some(a), Some(b)) => {
-                    b.saturating_sub(a) as f64 / CLOCK_TICKS_PER_SEC / secs * 100.0
-                }
-                _ => 0.0,
-            },
+            cpu_percent: self.cpu.busy_until(&next.cpu).unwrap_or(0.0) * 100.0,
         };
         *self = next;
         rates
-    }
-}
-
-/// `USER_HZ`: the unit of /proc CPU times. It is 100 on every Linux ABI we run on; reading
-/// it properly needs `sysconf`, which the crate's no-unsafe rule keeps out.
-pub const CLOCK_TICKS_PER_SEC: f64 = 100.0;
-
-/// User plus system CPU time of this process, in clock ticks (`/proc/self/stat`).
-pub fn process_cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    parse_cpu_ticks(&stat)
-}
-
-fn parse_cpu_ticks(stat: &str) -> Option<u64> {
-    // The command name (field 2) may contain spaces; fields after its closing ')' are fixed.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After ')': state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-/// Resident memory of this process in bytes (`/proc/self/statm`, pages of 4 KiB).
-pub fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_cpu_ticks_past_odd_command_names() {
-        let stat = "42 (a b) c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0";
-        assert_eq!(parse_cpu_ticks(stat), Some(300));
-        assert!(process_cpu_ticks().is_some());
-        assert!(resident_bytes() > 0);
     }
 }

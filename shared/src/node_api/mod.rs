@@ -1,9 +1,27 @@
-//! Bodies of the internal API render nodes call on the control plane to claim, renew and
-//! release stream leases and to admit ingest publishers (`/internal/...`), and the Redis
-//! records nodes share.
+//! The contract between render nodes and the control plane: the bodies of the internal API
+//! nodes call to claim, renew and release stream leases and to admit ingest publishers, and
+//! the records nodes keep in Redis.
+//!
+//! - [`paths`]: the `/internal/...` routes.
+//! - [`lease`]: the lease length, renewal period and self-fencing deadline, derived from
+//!   one another.
+//! - [`keys`]: Redis keys of live state and how long each record lives.
+//! - [`signing`]: secret comparison and per-resource URL signatures.
+//! - [`client`] (feature `node-client`): the typed client nodes (and the tests) call the
+//!   internal API with.
+
+#[cfg(feature = "node-client")]
+pub mod client;
+pub mod keys;
+pub mod lease;
+pub mod paths;
+pub mod signing;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use keys::{feed_key, node_key, nodes_set, report_key};
+pub use signing::{asset_signature, feed_signature, same_secret};
 
 use crate::spec::StreamSpec;
 
@@ -83,21 +101,6 @@ pub struct NodeInfo {
     pub updated_at: i64,
 }
 
-/// Redis key of a node's heartbeat.
-pub fn node_key(ns: &str, node_id: &str) -> String {
-    format!("{ns}sm:node:{node_id}")
-}
-
-/// Redis set of known node ids.
-pub fn nodes_set(ns: &str) -> String {
-    format!("{ns}sm:nodes")
-}
-
-/// Redis key of a stream's latest live report.
-pub fn report_key(ns: &str, stream_id: Uuid) -> String {
-    format!("{ns}sm:stream:{stream_id}:live")
-}
-
 /// An encoder asks to publish with this stream key (`POST /internal/ingest/authorize`).
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -151,54 +154,4 @@ pub struct FeedLocation {
     pub relay_addr: String,
     /// Unix milliseconds when the publish started.
     pub since: i64,
-}
-
-/// Redis key of a live feed's location.
-pub fn feed_key(ns: &str, key_id: Uuid) -> String {
-    format!("{ns}sm:ingest:{key_id}")
-}
-
-/// Compares secrets in time independent of where they differ.
-pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// HMAC-SHA256 under `NODE_SECRET` of the given parts, in hex.
-fn signature(secret: &str, parts: &[&[u8]]) -> String {
-    use hmac::{Hmac, Mac};
-    // HMAC takes keys of any length, so this cannot fail; an empty MAC would only refuse.
-    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    for p in parts {
-        mac.update(p);
-    }
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// The signature that lets a render node fetch one uploaded asset from the control plane.
-/// It travels in a URL (GStreamer's HTTP source sends no custom headers), so it names one
-/// immutable asset, never the secret.
-pub fn asset_signature(secret: &str, asset_id: Uuid) -> String {
-    signature(secret, &[asset_id.as_bytes()])
-}
-
-/// The signature that lets a render node pull one live feed from the node it is published to.
-pub fn feed_signature(secret: &str, key_id: Uuid) -> String {
-    signature(secret, &[b"feed:", key_id.as_bytes()])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn asset_signatures_depend_on_secret_and_asset() {
-        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        assert_eq!(asset_signature("s", a), asset_signature("s", a));
-        assert_ne!(asset_signature("s", a), asset_signature("s", b));
-        assert_ne!(asset_signature("s", a), asset_signature("t", a));
-        assert_eq!(asset_signature("s", a).len(), 64);
-        assert_ne!(feed_signature("s", a), asset_signature("s", a));
-    }
 }

@@ -1,4 +1,4 @@
-//! The RTSP preview (`RTSP_ADDR`): each stream this node runs is served at `/{streamId}`.
+//! The RTSP preview (`RTSP_ADDR`): each stream the engine runs is served at `/{streamId}`.
 //!
 //! A preview re-encodes the composed frames the pipeline hands to an `intervideo` channel
 //! (ultrafast, low bitrate), so it costs CPU only while someone watches, and a slow viewer

@@ -6,20 +6,21 @@
 //! the encoder takes frames. Changes arrive between two frames over a channel, so a change
 //! is in the very next frame after it is handed over.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use shared::telemetry::PERF_TARGET;
+use parking_lot::Mutex;
 use uuid::Uuid;
 
+use super::PERF_TARGET;
+use super::stats::FrameStats;
 use crate::compose::layer::LayerContent;
 use crate::compose::{Compositor, Plan};
-use crate::metrics::FrameStats;
 
 /// What the render thread can be told between frames.
 pub enum RenderCommand {
@@ -146,9 +147,7 @@ impl RenderLoop {
             }
             if fresh {
                 last = Some(buffer.clone());
-                if let Ok(mut slot) = self.last_frame.lock() {
-                    *slot = Some(buffer.clone());
-                }
+                *self.last_frame.lock() = Some(buffer.clone());
             }
             let pushed = Instant::now();
             if let Err(e) = self.appsrc.push_buffer(buffer) {

@@ -1,0 +1,173 @@
+//! Jobs and commands from the broker: start jobs taken from the shared jobs queue while the
+//! node has room (claim, acknowledge, start), and updates and stops pushed to the node's own
+//! queue. Each is handled in a task of its own, tracked so shutdown can wait for them.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use lapin::Acker;
+use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
+use secrecy::ExposeSecret;
+use shared::backoff::Backoff;
+use shared::messages::{CommandEnvelope, NodeCommand, Topology};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::broker::{self, Link};
+use super::lifecycle::{Leaving, apply, start_stream, stop_stream};
+use super::node::Node;
+
+/// How often the jobs queue is polled while the node has room.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Connects to the broker (reconnecting with backoff) and hands out jobs and commands until
+/// `token` is cancelled. Streams keep rendering while the broker is away.
+pub(crate) async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
+    let cfg = &node.links.cfg;
+    let topo = Topology::new(cfg.namespace.clone());
+    let mut backoff = Backoff::new();
+    while !token.is_cancelled() {
+        let link = tokio::select! {
+            _ = token.cancelled() => return,
+            l = Link::connect(cfg.amqp_url.expose_secret(), &topo, &cfg.node_id) => l,
+        };
+        let mut link = match link {
+            Ok(l) => {
+                backoff.reset();
+                tracing::info!(node_id = %cfg.node_id, "connected to the broker");
+                l
+            }
+            Err(e) => {
+                let wait = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "broker unreachable");
+                tokio::select! {
+                    _ = token.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+        };
+        let mut poll = tokio::time::interval(POLL);
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                cmd = link.next_command() => match cmd {
+                    Some(Ok(delivery)) => {
+                        let node2 = node.clone();
+                        let span = broker::command_span(&delivery.properties);
+                        node.handlers.spawn(async move { on_node_command(&node2, &delivery.data, &delivery.acker).await }.instrument(span));
+                    }
+                    Some(Err(e)) => { tracing::warn!(error = %e, "command consumer failed; reconnecting"); break; }
+                    None => { tracing::warn!("command consumer ended; reconnecting"); break; }
+                },
+                _ = poll.tick() => {
+                    if !node.accepting() {
+                        continue;
+                    }
+                    match link.take_job().await {
+                        Ok(Some(msg)) => {
+                            node.starting.fetch_add(1, Ordering::Relaxed);
+                            let node2 = node.clone();
+                            let span = broker::job_span(&msg.delivery.properties);
+                            node.handlers.spawn(async move {
+                                on_job(&node2, &msg.delivery.data, &msg.delivery.acker).await;
+                                node2.starting.fetch_sub(1, Ordering::Relaxed);
+                            }.instrument(span));
+                        }
+                        Ok(None) => {}
+                        Err(e) => { tracing::warn!(error = %e, "jobs queue unreachable; reconnecting"); break; }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The message's command, or `None` after rejecting it to the dead-letter queue (it is not
+/// a command this node can read, and never will be).
+async fn parse_or_reject(body: &[u8], acker: &Acker) -> Option<CommandEnvelope> {
+    match broker::parse(body) {
+        Ok(env) => Some(env),
+        Err(e) => {
+            tracing::error!(error = %e, "rejecting a poison message to the dead-letter queue");
+            let _ = acker.reject(BasicRejectOptions { requeue: false }).await;
+            None
+        }
+    }
+}
+
+async fn ack(acker: &Acker) {
+    if let Err(e) = acker.ack(BasicAckOptions::default()).await {
+        tracing::warn!(error = %e, "ack failed (the broker will redeliver)");
+    }
+}
+
+/// A start job: claim the stream, acknowledge, then start it.
+async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
+    let Some(env) = parse_or_reject(body, acker).await else {
+        return;
+    };
+    let NodeCommand::Start { spec } = env.command else {
+        tracing::warn!("ignoring a non-start command on the jobs queue");
+        ack(acker).await;
+        return;
+    };
+    let stream_id = spec.stream_id;
+    tracing::Span::current().record("stream_id", tracing::field::display(stream_id));
+    tracing::debug!(%stream_id, version = spec.version, "job taken");
+    let taken = Instant::now();
+    let grant = match node.links.control.claim(stream_id).await {
+        Ok(Ok(g)) => g,
+        Ok(Err(status)) => {
+            // Stopped, failed or already held by another node: nothing to do.
+            tracing::info!(%stream_id, %status, "job not claimable; dropped");
+            ack(acker).await;
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(%stream_id, error = %e, "cannot claim; job goes back to the queue");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let _ = acker
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    multiple: false,
+                })
+                .await;
+            return;
+        }
+    };
+    // The lease is recorded: the job has done its work. Acknowledge before the (slow)
+    // pipeline start; a crash from here on is the reaper's to repair.
+    let claim_ms = taken.elapsed().as_millis() as u64;
+    ack(acker).await;
+    node.jobs_consumed.increment(1);
+    start_stream(node, grant.spec, grant.epoch, claim_ms).await;
+}
+
+/// An update or stop for a stream on this node.
+async fn on_node_command(node: &Arc<Node>, body: &[u8], acker: &Acker) {
+    let Some(env) = parse_or_reject(body, acker).await else {
+        return;
+    };
+    tracing::Span::current().record(
+        "stream_id",
+        tracing::field::display(env.command.stream_id()),
+    );
+    match env.command {
+        NodeCommand::Update { spec } => apply(node, *spec).await,
+        NodeCommand::Stop { stream_id, version } => match node.held.get(stream_id) {
+            // A stop bumps the version past the state it stops, so one at or below the
+            // version on air is a duplicate or a late message from before a later start.
+            Some(held) if version <= held.handle.report().version => {
+                tracing::info!(%stream_id, version, "stale stop ignored: a newer state is on air");
+            }
+            _ => {
+                tracing::info!(%stream_id, version, "stop requested");
+                stop_stream(node, stream_id, Leaving::Stopped).await;
+            }
+        },
+        NodeCommand::Start { .. } => tracing::warn!("ignoring a start sent to a node queue"),
+    }
+    ack(acker).await;
+}

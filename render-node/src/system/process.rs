@@ -1,0 +1,89 @@
+//! This process's CPU time and resident memory, from `/proc/self`.
+
+use std::time::Instant;
+
+/// `USER_HZ`: the unit of /proc CPU times. It is 100 on every Linux ABI we run on; reading
+/// it properly needs `sysconf`, which the crate's no-unsafe rule keeps out.
+pub const CLOCK_TICKS_PER_SEC: f64 = 100.0;
+
+/// User plus system CPU time of this process, in clock ticks (`/proc/self/stat`).
+pub fn process_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    parse_cpu_ticks(&stat)
+}
+
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) may contain spaces; fields after its closing ')' are fixed.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After ')': state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Resident memory of this process in bytes (`/proc/self/statm`, pages of 4 KiB).
+pub fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// The cores of the machine (as the scheduler lets this process use them).
+pub fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
+}
+
+/// This process's CPU use between two readings.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuMeter {
+    at: Instant,
+    ticks: Option<u64>,
+}
+
+impl Default for CpuMeter {
+    fn default() -> Self {
+        Self::start()
+    }
+}
+
+impl CpuMeter {
+    /// Starts measuring from now.
+    pub fn start() -> Self {
+        CpuMeter {
+            at: Instant::now(),
+            ticks: process_cpu_ticks(),
+        }
+    }
+
+    /// Cores busy since the last reading (1.0 = one core), and starts the next interval;
+    /// `None` where `/proc` cannot be read.
+    pub fn sample(&mut self) -> Option<f64> {
+        let next = CpuMeter::start();
+        let busy = self.busy_until(&next);
+        *self = next;
+        busy
+    }
+
+    /// Cores busy between this reading and `later`.
+    pub fn busy_until(&self, later: &CpuMeter) -> Option<f64> {
+        let secs = later.at.duration_since(self.at).as_secs_f64().max(1e-3);
+        let ticks = later.ticks?.saturating_sub(self.ticks?);
+        Some(ticks as f64 / CLOCK_TICKS_PER_SEC / secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cpu_ticks_past_odd_command_names() {
+        let stat = "42 (a b) c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(300));
+        assert!(process_cpu_ticks().is_some());
+        assert!(resident_bytes() > 0);
+        assert!(CpuMeter::start().sample().is_some());
+    }
+}

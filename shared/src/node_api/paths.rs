@@ -1,0 +1,66 @@
+//! The `/internal/...` routes, written once: the control plane registers these templates,
+//! the node client and the tests fill them.
+
+use uuid::Uuid;
+
+/// `POST`: claim a stream's lease (answers a [`super::Grant`]; 409 when not claimable).
+pub const CLAIM: &str = "/internal/streams/{streamId}/claim";
+/// `POST` [`super::LeaseRef`]: the stream is on air.
+pub const LIVE: &str = "/internal/streams/{streamId}/live";
+/// `POST` [`super::Release`]: give a stream up.
+pub const RELEASE: &str = "/internal/streams/{streamId}/release";
+/// `GET`: a held stream's latest desired state.
+pub const SPEC: &str = "/internal/streams/{streamId}/spec";
+/// `POST` [`super::Renewal`]: renew every lease a node holds.
+pub const RENEW: &str = "/internal/leases/renew";
+/// `GET ?sig=`: an uploaded asset, signed per asset (see [`super::asset_signature`]).
+pub const ASSET: &str = "/internal/assets/{id}";
+/// `POST` [`super::IngestAuthorize`]: whose stream key an encoder presented.
+pub const INGEST_AUTHORIZE: &str = "/internal/ingest/authorize";
+/// `POST` [`super::IngestCheck`]: which publishers' keys were deleted.
+pub const INGEST_CHECK: &str = "/internal/ingest/check";
+/// `GET ?sig=` on a render node: a feed published to it, relayed as FLV to another node.
+pub const FEED: &str = "/internal/feeds/{keyId}";
+
+/// A stream route ([`CLAIM`], [`LIVE`], [`RELEASE`], [`SPEC`]) for one stream.
+pub fn stream(template: &str, stream_id: Uuid) -> String {
+    template.replace("{streamId}", &stream_id.to_string())
+}
+
+/// The URL a node fetches an uploaded asset from (GStreamer's HTTP source sends no headers,
+/// so the signature travels in the URL).
+pub fn asset_url(base: &str, asset_id: Uuid, sig: &str) -> String {
+    let path = ASSET.replace("{id}", &asset_id.to_string());
+    format!("{}{path}?sig={sig}", base.trim_end_matches('/'))
+}
+
+/// The URL of a feed's relay on the node serving HTTP at `addr` (`host:port`).
+pub fn feed_url(addr: &str, key_id: Uuid, sig: &str) -> String {
+    let path = FEED.replace("{keyId}", &key_id.to_string());
+    format!("http://{addr}{path}?sig={sig}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_internal_and_fills_completely() {
+        let id = Uuid::from_u128(7);
+        for t in [CLAIM, LIVE, RELEASE, SPEC] {
+            let p = stream(t, id);
+            assert!(p.starts_with("/internal/") && !p.contains('{'), "{p}");
+        }
+        for t in [RENEW, INGEST_AUTHORIZE, INGEST_CHECK] {
+            assert!(t.starts_with("/internal/") && !t.contains('{'), "{t}");
+        }
+        assert_eq!(
+            asset_url("http://cp:8080/", id, "ab"),
+            format!("http://cp:8080/internal/assets/{id}?sig=ab")
+        );
+        assert_eq!(
+            feed_url("n1:9091", id, "cd"),
+            format!("http://n1:9091/internal/feeds/{id}?sig=cd")
+        );
+    }
+}

@@ -1,0 +1,59 @@
+//! The shared `NODE_SECRET` at work: comparing presented secrets, and the per-resource
+//! signatures that let a URL grant one thing without carrying the secret.
+
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+/// Compares secrets in constant time (whatever the position of the first difference; a
+/// length difference is not hidden, and secrets of a known length reveal nothing by it).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// HMAC-SHA256 under `NODE_SECRET` of the given parts, in hex.
+fn signature(secret: &str, parts: &[&[u8]]) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC takes keys of any length, so this cannot fail; an empty MAC would only refuse.
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The signature that lets a render node fetch one uploaded asset from the control plane.
+/// It travels in a URL (GStreamer's HTTP source sends no custom headers), so it names one
+/// immutable asset, never the secret.
+pub fn asset_signature(secret: &str, asset_id: Uuid) -> String {
+    signature(secret, &[asset_id.as_bytes()])
+}
+
+/// The signature that lets a render node pull one live feed from the node it is published to.
+pub fn feed_signature(secret: &str, key_id: Uuid) -> String {
+    signature(secret, &[b"feed:", key_id.as_bytes()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_signatures_depend_on_secret_and_asset() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        assert_eq!(asset_signature("s", a), asset_signature("s", a));
+        assert_ne!(asset_signature("s", a), asset_signature("s", b));
+        assert_ne!(asset_signature("s", a), asset_signature("t", a));
+        assert_eq!(asset_signature("s", a).len(), 64);
+        assert_ne!(feed_signature("s", a), asset_signature("s", a));
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(same_secret(b"", b""));
+    }
+}
