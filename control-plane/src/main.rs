@@ -77,7 +77,7 @@ fn serve() -> anyhow::Result<()> {
 }
 
 fn migrate() -> anyhow::Result<()> {
-    shared::telemetry::init("control-plane");
+    shared::telemetry::init("control-plane", &control_plane::startup::LOG_TABLE);
     let url = config::database_url();
     let applied = runtime()?.block_on(async {
         let db = control_plane::startup::connect_postgres(&url, 1).await?;
