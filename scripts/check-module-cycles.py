@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """Fails when the top-level modules of a Rust crate import each other in a cycle.
 
-Usage: check-module-cycles.py [--edges] CRATE_DIR [CRATE_DIR…]
+Usage: check-module-cycles.py [--nested] [--edges] [CRATE_DIR…]
+       check-module-cycles.py --self-test
        (no CRATE_DIR: every workspace member with a src/lib.rs, from the repository root)
 
-A crate's top-level modules are the `mod NAME` items of its src/lib.rs. Every path that
+A crate's top-level modules are the `mod NAME;` items of its src/lib.rs. Every path that
 names another top-level module counts as an edge — `use crate::X`, `crate::X::f()` in an
 expression, `use crate::{X, Y::Z}` groups, and `super::` chains that climb to the crate
 root from a module file — including test code, since a test that needs its dependent's
 internals is a tangle too. Inline `mod NAME { … }` blocks are followed, so `super::`
 inside a file's `mod tests` stays in that file's module.
 
-Prints each crate's cycles (one strongly connected group per line with one closing path
-through it) and ends with `RESULT crates=N cycles=M`; exits 1 when M > 0. `--edges` also
-prints every edge with the first file that makes it.
+`--nested` checks every level the same way: the child modules of each module with
+children (`fleet::jobs` and `fleet::lifecycle`, say) must not name each other in a cycle.
+
+Prints each cycle (one strongly connected group per line with one closing path through
+it) and ends with `RESULT crates=N cycles=M`; exits 1 when M > 0. `--edges` also prints
+every edge with the first file that makes it. `--self-test` checks the checker on small
+crates with known cycles.
 """
 
 from __future__ import annotations
@@ -72,110 +77,117 @@ def strip_comments_and_strings(src: str) -> str:
     return "".join(out)
 
 
-def top_level_modules(lib_rs: Path) -> list[str]:
-    text = strip_comments_and_strings(lib_rs.read_text())
+def declared_modules(file: Path) -> list[str]:
+    """The modules a file declares with `mod NAME;` (not inline `mod NAME { … }`)."""
+    text = strip_comments_and_strings(file.read_text())
     return re.findall(rf"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+({IDENT})\s*;", text, re.M)
 
 
-def module_files(src: Path, top: str) -> list[tuple[Path, list[str]]]:
-    """Every file of top-level module `top`, with its module path."""
+def child_files(folder: Path, child: str, path: list[str]) -> list[tuple[Path, list[str]]]:
+    """Every file of module `child` declared by the module whose files live in `folder`."""
     files: list[tuple[Path, list[str]]] = []
-    single = src / f"{top}.rs"
-    folder = src / top
+    single = folder / f"{child}.rs"
+    sub = folder / child
     if single.exists():
-        files.append((single, [top]))
-    if folder.is_dir():
-        for f in sorted(folder.rglob("*.rs")):
-            rel = f.relative_to(src).with_suffix("").parts
-            path = list(rel[:-1]) if rel[-1] == "mod" else list(rel)
-            files.append((f, path))
+        files.append((single, path + [child]))
+    if sub.is_dir():
+        for f in sorted(sub.rglob("*.rs")):
+            rel = f.relative_to(sub).with_suffix("").parts
+            inner = list(rel[:-1]) if rel[-1] == "mod" else list(rel)
+            files.append((f, path + [child] + inner))
     return files
 
 
-def group_heads(body: str) -> list[str]:
-    """The first segment of each path in a `{…}` use group (nested groups flattened)."""
-    heads, depth, current = [], 0, ""
-    for ch in body:
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        if depth == 0 and ch == ",":
-            heads.append(current)
-            current = ""
-        elif depth == 0 or ch not in "{}":
-            current += ch if depth == 0 else ""
-    heads.append(current)
-    out = []
-    for h in heads:
-        m = re.match(rf"\s*({IDENT})", h)
-        if m:
-            out.append(m.group(1))
-    return out
+def parse_paths(text: str, pos: int) -> tuple[list[list[str]], int]:
+    """The paths written at `pos` (after a `crate::`-like prefix): one path, or one per item
+    of a `{…}` group (groups nest). Returns them and where they end."""
+    sep = r"\s*::\s*"
+    if text.startswith("{", pos):
+        depth, j = 1, pos + 1
+        while j < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            j += 1
+        body, out, start, depth = text[pos + 1 : j - 1], [], 0, 0
+        for i, ch in enumerate(body + ","):
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            if ch == "," and depth == 0:
+                item = body[start:i].strip()
+                start = i + 1
+                if item:
+                    out.extend(parse_paths(item, 0)[0])
+        return out, j
+    m = re.compile(rf"({IDENT}(?:{sep}{IDENT})*)({sep}\{{)?").match(text, pos)
+    if not m:
+        return [], pos
+    segs = [s for s in re.split(sep, m.group(1)) if s != "self"]
+    if m.group(2):
+        inner, end = parse_paths(text, m.end() - 1)
+        return [segs + i for i in inner] or [segs], end
+    return [segs], m.end()
 
 
-def references(text: str, file_path: list[str]) -> list[str]:
-    """Top-level names (first segment after the crate root) this file's paths point at."""
-    found: list[str] = []
+def references(text: str, file_path: list[str]) -> list[list[str]]:
+    """The absolute module paths (segments after the crate root) this file's paths name."""
+    found: list[list[str]] = []
     # Where each offset sits: the file's module path plus inline `mod x {` blocks.
-    scopes: list[tuple[int, int, list[str]]] = []  # (start, end, module path)
+    scopes: list[tuple[int, int, str]] = []
     for m in re.finditer(rf"\bmod\s+({IDENT})\s*\{{", text):
         depth, j = 1, m.end()
         while j < len(text) and depth:
             depth += {"{": 1, "}": -1}.get(text[j], 0)
             j += 1
-        scopes.append((m.end(), j, [m.group(1)]))
+        scopes.append((m.end(), j, m.group(1)))
 
     def module_at(pos: int) -> list[str]:
-        path = list(file_path)
-        for start, end, extra in sorted(scopes):
-            if start <= pos < end:
-                path += extra
-        return path
+        return list(file_path) + [name for start, end, name in sorted(scopes) if start <= pos < end]
 
-    path_re = re.compile(rf"(?<![\w$])((?:crate|super|self)(?:\s*::\s*(?:super|self))*)\s*::\s*(\{{|{IDENT})")
-    for m in path_re.finditer(text):
+    prefix = re.compile(rf"(?<![\w$])((?:crate|super|self)(?:\s*::\s*(?:super|self))*)\s*::\s*")
+    for m in prefix.finditer(text):
         head = re.split(r"\s*::\s*", m.group(1))
-        here = module_at(m.start())
-        if head[0] == "crate":
-            base: list[str] | None = []
-            rest = head[1:]
-        else:
-            base, rest = list(here), head
-        for seg in rest:
+        base: list[str] | None = [] if head[0] == "crate" else module_at(m.start())
+        for seg in head[1:] if head[0] == "crate" else head:
             if seg == "super":
                 if not base:
                     base = None
                     break
-                base.pop()
+                base = base[:-1]
         if base is None:
             continue
-        if base:
-            # Still inside a top-level module: the first segment is the top-level module.
-            found.append(base[0])
-            continue
-        if m.group(2) == "{":
-            depth, j = 1, m.end()
-            while j < len(text) and depth:
-                depth += {"{": 1, "}": -1}.get(text[j], 0)
-                j += 1
-            found.extend(group_heads(text[m.end() : j - 1]))
-        else:
-            found.append(m.group(2))
+        paths, _ = parse_paths(text, m.end())
+        found.extend(base + p for p in paths)
     return found
 
 
-def crate_graph(crate: Path) -> tuple[list[str], dict[str, dict[str, Path]]]:
-    src = crate / "src"
-    tops = top_level_modules(src / "lib.rs")
-    edges: dict[str, dict[str, Path]] = {t: {} for t in tops}
-    for top in tops:
-        for f, path in module_files(src, top):
+def module_parents(src: Path) -> list[tuple[list[str], Path, list[str]]]:
+    """Every module with children: (its path, the folder its children live in, their names)."""
+    out = []
+    todo: list[tuple[list[str], Path, Path]] = [([], src / "lib.rs", src)]
+    while todo:
+        path, file, folder = todo.pop()
+        children = declared_modules(file)
+        if children:
+            out.append((path, folder, children))
+        for c in children:
+            if (folder / c / "mod.rs").exists():
+                todo.append((path + [c], folder / c / "mod.rs", folder / c))
+            elif (folder / f"{c}.rs").exists() and (folder / c).is_dir():
+                todo.append((path + [c], folder / f"{c}.rs", folder / c))
+    return sorted(out)
+
+
+def sibling_graph(
+    src: Path, path: list[str], folder: Path, children: list[str]
+) -> dict[str, dict[str, Path]]:
+    """Edges between the children of module `path`: which names which."""
+    edges: dict[str, dict[str, Path]] = {c: {} for c in children}
+    n = len(path)
+    for c in children:
+        for f, fpath in child_files(folder, c, path):
             text = strip_comments_and_strings(f.read_text())
-            for target in references(text, path):
-                if target in edges and target != top:
-                    edges[top].setdefault(target, f)
-    return tops, edges
+            for ref in references(text, fpath):
+                if len(ref) > n and ref[:n] == path and ref[n] in edges and ref[n] != c:
+                    edges[c].setdefault(ref[n], f)
+    return edges
 
 
 def strongly_connected(nodes: list[str], edges: dict[str, dict[str, Path]]) -> list[list[str]]:
@@ -241,9 +253,54 @@ def workspace_crates(root: Path) -> list[Path]:
     return [root / n for n in names if (root / n / "src" / "lib.rs").exists()]
 
 
+def self_test() -> int:
+    """Runs the checker on small crates written for it: cycles it must find, and paths that
+    look like edges but are not."""
+    import tempfile
+
+    cases = {
+        # A cycle through a `use` group and a `super::` path; c only looks at its own tests.
+        "top": ({
+            "lib.rs": "mod a;\npub mod b;\nmod c;\n",
+            "a.rs": "use crate::{b::Thing, c};\n",
+            "b.rs": "pub fn f() { super::a::g() }\n",
+            "c.rs": "// crate::a in a comment\nconst S: &str = \"crate::a\";\n"
+                    "#[cfg(test)]\nmod tests { use super::*; }\n",
+        }, 1, 0),
+        # Siblings inside a folder module, seen only with --nested.
+        "nested": ({
+            "lib.rs": "pub mod m;\n",
+            "m/mod.rs": "pub mod x;\npub mod y;\n",
+            "m/x.rs": "use super::y::Y;\n",
+            "m/y.rs": "use crate::m::{x::X};\n",
+        }, 0, 1),
+    }
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (files, top, nested) in cases.items():
+            src = Path(tmp) / name / "src"
+            for rel, text in files.items():
+                (src / rel).parent.mkdir(parents=True, exist_ok=True)
+                (src / rel).write_text(text)
+            for only_top, want in ((True, top), (False, top + nested)):
+                parents = [p for p in module_parents(src) if not (only_top and p[0])]
+                got = sum(
+                    len(strongly_connected(ch, sibling_graph(src, path, folder, ch)))
+                    for path, folder, ch in parents
+                )
+                ok = got == want
+                failed += not ok
+                level = "top level" if only_top else "nested"
+                print(f"{'ok  ' if ok else 'FAIL'} self-test {name} ({level}): {got} cycle(s), want {want}")
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
+    if "--self-test" in argv:
+        return self_test()
     show_edges = "--edges" in argv
-    args = [a for a in argv if a != "--edges"]
+    nested = "--nested" in argv
+    args = [a for a in argv if a not in ("--edges", "--nested")]
     if any(a.startswith("-") for a in args):
         print(__doc__)
         return 2
@@ -251,25 +308,33 @@ def main(argv: list[str]) -> int:
     crates = [Path(a) for a in args] if args else workspace_crates(root)
     cycles = 0
     for crate in crates:
-        if not (crate / "src" / "lib.rs").exists():
+        src = crate / "src"
+        if not (src / "lib.rs").exists():
             print(f"FAIL {crate}: no src/lib.rs")
             cycles += 1
             continue
-        tops, edges = crate_graph(crate)
-        if show_edges:
-            for a in tops:
-                for b, f in sorted(edges[a].items()):
-                    print(f"  {crate.name}: {a} -> {b}   ({f.relative_to(crate)})")
-        groups = strongly_connected(tops, edges)
-        for g in groups:
-            path = cycle_through(g, edges)
-            hops = " -> ".join(
-                f"{a} ({edges[a][b].relative_to(crate)})" for a, b in zip(path, path[1:])
-            )
-            print(f"FAIL {crate.name}: cycle among {{{', '.join(g)}}}: {hops} -> {path[-1]}")
-        if not groups:
-            print(f"ok   {crate.name}: {len(tops)} top-level modules, no import cycle")
-        cycles += len(groups)
+        parents = module_parents(src)
+        if not nested:
+            parents = [p for p in parents if not p[0]]
+        found = 0
+        for path, folder, children in parents:
+            edges = sibling_graph(src, path, folder, children)
+            where = f"{crate.name}" + (f" ({'::'.join(path)})" if path else "")
+            if show_edges:
+                for a in children:
+                    for b, f in sorted(edges[a].items()):
+                        print(f"  {where}: {a} -> {b}   ({f.relative_to(crate)})")
+            for g in strongly_connected(children, edges):
+                path_ = cycle_through(g, edges)
+                hops = " -> ".join(
+                    f"{a} ({edges[a][b].relative_to(crate)})" for a, b in zip(path_, path_[1:])
+                )
+                print(f"FAIL {where}: cycle among {{{', '.join(g)}}}: {hops} -> {path_[-1]}")
+                found += 1
+        if not found:
+            what = "modules at every level" if nested else "top-level modules"
+            print(f"ok   {crate.name}: no import cycle between {what}")
+        cycles += found
     print(f"RESULT crates={len(crates)} cycles={cycles}")
     return 1 if cycles else 0
 

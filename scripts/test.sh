@@ -20,6 +20,9 @@ bash scripts/services.sh
 step "format"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+step "architecture: no import cycle between modules, at any level, of any crate"
+python3 scripts/check-module-cycles.py --self-test >/dev/null
+python3 scripts/check-module-cycles.py --nested
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

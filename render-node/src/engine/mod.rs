@@ -54,7 +54,7 @@ use self::preview::Preview;
 use self::render_loop::RenderLoop;
 use self::stats::FrameStats;
 use self::stream::Running;
-use self::supervisor::Supervisor;
+use self::supervisor::{Supervisor, SupervisorCommand};
 use crate::compose::Compositor;
 use crate::error::{RenderError, Result};
 use crate::output::{DEFAULT_RETRY, OutputTarget, Outputs};
@@ -293,6 +293,12 @@ impl Engine {
             stats: stats.clone(),
             disposal: dispose_tx,
             last_frame: last_frame.clone(),
+            on_end: {
+                let sup = sup_tx.clone();
+                Box::new(move || {
+                    let _ = sup.send(SupervisorCommand::Stopping);
+                })
+            },
         };
         let supervisor = Supervisor {
             stream_id: id,

@@ -48,6 +48,9 @@ pub struct RenderLoop {
     pub disposal: std::sync::mpsc::Sender<LayerContent>,
     /// The newest composed frame, for snapshots (a reference, not a copy).
     pub last_frame: Arc<Mutex<Option<gst::Buffer>>>,
+    /// Called once the loop has ended and sent EOS (the supervisor then waits for it a
+    /// bounded time only).
+    pub on_end: Box<dyn FnOnce() + Send>,
 }
 
 /// Why the loop ended.
@@ -70,6 +73,7 @@ impl RenderLoop {
         let _ = self.appsrc.end_of_stream();
         // The silent audio source (and any audio inputs) must end too, or the muxer waits.
         let _ = self.pipeline.send_event(gst::event::Eos::new());
+        (self.on_end)();
         end
     }
 

@@ -29,7 +29,8 @@ const EOS_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum SupervisorCommand {
     /// Make the RTMP destinations these.
     SetOutputs(Vec<String>),
-    /// The render loop was told to stop; give EOS a bounded time, then shut down.
+    /// The render loop was told to stop, or ended by itself (a frame limit, a refused
+    /// frame): give EOS a bounded time, then shut down.
     Stopping,
     /// As `Stopping`, but a new pipeline replaces this one: the stream itself goes on, so no
     /// end event.
@@ -108,7 +109,7 @@ impl Supervisor {
                 }
             }
             if let Some(o) = &mut self.outputs {
-                o.tick();
+                o.tick(stop_deadline.is_none());
                 if o.all_failed() && failure.is_none() {
                     failure = Some("every destination failed".into());
                     break;

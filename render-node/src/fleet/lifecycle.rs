@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::held::HeldStream;
 use super::node::Node;
-use super::reports::report_stream;
+use super::reports::{give_up, report_stream};
 use crate::engine::NodeEvent;
 
 /// Starts a claimed stream; `claim_ms` (how long the claim took) goes into the log line that
@@ -54,25 +54,6 @@ pub(crate) async fn start_stream(node: &Arc<Node>, spec: StreamSpec, epoch: i64,
         tenant,
         events,
     ));
-}
-
-/// Reports a stream this node could not run: it is marked failed with the reason.
-pub(crate) async fn give_up(
-    node: &Arc<Node>,
-    stream_id: Uuid,
-    tenant: &str,
-    epoch: i64,
-    reason: &str,
-) {
-    tracing::error!(%stream_id, %tenant, %reason, "cannot run the stream");
-    let release = Release {
-        epoch,
-        failure: Some(reason.to_owned()),
-        handoff: false,
-    };
-    if let Err(e) = node.links.control.release(stream_id, &release).await {
-        tracing::warn!(%stream_id, error = %e, "release not recorded; the lease will lapse");
-    }
 }
 
 /// Turns a stream's errors into `stream:error` events for its tenant, and reports the stream

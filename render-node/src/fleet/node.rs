@@ -112,14 +112,26 @@ impl Node {
         self.draining.store(true, Ordering::Relaxed);
     }
 
+    /// CPU used by the process over the last tick, in percent of one core.
+    fn cpu_percent(&self) -> f64 {
+        // Read in a function of its own: the guard must not outlive the read (a struct
+        // literal keeps its temporaries, and the lock is not reentrant).
+        *self.cpu_percent.lock()
+    }
+
+    /// The memory measured at the last tick.
+    pub(crate) fn memory(&self) -> Option<MemoryUse> {
+        *self.memory.lock()
+    }
+
     /// What admission looks at, as of the last tick.
     fn load(&self) -> Load {
         Load {
             busy: self.busy(),
             draining: self.draining.load(Ordering::Relaxed),
-            cpu_percent: *self.cpu_percent.lock(),
+            cpu_percent: self.cpu_percent(),
             cores: cores(),
-            memory: *self.memory.lock(),
+            memory: self.memory(),
         }
     }
 
@@ -131,11 +143,6 @@ impl Node {
     /// Slots left for new streams.
     pub(crate) fn free_slots(&self) -> usize {
         self.links.cfg.limits.capacity.saturating_sub(self.busy())
-    }
-
-    /// The memory measured at the last tick.
-    pub(crate) fn memory(&self) -> Option<MemoryUse> {
-        *self.memory.lock()
     }
 
     /// Whether the node should take another job: not draining, a free slot, CPU and memory
@@ -161,12 +168,43 @@ impl Node {
             node_id: self.id().to_owned(),
             capacity: self.links.cfg.limits.capacity,
             streams: self.held.len(),
-            cpu_usage: *self.cpu_percent.lock(),
+            cpu_usage: self.cpu_percent(),
             memory_usage: resident_bytes(),
             accepting: self.accepting(),
             draining: self.draining.load(Ordering::Relaxed),
             http_addr: self.links.cfg.advertise_addr.clone(),
             updated_at: unix_ms(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::sim::SimEngine;
+    use crate::links::config::test_config;
+
+    /// A node on the simulated engine, as a load harness runs many in one process.
+    fn sim_node(id: &str, capacity: usize) -> Arc<Node> {
+        let mut cfg = test_config(id);
+        cfg.limits.capacity = capacity;
+        // The process is shared: its CPU and memory say nothing about one simulated node.
+        cfg.limits.max_cpu_percent = f64::INFINITY;
+        cfg.limits.max_memory_percent = f64::INFINITY;
+        let links = Links::new(cfg).unwrap();
+        Node::new(links, Arc::new(SimEngine::new(id)), None)
+    }
+
+    #[test]
+    fn a_node_describes_itself_and_admits_by_its_own_slots() {
+        let (a, b) = (sim_node("sim-a", 3), sim_node("sim-b", 0));
+        a.measured(Some(250.0), None);
+        let info = a.info();
+        assert_eq!((info.node_id.as_str(), info.capacity), ("sim-a", 3));
+        assert_eq!((info.cpu_usage, info.accepting), (250.0, true));
+        assert_eq!(a.free_slots(), 3);
+        assert!(!b.info().accepting, "a node without slots takes nothing");
+        a.start_draining();
+        assert!(!a.accepting() && a.info().draining);
     }
 }

@@ -1,18 +1,18 @@
 //! Every second: each stream's report and the node's heartbeat into Redis, `metrics:update`
 //! (and `stream:status` on changes) for tenants, the node's gauges, and the control plane
-//! told when a stream went live.
+//! told when a stream went live — or, when it cannot run, that it failed and why.
 
 use std::sync::Arc;
 
 use serde_json::json;
 use shared::events::EventType;
+use shared::node_api::Release;
 use shared::node_api::keys::REFRESH_EVERY;
 use shared::status::StreamState;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::held::HeldStream;
-use super::lifecycle::give_up;
 use super::node::Node;
 use crate::system::memory::MemoryUse;
 use crate::system::process::CpuMeter;
@@ -83,5 +83,24 @@ pub(crate) async fn report_stream(node: &Arc<Node>, id: Uuid, held: &HeldStream)
             Ok(Err(_)) => tracing::warn!(stream_id = %id, "lease lost before going live"),
             Err(e) => tracing::warn!(stream_id = %id, error = %e, "live not recorded yet"),
         }
+    }
+}
+
+/// Reports a stream this node could not run: it is marked failed with the reason.
+pub(crate) async fn give_up(
+    node: &Arc<Node>,
+    stream_id: Uuid,
+    tenant: &str,
+    epoch: i64,
+    reason: &str,
+) {
+    tracing::error!(%stream_id, %tenant, %reason, "cannot run the stream");
+    let release = Release {
+        epoch,
+        failure: Some(reason.to_owned()),
+        handoff: false,
+    };
+    if let Err(e) = node.links.control.release(stream_id, &release).await {
+        tracing::warn!(%stream_id, error = %e, "release not recorded; the lease will lapse");
     }
 }

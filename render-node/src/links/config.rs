@@ -149,31 +149,37 @@ impl NodeConfig {
     }
 }
 
+/// Settings for a node in unit tests (nothing listens or connects until used).
+#[cfg(test)]
+pub(crate) fn test_config(node_id: &str) -> NodeConfig {
+    NodeConfig {
+        node_id: node_id.into(),
+        amqp_url: "amqp://user:hunter2@mq/%2f".to_owned().into(),
+        redis_url: "redis://:hunter3@redis".to_owned().into(),
+        control_plane_urls: vec!["http://cp:8080".into()],
+        node_secret: "hunter4".to_owned().into(),
+        namespace: String::new(),
+        metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9091)),
+        advertise_addr: "127.0.0.1:9091".into(),
+        rtsp_addr: SocketAddr::from(([127, 0, 0, 1], 8554)),
+        ingest_addr: None,
+        media: MediaPolicy::default(),
+        limits: Limits {
+            capacity: 2,
+            max_cpu_percent: 90.0,
+            max_memory_percent: 90.0,
+            max_memory_bytes: None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn debug_output_keeps_credentials_out() {
-        let cfg = NodeConfig {
-            node_id: "n1".into(),
-            amqp_url: "amqp://user:hunter2@mq/%2f".to_owned().into(),
-            redis_url: "redis://:hunter3@redis".to_owned().into(),
-            control_plane_urls: vec!["http://cp:8080".into()],
-            node_secret: "hunter4".to_owned().into(),
-            namespace: String::new(),
-            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9091)),
-            advertise_addr: "127.0.0.1:9091".into(),
-            rtsp_addr: SocketAddr::from(([127, 0, 0, 1], 8554)),
-            ingest_addr: None,
-            media: MediaPolicy::default(),
-            limits: Limits {
-                capacity: 2,
-                max_cpu_percent: 90.0,
-                max_memory_percent: 90.0,
-                max_memory_bytes: None,
-            },
-        };
+        let cfg = test_config("n1");
         let text = format!("{cfg:?}");
         assert!(text.contains("n1") && !text.contains("hunter"), "{text}");
     }

@@ -290,13 +290,14 @@ impl Outputs {
         true
     }
 
-    /// Retries due destinations and notices ones that started sending. Call about every
-    /// 100 ms.
-    pub fn tick(&mut self) {
+    /// Retries due destinations (unless `retry` is false: the stream is ending, and a
+    /// branch joining after the end of stream passed would never see it) and notices ones
+    /// that started sending. Call about every 100 ms.
+    pub fn tick(&mut self, retry: bool) {
         let now = Instant::now();
         for i in 0..self.branches.len() {
             let mut b = std::mem::replace(&mut self.branches[i], placeholder());
-            if b.retry_at.is_some_and(|t| t <= now) {
+            if retry && b.retry_at.is_some_and(|t| t <= now) {
                 b.retry_at = None;
                 match self.connect(&mut b) {
                     Ok(()) => b.state = OutputState::Connecting,
