@@ -20,6 +20,7 @@ mod keys;
 mod layers;
 mod leases;
 mod lifecycle;
+mod lost_starts;
 mod migrations;
 mod quotas;
 mod redaction;
