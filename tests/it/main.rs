@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // a failing test should panic with the error
 
 mod asset_bombs;
+mod asset_replicas;
 mod assets;
 mod auth;
 mod bad_input;
