@@ -107,6 +107,7 @@ impl Application {
             http: reqwest::Client::new(),
             decode,
             sockets: SocketCounts::default(),
+            gates: Default::default(),
         };
         crate::metrics::handle();
         Ok(Application { listener, state })

@@ -13,6 +13,7 @@ use crate::broker::Broker;
 use crate::config::Config;
 use crate::fanout::EventBus;
 use crate::limits::decode::DecodeSlots;
+use crate::limits::gate::TenantGates;
 use crate::limits::sockets::SocketCounts;
 
 /// Handles to Postgres, Redis and RabbitMQ, plus settings.
@@ -33,6 +34,8 @@ pub struct AppState {
     pub decode: DecodeSlots,
     /// Open WebSockets per tenant on this replica.
     pub sockets: SocketCounts,
+    /// Per-tenant gates for creates on this replica.
+    pub gates: TenantGates,
 }
 
 impl AppState {

@@ -19,6 +19,7 @@ pub async fn create_stream(
     config: &StreamConfig,
 ) -> Result<Option<StreamRow>, ApiError> {
     let (id, scene_id) = (StreamId::random(), SceneId::random());
+    let _gate = state.gates.enter(tenant).await;
     let mut tx = state.db.begin().await?;
     reserve(&mut tx, &state.config.quotas, tenant, Counted::Streams).await?;
     // The scene FK on streams is deferred, so the stream row can name its scene first.

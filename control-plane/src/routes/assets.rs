@@ -141,6 +141,7 @@ async fn upload(
         .map_err(|e| ApiError::Internal(e.into()))??
     };
     let sha256 = hex::encode(Sha256::digest(&bytes));
+    let _gate = state.gates.enter(&ctx.tenant).await;
     let mut tx = state.db.begin().await?;
     // Under the tenant's lock, so the same new bytes uploaded twice at once are stored once.
     crate::db::usage::lock_tenant(&mut tx, &ctx.tenant).await?;

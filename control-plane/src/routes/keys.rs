@@ -103,6 +103,7 @@ async fn create_key(
     State(state): State<AppState>,
     ctx: TenantStream,
 ) -> Result<Created<NewKey>, ApiError> {
+    let _gate = state.gates.enter(&ctx.tenant).await;
     let mut tx = state.db.begin().await?;
     reserve(&mut tx, &state.config.quotas, &ctx.tenant, Counted::Keys).await?;
     if keys::list(&mut *tx, ctx.stream.id).await?.len() >= MAX_KEYS_PER_STREAM {

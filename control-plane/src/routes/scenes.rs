@@ -102,6 +102,7 @@ async fn create_scene(
     ApiJson(body): ApiJson<CreateScene>,
 ) -> Result<Created<Scene>, ApiError> {
     validate_scene_name(&body.name)?;
+    let _gate = state.gates.enter(&ctx.tenant).await;
     let mut tx = state.db.begin().await?;
     reserve(&mut tx, &state.config.quotas, &ctx.tenant, Counted::Scenes).await?;
     if scenes::count(&mut *tx, ctx.stream.id).await? >= MAX_SCENES {
