@@ -11,6 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use shared::env::{self, EnvError};
 use shared::media_url::MediaPolicy;
 
+use crate::limits::{Quotas, ServerLimits};
+
 /// Everything the control plane needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -36,6 +38,10 @@ pub struct Config {
     /// Apply pending migrations at start (`MIGRATE_ON_START`, default true); when false the
     /// schema is only checked, and migrations are a deploy step (`control-plane migrate`).
     pub migrate_on_start: bool,
+    /// What each tenant may have and do (`QUOTA_*`).
+    pub quotas: Quotas,
+    /// The HTTP server's limits (connections, timeouts, decodes).
+    pub limits: ServerLimits,
 }
 
 /// The database URL alone, for `control-plane migrate`, which needs nothing else.
@@ -69,6 +75,8 @@ impl Config {
             node_secret: env::optional("NODE_SECRET").map(SecretString::from),
             ingest_url: env::or("INGEST_URL", "rtmp://127.0.0.1:1935/live"),
             migrate_on_start: env::parse_or("MIGRATE_ON_START", true)?,
+            quotas: Quotas::from_env()?,
+            limits: ServerLimits::from_env()?,
         })
     }
 }
@@ -104,6 +112,8 @@ mod tests {
             node_secret: Some(secrets[1].into()),
             ingest_url: "rtmp://ingest/live".into(),
             migrate_on_start: true,
+            quotas: Quotas::default(),
+            limits: ServerLimits::default(),
         };
         let debug = format!("{config:?}");
         assert!(debug.contains("stream-manager"), "{debug}");

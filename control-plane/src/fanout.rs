@@ -1,7 +1,8 @@
 //! Receives every tenant event from Redis pub/sub and hands it to this replica's WebSockets.
 //!
 //! One subscription per replica feeds a bounded broadcast channel; each socket filters it by
-//! tenant and stream. A socket that falls behind the channel is closed (it re-syncs from the
+//! tenant and stream. Every string in an event's data is redacted on the way in
+//! (`shared::tenant_text`). A socket that falls behind the channel is closed (it re-syncs from the
 //! API on reconnect), so one slow client never delays the others.
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use futures_util::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use shared::backoff::Backoff;
 use shared::events::{TenantEvent, events_channel};
+use shared::tenant_text::redact_json;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -52,7 +54,13 @@ pub async fn run(redis_url: SecretString, ns: String, bus: EventBus, token: Canc
                     let Some(msg) = msg else { break };
                     match serde_json::from_slice::<TenantEvent>(msg.get_payload_bytes()) {
                         // No receivers is normal: nobody is watching on this replica.
-                        Ok(event) => drop(bus.send(Arc::new(event))),
+                        // Nodes publish straight to Redis: this is where their texts
+                        // (GStreamer errors quoting signed or credentialed URLs) are made
+                        // fit for tenants.
+                        Ok(mut event) => {
+                            redact_json(&mut event.event.data);
+                            drop(bus.send(Arc::new(event)));
+                        }
                         Err(e) => tracing::warn!(error = %e, "ignoring malformed event"),
                     }
                 }

@@ -21,7 +21,8 @@
 //! by stream key through [`ingest`]; [`streams`] creates streams with their first scene.
 //! [`config`] reads the environment, [`migrate`] fits the database schema to this binary,
 //! [`startup`] wires it all together with the shared [`state`], and [`metrics`] exports
-//! Prometheus metrics.
+//! Prometheus metrics. [`limits`] bounds what one tenant may use (quotas, rates, sockets,
+//! decodes) and what the HTTP server accepts, so no tenant can hurt another.
 
 pub mod auth;
 pub mod broker;
@@ -34,6 +35,7 @@ pub mod extract;
 pub mod fanout;
 pub mod ids;
 pub mod ingest;
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod migrate;

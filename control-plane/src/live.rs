@@ -5,7 +5,10 @@
 
 use redis::AsyncCommands;
 use shared::spec::DesiredState;
-use shared::status::{LiveReport, StreamMetrics, StreamState, StreamStatus};
+use shared::status::{
+    LiveReport, OutputStatus, StreamMetrics, StreamState, StreamStatus, mask_output_url,
+};
+use shared::tenant_text::redact;
 
 use crate::db::streams::StreamRow;
 use crate::db::unix_ms;
@@ -70,9 +73,23 @@ pub fn compose_status(row: &StreamRow, report: Option<&LiveReport>) -> StreamSta
         state,
         node_id: live.and_then(|r| r.node_id.clone()),
         reason: report
-            .and_then(|r| r.reason.clone())
-            .or_else(|| row.failure_reason.clone().filter(|_| desired.is_on_air())),
-        outputs: live.map(|r| r.outputs.clone()).unwrap_or_default(),
+            .and_then(|r| r.reason.as_deref())
+            .or_else(|| {
+                row.failure_reason
+                    .as_deref()
+                    .filter(|_| desired.is_on_air())
+            })
+            .map(redact),
+        outputs: live.map_or_else(Vec::new, |r| {
+            r.outputs
+                .iter()
+                .map(|o| OutputStatus {
+                    url: mask_output_url(&o.url),
+                    state: o.state,
+                    error: o.error.as_deref().map(redact),
+                })
+                .collect()
+        }),
         version: row.version,
     }
 }

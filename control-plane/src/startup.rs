@@ -17,6 +17,8 @@ use crate::auth::JwtKeys;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::dispatch::relay;
+use crate::limits::decode::DecodeSlots;
+use crate::limits::sockets::SocketCounts;
 use crate::state::AppState;
 
 /// What `DEBUG_COMPONENTS` turns up to debug in this binary (see `shared::telemetry`).
@@ -90,6 +92,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
         let topology = Topology::new(config.namespace.clone());
+        let decode = DecodeSlots::new(config.limits.decode_concurrency, config.limits.decode_wait);
         let state = AppState {
             db,
             redis,
@@ -102,6 +105,9 @@ impl Application {
             relay_wake: Arc::new(Notify::new()),
             events: crate::fanout::bus(),
             http: reqwest::Client::new(),
+            decode,
+            sockets: SocketCounts::default(),
+            gates: Default::default(),
         };
         crate::metrics::handle();
         Ok(Application { listener, state })
@@ -133,10 +139,8 @@ impl Application {
         ));
         let app = crate::routes::router(self.state.clone());
         tracing::info!(addr = %self.listener.local_addr()?, "control plane listening");
-        let shutdown = token.clone();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let limits = self.state.config.limits.clone();
+        crate::limits::server::serve(self.listener, app, &limits, token.clone()).await;
         token.cancel();
         for (name, task) in [
             ("outbox relay", relay),
@@ -148,6 +152,6 @@ impl Application {
             }
         }
         self.state.db.close().await;
-        served.context("http server failed")
+        Ok(())
     }
 }

@@ -4,6 +4,7 @@ use crate::db::scenes;
 use crate::db::streams::{self, StreamRow};
 use crate::error::ApiError;
 use crate::ids::{SceneId, StreamId};
+use crate::limits::quotas::{Counted, reserve};
 use crate::state::AppState;
 use shared::scene::MAIN_SCENE;
 use shared::stream_config::StreamConfig;
@@ -18,7 +19,9 @@ pub async fn create_stream(
     config: &StreamConfig,
 ) -> Result<Option<StreamRow>, ApiError> {
     let (id, scene_id) = (StreamId::random(), SceneId::random());
+    let _gate = state.gates.enter(tenant).await;
     let mut tx = state.db.begin().await?;
+    reserve(&mut tx, &state.config.quotas, tenant, Counted::Streams).await?;
     // The scene FK on streams is deferred, so the stream row can name its scene first.
     if !streams::insert(&mut *tx, id, tenant, name, is_default, config, scene_id).await? {
         return Ok(None);

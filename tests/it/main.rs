@@ -1,6 +1,8 @@
 //! The integration suite: real Postgres, Redis and RabbitMQ; one control plane per test.
 #![allow(clippy::unwrap_used)] // a failing test should panic with the error
 
+mod asset_bombs;
+mod asset_replicas;
 mod assets;
 mod auth;
 mod bad_input;
@@ -19,9 +21,13 @@ mod keys;
 mod layers;
 mod leases;
 mod lifecycle;
+mod lost_starts;
 mod migrations;
+mod quotas;
+mod redaction;
 mod replicas;
 mod scenes;
+mod server_limits;
 mod soak;
 mod stale_commands;
 mod streams;

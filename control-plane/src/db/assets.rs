@@ -26,17 +26,37 @@ pub struct NewAsset<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Stores the image unless the tenant already has the same bytes; returns the asset either way.
+/// The tenant's asset with these bytes, if it has one.
+#[tracing::instrument(skip(db))]
+pub async fn find_by_sha256(
+    db: impl PgExecutor<'_>,
+    tenant: &str,
+    sha256: &str,
+) -> sqlx::Result<Option<AssetRow>> {
+    sqlx::query_as!(
+        AssetRow,
+        r#"SELECT id AS "id: AssetId", sha256, content_type, width, height, byte_size, created_at
+           FROM assets WHERE tenant_id = $1 AND sha256 = $2"#,
+        tenant,
+        sha256
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Stores a new image. Callers look for the same bytes first, under the tenant's quota lock
+/// ([`crate::db::usage::lock_tenant`]), so the unique (tenant, sha256) cannot be hit.
 #[tracing::instrument(skip(db, a), fields(sha256 = a.sha256))]
-pub async fn insert_or_get(
-    db: impl PgExecutor<'_> + Copy,
+pub async fn insert(
+    db: impl PgExecutor<'_>,
     tenant: &str,
     a: &NewAsset<'_>,
 ) -> sqlx::Result<AssetRow> {
-    sqlx::query!(
+    sqlx::query_as!(
+        AssetRow,
         r#"INSERT INTO assets (id, tenant_id, sha256, content_type, width, height, byte_size, bytes)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (tenant_id, sha256) DO NOTHING"#,
+           RETURNING id AS "id: AssetId", sha256, content_type, width, height, byte_size, created_at"#,
         AssetId::random() as _,
         tenant,
         a.sha256,
@@ -45,15 +65,6 @@ pub async fn insert_or_get(
         a.height,
         a.bytes.len() as i32,
         a.bytes
-    )
-    .execute(db)
-    .await?;
-    sqlx::query_as!(
-        AssetRow,
-        r#"SELECT id AS "id: AssetId", sha256, content_type, width, height, byte_size, created_at
-           FROM assets WHERE tenant_id = $1 AND sha256 = $2"#,
-        tenant,
-        a.sha256
     )
     .fetch_one(db)
     .await

@@ -174,3 +174,30 @@ pub async fn fail(db: impl PgExecutor<'_>, stream_id: StreamId, reason: &str) ->
     .await?;
     Ok(())
 }
+
+/// How long an on-air stream may have neither a node nor a start job before the reaper
+/// queues one again. Longer than a busy fleet takes to claim a fresh job; a stream that only
+/// waits for capacity gets a duplicate job per period, which the claim answers
+/// not-claimable once one of them is taken.
+pub const ORPHAN_GRACE_MS: i64 = 30_000;
+
+/// On-air streams that no node holds and no start job is pending for: no unpublished start
+/// in the outbox and none published within [`ORPHAN_GRACE_MS`] (its job was lost — a node
+/// took it and dropped it — or never made). Locked for the caller's transaction.
+pub async fn orphans(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(StreamId, String)>> {
+    let rows = sqlx::query!(
+        r#"SELECT s.id AS "id: StreamId", s.tenant_id FROM streams s
+           WHERE s.desired_state IN ('running', 'paused') AND s.node_id IS NULL
+             AND s.failure_reason IS NULL
+             AND NOT EXISTS (
+                 SELECT 1 FROM outbox o
+                 WHERE o.payload->>'type' = 'start' AND o.payload->'spec'->>'streamId' = s.id::text
+                   AND (o.published_at IS NULL
+                        OR o.created_at > now() - make_interval(secs => $1::float8 / 1000)))
+           ORDER BY s.id LIMIT 50 FOR UPDATE OF s SKIP LOCKED"#,
+        ORPHAN_GRACE_MS as f64
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.tenant_id)).collect())
+}

@@ -13,6 +13,7 @@
 //! - [`leases`]: which render node holds a stream, fenced by an epoch; the reaper's query.
 //! - [`outbox`]: commands committed with their change, awaiting the relay.
 //! - [`audit`]: who started, stopped, paused and resumed which stream.
+//! - [`usage`]: a tenant's counts for its quotas, and the per-tenant lock around them.
 
 pub mod assets;
 pub mod audit;
@@ -22,6 +23,7 @@ pub mod leases;
 pub mod outbox;
 pub mod scenes;
 pub mod streams;
+pub mod usage;
 
 use time::OffsetDateTime;
 

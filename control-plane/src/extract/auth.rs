@@ -1,6 +1,7 @@
-//! Who a request speaks for: the tenant or operator its bearer token names.
+//! Who a request speaks for: the tenant or operator its bearer token names. A tenant's
+//! request also spends from its request budget (`QUOTA_REQUESTS_PER_SECOND`).
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header::{AUTHORIZATION, UPGRADE};
 use axum::http::request::Parts;
 
@@ -8,14 +9,29 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The tenant a valid bearer token names. Browsers cannot set headers on WebSockets, so a
-/// WebSocket upgrade may carry the token as a `token` query parameter instead.
+/// The tenant a valid bearer token names. Browsers cannot set headers on WebSockets, so the
+/// events socket (and only it) may carry the token as a `token` query parameter instead.
 pub struct Tenant(pub String);
+
+/// When the request's token expires (Unix seconds), left in the request's extensions by
+/// the token's check for handlers that outlive the request (the events socket).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenExpiry(pub u64);
 
 /// A fleet operator (a token with `role: operator`).
 pub struct Operator(pub String);
 
-/// The bearer token of a request (or, for WebSocket upgrades, its `token` query parameter).
+/// Whether the request is for the events socket, the one route that may take `?token=`: a
+/// token in a URL ends up in proxies' and browsers' logs, so no other route accepts one.
+fn is_events_socket(parts: &Parts) -> bool {
+    parts.headers.contains_key(UPGRADE)
+        && parts
+            .extensions
+            .get::<MatchedPath>()
+            .is_some_and(|p| p.as_str().ends_with(crate::routes::events::EVENTS_PATH))
+}
+
+/// The bearer token of a request (or, for the events socket, its `token` query parameter).
 fn bearer(parts: &Parts) -> Result<String, ApiError> {
     let header = parts
         .headers
@@ -29,7 +45,7 @@ fn bearer(parts: &Parts) -> Result<String, ApiError> {
             .map(str::trim)
             .ok_or_else(|| ApiError::Unauthorized("Authorization must be a Bearer token".into()))?
             .to_owned(),
-        None if parts.headers.contains_key(UPGRADE) => query_token(parts.uri.query())
+        None if is_events_socket(parts) => query_token(parts.uri.query())
             .ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?,
         None => return Err(ApiError::Unauthorized("missing bearer token".into())),
     };
@@ -43,11 +59,13 @@ fn query_token(query: Option<&str>) -> Option<String> {
 }
 
 /// Who the request's token speaks for; 401 when there is none or it is invalid.
-fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
-    state
+fn principal(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let principal = state
         .jwt
         .verify_principal(&bearer(parts)?)
-        .map_err(|e| ApiError::Unauthorized(e.to_string()))
+        .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    parts.extensions.insert(TokenExpiry(principal.expires_at));
+    Ok(principal)
 }
 
 impl FromRequestParts<AppState> for Tenant {
@@ -61,6 +79,8 @@ impl FromRequestParts<AppState> for Tenant {
                 "operator tokens cannot act as a tenant".into(),
             ));
         }
+        crate::limits::rate::spend(state, &principal.subject, state.config.quotas.requests())
+            .await?;
         Ok(Tenant(principal.subject))
     }
 }

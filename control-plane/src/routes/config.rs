@@ -1,9 +1,13 @@
 //! `/config`: a stream's output settings.
+//!
+//! Outputs' credentials (`rtmp://user:pass@…`) are never answered back: answers show them
+//! as `****@`, and a PATCH that sends such a masked URL back keeps the stored credentials.
 
 use axum::extract::State;
 use serde_json::Value;
 use shared::media_url::UrlUse;
 use shared::stream_config::StreamConfig;
+use shared::tenant_text::mask_userinfo;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,6 +39,27 @@ pub fn merge(current: &StreamConfig, patch: Value) -> Result<StreamConfig, ApiEr
     Ok(config)
 }
 
+/// The config as a tenant is shown it: outputs' credentials masked.
+pub fn shown(mut config: StreamConfig) -> StreamConfig {
+    for url in &mut config.outputs {
+        *url = mask_userinfo(url);
+    }
+    config
+}
+
+/// Puts back the credentials of outputs the client sent as it was shown them.
+fn unmask(config: &mut StreamConfig, current: &StreamConfig) {
+    for url in &mut config.outputs {
+        if let Some(stored) = current
+            .outputs
+            .iter()
+            .find(|c| *c != url && mask_userinfo(c) == *url)
+        {
+            url.clone_from(stored);
+        }
+    }
+}
+
 /// Refuses outputs the node must not reach.
 pub fn check_outputs(state: &AppState, config: &StreamConfig) -> Result<(), ApiError> {
     for (i, url) in config.outputs.iter().enumerate() {
@@ -49,7 +74,7 @@ pub fn check_outputs(state: &AppState, config: &StreamConfig) -> Result<(), ApiE
 #[utoipa::path(get, path = "/config", tag = "config",
     responses((status = 200, body = StreamConfig), (status = 401, body = ErrorEnvelope)))]
 async fn get_config(ctx: TenantStream) -> ApiResult<StreamConfig> {
-    ok(ctx.stream.config.0)
+    ok(shown(ctx.stream.config.0))
 }
 
 /// Changes some settings; a live stream picks them up without stopping.
@@ -63,7 +88,8 @@ async fn patch_config(
 ) -> ApiResult<StreamConfig> {
     let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
     let stream_id = write.stream_id();
-    let config = merge(&write.row().config.0, patch)?;
+    let mut config = merge(&write.row().config.0, patch)?;
+    unmask(&mut config, &write.row().config.0);
     check_outputs(&state, &config)?;
     let layer_count = layers::count(write.conn(), stream_id).await?;
     if i64::from(config.max_layers) < layer_count {
@@ -74,10 +100,10 @@ async fn patch_config(
     }
     if config == write.row().config.0 {
         // Nothing to write and nothing to tell: dropping the write releases the lock.
-        return ok(config);
+        return ok(shown(config));
     }
     streams::set_config(write.conn(), stream_id, &config).await?;
     // Config changes have no event in the WebSocket contract.
     write.commit(None, Announce::Nothing).await?;
-    ok(config)
+    ok(shown(config))
 }

@@ -13,6 +13,7 @@ use shared::node_api::{
     Renewal, paths, same_secret,
 };
 use shared::spec::StreamSpec;
+use shared::tenant_text::{redact, truncate};
 
 use crate::db::{leases, streams};
 use crate::dispatch::commands;
@@ -23,6 +24,9 @@ use crate::extract::{ApiJson, Node, PathIds};
 use crate::ids::{AssetId, KeyId, StreamId};
 use crate::response::{ApiResult, ok};
 use crate::state::AppState;
+
+/// Longest failure text kept from a node.
+const MAX_FAILURE_BYTES: usize = 500;
 
 /// Routes of the node API.
 pub fn router() -> Router<AppState> {
@@ -146,7 +150,13 @@ async fn release(
     ApiJson(body): ApiJson<Release>,
 ) -> ApiResult<serde_json::Value> {
     let stream_id: StreamId = ids.id("streamId", "stream")?;
-    let failure = body.failure.as_deref().map(|f| &f[..f.len().min(500)]);
+    // Stored, shown in the status and sent as an event: no credentials or signatures, and
+    // cut on a character boundary (a byte index can split one and panic).
+    let failure = body
+        .failure
+        .as_deref()
+        .map(|f| truncate(&redact(f), MAX_FAILURE_BYTES).to_owned());
+    let failure = failure.as_deref();
     let mut tx = CommandTx::begin(&state).await?;
     let released = leases::release(tx.conn(), stream_id, &node, body.epoch, failure).await?;
     if let Some((tenant, _)) = &released

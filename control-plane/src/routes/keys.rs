@@ -5,6 +5,7 @@ use crate::db::unix_ms;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{PathIds, TenantStream};
 use crate::ids::KeyId;
+use crate::limits::quotas::{Counted, reserve};
 use crate::response::{ApiResult, Created, ok};
 use crate::state::AppState;
 use axum::extract::State;
@@ -102,7 +103,10 @@ async fn create_key(
     State(state): State<AppState>,
     ctx: TenantStream,
 ) -> Result<Created<NewKey>, ApiError> {
-    if keys::list(&state.db, ctx.stream.id).await?.len() >= MAX_KEYS_PER_STREAM {
+    let _gate = state.gates.enter(&ctx.tenant).await;
+    let mut tx = state.db.begin().await?;
+    reserve(&mut tx, &state.config.quotas, &ctx.tenant, Counted::Keys).await?;
+    if keys::list(&mut *tx, ctx.stream.id).await?.len() >= MAX_KEYS_PER_STREAM {
         return Err(ApiError::conflict(
             "key_limit",
             format!("a stream may have at most {MAX_KEYS_PER_STREAM} keys"),
@@ -110,7 +114,7 @@ async fn create_key(
     }
     let key = generate_key()?;
     let row = keys::insert(
-        &state.db,
+        &mut *tx,
         KeyId::random(),
         &ctx.tenant,
         ctx.stream.id,
@@ -118,6 +122,7 @@ async fn create_key(
         &mask(&key),
     )
     .await?;
+    tx.commit().await?;
     tracing::info!(tenant = %ctx.tenant, stream_id = %ctx.stream.id, key_id = %row.id, "stream key created");
     Ok(Created(NewKey {
         id: row.id,

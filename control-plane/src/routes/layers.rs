@@ -21,6 +21,7 @@ use crate::dispatch::write::{Announce, StreamWrite};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, PathIds, TenantStream};
 use crate::ids::{AssetId, KeyId, LayerId, SceneId, StreamId};
+use crate::limits::quotas::{Counted, reserve};
 use crate::response::{ApiResult, Created, ok};
 use crate::state::AppState;
 
@@ -198,6 +199,13 @@ async fn create_layer(
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stream has no active scene")))?,
     };
     layer.scene_id = scene_id.get();
+    reserve(
+        write.conn(),
+        &state.config.quotas,
+        &ctx.tenant,
+        Counted::Layers,
+    )
+    .await?;
     let max = write.row().config.0.max_layers;
     let existing = layers::list(write.conn(), stream_id, None).await?;
     if existing.len() as u32 >= max {

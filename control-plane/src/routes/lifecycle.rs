@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 use crate::dispatch::write::StreamWrite;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::TenantStream;
+use crate::limits::quotas::{Counted, reserve};
 use crate::live;
 use crate::response::{ApiResult, ok};
 use crate::state::AppState;
@@ -31,13 +32,22 @@ async fn change_state(
     to: DesiredState,
     allowed_from: &[DesiredState],
 ) -> ApiResult<StreamStatus> {
-    let write = StreamWrite::begin(state, &ctx.tenant, ctx.stream.id).await?;
+    let mut write = StreamWrite::begin(state, &ctx.tenant, ctx.stream.id).await?;
     let from = write.row().desired();
     if from != to && !allowed_from.contains(&from) {
         return Err(ApiError::conflict(
             "stream_not_live",
             format!("the stream is {}", from.as_str()),
         ));
+    }
+    if to.is_on_air() && !from.is_on_air() {
+        reserve(
+            write.conn(),
+            &state.config.quotas,
+            &ctx.tenant,
+            Counted::RunningStreams,
+        )
+        .await?;
     }
     ok(write.commit_transition(to).await?)
 }

@@ -16,6 +16,7 @@ use crate::dispatch::write::{Announce, StreamWrite};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, PathIds, TenantStream, json};
 use crate::ids::SceneId;
+use crate::limits::quotas::{Counted, reserve};
 use crate::response::{ApiResult, Created, ok};
 use crate::state::AppState;
 
@@ -101,18 +102,23 @@ async fn create_scene(
     ApiJson(body): ApiJson<CreateScene>,
 ) -> Result<Created<Scene>, ApiError> {
     validate_scene_name(&body.name)?;
-    if scenes::count(&state.db, ctx.stream.id).await? >= MAX_SCENES {
+    let _gate = state.gates.enter(&ctx.tenant).await;
+    let mut tx = state.db.begin().await?;
+    reserve(&mut tx, &state.config.quotas, &ctx.tenant, Counted::Scenes).await?;
+    if scenes::count(&mut *tx, ctx.stream.id).await? >= MAX_SCENES {
         return Err(ApiError::conflict(
             "scene_limit",
             format!("a stream may have at most {MAX_SCENES} scenes"),
         ));
     }
     let id = SceneId::random();
-    match scenes::insert(&state.db, id, ctx.stream.id, &body.name).await {
-        Ok(()) => Ok(Created(Scene {
-            id: id.get(),
-            name: body.name,
-        })),
+    match scenes::insert(&mut *tx, id, ctx.stream.id, &body.name).await {
+        Ok(()) => Ok(tx.commit().await.map(|()| {
+            Created(Scene {
+                id: id.get(),
+                name: body.name,
+            })
+        })?),
         Err(e) if is_unique_violation(&e, "scenes_name_unique") => Err(ApiError::conflict(
             "scene_exists",
             format!("a scene named {:?} already exists", body.name),

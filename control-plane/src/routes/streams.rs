@@ -17,9 +17,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Most streams one tenant may have.
-const MAX_STREAMS_PER_TENANT: i64 = 50;
-
 /// Routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -102,12 +99,6 @@ async fn create(
         None => StreamConfig::default(),
     };
     check_outputs(&state, &config)?;
-    if streams::count(&state.db, &tenant).await? >= MAX_STREAMS_PER_TENANT {
-        return Err(ApiError::conflict(
-            "stream_limit",
-            format!("a tenant may have at most {MAX_STREAMS_PER_TENANT} streams"),
-        ));
-    }
     let row = create_stream(&state, &tenant, &body.name, false, &config)
         .await?
         .ok_or(ApiError::NotFound("stream"))?;

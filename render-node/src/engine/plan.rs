@@ -32,8 +32,8 @@ pub struct LoadContext {
     pub feeds: Arc<dyn IngestFeeds>,
     /// `None` trusts every URL (the standalone command renders the operator's own files).
     pub policy: Option<MediaPolicy>,
-    /// Base URL of the control plane, for image layers that name an uploaded asset.
-    pub asset_base: Option<String>,
+    /// The control-plane replicas' base URLs, for image layers that name an uploaded asset.
+    pub asset_bases: Vec<String>,
     /// Signs asset URLs (`NODE_SECRET`).
     pub asset_key: Option<SecretString>,
 }
@@ -42,7 +42,7 @@ impl std::fmt::Debug for LoadContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadContext")
             .field("policy", &self.policy)
-            .field("asset_base", &self.asset_base)
+            .field("asset_bases", &self.asset_bases)
             .field("asset_key", &self.asset_key.as_ref().map(|_| "<hidden>"))
             .finish()
     }
@@ -170,17 +170,25 @@ impl Planner {
                 LayerContent::Bitmap(self.ctx.images.load(url)?)
             }
             LayerSource::Image(ImageSource::Asset { asset_id }) => {
-                let base = self.ctx.asset_base.as_deref().ok_or_else(|| {
-                    RenderError::InvalidSpec("image assets need CONTROL_PLANE_URL to be set".into())
-                })?;
                 let sig = self
                     .ctx
                     .asset_key
                     .as_ref()
                     .map(|k| shared::node_api::asset_signature(k.expose_secret(), *asset_id))
                     .unwrap_or_default();
-                let url = shared::node_api::paths::asset_url(base, *asset_id, &sig);
-                LayerContent::Bitmap(self.ctx.images.load(&url)?)
+                // Any replica serves any asset: a replica that is down costs a retry, not
+                // the layer.
+                let mut last = RenderError::InvalidSpec(
+                    "image assets need CONTROL_PLANE_URL to be set".into(),
+                );
+                for base in &self.ctx.asset_bases {
+                    let url = shared::node_api::paths::asset_url(base, *asset_id, &sig);
+                    match self.ctx.images.load(&url) {
+                        Ok(image) => return Ok(LayerContent::Bitmap(image)),
+                        Err(e) => last = e,
+                    }
+                }
+                return Err(last);
             }
             LayerSource::Text(t) => LayerContent::Bitmap(Arc::new(render_text(
                 t,
