@@ -12,6 +12,7 @@ mod control_plane_restart;
 mod events;
 mod faults;
 mod fleet;
+mod fleet_harness;
 mod health;
 mod ingest;
 mod key_secrecy;
