@@ -7,15 +7,16 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use crate::api::Target;
-use crate::drive::{DriveArgs, figure};
+use crate::figure;
 use crate::watch::Watcher;
 
 /// After the run: every stream live, and held by exactly one node (from the nodes' own
 /// `/metrics`, where each held stream has its series).
 pub async fn account(
-    args: &DriveArgs,
     targets: &[Target],
     watcher: &mut Watcher,
+    node_base_port: u16,
+    node_count: u16,
 ) -> anyhow::Result<()> {
     let ids: Vec<Uuid> = targets.iter().map(|t| t.stream_id).collect();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -29,15 +30,15 @@ pub async fn account(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     figure("fleet_streams_live", live, "streams");
-    if args.node_count == 0 {
+    if node_count == 0 {
         return Ok(());
     }
     let http = reqwest::Client::new();
     let mut holders: HashMap<Uuid, usize> = HashMap::new();
-    for i in 0..args.node_count {
+    for i in 0..node_count {
         let url = format!(
             "http://127.0.0.1:{}/metrics",
-            args.node_base_port.saturating_add(i)
+            node_base_port.saturating_add(i)
         );
         let Ok(r) = http.get(&url).timeout(Duration::from_secs(2)).send().await else {
             continue;

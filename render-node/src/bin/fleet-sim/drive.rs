@@ -5,7 +5,6 @@
 //! measures around this run.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::{Api, Target};
+use crate::figure;
 use crate::watch::{Seen, Watcher};
 use crate::workload::Tally;
 
@@ -53,9 +53,9 @@ pub struct DriveArgs {
     kill_node: Option<String>,
     /// Nodes serve `/metrics` on `node_base_port + i` for i < node_count.
     #[arg(long, default_value_t = 19100)]
-    pub node_base_port: u16,
+    node_base_port: u16,
     #[arg(long, default_value_t = 0)]
-    pub node_count: u16,
+    node_count: u16,
     /// A shell command run with `start` when the steady phase begins and `end` when it
     /// ends (the script reads the services' counters with it).
     #[arg(long)]
@@ -81,10 +81,6 @@ pub fn run(args: DriveArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?
         .block_on(drive(args))
-}
-
-pub fn figure(name: &str, value: impl std::fmt::Display, unit: &str) {
-    let _ = writeln!(std::io::stdout().lock(), "FIGURE {name}={value} {unit}");
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -343,5 +339,5 @@ async fn steady(
         "ms",
     );
 
-    crate::account::account(args, targets, watcher).await
+    crate::account::account(targets, watcher, args.node_base_port, args.node_count).await
 }

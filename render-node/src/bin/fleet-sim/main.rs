@@ -17,6 +17,7 @@ mod nodes;
 mod watch;
 mod workload;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -52,4 +53,9 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints one `FIGURE name=value unit` line (what scripts/bench-report.sh reads).
+fn figure(name: &str, value: impl std::fmt::Display, unit: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "FIGURE {name}={value} {unit}");
 }
