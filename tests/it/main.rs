@@ -14,6 +14,7 @@ mod control_plane_restart;
 mod events;
 mod faults;
 mod fleet;
+mod fleet_harness;
 mod health;
 mod ingest;
 mod key_secrecy;
