@@ -14,6 +14,7 @@ mod faults;
 mod fleet;
 mod health;
 mod ingest;
+mod ingest_abuse;
 mod key_secrecy;
 mod keys;
 mod layers;

@@ -14,6 +14,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use scuffle_rtmp::ServerSession;
+use scuffle_rtmp::command_messages::UnknownCommand;
+use scuffle_rtmp::messages::UnknownMessage;
 use scuffle_rtmp::session::server::{ServerSessionError, SessionData, SessionHandler};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -242,6 +244,33 @@ impl SessionHandler for Publisher {
                 .unpublished(&feed, "encoder stopped publishing")
                 .await;
         }
+        Ok(())
+    }
+
+    /// The library's own version logs the command's arguments, and encoders send the
+    /// stream key as one (`releaseStream`, `FCPublish`): only the command's name is kept.
+    async fn on_unknown_command(
+        &mut self,
+        stream_id: u32,
+        command: UnknownCommand<'_>,
+    ) -> Result<(), ServerSessionError> {
+        tracing::debug!(stream_id, command = %command.command_name, "unknown RTMP command");
+        Ok(())
+    }
+
+    /// As for commands: the payload is the peer's and may hold anything, so only its type
+    /// and length are logged.
+    async fn on_unknown_message(
+        &mut self,
+        stream_id: u32,
+        message: UnknownMessage,
+    ) -> Result<(), ServerSessionError> {
+        tracing::debug!(
+            stream_id,
+            kind = u8::from(message.msg_type_id),
+            bytes = message.data.len(),
+            "unknown RTMP message"
+        );
         Ok(())
     }
 
