@@ -21,6 +21,7 @@ mod layers;
 mod leases;
 mod lifecycle;
 mod migrations;
+mod node_exposure;
 mod replicas;
 mod scenes;
 mod soak;

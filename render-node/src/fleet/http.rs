@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
@@ -43,8 +43,12 @@ pub async fn serve(node: Arc<Node>, token: CancellationToken) {
     }
 }
 
-async fn prometheus(State(node): State<Arc<Node>>) -> String {
-    exposition::render(&node)
+async fn prometheus(State(node): State<Arc<Node>>, headers: HeaderMap) -> String {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let authorized = exposition::authorized(node.links.cfg.metrics_token.as_ref(), given);
+    exposition::render(&node, authorized)
 }
 
 async fn snapshot(State(node): State<Arc<Node>>, Path(id): Path<String>) -> Response {
