@@ -35,3 +35,113 @@ async fn a_stream_key_stays_out_of_the_nodes_log_with_every_library_at_debug() {
         "a stream key reached the node's log"
     );
 }
+
+/// Connects to `addr` from `source` (any of 127/8 on Linux).
+async fn connect_from(source: &str, addr: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{source}:0").parse().unwrap())?;
+    socket.connect(addr.parse().unwrap()).await
+}
+
+/// An RTMP handshake as an encoder starts it (C0+C1, then S0+S1+S2 back); how long it took.
+async fn handshake(source: &str, addr: &str) -> Duration {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t0 = Instant::now();
+    let mut conn = connect_from(source, addr).await.unwrap();
+    let mut c0c1 = vec![0u8; 1537];
+    c0c1[0] = 3;
+    conn.write_all(&c0c1).await.unwrap();
+    let mut s0s1s2 = vec![0u8; 1 + 1536 * 2];
+    tokio::time::timeout(Duration::from_secs(30), conn.read_exact(&mut s0s1s2))
+        .await
+        .expect("no handshake answer within 30 s")
+        .unwrap();
+    assert_eq!(s0s1s2[0], 3);
+    t0.elapsed()
+}
+
+#[tokio::test]
+async fn idle_connections_from_one_address_neither_hold_the_ingest_nor_stay_open() {
+    let app = spawn_app_with_private_urls(true).await;
+    let node = spawn_node_with_env(&app, "node-a", 1, &[]);
+    let addr = format!("127.0.0.1:{}", node.ingest_port);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(&addr).await.is_err() {
+        assert!(Instant::now() < deadline, "ingest never listened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // 700 connections from one address that shake hands, then trickle a never-ending
+    // message (one byte every 500 ms keeps the library's read timeout from firing) and
+    // never publish.
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut idle = Vec::new();
+    for _ in 0..700 {
+        let (addr, closed) = (addr.clone(), closed.clone());
+        idle.push(tokio::spawn(async move {
+            trickle("127.0.0.1", &addr).await;
+            closed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // An encoder elsewhere starts its handshake: it is served at once.
+    let took = handshake("127.0.0.2", &addr).await;
+    eprintln!(
+        "FIGURE ingest_handshake_with_700_idle_connections={:.1} ms",
+        took.as_secs_f64() * 1e3
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "the handshake waited {took:?} behind idle connections"
+    );
+    // Every idle connection is closed: beyond the per-address cap at once, the rest once
+    // the publish deadline (3 s) passes without a publish.
+    let t0 = Instant::now();
+    while closed.load(std::sync::atomic::Ordering::SeqCst) < 700
+        && t0.elapsed() < Duration::from_secs(8)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let open = 700 - closed.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(open, 0, "{open} idle connections still open after 8 s");
+    for t in idle {
+        t.abort();
+    }
+}
+
+/// A client that completes the handshake, starts a large command message and sends it one
+/// byte every 500 ms; returns when the server closes the connection.
+async fn trickle(source: &str, addr: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut conn) = connect_from(source, addr).await else {
+        return;
+    };
+    let mut c0c1 = vec![0u8; 1537];
+    c0c1[0] = 3;
+    if conn.write_all(&c0c1).await.is_err() {
+        return;
+    }
+    let mut s0s1s2 = vec![0u8; 1 + 1536 * 2];
+    if conn.read_exact(&mut s0s1s2).await.is_err() {
+        return;
+    }
+    // C2 echoes S1.
+    if conn.write_all(&s0s1s2[1..1537]).await.is_err() {
+        return;
+    }
+    // Chunk stream 3, type 0 header: timestamp 0, a 100000-byte AMF0 command on stream 0.
+    let header = [3u8, 0, 0, 0, 0x01, 0x86, 0xA0, 20, 0, 0, 0, 0];
+    if conn.write_all(&header).await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; 256];
+    loop {
+        tokio::select! {
+            r = conn.read(&mut buf) => if matches!(r, Ok(0) | Err(_)) { return },
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if conn.write_all(&[0]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //!
 //! - [`server`]: the RTMP endpoint (`INGEST_ADDR`, `rtmp://HOST/live/{streamKey}`); keys are
 //!   checked with the control plane when the publish starts.
+//! - [`per_peer`]: how many connections one source address may hold.
 //! - [`hub`]: the feeds published to this node, fanned out to local layers and relays.
 //! - [`registry`]: where each feed is published, in Redis.
 //! - [`relay`]: both ends of the relay between nodes — the HTTP route serving this node's
@@ -20,6 +21,7 @@
 
 pub mod flv;
 pub mod hub;
+pub mod per_peer;
 pub mod registry;
 pub mod relay;
 pub mod server;

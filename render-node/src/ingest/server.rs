@@ -25,13 +25,20 @@ use tracing::Instrument;
 use super::Ingest;
 use super::flv::{MAX_TAG_BYTES, Tag, TagKind};
 use super::hub::{Cut, Feed};
+use super::per_peer::PerPeer;
 
 /// The RTMP application encoders publish under.
 const APP: &str = "live";
-/// A connection that has not started publishing by then is closed.
-const PUBLISH_WITHIN: Duration = Duration::from_secs(10);
+/// A connection that has not started publishing by then is closed: an encoder sends its
+/// publish command within a round trip or two of connecting, and until then the connection
+/// holds a slot and buffers without any key having been checked.
+const PUBLISH_WITHIN: Duration = Duration::from_secs(3);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 256;
+/// Connections one source address may hold (an encoder needs one per stream it publishes);
+/// more from it are closed at once, so they never take the slots of other addresses.
+/// Behind a proxy that does not keep client addresses, this caps the proxy's connections.
+pub const MAX_CONNECTIONS_PER_PEER: usize = 16;
 
 /// The feeds one connection publishes, by RTMP message stream id (nearly always one).
 type Published = Arc<Mutex<Vec<(u32, Arc<Feed>)>>>;
@@ -47,6 +54,7 @@ pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationTok
     };
     tracing::info!(%addr, "rtmp ingest listening");
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let peers = PerPeer::new(MAX_CONNECTIONS_PER_PEER);
     loop {
         let permit = tokio::select! {
             _ = token.cancelled() => break,
@@ -64,6 +72,16 @@ pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationTok
                 }
             },
         };
+        let Some(peer_slot) = peers.admit(peer.ip()) else {
+            tracing::debug!(
+                %peer,
+                reason = "too many connections from this address",
+                "ingest connection closed"
+            );
+            drop(conn);
+            drop(permit);
+            continue;
+        };
         let ingest = ingest.clone();
         let token = token.clone();
         let span = tracing::info_span!("ingest", %peer);
@@ -71,6 +89,7 @@ pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationTok
             async move {
                 let _ = conn.set_nodelay(true);
                 serve_connection(ingest, conn, peer, token).await;
+                drop(peer_slot);
                 drop(permit);
             }
             .instrument(span),
