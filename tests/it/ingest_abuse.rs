@@ -145,3 +145,40 @@ async fn trickle(source: &str, addr: &str) {
         }
     }
 }
+
+#[tokio::test]
+async fn key_guesses_from_one_address_are_checked_a_few_times_then_refused_without_asking() {
+    let app = spawn_app_with_private_urls(true).await;
+    let node = spawn_node_with_env(&app, "node-a", 1, &[]);
+    // Ten guesses at once, then the first guess again.
+    let mut guesses: Vec<Encoder> = (0..10)
+        .map(|i| {
+            Encoder::publish(
+                &node.ingest_url(&format!("sk_guess{i:02}")),
+                "0xFF00FF",
+                "160x90",
+            )
+        })
+        .collect();
+    for g in &mut guesses {
+        assert!(
+            g.wait_exit(Duration::from_secs(30)).await.is_some(),
+            "a guessed key was not refused"
+        );
+    }
+    let mut again = Encoder::publish(&node.ingest_url("sk_guess00"), "0xFF00FF", "160x90");
+    assert!(again.wait_exit(Duration::from_secs(30)).await.is_some());
+    let log = node.log_text();
+    // Each check the control plane answered is one info line; the rest were decided by the
+    // node alone and logged at debug.
+    let asked = log.matches("reason=unknown or deleted stream key").count();
+    let quiet = log
+        .matches("reason=too many key checks from this address")
+        .count()
+        + log
+            .matches("reason=stream key refused a moment ago")
+            .count();
+    eprintln!("| 11 guesses from one address -> checks asked | {asked} (burst 5) |");
+    assert!((1..=7).contains(&asked), "{asked} checks asked:\n{log}");
+    assert_eq!(asked + quiet, 11, "{log}");
+}

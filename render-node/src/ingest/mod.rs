@@ -3,6 +3,7 @@
 //!
 //! - [`server`]: the RTMP endpoint (`INGEST_ADDR`, `rtmp://HOST/live/{streamKey}`); keys are
 //!   checked with the control plane when the publish starts.
+//! - [`key_attempts`]: how many key checks an address may cause, and keys just refused.
 //! - [`per_peer`]: how many connections one source address may hold.
 //! - [`hub`]: the feeds published to this node, fanned out to local layers and relays.
 //! - [`registry`]: where each feed is published, in Redis.
@@ -21,6 +22,7 @@
 
 pub mod flv;
 pub mod hub;
+pub mod key_attempts;
 pub mod per_peer;
 pub mod registry;
 pub mod relay;
@@ -62,6 +64,8 @@ pub struct Ingest {
     feeds_gauge: Gauge,
     accepted: Counter,
     refused: Counter,
+    /// Key checks by source address, and keys just refused.
+    key_attempts: key_attempts::KeyAttempts,
 }
 
 impl Ingest {
@@ -83,6 +87,7 @@ impl Ingest {
             feeds_gauge: m.gauge("ingest_feeds"),
             accepted: m.counter("ingest_publishes_total", &[("result", "accepted")]),
             refused: m.counter("ingest_publishes_total", &[("result", "refused")]),
+            key_attempts: key_attempts::KeyAttempts::default(),
             links,
         }))
     }

@@ -25,6 +25,7 @@ use tracing::Instrument;
 use super::Ingest;
 use super::flv::{MAX_TAG_BYTES, Tag, TagKind};
 use super::hub::{Cut, Feed};
+use super::key_attempts::Verdict;
 use super::per_peer::PerPeer;
 
 /// The RTMP application encoders publish under.
@@ -35,6 +36,9 @@ const APP: &str = "live";
 const PUBLISH_WITHIN: Duration = Duration::from_secs(3);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 256;
+/// Refusal reasons decided by the node alone (see `key_attempts`), logged at debug only.
+const REFUSED_FROM_MEMORY: &str = "stream key refused a moment ago";
+const TOO_MANY_CHECKS: &str = "too many key checks from this address";
 /// Connections one source address may hold (an encoder needs one per stream it publishes);
 /// more from it are closed at once, so they never take the slots of other addresses.
 /// Behind a proxy that does not keep client addresses, this caps the proxy's connections.
@@ -109,6 +113,7 @@ async fn serve_connection(
     let refused = Arc::new(Mutex::new(None));
     let handler = Publisher {
         ingest: ingest.clone(),
+        peer: peer.ip(),
         cut: cut.clone(),
         published: published.clone(),
         refused: refused.clone(),
@@ -142,7 +147,12 @@ async fn serve_connection(
     let feeds: Vec<_> = published.lock().drain(..).collect();
     if feeds.is_empty() {
         // A refusal matters to operators; a bare connect-and-close is a load balancer's probe.
-        if refused.lock().is_some() {
+        // Refusals decided without asking are a guesser's: one line each would let it fill
+        // the log at no cost.
+        if refused
+            .lock()
+            .is_some_and(|why| why != REFUSED_FROM_MEMORY && why != TOO_MANY_CHECKS)
+        {
             tracing::info!(%peer, %reason, "ingest connection closed");
         } else {
             tracing::debug!(%peer, %reason, "ingest connection closed");
@@ -203,6 +213,8 @@ impl tokio::io::AsyncWrite for EofIsAnError {
 /// The session handler: admits publishes and hands their media to the hub.
 struct Publisher {
     ingest: Arc<Ingest>,
+    /// The source address, whose key checks are counted.
+    peer: std::net::IpAddr,
     cut: Arc<Cut>,
     published: Published,
     /// Why a publish was refused, for the connection's log line.
@@ -237,9 +249,17 @@ impl SessionHandler for Publisher {
         }
         // Some encoders append a query string to the key; it is not part of it.
         let key = stream_name.split('?').next().unwrap_or_default();
+        match self.ingest.key_attempts.before_check(self.peer, key) {
+            Verdict::Ask => {}
+            Verdict::KnownBad => return self.refuse(REFUSED_FROM_MEMORY),
+            Verdict::TooMany => return self.refuse(TOO_MANY_CHECKS),
+        }
         let grant = match self.ingest.links.control.authorize_ingest(key).await {
             Ok(Ok(grant)) => grant,
-            Ok(Err(_)) => return self.refuse("unknown or deleted stream key"),
+            Ok(Err(_)) => {
+                self.ingest.key_attempts.refused(key);
+                return self.refuse("unknown or deleted stream key");
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot check a stream key; refusing the publish");
                 return self.refuse("stream key could not be checked");
