@@ -182,3 +182,91 @@ async fn key_guesses_from_one_address_are_checked_a_few_times_then_refused_witho
     assert!((1..=7).contains(&asked), "{asked} checks asked:\n{log}");
     assert_eq!(asked + quiet, 11, "{log}");
 }
+
+/// A process's resident memory in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+#[tokio::test]
+async fn large_messages_before_a_publish_are_not_buffered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with_private_urls(true).await;
+    let node = spawn_node_with_env(&app, "node-a", 1, &[]);
+    let addr = format!("127.0.0.1:{}", node.ingest_port);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(&addr).await.is_err() {
+        assert!(Instant::now() < deadline, "ingest never listened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss(node.child.id());
+    // Sixteen clients, each starting a 9 MB command message in one chunk stream after
+    // raising the chunk size, and sending 8 MB of it without ever publishing (the library
+    // buffers up to 10 MiB of a message on each of 4 chunk streams).
+    let mut clients = Vec::new();
+    for _ in 0..16 {
+        let addr = addr.clone();
+        clients.push(tokio::spawn(async move {
+            let mut conn = connect_from("127.0.0.1", &addr).await.unwrap();
+            let mut c0c1 = vec![0u8; 1537];
+            c0c1[0] = 3;
+            conn.write_all(&c0c1).await.unwrap();
+            let mut s0s1s2 = vec![0u8; 1 + 1536 * 2];
+            conn.read_exact(&mut s0s1s2).await.unwrap();
+            conn.write_all(&s0s1s2[1..1537]).await.unwrap();
+            // Set Chunk Size (type 1) to 64 KiB, the library's largest, on chunk stream 2.
+            let set_chunk = [2u8, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x00, 0x01, 0x00, 0x00];
+            if conn.write_all(&set_chunk).await.is_err() {
+                return 0usize;
+            }
+            // A 9 MB AMF0 command (type 20) on chunk stream 3.
+            let len: u32 = 9_000_000;
+            let l = len.to_be_bytes();
+            let header = [3u8, 0, 0, 0, l[1], l[2], l[3], 20, 0, 0, 0, 0];
+            if conn.write_all(&header).await.is_err() {
+                return 0;
+            }
+            // 64 KiB chunks, each after the first behind a type 3 header (0xC3).
+            let mut chunk = vec![0u8; 64 * 1024 + 1];
+            chunk[64 * 1024] = 0xC3;
+            let mut sent = 0;
+            while sent < 8_000_000 {
+                if conn.write_all(&chunk).await.is_err() {
+                    return sent;
+                }
+                sent += chunk.len();
+            }
+            // Hold the connection open a little while the node would be buffering.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            sent
+        }));
+    }
+    // The node's peak while the clients send and hold.
+    let pid = node.child.id();
+    let mut peak = before;
+    while !clients.iter().all(|c| c.is_finished()) {
+        peak = peak.max(rss(pid));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut sent = Vec::new();
+    for c in clients {
+        sent.push(c.await.unwrap());
+    }
+    let grew = peak.saturating_sub(before);
+    eprintln!(
+        "FIGURE ingest_rss_growth_16_pre_publish_8mb_messages={:.1} MB",
+        grew as f64 / 1e6
+    );
+    assert!(
+        sent.iter().all(|s| *s < 8_000_000),
+        "the node read whole messages before a publish: {sent:?}"
+    );
+    assert!(grew < 64_000_000, "the node grew by {grew} bytes");
+}

@@ -4,6 +4,7 @@
 //! - [`server`]: the RTMP endpoint (`INGEST_ADDR`, `rtmp://HOST/live/{streamKey}`); keys are
 //!   checked with the control plane when the publish starts.
 //! - [`key_attempts`]: how many key checks an address may cause, and keys just refused.
+//! - [`session_io`]: the socket as the RTMP session reads it (EOF, pre-publish budget).
 //! - [`per_peer`]: how many connections one source address may hold.
 //! - [`hub`]: the feeds published to this node, fanned out to local layers and relays.
 //! - [`registry`]: where each feed is published, in Redis.
@@ -27,6 +28,7 @@ pub mod per_peer;
 pub mod registry;
 pub mod relay;
 pub mod server;
+pub mod session_io;
 pub mod source;
 
 use std::net::SocketAddr;

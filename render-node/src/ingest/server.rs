@@ -9,6 +9,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -27,6 +28,7 @@ use super::flv::{MAX_TAG_BYTES, Tag, TagKind};
 use super::hub::{Cut, Feed};
 use super::key_attempts::Verdict;
 use super::per_peer::PerPeer;
+use super::session_io::SessionIo;
 
 /// The RTMP application encoders publish under.
 const APP: &str = "live";
@@ -111,14 +113,17 @@ async fn serve_connection(
     let cut = Arc::new(Cut::default());
     let published = Published::default();
     let refused = Arc::new(Mutex::new(None));
+    let admitted = Arc::new(AtomicBool::new(false));
     let handler = Publisher {
         ingest: ingest.clone(),
+        admitted: admitted.clone(),
         peer: peer.ip(),
         cut: cut.clone(),
         published: published.clone(),
         refused: refused.clone(),
     };
-    let mut run = Box::pin(ServerSession::new(EofIsAnError(conn), handler).run());
+    let io = SessionIo::new(conn, admitted.clone());
+    let mut run = Box::pin(ServerSession::new(io, handler).run());
     let deadline = tokio::time::sleep(PUBLISH_WITHIN);
     tokio::pin!(deadline);
     let mut waiting_for_publish = true;
@@ -163,56 +168,11 @@ async fn serve_connection(
     }
 }
 
-/// The connection as the RTMP session reads it, with end of stream as an error: scuffle's
-/// handshake loop reads again on a zero-byte read, so a client that closes during the
-/// handshake (a load balancer's TCP health check does, every few seconds) would keep the
-/// session spinning until our publish deadline instead of ending it.
-struct EofIsAnError(TcpStream);
-
-impl tokio::io::AsyncRead for EofIsAnError {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let wanted = buf.remaining() > 0;
-        match std::pin::Pin::new(&mut self.0).poll_read(cx, buf) {
-            std::task::Poll::Ready(Ok(())) if wanted && buf.filled().len() == before => {
-                std::task::Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()))
-            }
-            other => other,
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for EofIsAnError {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
 /// The session handler: admits publishes and hands their media to the hub.
 struct Publisher {
     ingest: Arc<Ingest>,
+    /// Set once a publish is admitted: lifts the connection's pre-publish read budget.
+    admitted: Arc<AtomicBool>,
     /// The source address, whose key checks are counted.
     peer: std::net::IpAddr,
     cut: Arc<Cut>,
@@ -268,6 +228,7 @@ impl SessionHandler for Publisher {
         let feed = self.ingest.published(grant, self.cut.clone()).await;
         self.ingest.accepted.increment(1);
         self.published.lock().push((stream_id, feed));
+        self.admitted.store(true, Ordering::Release);
         Ok(())
     }
 
