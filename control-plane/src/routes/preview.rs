@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use redis::AsyncCommands;
+use secrecy::ExposeSecret;
 use shared::node_api::{NodeInfo, node_key};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -35,9 +36,17 @@ async fn preview(State(state): State<AppState>, ctx: TenantStream) -> Result<Res
     let info: NodeInfo = raw
         .and_then(|r| serde_json::from_str(&r).ok())
         .ok_or(ApiError::NotFound("preview"))?;
-    let url = format!(
-        "http://{}/streams/{}/snapshot.jpg",
-        info.http_addr, ctx.stream.id
+    // The node serves snapshots only to signed URLs: without NODE_SECRET there is no preview.
+    let secret = state
+        .config
+        .node_secret
+        .as_ref()
+        .ok_or(ApiError::NotFound("preview"))?;
+    let url = shared::node_api::paths::snapshot_url(
+        &info.http_addr,
+        ctx.stream.id.get(),
+        secret.expose_secret(),
+        shared::node_api::signing::unix_now_secs(),
     );
     let resp = state
         .http

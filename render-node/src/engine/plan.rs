@@ -152,8 +152,12 @@ impl Planner {
 
     fn check_url(&self, field: &str, url: &str, what: UrlUse) -> Result<()> {
         if let Some(p) = &self.ctx.policy {
-            p.check_reachable(field, url, what)
+            let checked = p
+                .check_reachable(field, url, what)
                 .map_err(|e| RenderError::Refused(e.to_string()))?;
+            if checked.scheme() == "file" {
+                file_stays_inside(p, field, checked.to_file_path().ok())?;
+            }
         }
         Ok(())
     }
@@ -249,5 +253,27 @@ fn same_content(old: &Layer, new: &Layer) -> bool {
         // Text is rendered into its box: a new box size needs a new rendering.
         LayerSource::Text(_) => old.size == new.size,
         _ => true,
+    }
+}
+
+/// The policy reads a `file://` path as written; a symlink inside `MEDIA_ROOT` can still
+/// point anywhere on the node, so the path is resolved before anything opens it. A path
+/// that cannot be resolved (missing, unreadable) is refused the same way: no detail about
+/// the node's filesystem reaches the tenant.
+fn file_stays_inside(
+    policy: &MediaPolicy,
+    field: &str,
+    path: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let inside = match (&policy.media_root, path) {
+        (Some(root), Some(path)) => shared::media_url::canonical_inside(root, &path),
+        _ => false,
+    };
+    if inside {
+        Ok(())
+    } else {
+        Err(RenderError::Refused(format!(
+            "{field}: file is not readable inside the media root"
+        )))
     }
 }
