@@ -18,6 +18,10 @@ pub struct Tenant(pub String);
 #[derive(Debug, Clone, Copy)]
 pub struct TokenExpiry(pub u64);
 
+/// The events socket's route (its last segment): the only route that takes its token as
+/// `?token=`, so the extractor that decides that owns the name and the router uses it.
+pub const EVENTS_PATH: &str = "/events";
+
 /// A fleet operator (a token with `role: operator`).
 pub struct Operator(pub String);
 
@@ -28,7 +32,7 @@ fn is_events_socket(parts: &Parts) -> bool {
         && parts
             .extensions
             .get::<MatchedPath>()
-            .is_some_and(|p| p.as_str().ends_with(crate::routes::events::EVENTS_PATH))
+            .is_some_and(|p| p.as_str().ends_with(EVENTS_PATH))
 }
 
 /// The bearer token of a request (or, for the events socket, its `token` query parameter).
@@ -79,8 +83,13 @@ impl FromRequestParts<AppState> for Tenant {
                 "operator tokens cannot act as a tenant".into(),
             ));
         }
-        crate::limits::rate::spend(state, &principal.subject, state.config.quotas.requests())
-            .await?;
+        crate::limits::rate::spend(
+            &state.redis,
+            state.ns(),
+            &principal.subject,
+            state.config.quotas.requests(),
+        )
+        .await?;
         Ok(Tenant(principal.subject))
     }
 }

@@ -15,7 +15,7 @@ pub mod node;
 pub mod path;
 pub mod stream;
 
-pub use auth::{Operator, Tenant, TokenExpiry};
+pub use auth::{EVENTS_PATH, Operator, Tenant, TokenExpiry};
 pub use json::ApiJson;
 pub use node::Node;
 pub use path::PathIds;

@@ -8,8 +8,9 @@
 //! the cost; if Redis is away the request is let through (Redis's outage must not become
 //! the API's), and logged.
 
+use redis::aio::ConnectionManager;
+
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Refill, spend one token, and answer how many milliseconds until one is available
 /// (0: spent). The key expires once the bucket would be full again.
@@ -44,13 +45,19 @@ pub struct Bucket {
     pub burst: f64,
 }
 
-/// Spends one of `tenant`'s tokens from `bucket`; 429 with `Retry-After` when there is none.
-pub async fn spend(state: &AppState, tenant: &str, bucket: Bucket) -> Result<(), ApiError> {
+/// Spends one of `tenant`'s tokens from `bucket` (keys under the namespace `ns`); 429 with
+/// `Retry-After` when there is none.
+pub async fn spend(
+    redis: &ConnectionManager,
+    ns: &str,
+    tenant: &str,
+    bucket: Bucket,
+) -> Result<(), ApiError> {
     if bucket.rate <= 0.0 {
         return Ok(());
     }
-    let key = format!("{}rate:{}:{tenant}", state.ns(), bucket.name);
-    let mut conn = state.redis.clone();
+    let key = format!("{ns}rate:{}:{tenant}", bucket.name);
+    let mut conn = redis.clone();
     // EVAL with the text each time: 600 bytes, and no script-cache miss to handle.
     let wait: Result<u64, _> = redis::cmd("EVAL")
         .arg(BUCKET)

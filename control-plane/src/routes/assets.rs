@@ -121,7 +121,13 @@ async fn upload(
     ctx: TenantStream,
     body: axum::body::Body,
 ) -> Result<Created<AssetView>, ApiError> {
-    crate::limits::rate::spend(&state, &ctx.tenant, state.config.quotas.uploads()).await?;
+    crate::limits::rate::spend(
+        &state.redis,
+        state.ns(),
+        &ctx.tenant,
+        state.config.quotas.uploads(),
+    )
+    .await?;
     let limit = state.config.max_asset_bytes;
     let bytes: Bytes = axum::body::to_bytes(body, limit)
         .await

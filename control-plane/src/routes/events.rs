@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::ApiError;
-use crate::extract::{TenantStream, TokenExpiry};
+use crate::extract::{EVENTS_PATH, TenantStream, TokenExpiry};
 use crate::ids::StreamId;
 use crate::limits::server::ConnectionSlot;
 use crate::limits::sockets::SocketSlot;
@@ -21,9 +21,6 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// How often the server pings; a client silent for three intervals is dropped.
 const PING_EVERY: Duration = Duration::from_secs(20);
-
-/// The route's last segment; the only route that takes its token as `?token=`.
-pub const EVENTS_PATH: &str = "/events";
 
 /// Close code for a token that expired while its socket was open (4000-4999: the
 /// application's own range).
