@@ -2,8 +2,10 @@
 # Control plane image. Build from the repository root (the workspace is the context):
 #   docker build -f docker/control-plane.Dockerfile -t stream-manager/control-plane .
 
-ARG RUST_IMAGE=rust:1-bookworm
-ARG RUNTIME_IMAGE=debian:bookworm-slim
+# Pinned (scripts/check_dockerfiles.py refuses floating tags): an unrelated rebuild must not
+# move the toolchain or the runtime.
+ARG RUST_IMAGE=rust:1.95.0-bookworm
+ARG RUNTIME_IMAGE=debian:12.12-slim
 
 # ---- build ------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS builder

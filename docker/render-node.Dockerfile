@@ -2,8 +2,11 @@
 # Render node image. Build from the repository root (the workspace is the context):
 #   docker build -f docker/render-node.Dockerfile -t stream-manager/render-node .
 
-ARG RUST_IMAGE=rust:1-bookworm
-ARG RUNTIME_IMAGE=debian:bookworm-slim
+# Pinned: the builder's Debian must match the runtime's (GStreamer 1.22 of Debian 12), and an
+# unrelated rebuild must not move the toolchain. scripts/check_dockerfiles.py refuses floating
+# tags (a major version only, `latest`, a bare codename) for every base image.
+ARG RUST_IMAGE=rust:1.95.0-bookworm
+ARG RUNTIME_IMAGE=debian:12.12-slim
 
 # ---- build ------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS builder
@@ -36,12 +39,16 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 # ---- runtime ----------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime
 # Only the GStreamer runtime the pipelines use: core + base/good/bad/ugly plugins (x264 is in
-# -ugly, FLV/RTMP in -good/-bad), libav decoders for video files and feeds, the RTSP server
-# library for previews, one font family for text layers, and CA roots for rtmps:// and https://.
+# -ugly, FLV/RTMP in -good/-bad), libav decoders for video files and feeds, Pango's
+# `textoverlay` for text layers (gstreamer1.0-x: a Recommends of the others, which
+# --no-install-recommends leaves out), the RTSP server library for previews, one font family
+# for text layers, and CA roots for rtmps:// and https://. docker/render-node.elements lists
+# every element the code creates; scripts/check_gst_elements.py proves these packages
+# provide each one.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-       gstreamer1.0-plugins-ugly gstreamer1.0-libav libgstrtspserver-1.0-0 \
+       gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x libgstrtspserver-1.0-0 \
        fonts-dejavu-core ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 app \
@@ -65,7 +72,7 @@ USER 10001:10001
 WORKDIR /var/lib/render-node
 
 HEALTHCHECK --interval=10s --timeout=4s --start-period=30s --retries=3 \
-    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9091 && printf 'GET /metrics HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && timeout 3 head -n 1 <&3 | grep -q ' 200'"]
+    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9091 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && timeout 3 head -n 1 <&3 | grep -q ' 200'"]
 
 # SIGTERM drains the node: its streams move to other nodes, then it exits. Give it time
 # (docker stop -t / compose stop_grace_period / the ASG lifecycle hook).

@@ -10,6 +10,9 @@
 #   render-node/bench/render-bench.sh   render throughput against ../shared/bench/baseline.sh run
 #                                   in the same invocation (ratios), 1080p30 in real time,
 #                                   720p30 streams at once in real time, memory per stream
+#   render-node/bench/floor-bench.sh    the production scene (moving video background, PiP,
+#                                   logo, lower third, texts) against its decode + encode floor
+#                                   and ffmpeg's filter graph, 1080p and 720p
 #   scripts/bench-ws.sh             WebSocket memory per socket and change -> event latency
 #   scripts/soak.sh BENCH_SOAK_SECONDS   RSS/fd slopes and A/V offset at the receiver
 # Each prints `FIGURE name=value unit` lines; the report's table is built only from those (a
@@ -56,6 +59,8 @@ bench faults bash -c "cargo build -q --locked -p render-node && cargo nextest ru
 bench render env RENDER_NODE_BIN="$CARGO_TARGET_DIR/release/render-node" \
   REALTIME_SECONDS="${BENCH_REALTIME_SECONDS:-30}" STREAMS_720=3 STREAMS_720_MAX="${BENCH_STREAMS_720_MAX:-6}" \
   bash render-node/bench/render-bench.sh "${BENCH_FRAMES:-300}"
+bench floor env RENDER_NODE_BIN="$CARGO_TARGET_DIR/release/render-node" \
+  bash render-node/bench/floor-bench.sh "${BENCH_FRAMES:-300}"
 bench websockets bash scripts/bench-ws.sh
 bench soak bash scripts/soak.sh "${BENCH_SOAK_SECONDS:-300}"
 
@@ -119,6 +124,12 @@ rows = [
     ("render", "720p ratio to the bare gst-launch-1.0 pipeline / to ffmpeg", f"{val('render_720p_ratio_gst', '{:.2f}')} / {val('render_720p_ratio_ffmpeg', '{:.2f}')}", "", "render"),
     ("render", "busy moving background + x264, ratio to ffmpeg (1080p / 720p)", f"{val('render_1080p_busy_ratio_ffmpeg', '{:.2f}')} / {val('render_720p_busy_ratio_ffmpeg', '{:.2f}')}", "", "render"),
     ("render", "1080p30 in real time: dropped frames, CPU, RSS", f"{val('realtime_1080p_dropped')}, {val('realtime_1080p_cpu')}, {val('realtime_1080p_rss')}", "0 dropped", "render"),
+    ("floor", "production scene 1080p: our CPU-seconds over the decode + encode floor", val("prod_1080p_render_overhead_vs_floor", "{:+.1%}").replace(" x", ""), "≤ +10 %", "floor"),
+    ("floor", "production scene 1080p: decode / encode floor / ours / ffmpeg (CPU-s)", f"{val('prod_1080p_floor_decode_cpu_s', '{:.2f}')} / {val('prod_1080p_floor_encode_cpu_s', '{:.2f}')} / {val('prod_1080p_ours_cpu_s', '{:.2f}')} / {val('prod_1080p_ffmpeg_cpu_s', '{:.2f}')}", "", "floor"),
+    ("floor", "production scene 1080p: ours / ffmpeg's filter graph (wall fps), ratio", f"{val('prod_1080p_ours_fps', '{:.1f}')} / {val('prod_1080p_ffmpeg_fps', '{:.1f}')}, {val('prod_1080p_ratio_ffmpeg', '{:.2f}')}", "≥ 1.5×", "floor"),
+    ("floor", "production scene 720p: our CPU-seconds over the decode + encode floor", val("prod_720p_render_overhead_vs_floor", "{:+.1%}").replace(" x", ""), "≤ +10 %", "floor"),
+    ("floor", "production scene 720p: decode / encode floor / ours / ffmpeg (CPU-s)", f"{val('prod_720p_floor_decode_cpu_s', '{:.2f}')} / {val('prod_720p_floor_encode_cpu_s', '{:.2f}')} / {val('prod_720p_ours_cpu_s', '{:.2f}')} / {val('prod_720p_ffmpeg_cpu_s', '{:.2f}')}", "", "floor"),
+    ("floor", "production scene 720p: ours / ffmpeg's filter graph (wall fps), ratio", f"{val('prod_720p_ours_fps', '{:.1f}')} / {val('prod_720p_ffmpeg_fps', '{:.1f}')}, {val('prod_720p_ratio_ffmpeg', '{:.2f}')}", "≥ 1.5×", "floor"),
     ("capacity", "720p30 streams at once in real time on this machine (no drop, ≥ 29.5 fps each)", val("streams720_realtime_per_node"), "", "render"),
     ("capacity", "memory per 720p30 stream (3 at once, one render process each, RSS)", val("streams720_rss_per_stream"), "", "render"),
     ("capacity", "CPU per 720p30 stream (3 at once), dropped frames in total", f"{val('streams720_cpu_per_stream')}, {val('streams720_dropped')}", "", "render"),

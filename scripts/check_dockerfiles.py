@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
-"""Offline checks of docker/: the Dockerfiles and the compose file (no Docker engine needed;
-hadolint is not packaged for Debian 12, so this script checks the basics itself).
+"""Offline checks of docker/: the Dockerfiles and the compose file (no Docker engine needed).
+hadolint (scripts/check-deploy.sh) lints the Dockerfiles' syntax and practice (unknown
+instructions, COPY --from a stage that does not exist, a last USER root, untagged or `latest`
+images, ...); this script checks what hadolint cannot see: the build context, the workspace,
+the pins, and the compose stack.
 
 Usage: check_dockerfiles.py [ROOT]   (ROOT defaults to the repository)
 
 Dockerfiles (docker/*.Dockerfile, docker/**/Dockerfile):
-  - every instruction is known and every stage (FROM) is well formed;
   - every COPY/ADD source exists in the build context and is not excluded by .dockerignore;
-  - COPY --from names an earlier stage (or an image reference);
-  - the final stage runs as a non-root USER and has a HEALTHCHECK;
+  - the final stage sets a USER (hadolint refuses root, not a missing USER) and has a
+    HEALTHCHECK;
+  - every base image is pinned, ARG defaults resolved: a version tag of at least
+    MAJOR.MINOR (`rust:1.95.0-bookworm`, `debian:12.12-slim`) or a digest; never a floating
+    `rust:1-bookworm` or `debian:bookworm-slim`; a pinned Rust is at least the workspace's
+    rust-version;
   - every `cargo build -p NAME` builds a package of the workspace (ROOT/Cargo.toml members),
     every `target/<profile>/BIN` copied is a binary of a package built, and a stage that
     runs cargo sets SQLX_OFFLINE=true when .sqlx/ exists.
-docker/compose.yaml:
-  - parses; every service has an image or a build; build contexts and dockerfiles exist
-    and the dockerfile is one of the checked ones; bind-mounted files and env_files exist;
-    depends_on names services; no host port is published twice.
+docker/compose.yaml: scripts/check_compose.py (the build contexts it names are these
+Dockerfiles' contexts).
 
 Build context of a Dockerfile: the one compose gives it; else the repository root for
 docker/NAME.Dockerfile and the Dockerfile's own directory for docker/DIR/Dockerfile.
@@ -35,10 +39,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
-    import yaml
-except ImportError:  # pragma: no cover - the venv of scripts/check-deploy.sh provides it
-    sys.exit("PyYAML is not installed: run scripts/check-deploy.sh, which sets up its venv")
+from check_compose import check_compose
 
 INSTRUCTIONS = {
     "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
@@ -251,18 +252,16 @@ def check_dockerfile(dockerfile: Path, context: Path, root: Path, packages: dict
     rel = dockerfile.relative_to(root)
     instructions, errors = parse_dockerfile(dockerfile.read_text())
     stages = stages_of(instructions, errors)
-    report.check(not errors, f"{rel}: parses", "; ".join(errors))
     if not stages:
+        report.check(False, f"{rel}: has stages", "; ".join(errors))
         return
     ignore = DockerIgnore(context)
     ctx_rel = context.relative_to(root) if context != root else Path(".")
 
     # COPY / ADD
     missing: list[str] = []
-    bad_from: list[str] = []
     copies = 0
     for stage in stages:
-        earlier = {s.name for s in stages[: stage.index] if s.name} | {str(s.index) for s in stages[: stage.index]}
         for ins in stage.instructions:
             if ins.keyword not in {"COPY", "ADD"}:
                 continue
@@ -274,10 +273,7 @@ def check_dockerfile(dockerfile: Path, context: Path, root: Path, packages: dict
                 continue
             sources = words[:-1]
             if "from" in flags:
-                src_stage = flags["from"]
-                if src_stage not in earlier and not re.search(r"[:/@]", src_stage):
-                    bad_from.append(f"line {ins.line}: --from={src_stage} is no earlier stage")
-                continue
+                continue  # hadolint DL3022 checks the stage
             for src in sources:
                 if ins.keyword == "ADD" and re.match(r"^[a-z]+://", src):
                     continue
@@ -294,22 +290,36 @@ def check_dockerfile(dockerfile: Path, context: Path, root: Path, packages: dict
                     if mrel != "." and ignore.excluded(mrel):
                         missing.append(f"line {ins.line}: {src} is excluded by {ctx_rel}/.dockerignore")
     report.check(not missing, f"{rel}: every COPY/ADD source exists in the build context ({copies} sources)", "; ".join(missing))
-    report.check(not bad_from, f"{rel}: every COPY --from names an earlier stage", "; ".join(bad_from))
 
     final = stages[-1]
     users = [i for i in final.instructions if i.keyword == "USER"]
-    user = users[-1].args.strip().split(":")[0] if users else ""
-    report.check(
-        bool(users) and user not in {"root", "0"},
-        f"{rel}: final stage runs as a non-root USER",
-        f"USER is {user or 'unset (root)'}",
-    )
+    report.check(bool(users), f"{rel}: final stage sets a USER", "no USER: the container runs as root")
     health = [i for i in final.instructions if i.keyword == "HEALTHCHECK"]
     report.check(
         bool(health) and not health[-1].args.strip().upper().startswith("NONE"),
         f"{rel}: final stage has a HEALTHCHECK",
         "no HEALTHCHECK in the final stage",
     )
+
+    # pinned base images
+    args = {}
+    for ins in instructions:
+        if ins.keyword == "ARG" and "=" in ins.args:
+            key, _, value = ins.args.strip().partition("=")
+            args[key.strip()] = value.strip().strip('"')
+        if ins.keyword == "FROM":
+            break
+    earlier_names: set[str] = set()
+    unpinned: list[str] = []
+    for stage in stages:
+        image = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), stage.base)
+        if image not in earlier_names and image.lower() != "scratch":
+            why = unpinned_reason(image, rust_version(root))
+            if why:
+                unpinned.append(f"FROM {stage.base} ({image}): {why}")
+        if stage.name:
+            earlier_names.add(stage.name)
+    report.check(not unpinned, f"{rel}: base images are pinned", "; ".join(unpinned))
 
     # cargo builds
     built: set[str] = set()
@@ -343,77 +353,38 @@ def check_dockerfile(dockerfile: Path, context: Path, root: Path, packages: dict
         )
 
 
+PINNED_TAG = re.compile(r"^v?\d+\.\d+")
+
+
+def rust_version(root: Path) -> tuple[int, ...] | None:
+    try:
+        manifest = tomllib.loads((root / "Cargo.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    version = manifest.get("workspace", {}).get("package", {}).get("rust-version")
+    return tuple(int(x) for x in version.split(".")) if version else None
+
+
+def unpinned_reason(image: str, msrv: tuple[int, ...] | None = None) -> str:
+    """Why IMAGE is not pinned ('' when it is): a digest, or a tag starting MAJOR.MINOR."""
+    if "${" in image or "$" in image:
+        return "its version comes from an unset variable"
+    if "@sha256:" in image:
+        return ""
+    name, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+    if not tag:
+        return "no tag (latest)"
+    if not PINNED_TAG.match(tag):
+        return f"tag {tag!r} floats (pin MAJOR.MINOR[.PATCH] or a digest)"
+    if name.split("/")[-1] == "rust" and msrv:
+        have = tuple(int(x) for x in re.findall(r"\d+", tag)[:3])
+        if have < msrv:
+            return f"Rust {tag} is older than the workspace's rust-version {'.'.join(map(str, msrv))}"
+    return ""
+
+
 def default_context(dockerfile: Path, root: Path) -> Path:
     return root if dockerfile.parent == root / "docker" and dockerfile.name != "Dockerfile" else dockerfile.parent
-
-
-def check_compose(compose_file: Path, root: Path, dockerfiles: set[Path], report: Report) -> dict[Path, Path]:
-    """Checks the compose file; returns dockerfile -> build context of the services."""
-    rel = compose_file.relative_to(root)
-    contexts: dict[Path, Path] = {}
-    try:
-        doc = yaml.safe_load(compose_file.read_text())
-    except yaml.YAMLError as e:
-        report.check(False, f"{rel}: parses", str(e).splitlines()[0])
-        return contexts
-    ok = isinstance(doc, dict) and isinstance(doc.get("services"), dict) and bool(doc["services"])
-    report.check(ok, f"{rel}: parses and has services")
-    if not ok:
-        return contexts
-    base = compose_file.parent
-    services: dict = doc["services"]
-    problems: list[str] = []
-    ports: dict[str, str] = {}
-    for name, svc in services.items():
-        if not isinstance(svc, dict):
-            problems.append(f"{name}: not a mapping")
-            continue
-        if "image" not in svc and "build" not in svc:
-            problems.append(f"{name}: neither image nor build")
-        build = svc.get("build")
-        if build is not None:
-            ctx_str = build if isinstance(build, str) else build.get("context", ".")
-            ctx = (base / ctx_str).resolve()
-            if not ctx.is_dir():
-                problems.append(f"{name}: build context {ctx_str} does not exist")
-            else:
-                df_str = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
-                df = (ctx / df_str).resolve()
-                if not df.is_file():
-                    problems.append(f"{name}: dockerfile {df_str} not found in context {ctx_str}")
-                else:
-                    contexts[df] = ctx
-                    if df not in dockerfiles:
-                        problems.append(f"{name}: dockerfile {df_str} is outside docker/ (not checked)")
-        for vol in svc.get("volumes", []) or []:
-            source = vol.split(":", 1)[0] if isinstance(vol, str) else (vol.get("source") if vol.get("type") == "bind" else None)
-            if source and (source.startswith((".", "/", "~"))):
-                if not (base / source).exists():
-                    problems.append(f"{name}: mounted {source} does not exist")
-        env_files = svc.get("env_file", [])
-        for ef in [env_files] if isinstance(env_files, str) else env_files or []:
-            path = ef if isinstance(ef, str) else ef.get("path")
-            required = True if isinstance(ef, str) else ef.get("required", True)
-            if path and required and not (base / path).exists():
-                problems.append(f"{name}: env_file {path} does not exist")
-        deps = svc.get("depends_on", [])
-        for dep in deps if isinstance(deps, list) else list(deps or {}):
-            if dep not in services:
-                problems.append(f"{name}: depends_on {dep}, which is no service")
-        for port in svc.get("ports", []) or []:
-            spec = str(port) if not isinstance(port, dict) else f"{port.get('host_ip', '')}:{port.get('published', '')}"
-            parts = spec.split(":")
-            if len(parts) >= 2:
-                host = ":".join(parts[:-1])
-                if host in ports:
-                    problems.append(f"{name}: host port {host} also published by {ports[host]}")
-                ports[host] = name
-    for key in ("configs", "secrets"):
-        for cname, conf in (doc.get(key) or {}).items():
-            if isinstance(conf, dict) and "file" in conf and not (base / conf["file"]).exists():
-                problems.append(f"{key}.{cname}: file {conf['file']} does not exist")
-    report.check(not problems, f"{rel}: references only files and services that exist ({len(services)} services)", "; ".join(problems))
-    return contexts
 
 
 def main() -> int:
@@ -437,7 +408,7 @@ def main() -> int:
     contexts: dict[Path, Path] = {}
     compose = docker_dir / "compose.yaml"
     if report.check(compose.is_file(), "docker/compose.yaml exists"):
-        contexts = check_compose(compose, root, dockerfiles, report)
+        contexts = check_compose(compose, root, dockerfiles, report, unpinned_reason)
 
     for df in sorted(dockerfiles):
         check_dockerfile(df, contexts.get(df, default_context(df, root)), root, packages, report)

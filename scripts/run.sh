@@ -12,7 +12,9 @@ export SQLX_OFFLINE=true
 state_dir="${XDG_STATE_HOME:-$HOME/.local/state}/stream-manager"
 mkdir -p "$state_dir"
 
-bash scripts/install-deps.sh
+# Only what running needs: the test command's tools (chromium, sqlx-cli, cargo-fuzz, …) are
+# installed by scripts/test.sh.
+bash scripts/install-deps.sh run
 bash scripts/services.sh
 
 # Stable local secrets, so tokens keep working across restarts of the local stack.
@@ -39,7 +41,8 @@ psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname
   || psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""
 
 echo "building (the first build takes several minutes on two cores)"
-cargo build --release -p control-plane -p render-node
+# The two binaries this command runs, nothing else: no tests, no examples, no other member.
+cargo build --release -p control-plane --bin control-plane -p render-node --bin render-node
 cp_bin="$CARGO_TARGET_DIR/release/control-plane"
 node_bin="$CARGO_TARGET_DIR/release/render-node"
 

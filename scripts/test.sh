@@ -20,6 +20,9 @@ bash scripts/services.sh
 step "format"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+step "architecture: no import cycle between modules, at any level, of any crate"
+python3 scripts/check-module-cycles.py --self-test >/dev/null
+python3 scripts/check-module-cycles.py --nested
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -57,9 +60,7 @@ bash scripts/schemathesis.sh 25
 step "dashboard end to end in headless chromium"
 bash tests/e2e/run.sh
 
-if [ -x scripts/check-deploy.sh ] || [ -f scripts/check-deploy.sh ]; then
-  step "deploy checks"
-  bash scripts/check-deploy.sh
-  [ -f scripts/test-check-deploy.sh ] && bash scripts/test-check-deploy.sh
-fi
+step "deploy checks, and their self-test (each check must fail on a file broken for it)"
+# The self-test's first case is the whole check on the intact files, so the checks run once.
+bash scripts/test-check-deploy.sh
 step "all checks passed"

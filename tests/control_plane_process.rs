@@ -35,7 +35,17 @@ impl ControlPlaneProcess {
 
     /// [`Self::start`] with `rust_log` as its `RUST_LOG` filter.
     pub async fn start_logging(app: &TestApp, port: u16, rust_log: &str) -> ControlPlaneProcess {
-        let env = vec![
+        Self::start_with_env(app, port, rust_log, &[]).await
+    }
+
+    /// [`Self::start_logging`] with more variables (limits, quotas) set.
+    pub async fn start_with_env(
+        app: &TestApp,
+        port: u16,
+        rust_log: &str,
+        extra: &[(&'static str, String)],
+    ) -> ControlPlaneProcess {
+        let mut env = vec![
             ("DATABASE_URL", app.database_url.clone()),
             ("REDIS_URL", app.services.redis_url.clone()),
             ("AMQP_URL", app.services.amqp_url.clone()),
@@ -48,6 +58,7 @@ impl ControlPlaneProcess {
             ("DB_MAX_CONNECTIONS", "5".to_owned()),
             ("RUST_LOG", rust_log.to_owned()),
         ];
+        env.extend(extra.iter().cloned());
         let log = std::env::temp_dir().join(format!("{}control-plane.log", app.namespace));
         let child = spawn(&env, &log);
         let process = ControlPlaneProcess {
@@ -74,6 +85,11 @@ impl ControlPlaneProcess {
         self.child = spawn(&self.env, &self.log);
         self.wait_ready().await;
         t0.elapsed()
+    }
+
+    /// The process id, for `/proc` figures.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The port it listens on.

@@ -15,4 +15,7 @@ pub mod services;
 pub mod test_app;
 pub mod ws;
 
-pub use test_app::{TestApp, spawn_app, spawn_app_with_private_urls, spawn_replica};
+pub use test_app::{
+    TestApp, spawn_app, spawn_app_with, spawn_app_with_private_urls, spawn_replica,
+    spawn_replica_with,
+};

@@ -10,6 +10,9 @@ use std::time::Instant;
 
 use crate::test_app::{NODE_SECRET, TestApp};
 
+/// The bearer token test nodes accept on `/metrics` for their per-stream series.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -146,6 +149,7 @@ pub fn spawn_node_with_env(
                 .unwrap_or("info,render_node=debug,render_node::perf=info".into()),
         )
         .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("METRICS_TOKEN", METRICS_TOKEN)
         .env("RTSP_ADDR", format!("127.0.0.1:{rtsp_port}"))
         .env("INGEST_ADDR", format!("127.0.0.1:{ingest_port}"))
         .envs(env.iter().copied())
@@ -405,7 +409,10 @@ pub fn pixel(frame: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
 
 /// A gauge from a node's Prometheus page at `http_addr` (`/nodes` lists them).
 pub async fn node_gauge(http_addr: &str, name: &str) -> Option<f64> {
-    let text = reqwest::get(format!("http://{http_addr}/metrics"))
+    let text = reqwest::Client::new()
+        .get(format!("http://{http_addr}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
         .await
         .ok()?
         .text()

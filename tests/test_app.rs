@@ -90,7 +90,8 @@ impl Answer {
     }
 }
 
-async fn create_database(admin_url: &str) -> String {
+/// A new, empty database on the test Postgres; its URL.
+pub async fn create_database(admin_url: &str) -> String {
     let name = format!("sm_it_{}", Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
@@ -102,13 +103,14 @@ async fn create_database(admin_url: &str) -> String {
     with_database(admin_url, &name)
 }
 
-fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
+/// The config of a test control plane on `database_url`, sharing `s` under `namespace`.
+pub fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
     Config {
-        database_url: database_url.to_owned(),
-        redis_url: s.redis_url.clone(),
-        amqp_url: s.amqp_url.clone(),
+        database_url: database_url.into(),
+        redis_url: s.redis_url.as_str().into(),
+        amqp_url: s.amqp_url.as_str().into(),
         http_addr: "127.0.0.1:0".parse().expect("literal address"),
-        jwt_secret: JWT_SECRET.to_owned(),
+        jwt_secret: JWT_SECRET.into(),
         jwt_audience: AUDIENCE.to_owned(),
         media: MediaPolicy {
             media_root: Some("/srv/media".into()),
@@ -118,8 +120,11 @@ fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
         max_body_bytes: 64 * 1024,
         max_asset_bytes: 1024 * 1024,
         db_max_connections: 5,
-        node_secret: Some(NODE_SECRET.to_owned()),
+        node_secret: Some(NODE_SECRET.into()),
         ingest_url: "rtmp://127.0.0.1:1935/live".into(),
+        migrate_on_start: true,
+        quotas: Default::default(),
+        limits: Default::default(),
     }
 }
 
@@ -129,11 +134,23 @@ async fn launch(
     namespace: String,
     allow_private: bool,
 ) -> TestApp {
+    launch_with(s, database_url, namespace, |c| {
+        c.media.allow_private = allow_private
+    })
+    .await
+}
+
+async fn launch_with(
+    s: Services,
+    database_url: String,
+    namespace: String,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         shared::telemetry::init("control-plane", &control_plane::startup::LOG_TABLE);
     }
     let mut config = config(&s, &database_url, &namespace);
-    config.media.allow_private = allow_private;
+    adjust(&mut config);
     let app = Application::build(config).await.expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
@@ -169,6 +186,15 @@ pub async fn spawn_app_with_private_urls(allow_private: bool) -> TestApp {
     launch(s, database_url, namespace, allow_private).await
 }
 
+/// A control plane with a fresh database and namespace, its config adjusted first (quotas,
+/// server limits).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let s = services().await;
+    let database_url = create_database(&s.database_url).await;
+    let namespace = format!("it-{}.", &Uuid::new_v4().simple().to_string()[..12]);
+    launch_with(s, database_url, namespace, adjust).await
+}
+
 /// A second replica sharing `app`'s database, Redis and namespace.
 pub async fn spawn_replica(app: &TestApp) -> TestApp {
     launch(
@@ -176,6 +202,17 @@ pub async fn spawn_replica(app: &TestApp) -> TestApp {
         app.database_url.clone(),
         app.namespace.clone(),
         false,
+    )
+    .await
+}
+
+/// A second replica sharing `app`'s stores, its config adjusted first.
+pub async fn spawn_replica_with(app: &TestApp, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    launch_with(
+        app.services.clone(),
+        app.database_url.clone(),
+        app.namespace.clone(),
+        adjust,
     )
     .await
 }

@@ -29,6 +29,8 @@ pub const OPERATOR_ROLE: &str = "operator";
 pub struct Principal {
     pub subject: String,
     pub operator: bool,
+    /// When the token expires (Unix seconds): a WebSocket opened with it is closed then.
+    pub expires_at: u64,
 }
 
 /// Why a token was refused (all answered as 401; the reason goes to the log and message).
@@ -60,6 +62,8 @@ impl JwtKeys {
         // `set_audience` checks `aud` only when present; requiring it closes that gap.
         validation.set_required_spec_claims(&["exp", "sub", "aud"]);
         validation.leeway = 5;
+        // A token not valid yet (`nbf` ahead of now) is refused like an expired one.
+        validation.validate_nbf = true;
         JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -116,6 +120,7 @@ impl JwtKeys {
         Ok(Principal {
             operator: claims.role.as_deref() == Some(OPERATOR_ROLE),
             subject: claims.sub,
+            expires_at: claims.exp,
         })
     }
 }
@@ -174,6 +179,30 @@ mod tests {
         assert!(other.verify(&t).is_err());
         let wrong_key = JwtKeys::new(b"other", "stream-manager");
         assert!(wrong_key.verify(&t).is_err());
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_refused() {
+        #[derive(Serialize)]
+        struct WithNbf<'a> {
+            sub: &'a str,
+            aud: &'a str,
+            exp: u64,
+            nbf: u64,
+        }
+        let keys = JwtKeys::new(b"secret", "stream-manager");
+        let now = unix_now();
+        let sign = |nbf| {
+            let claims = WithNbf {
+                sub: "acme",
+                aud: "stream-manager",
+                exp: now + 3600,
+                nbf,
+            };
+            encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap()
+        };
+        assert!(keys.verify(&sign(now + 600)).is_err(), "nbf in 10 min");
+        assert_eq!(keys.verify(&sign(now - 10)).unwrap(), "acme");
     }
 
     #[test]

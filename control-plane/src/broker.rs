@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
+use secrecy::{ExposeSecret, SecretString};
 use shared::amqp::{self, AmqpError};
 use shared::messages::Topology;
 use tokio::sync::Mutex;
@@ -23,14 +24,14 @@ struct Link {
 
 /// A lazily (re)connected publisher.
 pub struct Broker {
-    url: String,
+    url: SecretString,
     topology: Topology,
     link: Mutex<Option<Link>>,
 }
 
 impl Broker {
     /// A broker link; nothing connects until first use.
-    pub fn new(url: String, topology: Topology) -> Self {
+    pub fn new(url: SecretString, topology: Topology) -> Self {
         Broker {
             url,
             topology,
@@ -51,7 +52,7 @@ impl Broker {
             return Ok(l.channel.clone());
         }
         *link = None;
-        let conn = amqp::connect(&self.url, "control-plane").await?;
+        let conn = amqp::connect(self.url.expose_secret(), "control-plane").await?;
         let channel = amqp::confirm_channel(&conn).await?;
         amqp::declare_topology(&channel, &self.topology).await?;
         tracing::info!("connected to the broker");

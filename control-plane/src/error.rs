@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shared::FieldError;
 
+/// How long a client told "busy" should wait: bounded work drains within about a second.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
 /// What went wrong, as the client will be told.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -32,6 +35,22 @@ pub enum ApiError {
     Invalid(FieldError),
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    /// The tenant spent its request or upload budget; 429 with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// The work is bounded for everyone's sake and all slots are taken: 503 with
+    /// `Retry-After`.
+    #[error("{0} is busy; retry shortly")]
+    Busy(&'static str),
+    /// A tenant quota (`QUOTA_*`) is reached.
+    #[error("{message}")]
+    QuotaExceeded {
+        quota: &'static str,
+        message: String,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -67,6 +86,25 @@ impl ApiError {
         ApiError::Invalid(FieldError::new(field, message))
     }
 
+    /// A quota refusal naming the quota and the limit.
+    pub fn quota(quota: &'static str, limit: u64, what: &str) -> Self {
+        ApiError::QuotaExceeded {
+            quota,
+            message: format!("a tenant may have at most {limit} {what} ({quota})"),
+        }
+    }
+
+    /// Seconds a client should wait before retrying, when the answer says so.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            ApiError::Busy(_) => Some(BUSY_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -77,7 +115,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::QuotaExceeded { .. } => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +133,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Invalid(_) => "invalid_value",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Busy(_) => "busy",
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -130,6 +173,7 @@ impl IntoResponse for ApiError {
         }
         let field = match &self {
             ApiError::Invalid(f) => Some(f.field.clone()),
+            ApiError::QuotaExceeded { quota, .. } => Some((*quota).to_owned()),
             _ => None,
         };
         let body = ErrorEnvelope {
@@ -140,6 +184,12 @@ impl IntoResponse for ApiError {
                 field,
             },
         };
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

@@ -5,19 +5,19 @@
 
 use redis::AsyncCommands;
 use shared::events::{EventType, TenantEvent, events_channel};
-use uuid::Uuid;
 
+use crate::ids::StreamId;
 use crate::state::AppState;
 
 /// Publishes an event for the tenant's sockets; failures are logged, never returned.
 pub async fn publish(
     state: &AppState,
     tenant: &str,
-    stream_id: Uuid,
+    stream_id: StreamId,
     kind: EventType,
     data: serde_json::Value,
 ) {
-    let event = TenantEvent::new(tenant, stream_id, kind, data);
+    let event = TenantEvent::new(tenant, stream_id.get(), kind, data);
     let payload = match serde_json::to_string(&event) {
         Ok(p) => p,
         Err(e) => {

@@ -1,14 +1,17 @@
 //! Receives every tenant event from Redis pub/sub and hands it to this replica's WebSockets.
 //!
 //! One subscription per replica feeds a bounded broadcast channel; each socket filters it by
-//! tenant and stream. A socket that falls behind the channel is closed (it re-syncs from the
+//! tenant and stream. Every string in an event's data is redacted on the way in
+//! (`shared::tenant_text`). A socket that falls behind the channel is closed (it re-syncs from the
 //! API on reconnect), so one slow client never delays the others.
 
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+use secrecy::{ExposeSecret, SecretString};
 use shared::backoff::Backoff;
 use shared::events::{TenantEvent, events_channel};
+use shared::tenant_text::redact_json;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -24,12 +27,12 @@ pub fn bus() -> EventBus {
 }
 
 /// Forwards Redis events to `bus` until cancelled, resubscribing with backoff after errors.
-pub async fn run(redis_url: String, ns: String, bus: EventBus, token: CancellationToken) {
+pub async fn run(redis_url: SecretString, ns: String, bus: EventBus, token: CancellationToken) {
     let channel = events_channel(&ns);
     let mut backoff = Backoff::new();
     loop {
         let attempt = async {
-            let client = redis::Client::open(redis_url.as_str())?;
+            let client = redis::Client::open(redis_url.expose_secret())?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             tracing::info!(%channel, "subscribed to tenant events");
@@ -51,7 +54,13 @@ pub async fn run(redis_url: String, ns: String, bus: EventBus, token: Cancellati
                     let Some(msg) = msg else { break };
                     match serde_json::from_slice::<TenantEvent>(msg.get_payload_bytes()) {
                         // No receivers is normal: nobody is watching on this replica.
-                        Ok(event) => drop(bus.send(Arc::new(event))),
+                        // Nodes publish straight to Redis: this is where their texts
+                        // (GStreamer errors quoting signed or credentialed URLs) are made
+                        // fit for tenants.
+                        Ok(mut event) => {
+                            redact_json(&mut event.event.data);
+                            drop(bus.send(Arc::new(event)));
+                        }
                         Err(e) => tracing::warn!(error = %e, "ignoring malformed event"),
                     }
                 }

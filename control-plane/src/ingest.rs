@@ -9,10 +9,10 @@
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use shared::node_api::{IngestGrant, feed_key};
-use uuid::Uuid;
 
 use crate::db::keys::{self, hash_key};
 use crate::error::ApiError;
+use crate::ids::{KeyId, StreamId};
 use crate::state::AppState;
 
 /// Seconds a cached key stays without being looked up in Postgres.
@@ -26,9 +26,9 @@ fn cache_key(state: &AppState, hash: &[u8]) -> String {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Cached {
-    key_id: Uuid,
+    key_id: KeyId,
     tenant_id: String,
-    stream_id: Uuid,
+    stream_id: StreamId,
 }
 
 /// Whose key `stream_key` is, or `None` when no such key exists (never created, deleted).
@@ -73,14 +73,14 @@ pub async fn authorize(
         tracing::warn!(key_id = %owner.key_id, error = %e, "lastUsed not recorded");
     }
     Ok(Some(IngestGrant {
-        key_id: owner.key_id,
+        key_id: owner.key_id.get(),
         tenant_id: owner.tenant_id,
-        stream_id: owner.stream_id,
+        stream_id: owner.stream_id.get(),
     }))
 }
 
 /// Which of `key_ids` no longer exist.
-pub async fn revoked(state: &AppState, key_ids: &[Uuid]) -> Result<Vec<Uuid>, ApiError> {
+pub async fn revoked(state: &AppState, key_ids: &[KeyId]) -> Result<Vec<KeyId>, ApiError> {
     let existing = keys::existing(&state.db, key_ids).await?;
     Ok(key_ids
         .iter()
@@ -91,11 +91,14 @@ pub async fn revoked(state: &AppState, key_ids: &[Uuid]) -> Result<Vec<Uuid>, Ap
 
 /// Whether each key has a publisher now (the nodes' feed registry); all false while Redis
 /// is away.
-pub async fn publishing(state: &AppState, key_ids: &[Uuid]) -> Vec<bool> {
+pub async fn publishing(state: &AppState, key_ids: &[KeyId]) -> Vec<bool> {
     if key_ids.is_empty() {
         return Vec::new();
     }
-    let names: Vec<String> = key_ids.iter().map(|id| feed_key(state.ns(), *id)).collect();
+    let names: Vec<String> = key_ids
+        .iter()
+        .map(|id| feed_key(state.ns(), id.get()))
+        .collect();
     let mut redis = state.redis.clone();
     match redis.mget::<_, Vec<Option<String>>>(names).await {
         Ok(v) => v.iter().map(Option::is_some).collect(),

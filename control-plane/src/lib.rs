@@ -1,13 +1,28 @@
 //! The control plane: a stateless HTTP + WebSocket API over Postgres, Redis and RabbitMQ.
 //!
-//! A request enters through [`routes`] (one file per resource), is authenticated by
-//! [`extract`] (JWT tenant, stream scoping, JSON that speaks our [`error`] envelope), reads
-//! and writes Postgres through [`db`] (one file per table), and when it changes what a
-//! render node should do, [`dispatch::commands`] bumps the stream's version and writes a
-//! command to the outbox in the same transaction. [`dispatch::relay`] publishes the outbox
-//! to RabbitMQ through [`broker`] with publisher confirms. Live state that nodes report
-//! lives in Redis ([`live`]); tenant events fan out to every replica via Redis pub/sub
-//! ([`events`]) and reach WebSockets through [`fanout`]. [`startup`] wires it together; [`config`] reads the environment.
+//! A request enters through [`routes`] (one file per resource), which name what they need
+//! from it through [`extract`]: the tenant a JWT speaks for ([`auth`] verifies it), the
+//! stream the path names, typed path ids ([`ids`]), and JSON bodies parsed in one place,
+//! answering in the [`error`] envelope ([`response`] is its success half). Reads and writes
+//! go to Postgres through [`db`], one file per table, whose functions take typed ids so a
+//! swapped pair does not compile.
+//!
+//! **The write path.** Every change a render node must hear of goes through
+//! [`dispatch::write::StreamWrite`]: it locks the stream's row, the handler writes through
+//! it, and its commit bumps the stream's version, writes the node's command to the outbox
+//! in the same transaction ([`dispatch::commands`], [`dispatch::tx`]), commits, wakes the
+//! outbox relay and announces the change on the tenant's event channel ([`events`]). The
+//! relay ([`dispatch::relay`]) publishes the outbox to RabbitMQ through [`broker`] with
+//! publisher confirms; the reaper ([`dispatch::reaper`]) takes streams back from nodes whose
+//! lease lapsed and queues them again through the same outbox.
+//!
+//! Live state that nodes report lives in Redis ([`live`]); tenant events fan out to every
+//! replica via Redis pub/sub and reach WebSockets through [`fanout`]. Encoders are admitted
+//! by stream key through [`ingest`]; [`streams`] creates streams with their first scene.
+//! [`config`] reads the environment, [`migrate`] fits the database schema to this binary,
+//! [`startup`] wires it all together with the shared [`state`], and [`metrics`] exports
+//! Prometheus metrics. [`limits`] bounds what one tenant may use (quotas, rates, sockets,
+//! decodes) and what the HTTP server accepts, so no tenant can hurt another.
 
 pub mod auth;
 pub mod broker;
@@ -18,9 +33,12 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod fanout;
+pub mod ids;
 pub mod ingest;
+pub mod limits;
 pub mod live;
 pub mod metrics;
+pub mod migrate;
 pub mod response;
 pub mod routes;
 pub mod startup;

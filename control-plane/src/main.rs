@@ -1,36 +1,71 @@
-//! `control-plane` binary: `control-plane` serves the API; `control-plane token --tenant ID
-//! [--ttl 1h]` prints a tenant token signed with `JWT_SECRET`.
+//! `control-plane` binary: `serve` (the default) runs the API, `migrate` applies the database
+//! migrations and exits (a deploy step), `token` prints a signed tenant or operator token.
 
 use std::io::Write;
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use control_plane::auth::{JwtKeys, parse_ttl, validate_tenant_id};
-use control_plane::config::Config;
+use control_plane::config::{self, Config};
 use control_plane::startup::Application;
 
-const USAGE: &str =
-    "usage: control-plane [serve] | control-plane token (--tenant ID | --operator NAME) [--ttl 1h]";
+#[derive(Parser)]
+#[command(name = "control-plane", version, about = "Stream Manager's API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default); applies pending migrations first unless
+    /// MIGRATE_ON_START=false.
+    Serve,
+    /// Apply the database migrations (DATABASE_URL) and exit.
+    Migrate,
+    /// Print a token signed with JWT_SECRET.
+    Token(TokenArgs),
+}
+
+#[derive(Args)]
+#[group(skip)]
+#[command(group(ArgGroup::new("subject").required(true).args(["tenant", "operator"])))]
+struct TokenArgs {
+    /// A tenant's token (`sub` is the tenant id).
+    #[arg(long, value_name = "ID", value_parser = subject)]
+    tenant: Option<String>,
+    /// A fleet operator's token (sees `GET /nodes`, no tenant data).
+    #[arg(long, value_name = "NAME", value_parser = subject)]
+    operator: Option<String>,
+    /// How long the token is valid: 90s, 30m, 1h, 7d.
+    #[arg(long, value_name = "TTL", default_value = "1h", value_parser = parse_ttl)]
+    ttl: Duration,
+}
+
+fn subject(s: &str) -> Result<String, String> {
+    validate_tenant_id(s).map(|()| s.to_owned())
+}
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("serve") => serve(),
-        Some("token") => token(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            writeln!(std::io::stdout(), "{USAGE}")?;
-            Ok(())
-        }
-        Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
+    match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(),
+        Command::Migrate => migrate(),
+        Command::Token(args) => token(args),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn serve() -> anyhow::Result<()> {
     shared::telemetry::init("control-plane", &control_plane::startup::LOG_TABLE);
     let config = Config::from_env()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
     let served = runtime.block_on(async {
         let token = shared::shutdown::on_signal();
         let app = Application::build(config).await?;
@@ -41,36 +76,30 @@ fn serve() -> anyhow::Result<()> {
     served
 }
 
-fn token(args: &[String]) -> anyhow::Result<()> {
-    let mut tenant = None;
-    let mut operator = None;
-    let mut ttl = "1h".to_owned();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
-        match flag.as_str() {
-            "--tenant" => tenant = Some(value.clone()),
-            "--operator" => operator = Some(value.clone()),
-            "--ttl" => ttl = value.clone(),
-            _ => bail!("unknown flag {flag:?}\n{USAGE}"),
-        }
+fn migrate() -> anyhow::Result<()> {
+    shared::telemetry::init("control-plane", &control_plane::startup::LOG_TABLE);
+    let url = config::database_url();
+    let applied = runtime()?.block_on(async {
+        let db = control_plane::startup::connect_postgres(&url, 1).await?;
+        let applied = control_plane::migrate::apply(&db).await?;
+        db.close().await;
+        anyhow::Ok(applied)
+    });
+    if let Ok(n) = &applied {
+        tracing::info!(applied = n, "database schema up to date");
     }
-    let ttl = parse_ttl(&ttl).map_err(anyhow::Error::msg)?;
+    shared::telemetry::shutdown();
+    applied.map(drop)
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<()> {
     let secret = shared::env::required("JWT_SECRET")?;
     let audience = shared::env::or("JWT_AUDIENCE", "stream-manager");
     let keys = JwtKeys::new(secret.as_bytes(), &audience);
-    let token = match (tenant, operator) {
-        (Some(tenant), None) => {
-            validate_tenant_id(&tenant).map_err(anyhow::Error::msg)?;
-            keys.issue(&tenant, ttl)?
-        }
-        (None, Some(name)) => {
-            validate_tenant_id(&name).map_err(anyhow::Error::msg)?;
-            keys.issue_operator(&name, ttl)?
-        }
-        _ => bail!("give exactly one of --tenant and --operator\n{USAGE}"),
+    let token = match (args.tenant, args.operator) {
+        (Some(tenant), _) => keys.issue(&tenant, args.ttl)?,
+        (None, Some(name)) => keys.issue_operator(&name, args.ttl)?,
+        (None, None) => anyhow::bail!("give --tenant or --operator"),
     };
     writeln!(std::io::stdout(), "{token}")?;
     Ok(())

@@ -34,6 +34,22 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// The `method` label: a client may send any token as its method, and each distinct label
+/// is a new series in every scrape, so only the standard methods are named.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts requests and records their latency by method, route template and status.
 pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
@@ -41,7 +57,7 @@ pub async fn track(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let response = next.run(req).await;
     let labels = [
         ("method", method),

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use secrecy::{ExposeSecret, SecretString};
 use shared::messages::Topology;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -15,6 +17,8 @@ use crate::auth::JwtKeys;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::dispatch::relay;
+use crate::limits::decode::DecodeSlots;
+use crate::limits::sockets::SocketCounts;
 use crate::state::AppState;
 
 /// What `DEBUG_COMPONENTS` turns up to debug in this binary (see `shared::telemetry`).
@@ -39,8 +43,8 @@ pub struct Application {
 }
 
 /// Connects to Redis, retrying for a while: at boot, services may come up in any order.
-async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
-    let client = redis::Client::open(url).context("invalid REDIS_URL")?;
+async fn connect_redis(url: &SecretString) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url.expose_secret()).context("invalid REDIS_URL")?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_secs(2)))
@@ -62,39 +66,48 @@ async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
     unreachable!("the loop returns on its last attempt")
 }
 
+/// A Postgres pool of at most `max_connections`.
+pub async fn connect_postgres(url: &SecretString, max_connections: u32) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        // Fail fast when Postgres is away: a render node must get a prompt 503 (its
+        // database is away, keep rendering) rather than time out (maybe cut off: fence).
+        .acquire_timeout(Duration::from_secs(1))
+        .connect(url.expose_secret())
+        .await
+        .context("cannot connect to postgres")
+}
+
 impl Application {
-    /// Connects to Postgres (applying migrations) and Redis, and binds the HTTP listener.
-    /// The broker connects lazily, so a broker outage does not stop the API from starting.
+    /// Connects to Postgres (applying or checking migrations: see [`crate::migrate`]) and
+    /// Redis, and binds the HTTP listener. The broker connects lazily, so a broker outage
+    /// does not stop the API from starting.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = PgPoolOptions::new()
-            .max_connections(config.db_max_connections)
-            // Fail fast when Postgres is away: a render node must get a prompt 503 (its
-            // database is away, keep rendering) rather than time out (maybe cut off: fence).
-            .acquire_timeout(Duration::from_secs(1))
-            .connect(&config.database_url)
+        let db = connect_postgres(&config.database_url, config.db_max_connections).await?;
+        crate::migrate::on_start(&db, config.migrate_on_start)
             .await
-            .context("cannot connect to postgres")?;
-        sqlx::migrate!("../migrations")
-            .run(&db)
-            .await
-            .context("cannot apply migrations")?;
+            .context("refusing to start on this database")?;
         let redis = connect_redis(&config.redis_url).await?;
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
         let topology = Topology::new(config.namespace.clone());
+        let decode = DecodeSlots::new(config.limits.decode_concurrency, config.limits.decode_wait);
         let state = AppState {
             db,
             redis,
             broker: Arc::new(Broker::new(config.amqp_url.clone(), topology)),
             jwt: Arc::new(JwtKeys::new(
-                config.jwt_secret.as_bytes(),
+                config.jwt_secret.expose_secret().as_bytes(),
                 &config.jwt_audience,
             )),
             config: Arc::new(config),
             relay_wake: Arc::new(Notify::new()),
             events: crate::fanout::bus(),
             http: reqwest::Client::new(),
+            decode,
+            sockets: SocketCounts::default(),
+            gates: Default::default(),
         };
         crate::metrics::handle();
         Ok(Application { listener, state })
@@ -126,10 +139,8 @@ impl Application {
         ));
         let app = crate::routes::router(self.state.clone());
         tracing::info!(addr = %self.listener.local_addr()?, "control plane listening");
-        let shutdown = token.clone();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let limits = self.state.config.limits.clone();
+        crate::limits::server::serve(self.listener, app, &limits, token.clone()).await;
         token.cancel();
         for (name, task) in [
             ("outbox relay", relay),
@@ -141,6 +152,6 @@ impl Application {
             }
         }
         self.state.db.close().await;
-        served.context("http server failed")
+        Ok(())
     }
 }

@@ -12,6 +12,9 @@ use crate::auth::JwtKeys;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::fanout::EventBus;
+use crate::limits::decode::DecodeSlots;
+use crate::limits::gate::TenantGates;
+use crate::limits::sockets::SocketCounts;
 
 /// Handles to Postgres, Redis and RabbitMQ, plus settings.
 #[derive(Clone)]
@@ -27,6 +30,12 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Tenant events received from Redis, for this replica's WebSockets.
     pub events: EventBus,
+    /// Slots for image decodes on this replica.
+    pub decode: DecodeSlots,
+    /// Open WebSockets per tenant on this replica.
+    pub sockets: SocketCounts,
+    /// Per-tenant gates for creates on this replica.
+    pub gates: TenantGates,
 }
 
 impl AppState {

@@ -1,13 +1,13 @@
 //! Creating streams with their `main` scene.
 
-use shared::scene::MAIN_SCENE;
-use shared::stream_config::StreamConfig;
-use uuid::Uuid;
-
 use crate::db::scenes;
 use crate::db::streams::{self, StreamRow};
 use crate::error::ApiError;
+use crate::ids::{SceneId, StreamId};
+use crate::limits::quotas::{Counted, reserve};
 use crate::state::AppState;
+use shared::scene::MAIN_SCENE;
+use shared::stream_config::StreamConfig;
 
 /// Creates a stream and its `main` scene, active. A default stream raced by another request
 /// is not created twice: the loser returns `None`.
@@ -18,8 +18,10 @@ pub async fn create_stream(
     is_default: bool,
     config: &StreamConfig,
 ) -> Result<Option<StreamRow>, ApiError> {
-    let (id, scene_id) = (Uuid::new_v4(), Uuid::new_v4());
+    let (id, scene_id) = (StreamId::random(), SceneId::random());
+    let _gate = state.gates.enter(tenant).await;
     let mut tx = state.db.begin().await?;
+    reserve(&mut tx, &state.config.quotas, tenant, Counted::Streams).await?;
     // The scene FK on streams is deferred, so the stream row can name its scene first.
     if !streams::insert(&mut *tx, id, tenant, name, is_default, config, scene_id).await? {
         return Ok(None);

@@ -37,10 +37,20 @@ fn token_prints_a_tenant_token_the_api_accepts() {
 
 #[test]
 fn bad_invocations_exit_non_zero_with_a_reason() {
-    let cases: [(&[&str], bool, &str); 4] = [
-        (&["token"], true, "exactly one of --tenant and --operator"),
+    let cases: [(&[&str], bool, &str); 6] = [
+        (&["token"], true, "--tenant"),
+        (
+            &["token", "--tenant", "a", "--operator", "b"],
+            true,
+            "cannot be used with",
+        ),
         (&["token", "--tenant", "a b"], true, "may hold only"),
-        (&["frobnicate"], true, "unknown command"),
+        (
+            &["token", "--tenant", "a", "--ttl", "1y"],
+            true,
+            "invalid ttl unit",
+        ),
+        (&["frobnicate"], true, "unrecognized subcommand"),
         (&["serve"], false, "JWT_SECRET"),
     ];
     for (args, with_secret, reason) in cases {

@@ -305,14 +305,7 @@ pub fn validate_z_index(z: i32) -> Result<(), FieldError> {
 
 /// Checks a layer's name.
 pub fn validate_name(name: &str) -> Result<(), FieldError> {
-    text_len("name", name, 1, 100)?;
-    if name.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
+    crate::validation::display_name("name", name)
 }
 
 impl Layer {

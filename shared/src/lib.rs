@@ -18,7 +18,8 @@
 //!   deadline, derived from one another), the Redis records nodes keep and their expiries,
 //!   URL signatures, and (feature `node-client`) the typed client nodes and tests call it with.
 //! - [`status`]: the live state a node reports and the API shows.
-//! - [`events`]: the WebSocket events tenants receive.
+//! - [`events`]: the WebSocket events tenants receive; [`tenant_text`]: what text may
+//!   reach a tenant (credentials and signatures masked, length bounded).
 //! - [`telemetry`], [`shutdown`], [`env`]: process plumbing both binaries use the same way.
 //! - [`backoff`]: retry delays (reconnect loops, destinations) with jitter and an optional
 //!   budget.
@@ -42,6 +43,7 @@ pub mod status;
 pub mod stream_config;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+pub mod tenant_text;
 #[cfg(feature = "telemetry")]
 pub mod trace_context;
 pub mod transition;

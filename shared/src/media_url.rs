@@ -201,20 +201,43 @@ fn is_local_name(domain: &str) -> bool {
 }
 
 /// Whether an address is globally routable (not loopback, private, link-local, CGNAT, …).
+/// IPv6 forms that carry an IPv4 address a host or gateway would reach (mapped, compatible,
+/// NAT64, 6to4) are judged by that IPv4 address.
 pub fn is_public_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
-            }
-            is_public_v6(v6)
-        }
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
     }
 }
 
+/// The IPv4 address an IPv6 address stands for, where the network delivers it there:
+/// `::ffff:a.b.c.d` (mapped), `::a.b.c.d` (the deprecated compatible form, which some stacks
+/// still route to the IPv4 host), `64:ff9b::a.b.c.d` and `64:ff9b:1::/48` (NAT64, RFC 6052
+/// and 8215), `2002:AABB:CCDD::/16` (6to4).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let o = ip.octets();
+    let s = ip.segments();
+    let low = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
+        return Some(low);
+    }
+    if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1) {
+        return Some(low);
+    }
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    None
+}
+
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     !(ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
@@ -224,6 +247,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || ip.is_documentation()
         || a == 0
         || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments (192.0.0.0/24)
         || (a == 198 && (b == 18 || b == 19)) // benchmarking
         || a >= 240)
 }
@@ -234,7 +258,9 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80) // link local
+        || (first & 0xffc0) == 0xfe80 // link local
+        || (first & 0xffc0) == 0xfec0 // site local (deprecated, still routed inside sites)
+        || first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
 }
 
 #[cfg(test)]
@@ -278,9 +304,32 @@ mod tests {
             "rtmp://0177.0.0.1/live/x",
             "rtsp://10.1/cam",
             "rtsp://192.168.257/cam",
+            // IPv6 spellings of private IPv4 addresses, and IPv6 ranges kept inside a site.
+            "http://[::127.0.0.1]/a.png",
+            "http://[::10.0.0.1]/a.png",
+            "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+            "http://[64:ff9b::127.0.0.1]/a.png",
+            "http://[64:ff9b:1::a00:1]/a.png",
+            "http://[2002:7f00:1::]/a.png",
+            "http://[2002:c0a8:101::1]/a.png",
+            "http://[fec0::1]/a.png",
+            "http://192.0.0.170/a.png",
         ] {
             assert!(p.check("source.url", bad, UrlUse::Image).is_err(), "{bad}");
             assert!(p.check("source.uri", bad, UrlUse::Video).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_of_public_ipv4_addresses_stay_public() {
+        for ip in [
+            "::ffff:93.184.216.34",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+            "2606:4700::1111",
+        ] {
+            let ip: IpAddr = ip.parse().expect("a literal address");
+            assert!(is_public_ip(ip), "{ip}");
         }
     }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::validation::{FieldError, text_len};
+use crate::validation::FieldError;
 
 /// The scene every stream is created with, active by default.
 pub const MAIN_SCENE: &str = "main";
@@ -19,12 +19,5 @@ pub struct Scene {
 
 /// Checks a scene name: short, printable.
 pub fn validate_scene_name(name: &str) -> Result<(), FieldError> {
-    text_len("name", name, 1, 100)?;
-    if name.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
+    crate::validation::display_name("name", name)
 }

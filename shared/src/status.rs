@@ -108,8 +108,10 @@ pub struct StreamMetrics {
     pub memory_usage: u64,
 }
 
-/// Hides the secret part of an RTMP URL (its last path segment, the stream key).
+/// Hides the secret parts of an RTMP URL: its user information and its last path segment
+/// (the stream key).
 pub fn mask_output_url(raw: &str) -> String {
+    let raw = &crate::tenant_text::mask_userinfo(raw);
     let (head, key) = match raw.rsplit_once('/') {
         Some((h, k)) if !h.ends_with('/') && !h.is_empty() => (h, k),
         _ => return "****".to_owned(),
@@ -137,5 +139,9 @@ mod tests {
         );
         assert_eq!(mask_output_url("rtmp://h/live/short"), "rtmp://h/live/****");
         assert_eq!(mask_output_url("garbage"), "****");
+        assert_eq!(
+            mask_output_url("rtmp://bob:pw@h/live/abcd-efgh-ijkl"),
+            "rtmp://****@h/live/****ijkl"
+        );
     }
 }

@@ -64,3 +64,16 @@ pub fn text_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), 
     }
     Ok(())
 }
+
+/// Checks a name a tenant gives something (a layer, a scene, a stream): 1 to 100
+/// characters, none of them control characters (names end up in logs and dashboards).
+pub fn display_name(field: &str, name: &str) -> Result<(), FieldError> {
+    text_len(field, name, 1, 100)?;
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end test of the dashboard in headless Chromium: builds the control plane and the
 # render node, gives the control plane a fresh database and namespace, serves it on a free
-# port next to an ingest-only render node (NODE_CAPACITY=0: it takes RTMP publishes, never a
-# stream, so streams stay queued), and drives the page with playwright-core
-# (tests/e2e/dashboard.test.mjs); ffmpeg publishes to the node. Screenshots and the logs go to
+# port next to one render node (NODE_CAPACITY=1: it runs the stream the test starts, so the
+# status, metrics, events and preview the page shows are a real node's, and it takes RTMP
+# publishes), and drives the page with playwright-core (tests/e2e/dashboard.test.mjs);
+# ffmpeg publishes to the node. Screenshots and the logs go to
 # ${ARTIFACTS_DIR:-artifacts}/e2e/. Expects Postgres, Redis and RabbitMQ running
 # (scripts/services.sh) and chromium + node + ffmpeg installed (scripts/install-deps.sh).
 # Usage: bash tests/e2e/run.sh
@@ -107,8 +108,9 @@ say "waiting for the control plane on $HTTP_ADDR"
 wait_for "the control plane" "$pid" "$out/control-plane.log" 120 \
   node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "http://$HTTP_ADDR/readyz"
 
-say "starting an ingest-only render node (RTMP on 127.0.0.1:$ingest_port)"
-NODE_ID="e2e-ingest-$suffix" NODE_CAPACITY=0 CONTROL_PLANE_URL="http://$HTTP_ADDR" \
+node_id="e2e-node-$suffix"
+say "starting render node $node_id (RTMP ingest on 127.0.0.1:$ingest_port)"
+NODE_ID="$node_id" NODE_CAPACITY=1 CONTROL_PLANE_URL="http://$HTTP_ADDR" \
   METRICS_ADDR="127.0.0.1:$(free_port)" RTSP_ADDR="127.0.0.1:$(free_port)" \
   INGEST_ADDR="127.0.0.1:$ingest_port" RUST_LOG="${E2E_NODE_LOG:-info}" \
   "$node_bin" serve >"$out/render-node.log" 2>&1 &
@@ -118,6 +120,6 @@ wait_for "the render node" "$node_pid" "$out/render-node.log" 60 \
 
 token="$("$bin" token --tenant e2e)"
 
-BASE_URL="http://$HTTP_ADDR" E2E_TOKEN="$token" E2E_OUT="$out" CHROMIUM="$chromium_bin" E2E_INGEST_URL="$INGEST_URL" \
+BASE_URL="http://$HTTP_ADDR" E2E_TOKEN="$token" E2E_OUT="$out" CHROMIUM="$chromium_bin" E2E_INGEST_URL="$INGEST_URL" E2E_NODE_ID="$node_id" \
   EVENTS_CHANNEL="${SM_NAMESPACE}sm:events" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" \
   node tests/e2e/dashboard.test.mjs

@@ -81,6 +81,7 @@ async fn frames(app: &TestApp, node_http: &str) -> f64 {
     let text = app
         .client
         .get(format!("http://{node_http}/metrics"))
+        .bearer_auth(stream_manager_tests::nodes::METRICS_TOKEN)
         .send()
         .await
         .unwrap()

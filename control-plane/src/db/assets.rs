@@ -2,12 +2,13 @@
 
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::AssetId;
 
 /// An asset's metadata.
 #[derive(Debug)]
 pub struct AssetRow {
-    pub id: Uuid,
+    pub id: AssetId,
     pub sha256: String,
     pub content_type: String,
     pub width: i32,
@@ -25,18 +26,38 @@ pub struct NewAsset<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Stores the image unless the tenant already has the same bytes; returns the asset either way.
+/// The tenant's asset with these bytes, if it has one.
+#[tracing::instrument(skip(db))]
+pub async fn find_by_sha256(
+    db: impl PgExecutor<'_>,
+    tenant: &str,
+    sha256: &str,
+) -> sqlx::Result<Option<AssetRow>> {
+    sqlx::query_as!(
+        AssetRow,
+        r#"SELECT id AS "id: AssetId", sha256, content_type, width, height, byte_size, created_at
+           FROM assets WHERE tenant_id = $1 AND sha256 = $2"#,
+        tenant,
+        sha256
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Stores a new image. Callers look for the same bytes first, under the tenant's quota lock
+/// ([`crate::db::usage::lock_tenant`]), so the unique (tenant, sha256) cannot be hit.
 #[tracing::instrument(skip(db, a), fields(sha256 = a.sha256))]
-pub async fn insert_or_get(
-    db: impl PgExecutor<'_> + Copy,
+pub async fn insert(
+    db: impl PgExecutor<'_>,
     tenant: &str,
     a: &NewAsset<'_>,
 ) -> sqlx::Result<AssetRow> {
-    sqlx::query!(
+    sqlx::query_as!(
+        AssetRow,
         r#"INSERT INTO assets (id, tenant_id, sha256, content_type, width, height, byte_size, bytes)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (tenant_id, sha256) DO NOTHING"#,
-        Uuid::new_v4(),
+           RETURNING id AS "id: AssetId", sha256, content_type, width, height, byte_size, created_at"#,
+        AssetId::random() as _,
         tenant,
         a.sha256,
         a.content_type,
@@ -44,15 +65,6 @@ pub async fn insert_or_get(
         a.height,
         a.bytes.len() as i32,
         a.bytes
-    )
-    .execute(db)
-    .await?;
-    sqlx::query_as!(
-        AssetRow,
-        r#"SELECT id, sha256, content_type, width, height, byte_size, created_at
-           FROM assets WHERE tenant_id = $1 AND sha256 = $2"#,
-        tenant,
-        a.sha256
     )
     .fetch_one(db)
     .await
@@ -63,14 +75,14 @@ pub async fn insert_or_get(
 pub async fn find(
     db: impl PgExecutor<'_>,
     tenant: &str,
-    id: Uuid,
+    id: AssetId,
 ) -> sqlx::Result<Option<AssetRow>> {
     sqlx::query_as!(
         AssetRow,
-        r#"SELECT id, sha256, content_type, width, height, byte_size, created_at
+        r#"SELECT id AS "id: AssetId", sha256, content_type, width, height, byte_size, created_at
            FROM assets WHERE tenant_id = $1 AND id = $2"#,
         tenant,
-        id
+        id as _
     )
     .fetch_optional(db)
     .await
@@ -81,12 +93,12 @@ pub async fn find(
 pub async fn content(
     db: impl PgExecutor<'_>,
     tenant: &str,
-    id: Uuid,
+    id: AssetId,
 ) -> sqlx::Result<Option<(String, Vec<u8>)>> {
     let row = sqlx::query!(
         "SELECT content_type, bytes FROM assets WHERE tenant_id = $1 AND id = $2",
         tenant,
-        id
+        id as _
     )
     .fetch_optional(db)
     .await?;
@@ -94,11 +106,11 @@ pub async fn content(
 }
 
 /// Whether the tenant owns the asset.
-pub async fn exists(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<bool> {
+pub async fn exists(db: impl PgExecutor<'_>, tenant: &str, id: AssetId) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2) AS "e!""#,
         tenant,
-        id
+        id as _
     )
     .fetch_one(db)
     .await
@@ -108,10 +120,13 @@ pub async fn exists(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Re
 #[tracing::instrument(skip(db))]
 pub async fn content_any(
     db: impl PgExecutor<'_>,
-    id: Uuid,
+    id: AssetId,
 ) -> sqlx::Result<Option<(String, Vec<u8>)>> {
-    let row = sqlx::query!("SELECT content_type, bytes FROM assets WHERE id = $1", id)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query!(
+        "SELECT content_type, bytes FROM assets WHERE id = $1",
+        id as _
+    )
+    .fetch_optional(db)
+    .await?;
     Ok(row.map(|r| (r.content_type, r.bytes)))
 }

@@ -3,13 +3,14 @@
 use sha2::{Digest, Sha256};
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::{KeyId, StreamId};
 
 /// A key as listed: never its value.
 #[derive(Debug)]
 pub struct KeyRow {
-    pub id: Uuid,
-    pub stream_id: Uuid,
+    pub id: KeyId,
+    pub stream_id: StreamId,
     pub masked: String,
     pub created_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,
@@ -18,9 +19,9 @@ pub struct KeyRow {
 /// The owner of a key, looked up by its hash at ingest.
 #[derive(Debug)]
 pub struct KeyOwner {
-    pub id: Uuid,
+    pub id: KeyId,
     pub tenant_id: String,
-    pub stream_id: Uuid,
+    pub stream_id: StreamId,
 }
 
 /// SHA-256 of a key's value, the only form we keep.
@@ -32,9 +33,9 @@ pub fn hash_key(key: &str) -> Vec<u8> {
 #[tracing::instrument(skip(db, hash))]
 pub async fn insert(
     db: impl PgExecutor<'_>,
-    id: Uuid,
+    id: KeyId,
     tenant: &str,
-    stream_id: Uuid,
+    stream_id: StreamId,
     hash: &[u8],
     masked: &str,
 ) -> sqlx::Result<KeyRow> {
@@ -42,10 +43,11 @@ pub async fn insert(
         KeyRow,
         r#"INSERT INTO stream_keys (id, tenant_id, stream_id, key_hash, masked)
            VALUES ($1, $2, $3, $4, $5)
-           RETURNING id, stream_id, masked, created_at, last_used_at"#,
-        id,
+           RETURNING id AS "id: KeyId", stream_id AS "stream_id: StreamId", masked, created_at,
+                     last_used_at"#,
+        id as _,
         tenant,
-        stream_id,
+        stream_id as _,
         hash,
         masked
     )
@@ -55,12 +57,13 @@ pub async fn insert(
 
 /// The stream's keys, oldest first.
 #[tracing::instrument(skip(db))]
-pub async fn list(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<Vec<KeyRow>> {
+pub async fn list(db: impl PgExecutor<'_>, stream_id: StreamId) -> sqlx::Result<Vec<KeyRow>> {
     sqlx::query_as!(
         KeyRow,
-        r#"SELECT id, stream_id, masked, created_at, last_used_at
+        r#"SELECT id AS "id: KeyId", stream_id AS "stream_id: StreamId", masked, created_at,
+                  last_used_at
            FROM stream_keys WHERE stream_id = $1 ORDER BY created_at, id"#,
-        stream_id
+        stream_id as _
     )
     .fetch_all(db)
     .await
@@ -70,13 +73,13 @@ pub async fn list(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<Vec<
 #[tracing::instrument(skip(db))]
 pub async fn delete(
     db: impl PgExecutor<'_>,
-    stream_id: Uuid,
-    id: Uuid,
+    stream_id: StreamId,
+    id: KeyId,
 ) -> sqlx::Result<Option<Vec<u8>>> {
     sqlx::query_scalar!(
         "DELETE FROM stream_keys WHERE stream_id = $1 AND id = $2 RETURNING key_hash",
-        stream_id,
-        id
+        stream_id as _,
+        id as _
     )
     .fetch_optional(db)
     .await
@@ -86,11 +89,11 @@ pub async fn delete(
 #[tracing::instrument(skip(db))]
 pub async fn hashes_of_stream(
     db: impl PgExecutor<'_>,
-    stream_id: Uuid,
+    stream_id: StreamId,
 ) -> sqlx::Result<Vec<Vec<u8>>> {
     sqlx::query_scalar!(
         "SELECT key_hash FROM stream_keys WHERE stream_id = $1",
-        stream_id
+        stream_id as _
     )
     .fetch_all(db)
     .await
@@ -98,19 +101,22 @@ pub async fn hashes_of_stream(
 
 /// Which of these keys still exist.
 #[tracing::instrument(skip(db))]
-pub async fn existing(db: impl PgExecutor<'_>, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar!("SELECT id FROM stream_keys WHERE id = ANY($1)", ids)
-        .fetch_all(db)
-        .await
+pub async fn existing(db: impl PgExecutor<'_>, ids: &[KeyId]) -> sqlx::Result<Vec<KeyId>> {
+    sqlx::query_scalar!(
+        r#"SELECT id AS "id: KeyId" FROM stream_keys WHERE id = ANY($1)"#,
+        ids as _
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Whether the key exists and belongs to the tenant (for ingest layer sources).
 #[tracing::instrument(skip(db))]
-pub async fn belongs_to(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<bool> {
+pub async fn belongs_to(db: impl PgExecutor<'_>, tenant: &str, id: KeyId) -> sqlx::Result<bool> {
     let found = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM stream_keys WHERE tenant_id = $1 AND id = $2) AS "e!""#,
         tenant,
-        id
+        id as _
     )
     .fetch_one(db)
     .await?;
@@ -122,7 +128,8 @@ pub async fn belongs_to(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx
 pub async fn find_by_hash(db: impl PgExecutor<'_>, hash: &[u8]) -> sqlx::Result<Option<KeyOwner>> {
     sqlx::query_as!(
         KeyOwner,
-        "SELECT id, tenant_id, stream_id FROM stream_keys WHERE key_hash = $1",
+        r#"SELECT id AS "id: KeyId", tenant_id, stream_id AS "stream_id: StreamId"
+           FROM stream_keys WHERE key_hash = $1"#,
         hash
     )
     .fetch_optional(db)
@@ -131,10 +138,10 @@ pub async fn find_by_hash(db: impl PgExecutor<'_>, hash: &[u8]) -> sqlx::Result<
 
 /// Records that an encoder started publishing with the key.
 #[tracing::instrument(skip(db))]
-pub async fn touch(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()> {
+pub async fn touch(db: impl PgExecutor<'_>, id: KeyId) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE stream_keys SET last_used_at = now() WHERE id = $1",
-        id
+        id as _
     )
     .execute(db)
     .await?;

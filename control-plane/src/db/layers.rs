@@ -4,13 +4,14 @@ use serde_json::Value;
 use shared::layer::{Layer, LayerKind, LayerSource, Position, Size};
 use sqlx::PgExecutor;
 use sqlx::types::Json;
-use uuid::Uuid;
+
+use crate::ids::{LayerId, SceneId, StreamId};
 
 /// A layer row as stored.
 #[derive(Debug)]
 pub struct LayerRow {
-    pub id: Uuid,
-    pub scene_id: Uuid,
+    pub id: LayerId,
+    pub scene_id: SceneId,
     pub name: String,
     pub kind: String,
     pub source: Json<Value>,
@@ -27,7 +28,7 @@ pub struct LayerRow {
 #[derive(Debug, thiserror::Error)]
 #[error("layer {id} in the database is invalid: {reason}")]
 pub struct CorruptLayer {
-    pub id: Uuid,
+    pub id: LayerId,
     pub reason: String,
 }
 
@@ -39,8 +40,8 @@ impl TryFrom<LayerRow> for Layer {
         let kind = LayerKind::parse(&r.kind).ok_or_else(|| corrupt(format!("kind {}", r.kind)))?;
         let source = LayerSource::parse(kind, r.source.0).map_err(|e| corrupt(e.to_string()))?;
         Ok(Layer {
-            id: r.id,
-            scene_id: r.scene_id,
+            id: r.id.get(),
+            scene_id: r.scene_id.get(),
             name: r.name,
             kind,
             source,
@@ -60,17 +61,18 @@ impl TryFrom<LayerRow> for Layer {
 #[tracing::instrument(skip(db))]
 pub async fn list(
     db: impl PgExecutor<'_>,
-    stream_id: Uuid,
-    scene_id: Option<Uuid>,
+    stream_id: StreamId,
+    scene_id: Option<SceneId>,
 ) -> sqlx::Result<Vec<LayerRow>> {
     sqlx::query_as!(
         LayerRow,
-        r#"SELECT id, scene_id, name, kind, source AS "source: Json<Value>", visible,
+        r#"SELECT id AS "id: LayerId", scene_id AS "scene_id: SceneId", name, kind,
+                  source AS "source: Json<Value>", visible,
                   x, y, width, height, opacity, z_index
            FROM layers WHERE stream_id = $1 AND ($2::uuid IS NULL OR scene_id = $2)
            ORDER BY z_index, created_at, id"#,
-        stream_id,
-        scene_id
+        stream_id as _,
+        scene_id as _
     )
     .fetch_all(db)
     .await
@@ -80,26 +82,27 @@ pub async fn list(
 #[tracing::instrument(skip(db))]
 pub async fn find(
     db: impl PgExecutor<'_>,
-    stream_id: Uuid,
-    id: Uuid,
+    stream_id: StreamId,
+    id: LayerId,
 ) -> sqlx::Result<Option<LayerRow>> {
     sqlx::query_as!(
         LayerRow,
-        r#"SELECT id, scene_id, name, kind, source AS "source: Json<Value>", visible,
+        r#"SELECT id AS "id: LayerId", scene_id AS "scene_id: SceneId", name, kind,
+                  source AS "source: Json<Value>", visible,
                   x, y, width, height, opacity, z_index
            FROM layers WHERE stream_id = $1 AND id = $2"#,
-        stream_id,
-        id
+        stream_id as _,
+        id as _
     )
     .fetch_optional(db)
     .await
 }
 
 /// How many layers the stream has across its scenes.
-pub async fn count(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<i64> {
+pub async fn count(db: impl PgExecutor<'_>, stream_id: StreamId) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM layers WHERE stream_id = $1"#,
-        stream_id
+        stream_id as _
     )
     .fetch_one(db)
     .await
@@ -107,13 +110,13 @@ pub async fn count(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<i64
 
 /// Inserts a layer.
 #[tracing::instrument(skip(db, l), fields(layer_id = %l.id))]
-pub async fn insert(db: impl PgExecutor<'_>, stream_id: Uuid, l: &Layer) -> sqlx::Result<()> {
+pub async fn insert(db: impl PgExecutor<'_>, stream_id: StreamId, l: &Layer) -> sqlx::Result<()> {
     sqlx::query!(
         r#"INSERT INTO layers (id, stream_id, scene_id, name, kind, source, visible,
                                x, y, width, height, opacity, z_index)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"#,
         l.id,
-        stream_id,
+        stream_id as _,
         l.scene_id,
         l.name,
         l.kind.as_str(),
@@ -133,12 +136,12 @@ pub async fn insert(db: impl PgExecutor<'_>, stream_id: Uuid, l: &Layer) -> sqlx
 
 /// Writes every mutable field of a layer.
 #[tracing::instrument(skip(db, l), fields(layer_id = %l.id))]
-pub async fn update(db: impl PgExecutor<'_>, stream_id: Uuid, l: &Layer) -> sqlx::Result<()> {
+pub async fn update(db: impl PgExecutor<'_>, stream_id: StreamId, l: &Layer) -> sqlx::Result<()> {
     sqlx::query!(
         r#"UPDATE layers SET name = $3, source = $4, visible = $5, x = $6, y = $7,
                   width = $8, height = $9, opacity = $10, z_index = $11, updated_at = now()
            WHERE stream_id = $1 AND id = $2"#,
-        stream_id,
+        stream_id as _,
         l.id,
         l.name,
         Json(&l.source) as _,
@@ -157,11 +160,15 @@ pub async fn update(db: impl PgExecutor<'_>, stream_id: Uuid, l: &Layer) -> sqlx
 
 /// Deletes a layer of the stream.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: impl PgExecutor<'_>, stream_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    stream_id: StreamId,
+    id: LayerId,
+) -> sqlx::Result<bool> {
     let r = sqlx::query!(
         "DELETE FROM layers WHERE stream_id = $1 AND id = $2",
-        stream_id,
-        id
+        stream_id as _,
+        id as _
     )
     .execute(db)
     .await?;

@@ -6,7 +6,8 @@
 //! cannot check fencing tokens.
 
 use sqlx::PgExecutor;
-use uuid::Uuid;
+
+use crate::ids::{NodeId, StreamId};
 
 /// How long a lease lasts without renewal, in milliseconds: the render nodes' self-fencing
 /// deadline is derived from it in `shared::node_api::lease`.
@@ -27,8 +28,8 @@ pub struct Claimed {
 #[tracing::instrument(skip(db))]
 pub async fn claim(
     db: impl PgExecutor<'_>,
-    stream_id: Uuid,
-    node: &str,
+    stream_id: StreamId,
+    node: &NodeId,
 ) -> sqlx::Result<Option<Claimed>> {
     sqlx::query_as!(
         Claimed,
@@ -39,8 +40,8 @@ pub async fn claim(
            WHERE id = $1 AND desired_state <> 'stopped' AND failure_reason IS NULL
              AND (node_id IS NULL OR lease_expires_at < now())
            RETURNING lease_epoch AS epoch, dispatch_attempts AS attempts"#,
-        stream_id,
-        node,
+        stream_id as _,
+        node as _,
         LEASE_TTL_MS as f64
     )
     .fetch_optional(db)
@@ -57,8 +58,8 @@ pub struct Renewed {
 /// Extends the lease if `node` still holds it at `epoch`; `None` means it was lost.
 pub async fn renew(
     db: impl PgExecutor<'_>,
-    stream_id: Uuid,
-    node: &str,
+    stream_id: StreamId,
+    node: &NodeId,
     epoch: i64,
 ) -> sqlx::Result<Option<Renewed>> {
     sqlx::query_as!(
@@ -67,8 +68,8 @@ pub async fn renew(
            SET lease_expires_at = now() + make_interval(secs => $4::float8 / 1000)
            WHERE id = $1 AND node_id = $2 AND lease_epoch = $3 AND desired_state <> 'stopped'
            RETURNING desired_state, version"#,
-        stream_id,
-        node,
+        stream_id as _,
+        node as _,
         epoch,
         LEASE_TTL_MS as f64
     )
@@ -79,15 +80,15 @@ pub async fn renew(
 /// Records that the held stream is on air: its start succeeded.
 pub async fn mark_live(
     db: impl PgExecutor<'_>,
-    stream_id: Uuid,
-    node: &str,
+    stream_id: StreamId,
+    node: &NodeId,
     epoch: i64,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query!(
         r#"UPDATE streams SET live_at = now(), dispatch_attempts = 0
            WHERE id = $1 AND node_id = $2 AND lease_epoch = $3"#,
-        stream_id,
-        node,
+        stream_id as _,
+        node as _,
         epoch
     )
     .execute(db)
@@ -98,8 +99,8 @@ pub async fn mark_live(
 /// Gives the stream up; with `failure`, the stream is marked failed instead of re-dispatched.
 pub async fn release(
     db: impl PgExecutor<'_>,
-    stream_id: Uuid,
-    node: &str,
+    stream_id: StreamId,
+    node: &NodeId,
     epoch: i64,
     failure: Option<&str>,
 ) -> sqlx::Result<Option<(String, i64)>> {
@@ -109,8 +110,8 @@ pub async fn release(
                failure_reason = coalesce($4, failure_reason)
            WHERE id = $1 AND node_id = $2 AND lease_epoch = $3
            RETURNING tenant_id, version"#,
-        stream_id,
-        node,
+        stream_id as _,
+        node as _,
         epoch,
         failure
     )
@@ -120,12 +121,12 @@ pub async fn release(
 }
 
 /// Forgets the holder (a stop or a new start): its next renewal fails and it stops.
-pub async fn fence(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<()> {
+pub async fn fence(db: impl PgExecutor<'_>, stream_id: StreamId) -> sqlx::Result<()> {
     sqlx::query!(
         r#"UPDATE streams SET node_id = NULL, lease_epoch = lease_epoch + 1, lease_expires_at = NULL,
                live_at = NULL, claimed_at = NULL, dispatch_attempts = 0, failure_reason = NULL
            WHERE id = $1"#,
-        stream_id
+        stream_id as _
     )
     .execute(db)
     .await?;
@@ -135,7 +136,7 @@ pub async fn fence(db: impl PgExecutor<'_>, stream_id: Uuid) -> sqlx::Result<()>
 /// A stream the reaper took back from a node.
 #[derive(Debug)]
 pub struct Reaped {
-    pub id: Uuid,
+    pub id: StreamId,
     pub tenant_id: String,
     pub attempts: i32,
     /// True when the holder never went live within the start timeout.
@@ -155,7 +156,7 @@ pub async fn reap(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Reaped>> {
                         OR (live_at IS NULL AND claimed_at < now() - make_interval(secs => $1::float8 / 1000)))
                  ORDER BY lease_expires_at LIMIT 50 FOR UPDATE SKIP LOCKED) due
            WHERE s.id = due.id
-           RETURNING s.id, s.tenant_id, s.dispatch_attempts AS attempts, due.timed_out AS "start_timed_out!""#,
+           RETURNING s.id AS "id: StreamId", s.tenant_id, s.dispatch_attempts AS attempts, due.timed_out AS "start_timed_out!""#,
         START_TIMEOUT_MS as f64
     )
     .fetch_all(db)
@@ -163,13 +164,40 @@ pub async fn reap(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Reaped>> {
 }
 
 /// Gives up on a stream that failed to start too many times.
-pub async fn fail(db: impl PgExecutor<'_>, stream_id: Uuid, reason: &str) -> sqlx::Result<()> {
+pub async fn fail(db: impl PgExecutor<'_>, stream_id: StreamId, reason: &str) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE streams SET failure_reason = $2 WHERE id = $1",
-        stream_id,
+        stream_id as _,
         reason
     )
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// How long an on-air stream may have neither a node nor a start job before the reaper
+/// queues one again. Longer than a busy fleet takes to claim a fresh job; a stream that only
+/// waits for capacity gets a duplicate job per period, which the claim answers
+/// not-claimable once one of them is taken.
+pub const ORPHAN_GRACE_MS: i64 = 30_000;
+
+/// On-air streams that no node holds and no start job is pending for: no unpublished start
+/// in the outbox and none published within [`ORPHAN_GRACE_MS`] (its job was lost — a node
+/// took it and dropped it — or never made). Locked for the caller's transaction.
+pub async fn orphans(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(StreamId, String)>> {
+    let rows = sqlx::query!(
+        r#"SELECT s.id AS "id: StreamId", s.tenant_id FROM streams s
+           WHERE s.desired_state IN ('running', 'paused') AND s.node_id IS NULL
+             AND s.failure_reason IS NULL
+             AND NOT EXISTS (
+                 SELECT 1 FROM outbox o
+                 WHERE o.payload->>'type' = 'start' AND o.payload->'spec'->>'streamId' = s.id::text
+                   AND (o.published_at IS NULL
+                        OR o.created_at > now() - make_interval(secs => $1::float8 / 1000)))
+           ORDER BY s.id LIMIT 50 FOR UPDATE OF s SKIP LOCKED"#,
+        ORPHAN_GRACE_MS as f64
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.tenant_id)).collect())
 }

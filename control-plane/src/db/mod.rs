@@ -1,5 +1,19 @@
 //! Queries, one file per table. Each function takes an executor (pool or transaction) so a
-//! handler can group several in one transaction; all are compile-checked by `sqlx::query!`.
+//! handler can group several in one transaction; all are compile-checked by `sqlx::query!`,
+//! and ids are typed (`crate::ids`) so two of them cannot be passed in each other's place.
+//!
+//! Queries that read the same row shape repeat its column list (`streams::find`/`lock`,
+//! `layers::list`/`find`, …, which `duplicates` pairs): `query_as!` checks each literal
+//! against the schema at build time and needs it whole, so sharing the text would mean the
+//! unchecked API. The repetition is the price of a build that fails when a column changes.
+//!
+//! - [`streams`]: a tenant's streams, their config, desired state and version.
+//! - [`scenes`], [`layers`]: what a stream shows.
+//! - [`keys`]: stream keys, stored as hashes. [`assets`]: uploaded images.
+//! - [`leases`]: which render node holds a stream, fenced by an epoch; the reaper's query.
+//! - [`outbox`]: commands committed with their change, awaiting the relay.
+//! - [`audit`]: who started, stopped, paused and resumed which stream.
+//! - [`usage`]: a tenant's counts for its quotas, and the per-tenant lock around them.
 
 pub mod assets;
 pub mod audit;
@@ -9,6 +23,7 @@ pub mod leases;
 pub mod outbox;
 pub mod scenes;
 pub mod streams;
+pub mod usage;
 
 use time::OffsetDateTime;
 

@@ -28,6 +28,7 @@ impl OutboxRow {
 
 /// Queues a command for the relay, with the trace context of the caller's span (the API
 /// request, or the reaper's re-dispatch) so the node's work joins that trace.
+/// Called only through `dispatch::tx::CommandTx`, which wakes the relay when it commits.
 #[tracing::instrument(skip(db, payload))]
 pub async fn enqueue(
     db: impl PgExecutor<'_>,

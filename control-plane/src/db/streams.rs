@@ -5,20 +5,21 @@ use shared::stream_config::StreamConfig;
 use sqlx::PgExecutor;
 use sqlx::types::Json;
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::{NodeId, SceneId, StreamId};
 
 /// A stream row.
 #[derive(Debug, Clone)]
 pub struct StreamRow {
-    pub id: Uuid,
+    pub id: StreamId,
     pub tenant_id: String,
     pub name: String,
     pub is_default: bool,
     pub config: Json<StreamConfig>,
     pub desired_state: String,
     pub version: i64,
-    pub active_scene_id: Option<Uuid>,
-    pub node_id: Option<String>,
+    pub active_scene_id: Option<SceneId>,
+    pub node_id: Option<NodeId>,
     pub started_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     /// Why dispatch gave up on the stream, when it did.
@@ -40,8 +41,10 @@ pub async fn find_default(
 ) -> sqlx::Result<Option<StreamRow>> {
     sqlx::query_as!(
         StreamRow,
-        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
+        r#"SELECT id AS "id: StreamId", tenant_id, name, is_default,
+                  config AS "config: Json<StreamConfig>", desired_state, version,
+                  active_scene_id AS "active_scene_id: SceneId", node_id AS "node_id: NodeId",
+                  started_at, created_at, failure_reason
            FROM streams WHERE tenant_id = $1 AND is_default"#,
         tenant
     )
@@ -54,15 +57,17 @@ pub async fn find_default(
 pub async fn find(
     db: impl PgExecutor<'_>,
     tenant: &str,
-    id: Uuid,
+    id: StreamId,
 ) -> sqlx::Result<Option<StreamRow>> {
     sqlx::query_as!(
         StreamRow,
-        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
+        r#"SELECT id AS "id: StreamId", tenant_id, name, is_default,
+                  config AS "config: Json<StreamConfig>", desired_state, version,
+                  active_scene_id AS "active_scene_id: SceneId", node_id AS "node_id: NodeId",
+                  started_at, created_at, failure_reason
            FROM streams WHERE tenant_id = $1 AND id = $2"#,
         tenant,
-        id
+        id as _
     )
     .fetch_optional(db)
     .await
@@ -70,13 +75,15 @@ pub async fn find(
 
 /// A stream by id alone, for render nodes (which act for every tenant).
 #[tracing::instrument(skip(db))]
-pub async fn find_any(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<StreamRow>> {
+pub async fn find_any(db: impl PgExecutor<'_>, id: StreamId) -> sqlx::Result<Option<StreamRow>> {
     sqlx::query_as!(
         StreamRow,
-        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
+        r#"SELECT id AS "id: StreamId", tenant_id, name, is_default,
+                  config AS "config: Json<StreamConfig>", desired_state, version,
+                  active_scene_id AS "active_scene_id: SceneId", node_id AS "node_id: NodeId",
+                  started_at, created_at, failure_reason
            FROM streams WHERE id = $1"#,
-        id
+        id as _
     )
     .fetch_optional(db)
     .await
@@ -87,15 +94,17 @@ pub async fn find_any(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<
 pub async fn lock(
     db: impl PgExecutor<'_>,
     tenant: &str,
-    id: Uuid,
+    id: StreamId,
 ) -> sqlx::Result<Option<StreamRow>> {
     sqlx::query_as!(
         StreamRow,
-        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
+        r#"SELECT id AS "id: StreamId", tenant_id, name, is_default,
+                  config AS "config: Json<StreamConfig>", desired_state, version,
+                  active_scene_id AS "active_scene_id: SceneId", node_id AS "node_id: NodeId",
+                  started_at, created_at, failure_reason
            FROM streams WHERE tenant_id = $1 AND id = $2 FOR UPDATE"#,
         tenant,
-        id
+        id as _
     )
     .fetch_optional(db)
     .await
@@ -106,8 +115,10 @@ pub async fn lock(
 pub async fn list(db: impl PgExecutor<'_>, tenant: &str) -> sqlx::Result<Vec<StreamRow>> {
     sqlx::query_as!(
         StreamRow,
-        r#"SELECT id, tenant_id, name, is_default, config AS "config: Json<StreamConfig>",
-                  desired_state, version, active_scene_id, node_id, started_at, created_at, failure_reason
+        r#"SELECT id AS "id: StreamId", tenant_id, name, is_default,
+                  config AS "config: Json<StreamConfig>", desired_state, version,
+                  active_scene_id AS "active_scene_id: SceneId", node_id AS "node_id: NodeId",
+                  started_at, created_at, failure_reason
            FROM streams WHERE tenant_id = $1 ORDER BY created_at, id"#,
         tenant
     )
@@ -130,23 +141,23 @@ pub async fn count(db: impl PgExecutor<'_>, tenant: &str) -> sqlx::Result<i64> {
 #[tracing::instrument(skip(db, config))]
 pub async fn insert(
     db: impl PgExecutor<'_>,
-    id: Uuid,
+    id: StreamId,
     tenant: &str,
     name: &str,
     is_default: bool,
     config: &StreamConfig,
-    scene_id: Uuid,
+    scene_id: SceneId,
 ) -> sqlx::Result<bool> {
     let inserted = sqlx::query!(
         r#"INSERT INTO streams (id, tenant_id, name, is_default, config, active_scene_id)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (tenant_id) WHERE is_default DO NOTHING"#,
-        id,
+        id as _,
         tenant,
         name,
         is_default,
         Json(config) as _,
-        scene_id
+        scene_id as _
     )
     .execute(db)
     .await?;
@@ -155,11 +166,11 @@ pub async fn insert(
 
 /// Deletes one of the tenant's streams (cascades to scenes, layers and keys).
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Result<bool> {
+pub async fn delete(db: impl PgExecutor<'_>, tenant: &str, id: StreamId) -> sqlx::Result<bool> {
     let r = sqlx::query!(
         "DELETE FROM streams WHERE tenant_id = $1 AND id = $2",
         tenant,
-        id
+        id as _
     )
     .execute(db)
     .await?;
@@ -168,10 +179,10 @@ pub async fn delete(db: impl PgExecutor<'_>, tenant: &str, id: Uuid) -> sqlx::Re
 
 /// Bumps the desired-state version and returns the new one.
 #[tracing::instrument(skip(db))]
-pub async fn bump_version(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<i64> {
+pub async fn bump_version(db: impl PgExecutor<'_>, id: StreamId) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "UPDATE streams SET version = version + 1, updated_at = now() WHERE id = $1 RETURNING version",
-        id
+        id as _
     )
     .fetch_one(db)
     .await
@@ -181,12 +192,12 @@ pub async fn bump_version(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<i64
 #[tracing::instrument(skip(db, config))]
 pub async fn set_config(
     db: impl PgExecutor<'_>,
-    id: Uuid,
+    id: StreamId,
     config: &StreamConfig,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE streams SET config = $2 WHERE id = $1",
-        id,
+        id as _,
         Json(config) as _
     )
     .execute(db)
@@ -198,7 +209,7 @@ pub async fn set_config(
 #[tracing::instrument(skip(db))]
 pub async fn set_desired(
     db: impl PgExecutor<'_>,
-    id: Uuid,
+    id: StreamId,
     desired: DesiredState,
 ) -> sqlx::Result<()> {
     sqlx::query!(
@@ -206,7 +217,7 @@ pub async fn set_desired(
                started_at = CASE WHEN $2 = 'stopped' THEN NULL
                                  ELSE coalesce(started_at, now()) END
            WHERE id = $1"#,
-        id,
+        id as _,
         desired.as_str()
     )
     .execute(db)
@@ -218,13 +229,13 @@ pub async fn set_desired(
 #[tracing::instrument(skip(db))]
 pub async fn set_active_scene(
     db: impl PgExecutor<'_>,
-    id: Uuid,
-    scene_id: Uuid,
+    id: StreamId,
+    scene_id: SceneId,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE streams SET active_scene_id = $2 WHERE id = $1",
-        id,
-        scene_id
+        id as _,
+        scene_id as _
     )
     .execute(db)
     .await?;

@@ -1,6 +1,9 @@
 //! The reaper: takes streams back from nodes whose lease lapsed (the node died or lost its
 //! way) or that never went live, and dispatches them again — or, after too many attempts,
-//! marks them failed with a reason. Every replica runs one; `SKIP LOCKED` splits the work.
+//! marks them failed with a reason. It also re-dispatches on-air streams that have neither
+//! a node nor a pending start job (a job a node took and dropped, e.g. on a claim answered
+//! 401 by a replica with a rotated secret), so a start is never lost for good. Every replica
+//! runs one; `SKIP LOCKED` splits the work.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +15,7 @@ use tracing::Instrument;
 use crate::db::leases::{self, MAX_DISPATCH_ATTEMPTS};
 use crate::db::streams;
 use crate::dispatch::commands;
+use crate::dispatch::tx::CommandTx;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,8 +24,8 @@ const TICK: Duration = Duration::from_millis(250);
 
 /// One pass: returns how many streams were re-dispatched or failed.
 pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
-    let mut tx = state.db.begin().await?;
-    let reaped = leases::reap(&mut *tx).await?;
+    let mut tx = CommandTx::begin(state).await?;
+    let reaped = leases::reap(tx.conn()).await?;
     let mut failed = Vec::new();
     for r in &reaped {
         if r.attempts >= MAX_DISPATCH_ATTEMPTS {
@@ -33,11 +37,11 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
                     r.attempts
                 )
             };
-            leases::fail(&mut *tx, r.id, &reason).await?;
+            leases::fail(tx.conn(), r.id, &reason).await?;
             failed.push((r, reason));
             continue;
         }
-        let Some(row) = streams::find(&mut *tx, &r.tenant_id, r.id).await? else {
+        let Some(row) = streams::find(tx.conn(), &r.tenant_id, r.id).await? else {
             continue;
         };
         if !row.desired().is_on_air() {
@@ -45,14 +49,11 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
         }
         // The re-dispatch starts a trace of its own, which the node that takes it continues.
         let span = tracing::info_span!("redispatch", stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts);
-        commands::enqueue_start(state, &mut tx, &row)
-            .instrument(span)
-            .await?;
+        commands::start(&mut tx, &row).instrument(span).await?;
         tracing::warn!(stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts, timed_out = r.start_timed_out, "lease lapsed: stream dispatched again");
     }
     tx.commit().await?;
     if !reaped.is_empty() {
-        state.relay_wake.notify_one();
         metrics::counter!("streams_reaped_total").increment(reaped.len() as u64);
     }
     for (r, reason) in failed {
@@ -69,6 +70,30 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
     Ok(reaped.len())
 }
 
+/// How often orphaned streams are looked for: the query scans the outbox, and the grace
+/// period is far longer than this.
+const ORPHAN_EVERY: Duration = Duration::from_secs(5);
+
+/// Queues a start again for on-air streams with neither a node nor a pending start job;
+/// returns how many.
+pub async fn redispatch_orphans(state: &AppState) -> Result<usize, ApiError> {
+    let mut tx = CommandTx::begin(state).await?;
+    let orphans = leases::orphans(tx.conn()).await?;
+    for (id, tenant) in &orphans {
+        let Some(row) = streams::find(tx.conn(), tenant, *id).await? else {
+            continue;
+        };
+        let span = tracing::info_span!("redispatch", stream_id = %id, tenant = %tenant);
+        commands::start(&mut tx, &row).instrument(span).await?;
+        tracing::warn!(stream_id = %id, %tenant, "on air with neither a node nor a start job: dispatched again");
+    }
+    tx.commit().await?;
+    if !orphans.is_empty() {
+        metrics::counter!("streams_reaped_total").increment(orphans.len() as u64);
+    }
+    Ok(orphans.len())
+}
+
 /// Runs the reaper until cancelled.
 pub async fn run(state: AppState, token: CancellationToken) {
     // After the database comes back every lease looks lapsed, though the nodes are alive and
@@ -76,6 +101,7 @@ pub async fn run(state: AppState, token: CancellationToken) {
     let grace = Duration::from_millis(leases::LEASE_TTL_MS as u64) + Duration::from_secs(1);
     let mut hold_until: Option<Instant> = None;
     let mut db_down = false;
+    let mut next_orphan_pass = Instant::now() + ORPHAN_EVERY;
     loop {
         if db_down {
             // Probe until the database answers, then hold off for the grace period.
@@ -92,6 +118,12 @@ pub async fn run(state: AppState, token: CancellationToken) {
             if let Err(e) = reap_once(&state).await {
                 tracing::warn!(error = %e, "reaper pass failed");
                 db_down = true;
+            } else if Instant::now() >= next_orphan_pass {
+                next_orphan_pass = Instant::now() + ORPHAN_EVERY;
+                if let Err(e) = redispatch_orphans(&state).await {
+                    tracing::warn!(error = %e, "orphan pass failed");
+                    db_down = true;
+                }
             }
         }
         tokio::select! {

@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use crate::db::streams::StreamRow;
 use crate::db::{layers, scenes};
 use crate::error::ApiError;
+use crate::ids::SceneId;
 
 /// Loads the scenes and layers of `row` into a spec at the row's version.
 pub async fn load(
@@ -23,10 +24,11 @@ pub async fn load(
         .map_err(|e| ApiError::Internal(e.into()))?;
     let active_scene_id = row
         .active_scene_id
+        .map(SceneId::get)
         .or_else(|| scenes.first().map(|s| s.id))
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stream {} has no scene", row.id)))?;
     Ok(StreamSpec {
-        stream_id: row.id,
+        stream_id: row.id.get(),
         tenant_id: row.tenant_id.clone(),
         version: row.version,
         desired: row.desired(),

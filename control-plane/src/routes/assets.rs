@@ -12,19 +12,25 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::db::assets::{self, AssetRow, NewAsset};
 use crate::db::unix_ms;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{PathIds, TenantStream};
+use crate::ids::AssetId;
+use crate::limits::quotas::reserve_asset;
 use crate::response::{ApiResult, Created, ok};
 use crate::state::AppState;
 
-/// Largest width or height we decode: bigger images are refused before allocating.
-const MAX_DIMENSION: u32 = 8192;
-/// Memory the decoder may allocate for one image.
-const MAX_DECODE_ALLOC: u64 = 8192 * 8192 * 4;
+/// Largest width or height we decode: bigger images are refused from their header, before
+/// anything is allocated. 4096 holds UHD (3840) and DCI 4K (4096) frames; no canvas is
+/// larger, so a bigger image would only be scaled down on the node.
+pub const MAX_DIMENSION: u32 = 4096;
+/// Memory the decoder may allocate for one image: 48 MiB holds a 4096×2160 RGBA8 frame
+/// (34 MiB) and a 16-bit RGB UHD one (47 MiB), and refuses a 4096² RGBA frame (64 MiB).
+/// With `DECODE_CONCURRENCY` decodes at once this bounds what uploads can allocate (2 × 48
+/// MiB by default) where one 8192² bomb of 261 KB used to take 256 MiB.
+pub const MAX_DECODE_ALLOC: u64 = 48 * 1024 * 1024;
 
 /// Routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -40,7 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetView {
-    id: Uuid,
+    id: AssetId,
     sha256: String,
     content_type: String,
     width: i32,
@@ -107,13 +113,15 @@ fn decode(bytes: &[u8]) -> Result<Decoded, ApiError> {
 #[utoipa::path(post, path = "/assets", tag = "assets",
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
                  description = "a PNG, JPEG or WebP file"),
-    responses((status = 201, body = AssetView), (status = 413, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = AssetView), (status = 409, body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
 async fn upload(
     State(state): State<AppState>,
     ctx: TenantStream,
     body: axum::body::Body,
 ) -> Result<Created<AssetView>, ApiError> {
+    crate::limits::rate::spend(&state, &ctx.tenant, state.config.quotas.uploads()).await?;
     let limit = state.config.max_asset_bytes;
     let bytes: Bytes = axum::body::to_bytes(body, limit)
         .await
@@ -122,24 +130,37 @@ async fn upload(
         return Err(ApiError::invalid("body", "is empty; send the image bytes"));
     }
     let decoded = {
+        let slot = state.decode.acquire().await?;
         let bytes = bytes.clone();
-        tokio::task::spawn_blocking(move || decode(&bytes))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))??
+        tokio::task::spawn_blocking(move || {
+            let decoded = decode(&bytes);
+            drop(slot);
+            decoded
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??
     };
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let row = assets::insert_or_get(
-        &state.db,
-        &ctx.tenant,
-        &NewAsset {
-            sha256: &sha256,
-            content_type: decoded.content_type,
-            width: decoded.width as i32,
-            height: decoded.height as i32,
-            bytes: &bytes,
-        },
-    )
-    .await?;
+    let _gate = state.gates.enter(&ctx.tenant).await;
+    let mut tx = state.db.begin().await?;
+    // Under the tenant's lock, so the same new bytes uploaded twice at once are stored once.
+    crate::db::usage::lock_tenant(&mut tx, &ctx.tenant).await?;
+    let row = match assets::find_by_sha256(&mut *tx, &ctx.tenant, &sha256).await? {
+        Some(existing) => existing,
+        None => {
+            let quotas = &state.config.quotas;
+            reserve_asset(&mut tx, quotas, &ctx.tenant, bytes.len() as u64).await?;
+            let new = NewAsset {
+                sha256: &sha256,
+                content_type: decoded.content_type,
+                width: decoded.width as i32,
+                height: decoded.height as i32,
+                bytes: &bytes,
+            };
+            assets::insert(&mut *tx, &ctx.tenant, &new).await?
+        }
+    };
+    tx.commit().await?;
     tracing::info!(tenant = %ctx.tenant, asset_id = %row.id, size = bytes.len(), "asset stored");
     Ok(Created(AssetView::from(row)))
 }
@@ -152,7 +173,7 @@ async fn get_asset(
     ctx: TenantStream,
     ids: PathIds,
 ) -> ApiResult<AssetView> {
-    let id = ids.id("id", "asset")?;
+    let id: AssetId = ids.id("id", "asset")?;
     let row = assets::find(&state.db, &ctx.tenant, id)
         .await?
         .ok_or(ApiError::NotFound("asset"))?;
@@ -168,7 +189,7 @@ async fn get_content(
     ctx: TenantStream,
     ids: PathIds,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = ids.id("id", "asset")?;
+    let id: AssetId = ids.id("id", "asset")?;
     let (content_type, bytes) = assets::content(&state.db, &ctx.tenant, id)
         .await?
         .ok_or(ApiError::NotFound("asset"))?;

@@ -3,9 +3,9 @@
 //! the tenant-facing OpenAPI document.
 
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::routing::{get, post};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use shared::events::EventType;
 use shared::node_api::{
@@ -13,13 +13,20 @@ use shared::node_api::{
     Renewal, paths, same_secret,
 };
 use shared::spec::StreamSpec;
+use shared::tenant_text::{redact, truncate};
 
 use crate::db::{leases, streams};
-use crate::dispatch::{commands, spec};
+use crate::dispatch::commands;
+use crate::dispatch::spec;
+use crate::dispatch::tx::CommandTx;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, PathIds};
+use crate::extract::{ApiJson, Node, PathIds};
+use crate::ids::{AssetId, KeyId, StreamId};
 use crate::response::{ApiResult, ok};
 use crate::state::AppState;
+
+/// Longest failure text kept from a node.
+const MAX_FAILURE_BYTES: usize = 500;
 
 /// Routes of the node API.
 pub fn router() -> Router<AppState> {
@@ -54,9 +61,15 @@ async fn check_ingest(
     Node(_): Node,
     ApiJson(body): ApiJson<IngestCheck>,
 ) -> ApiResult<IngestRevoked> {
-    let ids: Vec<_> = body.key_ids.into_iter().take(1024).collect();
+    let ids: Vec<KeyId> = body
+        .key_ids
+        .into_iter()
+        .take(1024)
+        .map(KeyId::from)
+        .collect();
+    let revoked = crate::ingest::revoked(&state, &ids).await?;
     ok(IngestRevoked {
-        revoked: crate::ingest::revoked(&state, &ids).await?,
+        revoked: revoked.into_iter().map(KeyId::get).collect(),
     })
 }
 
@@ -77,11 +90,11 @@ async fn asset(
     let secret = state
         .config
         .node_secret
-        .as_deref()
+        .as_ref()
         .ok_or(ApiError::RouteNotFound)?;
-    let id = ids.id("id", "asset")?;
+    let id: AssetId = ids.id("id", "asset")?;
     let sig = query.map(|q| q.0.sig).unwrap_or_default();
-    let want = shared::node_api::asset_signature(secret, id);
+    let want = shared::node_api::asset_signature(secret.expose_secret(), id.get());
     if !same_secret(sig.as_bytes(), want.as_bytes()) {
         return Err(ApiError::NotFound("asset"));
     }
@@ -91,44 +104,8 @@ async fn asset(
     Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
-/// A render node, authenticated by the shared secret and named by `X-Node-Id`.
-pub struct Node(pub String);
-
-impl FromRequestParts<AppState> for Node {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(secret) = state.config.node_secret.as_deref() else {
-            return Err(ApiError::RouteNotFound);
-        };
-        let presented = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !same_secret(presented.as_bytes(), secret.as_bytes()) {
-            return Err(ApiError::Unauthorized("not a render node".into()));
-        }
-        let node = parts
-            .headers
-            .get(shared::node_api::NODE_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|n| {
-                !n.is_empty()
-                    && n.len() <= 128
-                    && n.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            })
-            .ok_or_else(|| {
-                ApiError::invalid("X-Node-Id", "must name the node (letters, digits, - _ .)")
-            })?;
-        Ok(Node(node.to_owned()))
-    }
-}
-
 async fn claim(State(state): State<AppState>, Node(node): Node, ids: PathIds) -> ApiResult<Grant> {
-    let stream_id = ids.id("streamId", "stream")?;
+    let stream_id: StreamId = ids.id("streamId", "stream")?;
     let mut tx = state.db.begin().await?;
     let claimed = leases::claim(&mut *tx, stream_id, &node)
         .await?
@@ -156,7 +133,7 @@ async fn live(
     ids: PathIds,
     ApiJson(body): ApiJson<LeaseRef>,
 ) -> ApiResult<serde_json::Value> {
-    let stream_id = ids.id("streamId", "stream")?;
+    let stream_id: StreamId = ids.id("streamId", "stream")?;
     if !leases::mark_live(&state.db, stream_id, &node, body.epoch).await? {
         return Err(ApiError::conflict(
             "lease_lost",
@@ -172,21 +149,26 @@ async fn release(
     ids: PathIds,
     ApiJson(body): ApiJson<Release>,
 ) -> ApiResult<serde_json::Value> {
-    let stream_id = ids.id("streamId", "stream")?;
-    let failure = body.failure.as_deref().map(|f| &f[..f.len().min(500)]);
-    let mut tx = state.db.begin().await?;
-    let released = leases::release(&mut *tx, stream_id, &node, body.epoch, failure).await?;
+    let stream_id: StreamId = ids.id("streamId", "stream")?;
+    // Stored, shown in the status and sent as an event: no credentials or signatures, and
+    // cut on a character boundary (a byte index can split one and panic).
+    let failure = body
+        .failure
+        .as_deref()
+        .map(|f| truncate(&redact(f), MAX_FAILURE_BYTES).to_owned());
+    let failure = failure.as_deref();
+    let mut tx = CommandTx::begin(&state).await?;
+    let released = leases::release(tx.conn(), stream_id, &node, body.epoch, failure).await?;
     if let Some((tenant, _)) = &released
         && body.handoff
         && failure.is_none()
-        && let Some(row) = streams::find_any(&mut *tx, stream_id).await?
+        && let Some(row) = streams::find_any(tx.conn(), stream_id).await?
         && row.desired().is_on_air()
     {
-        commands::enqueue_start(&state, &mut tx, &row).await?;
+        commands::start(&mut tx, &row).await?;
         tracing::info!(%stream_id, %tenant, node_id = %node, "stream handed off by a draining node");
     }
     tx.commit().await?;
-    state.relay_wake.notify_one();
     if let (Some((tenant, _)), Some(reason)) = (&released, failure) {
         crate::events::publish(
             &state,
@@ -205,12 +187,12 @@ async fn latest_spec(
     Node(node): Node,
     ids: PathIds,
 ) -> ApiResult<StreamSpec> {
-    let stream_id = ids.id("streamId", "stream")?;
+    let stream_id: StreamId = ids.id("streamId", "stream")?;
     let mut conn = state.db.acquire().await?;
     let row = streams::find_any(&mut *conn, stream_id)
         .await?
         .ok_or(ApiError::NotFound("stream"))?;
-    if row.node_id.as_deref() != Some(node.as_str()) {
+    if row.node_id.as_ref() != Some(&node) {
         return Err(ApiError::conflict(
             "lease_lost",
             "the node no longer holds this stream",
@@ -226,7 +208,8 @@ async fn renew(
 ) -> ApiResult<Vec<LeaseState>> {
     let mut out = Vec::with_capacity(body.leases.len());
     for held in body.leases.iter().take(256) {
-        let renewed = leases::renew(&state.db, held.stream_id, &node, held.epoch).await?;
+        let stream_id = StreamId::from(held.stream_id);
+        let renewed = leases::renew(&state.db, stream_id, &node, held.epoch).await?;
         out.push(LeaseState {
             stream_id: held.stream_id,
             held: renewed.is_some(),

@@ -1,18 +1,18 @@
 //! `/keys`: stream keys encoders publish with. The value is shown once, at creation.
 
+use crate::db::keys::{self, KeyRow, hash_key};
+use crate::db::unix_ms;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{PathIds, TenantStream};
+use crate::ids::KeyId;
+use crate::limits::quotas::{Counted, reserve};
+use crate::response::{ApiResult, Created, ok};
+use crate::state::AppState;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
-
-use crate::db::keys::{self, KeyRow, hash_key};
-use crate::db::unix_ms;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{PathIds, TenantStream};
-use crate::response::{ApiResult, Created, ok};
-use crate::state::AppState;
 
 /// Most keys one stream may have.
 const MAX_KEYS_PER_STREAM: usize = 20;
@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyView {
-    id: Uuid,
+    id: KeyId,
     /// Masked: only the last characters are shown.
     key: String,
     created_at: i64,
@@ -60,7 +60,7 @@ pub struct KeyList {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewKey {
-    id: Uuid,
+    id: KeyId,
     key: String,
     created_at: i64,
     /// Where the encoder publishes: this URL as the server, the key as the stream key.
@@ -85,7 +85,7 @@ fn mask(key: &str) -> String {
     responses((status = 200, body = KeyList), (status = 401, body = ErrorEnvelope)))]
 async fn list_keys(State(state): State<AppState>, ctx: TenantStream) -> ApiResult<KeyList> {
     let rows = keys::list(&state.db, ctx.stream.id).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|k| k.id).collect();
+    let ids: Vec<KeyId> = rows.iter().map(|k| k.id).collect();
     let publishing = crate::ingest::publishing(&state, &ids).await;
     ok(KeyList {
         keys: rows
@@ -103,7 +103,10 @@ async fn create_key(
     State(state): State<AppState>,
     ctx: TenantStream,
 ) -> Result<Created<NewKey>, ApiError> {
-    if keys::list(&state.db, ctx.stream.id).await?.len() >= MAX_KEYS_PER_STREAM {
+    let _gate = state.gates.enter(&ctx.tenant).await;
+    let mut tx = state.db.begin().await?;
+    reserve(&mut tx, &state.config.quotas, &ctx.tenant, Counted::Keys).await?;
+    if keys::list(&mut *tx, ctx.stream.id).await?.len() >= MAX_KEYS_PER_STREAM {
         return Err(ApiError::conflict(
             "key_limit",
             format!("a stream may have at most {MAX_KEYS_PER_STREAM} keys"),
@@ -111,14 +114,15 @@ async fn create_key(
     }
     let key = generate_key()?;
     let row = keys::insert(
-        &state.db,
-        Uuid::new_v4(),
+        &mut *tx,
+        KeyId::random(),
         &ctx.tenant,
         ctx.stream.id,
         &hash_key(&key),
         &mask(&key),
     )
     .await?;
+    tx.commit().await?;
     tracing::info!(tenant = %ctx.tenant, stream_id = %ctx.stream.id, key_id = %row.id, "stream key created");
     Ok(Created(NewKey {
         id: row.id,
@@ -136,7 +140,7 @@ async fn delete_key(
     ctx: TenantStream,
     ids: PathIds,
 ) -> ApiResult<serde_json::Value> {
-    let id = ids.id("id", "stream key")?;
+    let id: KeyId = ids.id("id", "stream key")?;
     let hash = keys::delete(&state.db, ctx.stream.id, id)
         .await?
         .ok_or(ApiError::NotFound("stream key"))?;

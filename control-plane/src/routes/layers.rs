@@ -17,9 +17,11 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::db::{assets, keys, layers, scenes};
-use crate::dispatch::commands;
+use crate::dispatch::write::{Announce, StreamWrite};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{ApiJson, PathIds, TenantStream};
+use crate::ids::{AssetId, KeyId, LayerId, SceneId, StreamId};
+use crate::limits::quotas::{Counted, reserve};
 use crate::response::{ApiResult, Created, ok};
 use crate::state::AppState;
 
@@ -42,7 +44,7 @@ pub struct LayerList {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct LayerFilter {
-    scene_id: Option<Uuid>,
+    scene_id: Option<SceneId>,
 }
 
 /// Body of `POST /layers`.
@@ -63,7 +65,7 @@ pub struct CreateLayer {
     /// Defaults to above every existing layer.
     z_index: Option<i32>,
     /// Defaults to the active scene.
-    scene_id: Option<Uuid>,
+    scene_id: Option<SceneId>,
 }
 
 /// Body of `PATCH /layers/{id}`: any subset of the layer's fields.
@@ -99,9 +101,11 @@ async fn check_source(
     }
     let found = match source {
         LayerSource::Image(ImageSource::Asset { asset_id }) => {
-            assets::exists(&state.db, tenant, *asset_id).await?
+            assets::exists(&state.db, tenant, AssetId::from(*asset_id)).await?
         }
-        LayerSource::Ingest(i) => keys::belongs_to(&state.db, tenant, i.key_id).await?,
+        LayerSource::Ingest(i) => {
+            keys::belongs_to(&state.db, tenant, KeyId::from(i.key_id)).await?
+        }
         _ => true,
     };
     if !found {
@@ -114,30 +118,22 @@ async fn check_source(
     Ok(())
 }
 
-async fn find_layer(state: &AppState, stream_id: Uuid, id: Uuid) -> Result<Layer, ApiError> {
-    let row = layers::find(&state.db, stream_id, id)
+/// One layer of the stream, read through `conn` (a pool or the write's transaction).
+async fn find_layer(
+    conn: impl sqlx::PgExecutor<'_>,
+    stream_id: StreamId,
+    id: LayerId,
+) -> Result<Layer, ApiError> {
+    let row = layers::find(conn, stream_id, id)
         .await?
         .ok_or(ApiError::NotFound("layer"))?;
     Layer::try_from(row).map_err(|e| ApiError::Internal(e.into()))
 }
 
-async fn announce(
-    state: &AppState,
-    ctx: &TenantStream,
-    id: Uuid,
-    action: &str,
-    changes: Value,
-    layer: Option<&Layer>,
-) {
+/// The `layer:update` event: what happened to which layer, what changed, and the layer now.
+fn layer_event(id: Uuid, action: &str, changes: Value, layer: Option<&Layer>) -> Announce {
     let data = json!({ "id": id, "action": action, "changes": changes, "layer": layer });
-    crate::events::publish(
-        state,
-        &ctx.tenant,
-        ctx.stream.id,
-        EventType::LayerUpdate,
-        data,
-    )
-    .await;
+    Announce::Event(EventType::LayerUpdate, data)
 }
 
 /// The stream's layers, bottom first; `?sceneId=` keeps one scene's.
@@ -173,7 +169,7 @@ async fn create_layer(
     let source = LayerSource::parse(body.kind, body.source)?;
     let canvas = ctx.stream.config.0.resolution;
     let mut layer = Layer {
-        id: Uuid::new_v4(),
+        id: LayerId::random().get(),
         scene_id: Uuid::nil(),
         name: body.name.unwrap_or_else(|| body.kind.as_str().to_owned()),
         kind: body.kind,
@@ -190,21 +186,28 @@ async fn create_layer(
     layer.validate()?;
     check_source(&state, &ctx.tenant, &layer.source).await?;
 
-    let mut tx = state.db.begin().await?;
-    let row = ctx.lock(&mut tx).await?;
-    layer.scene_id = match body.scene_id {
-        Some(id) => {
-            scenes::find(&mut *tx, row.id, id)
-                .await?
-                .ok_or(ApiError::NotFound("scene"))?
-                .id
-        }
-        None => row
+    let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
+    let stream_id = write.stream_id();
+    let scene_id = match body.scene_id {
+        Some(id) => scenes::find(write.conn(), stream_id, id)
+            .await?
+            .map(|s| SceneId::from(s.id))
+            .ok_or(ApiError::NotFound("scene"))?,
+        None => write
+            .row()
             .active_scene_id
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stream has no active scene")))?,
     };
-    let max = row.config.0.max_layers;
-    let existing = layers::list(&mut *tx, row.id, None).await?;
+    layer.scene_id = scene_id.get();
+    reserve(
+        write.conn(),
+        &state.config.quotas,
+        &ctx.tenant,
+        Counted::Layers,
+    )
+    .await?;
+    let max = write.row().config.0.max_layers;
+    let existing = layers::list(write.conn(), stream_id, None).await?;
     if existing.len() as u32 >= max {
         return Err(ApiError::conflict(
             "layer_limit",
@@ -214,18 +217,16 @@ async fn create_layer(
     if body.z_index.is_none() {
         layer.z_index = existing
             .iter()
-            .filter(|l| l.scene_id == layer.scene_id)
+            .filter(|l| l.scene_id == scene_id)
             .map(|l| l.z_index + 1)
             .max()
             .unwrap_or(0)
             .min(10_000);
     }
-    layers::insert(&mut *tx, row.id, &layer).await?;
-    commands::changed(&state, &mut tx, &row, None).await?;
-    tx.commit().await?;
-    state.relay_wake.notify_one();
-    tracing::info!(tenant = %ctx.tenant, stream_id = %row.id, layer_id = %layer.id, kind = layer.kind.as_str(), "layer created");
-    announce(&state, &ctx, layer.id, "created", json!({}), Some(&layer)).await;
+    layers::insert(write.conn(), stream_id, &layer).await?;
+    let event = layer_event(layer.id, "created", json!({}), Some(&layer));
+    write.commit(None, event).await?;
+    tracing::info!(tenant = %ctx.tenant, %stream_id, layer_id = %layer.id, kind = layer.kind.as_str(), "layer created");
     Ok(Created(layer))
 }
 
@@ -238,21 +239,11 @@ async fn get_layer(
     ids: PathIds,
 ) -> ApiResult<Layer> {
     let id = ids.id("id", "layer")?;
-    ok(find_layer(&state, ctx.stream.id, id).await?)
+    ok(find_layer(&state.db, ctx.stream.id, id).await?)
 }
 
-/// Changes a layer; with `transition` the change is animated on air.
-#[utoipa::path(patch, path = "/layers/{id}", tag = "layers", params(("id" = Uuid, Path)),
-    request_body = PatchLayer,
-    responses((status = 200, body = Layer), (status = 404, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope)))]
-async fn patch_layer(
-    State(state): State<AppState>,
-    ctx: TenantStream,
-    ids: PathIds,
-    ApiJson(patch): ApiJson<PatchLayer>,
-) -> ApiResult<Layer> {
-    let id = ids.id("id", "layer")?;
+/// Checks every field a patch sets, before anything is locked.
+fn validate_patch(patch: &PatchLayer) -> Result<(), ApiError> {
     if let Some(name) = &patch.name {
         validate_name(name)?;
     }
@@ -271,13 +262,26 @@ async fn patch_layer(
     if let Some(t) = &patch.transition {
         t.validate().map_err(|e| e.within("transition"))?;
     }
+    Ok(())
+}
 
-    let mut tx = state.db.begin().await?;
-    let row = ctx.lock(&mut tx).await?;
-    let current = layers::find(&mut *tx, row.id, id)
-        .await?
-        .ok_or(ApiError::NotFound("layer"))?;
-    let mut layer = Layer::try_from(current).map_err(|e| ApiError::Internal(e.into()))?;
+/// Changes a layer; with `transition` the change is animated on air.
+#[utoipa::path(patch, path = "/layers/{id}", tag = "layers", params(("id" = Uuid, Path)),
+    request_body = PatchLayer,
+    responses((status = 200, body = Layer), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)))]
+async fn patch_layer(
+    State(state): State<AppState>,
+    ctx: TenantStream,
+    ids: PathIds,
+    ApiJson(patch): ApiJson<PatchLayer>,
+) -> ApiResult<Layer> {
+    let id = ids.id("id", "layer")?;
+    validate_patch(&patch)?;
+
+    let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
+    let stream_id = write.stream_id();
+    let mut layer = find_layer(write.conn(), stream_id, id).await?;
     let mut changes = serde_json::Map::new();
     if let Some(source) = patch.source {
         let source = LayerSource::parse(layer.kind, source)?;
@@ -299,26 +303,16 @@ async fn patch_layer(
     apply!(size, "size");
     apply!(opacity, "opacity");
     apply!(z_index, "zIndex");
-    layers::update(&mut *tx, row.id, &layer).await?;
+    layers::update(write.conn(), stream_id, &layer).await?;
+    if let Some(t) = &patch.transition {
+        changes.insert("transition".into(), json!(t));
+    }
     let hint = patch.transition.map(|transition| ChangeHint::Layer {
         layer_id: layer.id,
         transition,
     });
-    if let Some(t) = &patch.transition {
-        changes.insert("transition".into(), json!(t));
-    }
-    commands::changed(&state, &mut tx, &row, hint).await?;
-    tx.commit().await?;
-    state.relay_wake.notify_one();
-    announce(
-        &state,
-        &ctx,
-        layer.id,
-        "updated",
-        Value::Object(changes),
-        Some(&layer),
-    )
-    .await;
+    let event = layer_event(layer.id, "updated", Value::Object(changes), Some(&layer));
+    write.commit(hint, event).await?;
     ok(layer)
 }
 
@@ -330,17 +324,13 @@ async fn delete_layer(
     ctx: TenantStream,
     ids: PathIds,
 ) -> ApiResult<Layer> {
-    let id = ids.id("id", "layer")?;
-    let mut tx = state.db.begin().await?;
-    let row = ctx.lock(&mut tx).await?;
-    let current = layers::find(&mut *tx, row.id, id)
-        .await?
-        .ok_or(ApiError::NotFound("layer"))?;
-    let layer = Layer::try_from(current).map_err(|e| ApiError::Internal(e.into()))?;
-    layers::delete(&mut *tx, row.id, id).await?;
-    commands::changed(&state, &mut tx, &row, None).await?;
-    tx.commit().await?;
-    state.relay_wake.notify_one();
-    announce(&state, &ctx, id, "deleted", json!({}), None).await;
+    let id: LayerId = ids.id("id", "layer")?;
+    let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
+    let stream_id = write.stream_id();
+    let layer = find_layer(write.conn(), stream_id, id).await?;
+    layers::delete(write.conn(), stream_id, id).await?;
+    write
+        .commit(None, layer_event(layer.id, "deleted", json!({}), None))
+        .await?;
     ok(layer)
 }

@@ -1,16 +1,15 @@
 //! `/status`, `/metrics`, `/start`, `/stop`, `/pause`, `/resume`: a stream's life.
 
 use axum::extract::State;
-use shared::events::EventType;
 use shared::spec::DesiredState;
 use shared::status::{StreamMetrics, StreamStatus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::db::streams::StreamRow;
-use crate::dispatch::commands::{self, Outcome};
+use crate::dispatch::write::StreamWrite;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::TenantStream;
+use crate::limits::quotas::{Counted, reserve};
 use crate::live;
 use crate::response::{ApiResult, ok};
 use crate::state::AppState;
@@ -26,15 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resume))
 }
 
-async fn current_status(state: &AppState, row: &StreamRow) -> Result<StreamStatus, ApiError> {
-    // Redis being away degrades status to what Postgres knows; it never fails the request.
-    let report = live::report(state, row.id).await.unwrap_or_else(|e| {
-        tracing::warn!(stream_id = %row.id, error = %e, "live state unavailable");
-        None
-    });
-    Ok(live::compose_status(row, report.as_ref()))
-}
-
 /// Moves the stream to `to` and answers its status; a repeat is a no-op.
 async fn change_state(
     state: &AppState,
@@ -42,31 +32,31 @@ async fn change_state(
     to: DesiredState,
     allowed_from: &[DesiredState],
 ) -> ApiResult<StreamStatus> {
-    let mut tx = state.db.begin().await?;
-    let row = ctx.lock(&mut tx).await?;
-    if row.desired() != to && !allowed_from.contains(&row.desired()) {
+    let mut write = StreamWrite::begin(state, &ctx.tenant, ctx.stream.id).await?;
+    let from = write.row().desired();
+    if from != to && !allowed_from.contains(&from) {
         return Err(ApiError::conflict(
             "stream_not_live",
-            format!("the stream is {}", row.desired().as_str()),
+            format!("the stream is {}", from.as_str()),
         ));
     }
-    let (outcome, row) = commands::transition(state, &mut tx, &row, to).await?;
-    tx.commit().await?;
-    let status = current_status(state, &row).await?;
-    if outcome == Outcome::Changed {
-        state.relay_wake.notify_one();
-        tracing::info!(tenant = %ctx.tenant, stream_id = %row.id, to = to.as_str(), version = row.version, "desired state changed");
-        let data = serde_json::to_value(&status).unwrap_or_default();
-        crate::events::publish(state, &ctx.tenant, row.id, EventType::StreamStatus, data).await;
+    if to.is_on_air() && !from.is_on_air() {
+        reserve(
+            write.conn(),
+            &state.config.quotas,
+            &ctx.tenant,
+            Counted::RunningStreams,
+        )
+        .await?;
     }
-    ok(status)
+    ok(write.commit_transition(to).await?)
 }
 
 /// The stream's state and live render figures.
 #[utoipa::path(get, path = "/status", tag = "lifecycle",
     responses((status = 200, body = StreamStatus), (status = 401, body = ErrorEnvelope)))]
 async fn status(State(state): State<AppState>, ctx: TenantStream) -> ApiResult<StreamStatus> {
-    ok(current_status(&state, &ctx.stream).await?)
+    ok(live::status(&state, &ctx.stream).await)
 }
 
 /// The seed's metrics: fps, bitrate, dropped frames, viewers, CPU and memory.
@@ -90,7 +80,7 @@ async fn stream_metrics(
     responses((status = 200, body = StreamStatus), (status = 401, body = ErrorEnvelope)))]
 async fn start(State(state): State<AppState>, ctx: TenantStream) -> ApiResult<StreamStatus> {
     if ctx.stream.desired().is_on_air() {
-        return ok(current_status(&state, &ctx.stream).await?);
+        return ok(live::status(&state, &ctx.stream).await);
     }
     change_state(&state, ctx, DesiredState::Running, &[DesiredState::Stopped]).await
 }

@@ -1,5 +1,12 @@
 //! The HTTP API: one file per resource, each with its own router, merged here with the
 //! layers every request goes through (metrics, tracing, body limit, error envelope).
+//!
+//! Tenant resources, under `/stream/…` and `/streams/{streamId}/…`: [`lifecycle`] (status,
+//! metrics, start/stop/pause/resume), [`config`], [`layers`], [`scenes`], [`keys`],
+//! [`assets`], [`preview`] and [`events`] (the WebSocket); [`streams`] lists, creates and
+//! deletes streams. For operators and machines: [`nodes`] (the fleet), [`internal`] (the
+//! render nodes' API), [`health`] (probes and Prometheus), [`openapi`] (the document), and
+//! [`dashboard`] (the web UI at `/`).
 
 pub mod assets;
 pub mod config;
@@ -19,7 +26,6 @@ pub mod streams;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
-use serde::de::DeserializeOwned;
 use shared::trace_context::TraceContext;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -72,36 +78,4 @@ fn request_span<B>(req: &Request<B>) -> tracing::Span {
         parent.adopt(&span);
     }
     span
-}
-
-/// Parses a JSON body given as bytes (for bodies that may be empty), naming the bad field.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::BadRequest(format!("malformed JSON: {inner}"))
-        } else {
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::invalid(field, strip_position(&inner.to_string()))
-        }
-    })
-}
-
-/// Reads a JSON value as `T`, naming the bad field (for merged documents such as config).
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::invalid(field, strip_position(&e.into_inner().to_string()))
-    })
-}
-
-/// Drops serde's ` at line L column C` suffix, meaningless to an API client.
-pub(crate) fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_owned(),
-        None => msg.to_owned(),
-    }
 }

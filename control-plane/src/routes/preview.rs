@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use redis::AsyncCommands;
+use secrecy::ExposeSecret;
 use shared::node_api::{NodeInfo, node_key};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,16 +29,24 @@ async fn preview(State(state): State<AppState>, ctx: TenantStream) -> Result<Res
     let node = ctx
         .stream
         .node_id
-        .as_deref()
+        .as_ref()
         .ok_or(ApiError::NotFound("preview"))?;
     let mut conn = state.redis.clone();
-    let raw: Option<String> = conn.get(node_key(state.ns(), node)).await?;
+    let raw: Option<String> = conn.get(node_key(state.ns(), node.as_str())).await?;
     let info: NodeInfo = raw
         .and_then(|r| serde_json::from_str(&r).ok())
         .ok_or(ApiError::NotFound("preview"))?;
-    let url = format!(
-        "http://{}/streams/{}/snapshot.jpg",
-        info.http_addr, ctx.stream.id
+    // The node serves snapshots only to signed URLs: without NODE_SECRET there is no preview.
+    let secret = state
+        .config
+        .node_secret
+        .as_ref()
+        .ok_or(ApiError::NotFound("preview"))?;
+    let url = shared::node_api::paths::snapshot_url(
+        &info.http_addr,
+        ctx.stream.id.get(),
+        secret.expose_secret(),
+        shared::node_api::signing::unix_now_secs(),
     );
     let resp = state
         .http
@@ -46,7 +55,7 @@ async fn preview(State(state): State<AppState>, ctx: TenantStream) -> Result<Res
         .send()
         .await
         .map_err(|e| {
-            tracing::warn!(node_id = node, error = %e, "render node did not answer the snapshot");
+            tracing::warn!(node_id = %node, error = %e, "render node did not answer the snapshot");
             ApiError::Unavailable("the render node")
         })?;
     if !resp.status().is_success() {

@@ -10,12 +10,13 @@ use shared::transition::SceneTransition;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::db::{is_unique_violation, scenes, streams};
-use crate::dispatch::commands;
+use crate::dispatch::write::{Announce, StreamWrite};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, PathIds, TenantStream};
+use crate::extract::{ApiJson, PathIds, TenantStream, json};
+use crate::ids::SceneId;
+use crate::limits::quotas::{Counted, reserve};
 use crate::response::{ApiResult, Created, ok};
 use crate::state::AppState;
 
@@ -33,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SceneView {
-    id: Uuid,
+    id: SceneId,
     name: String,
     active: bool,
 }
@@ -43,7 +44,7 @@ pub struct SceneView {
 #[serde(rename_all = "camelCase")]
 pub struct SceneList {
     scenes: Vec<SceneView>,
-    active_scene_id: Option<Uuid>,
+    active_scene_id: Option<SceneId>,
 }
 
 /// Body of `POST /scenes`.
@@ -66,7 +67,7 @@ pub struct Activate {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Activated {
-    active_scene_id: Uuid,
+    active_scene_id: SceneId,
     transition: SceneTransition,
     version: i64,
 }
@@ -80,8 +81,8 @@ async fn list_scenes(State(state): State<AppState>, ctx: TenantStream) -> ApiRes
         .await?
         .into_iter()
         .map(|s| SceneView {
-            active: Some(s.id) == active,
-            id: s.id,
+            active: Some(SceneId::from(s.id)) == active,
+            id: s.id.into(),
             name: s.name,
         })
         .collect();
@@ -101,18 +102,23 @@ async fn create_scene(
     ApiJson(body): ApiJson<CreateScene>,
 ) -> Result<Created<Scene>, ApiError> {
     validate_scene_name(&body.name)?;
-    if scenes::count(&state.db, ctx.stream.id).await? >= MAX_SCENES {
+    let _gate = state.gates.enter(&ctx.tenant).await;
+    let mut tx = state.db.begin().await?;
+    reserve(&mut tx, &state.config.quotas, &ctx.tenant, Counted::Scenes).await?;
+    if scenes::count(&mut *tx, ctx.stream.id).await? >= MAX_SCENES {
         return Err(ApiError::conflict(
             "scene_limit",
             format!("a stream may have at most {MAX_SCENES} scenes"),
         ));
     }
-    let id = Uuid::new_v4();
-    match scenes::insert(&state.db, id, ctx.stream.id, &body.name).await {
-        Ok(()) => Ok(Created(Scene {
-            id,
-            name: body.name,
-        })),
+    let id = SceneId::random();
+    match scenes::insert(&mut *tx, id, ctx.stream.id, &body.name).await {
+        Ok(()) => Ok(tx.commit().await.map(|()| {
+            Created(Scene {
+                id: id.get(),
+                name: body.name,
+            })
+        })?),
         Err(e) if is_unique_violation(&e, "scenes_name_unique") => Err(ApiError::conflict(
             "scene_exists",
             format!("a scene named {:?} already exists", body.name),
@@ -132,34 +138,31 @@ async fn activate(
     ids: PathIds,
     body: Bytes,
 ) -> ApiResult<Activated> {
-    let scene_id = ids.id("id", "scene")?;
+    let scene_id: SceneId = ids.id("id", "scene")?;
     let body: Activate = if body.iter().all(u8::is_ascii_whitespace) {
         Activate::default()
     } else {
-        super::parse_json(&body)?
+        json::parse(&body)?
     };
     body.transition
         .validate()
         .map_err(|e| e.within("transition"))?;
-    let mut tx = state.db.begin().await?;
-    let row = ctx.lock(&mut tx).await?;
-    scenes::find(&mut *tx, row.id, scene_id)
+    let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
+    let stream_id = write.stream_id();
+    scenes::find(write.conn(), stream_id, scene_id)
         .await?
         .ok_or(ApiError::NotFound("scene"))?;
-    streams::set_active_scene(&mut *tx, row.id, scene_id).await?;
+    streams::set_active_scene(write.conn(), stream_id, scene_id).await?;
     let hint = ChangeHint::Scene {
-        scene_id,
+        scene_id: scene_id.get(),
         transition: body.transition,
     };
-    let version = commands::changed(&state, &mut tx, &row, Some(hint)).await?;
-    tx.commit().await?;
-    state.relay_wake.notify_one();
     let answer = Activated {
         active_scene_id: scene_id,
         transition: body.transition,
-        version,
+        version: write.next_version(),
     };
-    let data = serde_json::to_value(&answer).unwrap_or_default();
-    crate::events::publish(&state, &ctx.tenant, row.id, EventType::SceneActivate, data).await;
+    let event = Announce::event(EventType::SceneActivate, &answer);
+    write.commit(Some(hint), event).await?;
     ok(answer)
 }

@@ -1,5 +1,14 @@
 //! `/streams`: list, create, read and delete a tenant's streams.
 
+use crate::db::streams::{self, StreamRow};
+use crate::db::unix_ms;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{ApiJson, PathIds, Tenant};
+use crate::ids::{SceneId, StreamId};
+use crate::response::{ApiResult, Created, ok};
+use crate::routes::config::check_outputs;
+use crate::state::AppState;
+use crate::streams::create_stream;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use shared::spec::DesiredState;
@@ -7,19 +16,6 @@ use shared::stream_config::StreamConfig;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
-
-use crate::db::streams::{self, StreamRow};
-use crate::db::unix_ms;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ApiJson, PathIds, Tenant};
-use crate::response::{ApiResult, Created, ok};
-use crate::routes::config::check_outputs;
-use crate::state::AppState;
-use crate::streams::create_stream;
-
-/// Most streams one tenant may have.
-const MAX_STREAMS_PER_TENANT: i64 = 50;
 
 /// Routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,12 +28,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamSummary {
-    pub id: Uuid,
+    pub id: StreamId,
     pub name: String,
     pub is_default: bool,
     pub desired_state: DesiredState,
     pub version: i64,
-    pub active_scene_id: Option<Uuid>,
+    pub active_scene_id: Option<SceneId>,
     pub created_at: i64,
 }
 
@@ -103,12 +99,6 @@ async fn create(
         None => StreamConfig::default(),
     };
     check_outputs(&state, &config)?;
-    if streams::count(&state.db, &tenant).await? >= MAX_STREAMS_PER_TENANT {
-        return Err(ApiError::conflict(
-            "stream_limit",
-            format!("a tenant may have at most {MAX_STREAMS_PER_TENANT} streams"),
-        ));
-    }
     let row = create_stream(&state, &tenant, &body.name, false, &config)
         .await?
         .ok_or(ApiError::NotFound("stream"))?;
@@ -124,7 +114,7 @@ async fn get_stream(
     Tenant(tenant): Tenant,
     ids: PathIds,
 ) -> ApiResult<StreamSummary> {
-    let id = ids.id("streamId", "stream")?;
+    let id: StreamId = ids.id("streamId", "stream")?;
     let row = streams::find(&state.db, &tenant, id)
         .await?
         .ok_or(ApiError::NotFound("stream"))?;
@@ -141,7 +131,7 @@ async fn delete_stream(
     Tenant(tenant): Tenant,
     ids: PathIds,
 ) -> ApiResult<StreamSummary> {
-    let id = ids.id("streamId", "stream")?;
+    let id: StreamId = ids.id("streamId", "stream")?;
     let mut tx = state.db.begin().await?;
     let row = streams::lock(&mut *tx, &tenant, id)
         .await?

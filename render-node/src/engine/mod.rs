@@ -73,8 +73,9 @@ pub struct EngineConfig {
     pub node_id: String,
     /// URL rules for media and outputs; `None` trusts everything (standalone use).
     pub policy: Option<MediaPolicy>,
-    /// The control plane's base URL, for image layers naming an uploaded asset.
-    pub asset_base: Option<String>,
+    /// The control-plane replicas' base URLs, for image layers naming an uploaded asset
+    /// (tried in turn, so one replica down does not fail the layer); empty outside a fleet.
+    pub asset_bases: Vec<String>,
     /// Signs asset URLs for the control plane (`NODE_SECRET`).
     pub asset_key: Option<SecretString>,
     /// How dropped destinations are retried.
@@ -90,7 +91,7 @@ impl Default for EngineConfig {
         EngineConfig {
             node_id: "local".into(),
             policy: None,
-            asset_base: None,
+            asset_bases: Vec::new(),
             asset_key: None,
             retry: DEFAULT_RETRY,
             feeds: Arc::new(NoFeeds),
@@ -239,7 +240,7 @@ impl Engine {
             images: self.images.clone(),
             feeds: self.cfg.feeds.clone(),
             policy: self.cfg.policy.clone(),
-            asset_base: self.cfg.asset_base.clone(),
+            asset_bases: self.cfg.asset_bases.clone(),
             asset_key: self.cfg.asset_key.clone(),
         };
         let mut planner = Planner::new(

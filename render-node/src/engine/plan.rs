@@ -32,8 +32,8 @@ pub struct LoadContext {
     pub feeds: Arc<dyn IngestFeeds>,
     /// `None` trusts every URL (the standalone command renders the operator's own files).
     pub policy: Option<MediaPolicy>,
-    /// Base URL of the control plane, for image layers that name an uploaded asset.
-    pub asset_base: Option<String>,
+    /// The control-plane replicas' base URLs, for image layers that name an uploaded asset.
+    pub asset_bases: Vec<String>,
     /// Signs asset URLs (`NODE_SECRET`).
     pub asset_key: Option<SecretString>,
 }
@@ -42,7 +42,7 @@ impl std::fmt::Debug for LoadContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadContext")
             .field("policy", &self.policy)
-            .field("asset_base", &self.asset_base)
+            .field("asset_bases", &self.asset_bases)
             .field("asset_key", &self.asset_key.as_ref().map(|_| "<hidden>"))
             .finish()
     }
@@ -152,8 +152,12 @@ impl Planner {
 
     fn check_url(&self, field: &str, url: &str, what: UrlUse) -> Result<()> {
         if let Some(p) = &self.ctx.policy {
-            p.check_reachable(field, url, what)
+            let checked = p
+                .check_reachable(field, url, what)
                 .map_err(|e| RenderError::Refused(e.to_string()))?;
+            if checked.scheme() == "file" {
+                file_stays_inside(p, field, checked.to_file_path().ok())?;
+            }
         }
         Ok(())
     }
@@ -170,17 +174,25 @@ impl Planner {
                 LayerContent::Bitmap(self.ctx.images.load(url)?)
             }
             LayerSource::Image(ImageSource::Asset { asset_id }) => {
-                let base = self.ctx.asset_base.as_deref().ok_or_else(|| {
-                    RenderError::InvalidSpec("image assets need CONTROL_PLANE_URL to be set".into())
-                })?;
                 let sig = self
                     .ctx
                     .asset_key
                     .as_ref()
                     .map(|k| shared::node_api::asset_signature(k.expose_secret(), *asset_id))
                     .unwrap_or_default();
-                let url = shared::node_api::paths::asset_url(base, *asset_id, &sig);
-                LayerContent::Bitmap(self.ctx.images.load(&url)?)
+                // Any replica serves any asset: a replica that is down costs a retry, not
+                // the layer.
+                let mut last = RenderError::InvalidSpec(
+                    "image assets need CONTROL_PLANE_URL to be set".into(),
+                );
+                for base in &self.ctx.asset_bases {
+                    let url = shared::node_api::paths::asset_url(base, *asset_id, &sig);
+                    match self.ctx.images.load(&url) {
+                        Ok(image) => return Ok(LayerContent::Bitmap(image)),
+                        Err(e) => last = e,
+                    }
+                }
+                return Err(last);
             }
             LayerSource::Text(t) => LayerContent::Bitmap(Arc::new(render_text(
                 t,
@@ -241,5 +253,27 @@ fn same_content(old: &Layer, new: &Layer) -> bool {
         // Text is rendered into its box: a new box size needs a new rendering.
         LayerSource::Text(_) => old.size == new.size,
         _ => true,
+    }
+}
+
+/// The policy reads a `file://` path as written; a symlink inside `MEDIA_ROOT` can still
+/// point anywhere on the node, so the path is resolved before anything opens it. A path
+/// that cannot be resolved (missing, unreadable) is refused the same way: no detail about
+/// the node's filesystem reaches the tenant.
+fn file_stays_inside(
+    policy: &MediaPolicy,
+    field: &str,
+    path: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let inside = match (&policy.media_root, path) {
+        (Some(root), Some(path)) => shared::media_url::canonical_inside(root, &path),
+        _ => false,
+    };
+    if inside {
+        Ok(())
+    } else {
+        Err(RenderError::Refused(format!(
+            "{field}: file is not readable inside the media root"
+        )))
     }
 }

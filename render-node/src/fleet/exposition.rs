@@ -10,11 +10,25 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use super::held::HeldStreams;
 use super::node::Node;
 
-/// The node's metrics in the Prometheus text format.
-pub fn render(node: &Node) -> String {
+/// The node's metrics in the Prometheus text format; the per-stream series only for a
+/// scraper that presented the metrics token (`authorized`), since they name stream ids.
+pub fn render(node: &Node, authorized: bool) -> String {
     let mut out = node.links.metrics.render();
-    out.push_str(&streams(&node.held));
+    if authorized {
+        out.push_str(&streams(&node.held));
+    }
     out
+}
+
+/// Whether an `Authorization` header value carries the node's metrics token. No token
+/// configured means nobody sees the per-stream series: an operator who wants them sets one.
+pub fn authorized(token: Option<&secrecy::SecretString>, header: Option<&str>) -> bool {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    let (Some(token), Some(given)) = (token, header.and_then(|h| h.strip_prefix("Bearer "))) else {
+        return false;
+    };
+    bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes()))
 }
 
 /// One set of series per held stream that has been reported, labelled with its id.
@@ -72,5 +86,15 @@ mod tests {
         }
         held.remove(spec.stream_id);
         assert!(!streams(&held).contains(&label));
+    }
+
+    #[test]
+    fn only_the_configured_bearer_token_opens_the_per_stream_series() {
+        let token = secrecy::SecretString::from("s3cret".to_owned());
+        assert!(authorized(Some(&token), Some("Bearer s3cret")));
+        assert!(!authorized(Some(&token), Some("Bearer s3cre")));
+        assert!(!authorized(Some(&token), Some("s3cret")));
+        assert!(!authorized(Some(&token), None));
+        assert!(!authorized(None, Some("Bearer ")));
     }
 }

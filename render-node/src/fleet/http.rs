@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -29,7 +30,7 @@ pub async fn serve(node: Arc<Node>, token: CancellationToken) {
     let mut app = Router::new()
         .route("/metrics", get(prometheus))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/streams/{id}/snapshot.jpg", get(snapshot))
+        .route(shared::node_api::paths::SNAPSHOT, get(snapshot))
         .with_state(node.clone());
     if let Some(ingest) = &node.ingest {
         app = app.merge(crate::ingest::relay::router(ingest.clone()));
@@ -43,13 +44,44 @@ pub async fn serve(node: Arc<Node>, token: CancellationToken) {
     }
 }
 
-async fn prometheus(State(node): State<Arc<Node>>) -> String {
-    exposition::render(&node)
+async fn prometheus(State(node): State<Arc<Node>>, headers: HeaderMap) -> String {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let authorized = exposition::authorized(node.links.cfg.metrics_token.as_ref(), given);
+    exposition::render(&node, authorized)
 }
 
-async fn snapshot(State(node): State<Arc<Node>>, Path(id): Path<String>) -> Response {
-    let Some(held) = Uuid::parse_str(&id).ok().and_then(|id| node.held.get(id)) else {
-        return (StatusCode::NOT_FOUND, "no such stream on this node").into_response();
+/// `?expires=&sig=` of a snapshot URL (`shared::node_api::paths::snapshot_url`).
+#[derive(Debug, serde::Deserialize)]
+struct SnapshotQuery {
+    expires: i64,
+    sig: String,
+}
+
+/// Only a URL the control plane signed for this stream, unexpired, gets its frame: the
+/// picture is the tenant's programme. Anything else is the same 404 as an unknown stream,
+/// so the endpoint does not tell which streams the node holds.
+async fn snapshot(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+    query: Result<Query<SnapshotQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no such stream on this node").into_response();
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return not_found();
+    };
+    let granted = query.is_ok_and(|Query(q)| {
+        shared::node_api::snapshot_allowed(
+            node.links.cfg.node_secret.expose_secret(),
+            id,
+            q.expires,
+            &q.sig,
+            shared::node_api::signing::unix_now_secs(),
+        )
+    });
+    let Some(held) = node.held.get(id).filter(|_| granted) else {
+        return not_found();
     };
     let jpeg = tokio::task::spawn_blocking(move || held.handle.snapshot_jpeg(80)).await;
     match jpeg {

@@ -119,23 +119,17 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
     let taken = Instant::now();
     let grant = match node.links.control.claim(stream_id).await {
         Ok(Ok(g)) => g,
-        Ok(Err(status)) => {
+        Ok(Err(status)) if status == reqwest::StatusCode::CONFLICT => {
             // Stopped, failed or already held by another node: nothing to do.
             tracing::info!(%stream_id, %status, "job not claimable; dropped");
             ack(acker).await;
             return;
         }
-        Err(e) => {
-            tracing::warn!(%stream_id, error = %e, "cannot claim; job goes back to the queue");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let _ = acker
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    multiple: false,
-                })
-                .await;
-            return;
-        }
+        // Only a definite "not claimable" drops a job; anything else (a 401 from a replica
+        // with a rotated NODE_SECRET, a 404 from an older one) may be this node's or that
+        // replica's problem, so the job goes back for another node.
+        Ok(Err(status)) => return requeue(acker, stream_id, &status.to_string()).await,
+        Err(e) => return requeue(acker, stream_id, &e.to_string()).await,
     };
     // The lease is recorded: the job has done its work. Acknowledge before the (slow)
     // pipeline start; a crash from here on is the reaper's to repair.
@@ -143,6 +137,19 @@ async fn on_job(node: &Arc<Node>, body: &[u8], acker: &Acker) {
     ack(acker).await;
     node.jobs_consumed.increment(1);
     start_stream(node, grant.spec, grant.epoch, claim_ms).await;
+}
+
+/// Puts a job this node could not claim back in the queue, after a pause so that a node
+/// that cannot claim does not spin on it.
+async fn requeue(acker: &Acker, stream_id: uuid::Uuid, error: &str) {
+    tracing::warn!(%stream_id, %error, "cannot claim; job goes back to the queue");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = acker
+        .nack(BasicNackOptions {
+            requeue: true,
+            multiple: false,
+        })
+        .await;
 }
 
 /// An update or stop for a stream on this node.

@@ -63,7 +63,7 @@ pub fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
     let engine = Engine::new(EngineConfig {
         node_id: cfg.node_id.clone(),
         policy: Some(cfg.media.clone()),
-        asset_base: Some(links.control.primary().to_owned()),
+        asset_bases: links.control.bases().to_vec(),
         asset_key: Some(cfg.node_secret.clone()),
         feeds: ingest.feeds(),
         preview_addr: Some(cfg.rtsp_addr),

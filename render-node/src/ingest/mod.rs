@@ -3,6 +3,9 @@
 //!
 //! - [`server`]: the RTMP endpoint (`INGEST_ADDR`, `rtmp://HOST/live/{streamKey}`); keys are
 //!   checked with the control plane when the publish starts.
+//! - [`key_attempts`]: how many key checks an address may cause, and keys just refused.
+//! - [`session_io`]: the socket as the RTMP session reads it (EOF, pre-publish budget).
+//! - [`per_peer`]: how many connections one source address may hold.
 //! - [`hub`]: the feeds published to this node, fanned out to local layers and relays.
 //! - [`registry`]: where each feed is published, in Redis.
 //! - [`relay`]: both ends of the relay between nodes — the HTTP route serving this node's
@@ -20,9 +23,12 @@
 
 pub mod flv;
 pub mod hub;
+pub mod key_attempts;
+pub mod per_peer;
 pub mod registry;
 pub mod relay;
 pub mod server;
+pub mod session_io;
 pub mod source;
 
 use std::net::SocketAddr;
@@ -60,6 +66,8 @@ pub struct Ingest {
     feeds_gauge: Gauge,
     accepted: Counter,
     refused: Counter,
+    /// Key checks by source address, and keys just refused.
+    key_attempts: key_attempts::KeyAttempts,
 }
 
 impl Ingest {
@@ -81,6 +89,7 @@ impl Ingest {
             feeds_gauge: m.gauge("ingest_feeds"),
             accepted: m.counter("ingest_publishes_total", &[("result", "accepted")]),
             refused: m.counter("ingest_publishes_total", &[("result", "refused")]),
+            key_attempts: key_attempts::KeyAttempts::default(),
             links,
         }))
     }

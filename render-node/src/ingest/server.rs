@@ -9,11 +9,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use scuffle_rtmp::ServerSession;
+use scuffle_rtmp::command_messages::UnknownCommand;
+use scuffle_rtmp::messages::UnknownMessage;
 use scuffle_rtmp::session::server::{ServerSessionError, SessionData, SessionHandler};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -23,13 +26,25 @@ use tracing::Instrument;
 use super::Ingest;
 use super::flv::{MAX_TAG_BYTES, Tag, TagKind};
 use super::hub::{Cut, Feed};
+use super::key_attempts::Verdict;
+use super::per_peer::PerPeer;
+use super::session_io::SessionIo;
 
 /// The RTMP application encoders publish under.
 const APP: &str = "live";
-/// A connection that has not started publishing by then is closed.
-const PUBLISH_WITHIN: Duration = Duration::from_secs(10);
+/// A connection that has not started publishing by then is closed: an encoder sends its
+/// publish command within a round trip or two of connecting, and until then the connection
+/// holds a slot and buffers without any key having been checked.
+const PUBLISH_WITHIN: Duration = Duration::from_secs(3);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 256;
+/// Refusal reasons decided by the node alone (see `key_attempts`), logged at debug only.
+const REFUSED_FROM_MEMORY: &str = "stream key refused a moment ago";
+const TOO_MANY_CHECKS: &str = "too many key checks from this address";
+/// Connections one source address may hold (an encoder needs one per stream it publishes);
+/// more from it are closed at once, so they never take the slots of other addresses.
+/// Behind a proxy that does not keep client addresses, this caps the proxy's connections.
+pub const MAX_CONNECTIONS_PER_PEER: usize = 16;
 
 /// The feeds one connection publishes, by RTMP message stream id (nearly always one).
 type Published = Arc<Mutex<Vec<(u32, Arc<Feed>)>>>;
@@ -45,6 +60,7 @@ pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationTok
     };
     tracing::info!(%addr, "rtmp ingest listening");
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let peers = PerPeer::new(MAX_CONNECTIONS_PER_PEER);
     loop {
         let permit = tokio::select! {
             _ = token.cancelled() => break,
@@ -62,6 +78,16 @@ pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationTok
                 }
             },
         };
+        let Some(peer_slot) = peers.admit(peer.ip()) else {
+            tracing::debug!(
+                %peer,
+                reason = "too many connections from this address",
+                "ingest connection closed"
+            );
+            drop(conn);
+            drop(permit);
+            continue;
+        };
         let ingest = ingest.clone();
         let token = token.clone();
         let span = tracing::info_span!("ingest", %peer);
@@ -69,6 +95,7 @@ pub async fn serve(ingest: Arc<Ingest>, addr: SocketAddr, token: CancellationTok
             async move {
                 let _ = conn.set_nodelay(true);
                 serve_connection(ingest, conn, peer, token).await;
+                drop(peer_slot);
                 drop(permit);
             }
             .instrument(span),
@@ -86,13 +113,17 @@ async fn serve_connection(
     let cut = Arc::new(Cut::default());
     let published = Published::default();
     let refused = Arc::new(Mutex::new(None));
+    let admitted = Arc::new(AtomicBool::new(false));
     let handler = Publisher {
         ingest: ingest.clone(),
+        admitted: admitted.clone(),
+        peer: peer.ip(),
         cut: cut.clone(),
         published: published.clone(),
         refused: refused.clone(),
     };
-    let mut run = Box::pin(ServerSession::new(EofIsAnError(conn), handler).run());
+    let io = SessionIo::new(conn, admitted.clone());
+    let mut run = Box::pin(ServerSession::new(io, handler).run());
     let deadline = tokio::time::sleep(PUBLISH_WITHIN);
     tokio::pin!(deadline);
     let mut waiting_for_publish = true;
@@ -121,7 +152,12 @@ async fn serve_connection(
     let feeds: Vec<_> = published.lock().drain(..).collect();
     if feeds.is_empty() {
         // A refusal matters to operators; a bare connect-and-close is a load balancer's probe.
-        if refused.lock().is_some() {
+        // Refusals decided without asking are a guesser's: one line each would let it fill
+        // the log at no cost.
+        if refused
+            .lock()
+            .is_some_and(|why| why != REFUSED_FROM_MEMORY && why != TOO_MANY_CHECKS)
+        {
             tracing::info!(%peer, %reason, "ingest connection closed");
         } else {
             tracing::debug!(%peer, %reason, "ingest connection closed");
@@ -132,56 +168,13 @@ async fn serve_connection(
     }
 }
 
-/// The connection as the RTMP session reads it, with end of stream as an error: scuffle's
-/// handshake loop reads again on a zero-byte read, so a client that closes during the
-/// handshake (a load balancer's TCP health check does, every few seconds) would keep the
-/// session spinning until our publish deadline instead of ending it.
-struct EofIsAnError(TcpStream);
-
-impl tokio::io::AsyncRead for EofIsAnError {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let wanted = buf.remaining() > 0;
-        match std::pin::Pin::new(&mut self.0).poll_read(cx, buf) {
-            std::task::Poll::Ready(Ok(())) if wanted && buf.filled().len() == before => {
-                std::task::Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()))
-            }
-            other => other,
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for EofIsAnError {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
 /// The session handler: admits publishes and hands their media to the hub.
 struct Publisher {
     ingest: Arc<Ingest>,
+    /// Set once a publish is admitted: lifts the connection's pre-publish read budget.
+    admitted: Arc<AtomicBool>,
+    /// The source address, whose key checks are counted.
+    peer: std::net::IpAddr,
     cut: Arc<Cut>,
     published: Published,
     /// Why a publish was refused, for the connection's log line.
@@ -216,9 +209,17 @@ impl SessionHandler for Publisher {
         }
         // Some encoders append a query string to the key; it is not part of it.
         let key = stream_name.split('?').next().unwrap_or_default();
+        match self.ingest.key_attempts.before_check(self.peer, key) {
+            Verdict::Ask => {}
+            Verdict::KnownBad => return self.refuse(REFUSED_FROM_MEMORY),
+            Verdict::TooMany => return self.refuse(TOO_MANY_CHECKS),
+        }
         let grant = match self.ingest.links.control.authorize_ingest(key).await {
             Ok(Ok(grant)) => grant,
-            Ok(Err(_)) => return self.refuse("unknown or deleted stream key"),
+            Ok(Err(_)) => {
+                self.ingest.key_attempts.refused(key);
+                return self.refuse("unknown or deleted stream key");
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot check a stream key; refusing the publish");
                 return self.refuse("stream key could not be checked");
@@ -227,6 +228,7 @@ impl SessionHandler for Publisher {
         let feed = self.ingest.published(grant, self.cut.clone()).await;
         self.ingest.accepted.increment(1);
         self.published.lock().push((stream_id, feed));
+        self.admitted.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -242,6 +244,33 @@ impl SessionHandler for Publisher {
                 .unpublished(&feed, "encoder stopped publishing")
                 .await;
         }
+        Ok(())
+    }
+
+    /// The library's own version logs the command's arguments, and encoders send the
+    /// stream key as one (`releaseStream`, `FCPublish`): only the command's name is kept.
+    async fn on_unknown_command(
+        &mut self,
+        stream_id: u32,
+        command: UnknownCommand<'_>,
+    ) -> Result<(), ServerSessionError> {
+        tracing::debug!(stream_id, command = %command.command_name, "unknown RTMP command");
+        Ok(())
+    }
+
+    /// As for commands: the payload is the peer's and may hold anything, so only its type
+    /// and length are logged.
+    async fn on_unknown_message(
+        &mut self,
+        stream_id: u32,
+        message: UnknownMessage,
+    ) -> Result<(), ServerSessionError> {
+        tracing::debug!(
+            stream_id,
+            kind = u8::from(message.msg_type_id),
+            bytes = message.data.len(),
+            "unknown RTMP message"
+        );
         Ok(())
     }
 

@@ -35,6 +35,10 @@ pub struct NodeConfig {
     /// Prefix of queues and Redis keys; must match the control plane's.
     pub namespace: String,
     pub metrics_addr: SocketAddr,
+    /// `METRICS_TOKEN`: the bearer token a scraper presents to see the per-stream series
+    /// (they name stream ids, which are the tenants'); without it `/metrics` shows the
+    /// node-wide series only.
+    pub metrics_token: Option<SecretString>,
     /// How the control plane reaches `metrics_addr` (for previews): `NODE_ADVERTISE_ADDR`,
     /// else `metrics_addr` itself, or this host's name when that is a wildcard address.
     pub advertise_addr: String,
@@ -129,6 +133,7 @@ impl NodeConfig {
             node_secret: env::required("NODE_SECRET")?.into(),
             namespace: env::or("SM_NAMESPACE", ""),
             metrics_addr,
+            metrics_token: env::optional("METRICS_TOKEN").map(SecretString::from),
             advertise_addr,
             rtsp_addr: env::parse_or("RTSP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8554)))?,
             ingest_addr: match env::optional("INGEST_ADDR").as_deref() {
@@ -160,6 +165,7 @@ pub(crate) fn test_config(node_id: &str) -> NodeConfig {
         node_secret: "hunter4".to_owned().into(),
         namespace: String::new(),
         metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9091)),
+        metrics_token: None,
         advertise_addr: "127.0.0.1:9091".into(),
         rtsp_addr: SocketAddr::from(([127, 0, 0, 1], 8554)),
         ingest_addr: None,

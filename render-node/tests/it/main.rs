@@ -12,4 +12,5 @@ mod helpers;
 mod live;
 mod output;
 mod pixels;
+mod policy;
 mod video;

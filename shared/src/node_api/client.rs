@@ -132,9 +132,9 @@ impl ControlPlane {
         &self.node_id
     }
 
-    /// The first replica: where asset URLs point.
-    pub fn primary(&self) -> &str {
-        self.bases.first().map_or("", String::as_str)
+    /// Every replica's base URL, in the configured order: asset fetches try them in turn.
+    pub fn bases(&self) -> &[String] {
+        &self.bases
     }
 
     /// Sends the request `build` makes for a replica's base URL, from the current replica on

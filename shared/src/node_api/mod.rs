@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use keys::{feed_key, node_key, nodes_set, report_key};
-pub use signing::{asset_signature, feed_signature, same_secret};
+pub use signing::{
+    asset_signature, feed_signature, same_secret, snapshot_allowed, snapshot_signature,
+};
 
 use crate::spec::StreamSpec;
 

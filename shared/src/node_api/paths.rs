@@ -22,6 +22,10 @@ pub const INGEST_CHECK: &str = "/internal/ingest/check";
 /// `GET ?sig=` on a render node: a feed published to it, relayed as FLV to another node.
 pub const FEED: &str = "/internal/feeds/{keyId}";
 
+/// `GET ?expires=&sig=` on a render node: a held stream's current frame as JPEG, signed per
+/// stream with an expiry (see [`super::snapshot_signature`]).
+pub const SNAPSHOT: &str = "/streams/{streamId}/snapshot.jpg";
+
 /// A stream route ([`CLAIM`], [`LIVE`], [`RELEASE`], [`SPEC`]) for one stream.
 pub fn stream(template: &str, stream_id: Uuid) -> String {
     template.replace("{streamId}", &stream_id.to_string())
@@ -38,6 +42,17 @@ pub fn asset_url(base: &str, asset_id: Uuid, sig: &str) -> String {
 pub fn feed_url(addr: &str, key_id: Uuid, sig: &str) -> String {
     let path = FEED.replace("{keyId}", &key_id.to_string());
     format!("http://{addr}{path}?sig={sig}")
+}
+
+/// A snapshot URL on the node serving HTTP at `addr`, good for
+/// [`super::signing::SNAPSHOT_URL_TTL_SECS`] from `now` (Unix seconds).
+pub fn snapshot_url(addr: &str, stream_id: Uuid, secret: &str, now: i64) -> String {
+    let expires = now + super::signing::SNAPSHOT_URL_TTL_SECS;
+    let sig = super::snapshot_signature(secret, stream_id, expires);
+    format!(
+        "http://{addr}{}?expires={expires}&sig={sig}",
+        stream(SNAPSHOT, stream_id)
+    )
 }
 
 #[cfg(test)]

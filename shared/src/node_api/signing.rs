@@ -35,6 +35,40 @@ pub fn feed_signature(secret: &str, key_id: Uuid) -> String {
     signature(secret, &[b"feed:", key_id.as_bytes()])
 }
 
+/// How long a signed snapshot URL stays good: the control plane signs one per preview fetch.
+pub const SNAPSHOT_URL_TTL_SECS: i64 = 60;
+
+/// Unix seconds now, the clock snapshot expiries are read against (nodes' and control
+/// planes' clocks are NTP-synchronised; a minute's TTL absorbs what skew remains).
+pub fn unix_now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The signature that lets its holder fetch one stream's snapshot from a node until
+/// `expires` (Unix seconds).
+pub fn snapshot_signature(secret: &str, stream_id: Uuid, expires: i64) -> String {
+    signature(
+        secret,
+        &[
+            b"snapshot:",
+            stream_id.as_bytes(),
+            expires.to_string().as_bytes(),
+        ],
+    )
+}
+
+/// Whether `sig` grants `stream_id`'s snapshot at `now` (Unix seconds): signed under the
+/// secret, not expired, and not valid for longer than one TTL (a far-future expiry would be
+/// a grant for ever).
+pub fn snapshot_allowed(secret: &str, stream_id: Uuid, expires: i64, sig: &str, now: i64) -> bool {
+    let want = snapshot_signature(secret, stream_id, expires);
+    same_secret(sig.as_bytes(), want.as_bytes())
+        && expires >= now
+        && expires <= now + SNAPSHOT_URL_TTL_SECS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +81,31 @@ mod tests {
         assert_ne!(asset_signature("s", a), asset_signature("t", a));
         assert_eq!(asset_signature("s", a).len(), 64);
         assert_ne!(feed_signature("s", a), asset_signature("s", a));
+    }
+
+    #[test]
+    fn snapshot_grants_expire_and_name_one_stream() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let sig = snapshot_signature("s", a, 1_060);
+        assert!(snapshot_allowed("s", a, 1_060, &sig, 1_000));
+        assert!(!snapshot_allowed("s", a, 1_060, &sig, 1_061), "expired");
+        assert!(
+            !snapshot_allowed("s", b, 1_060, &sig, 1_000),
+            "another stream"
+        );
+        assert!(
+            !snapshot_allowed("t", a, 1_060, &sig, 1_000),
+            "another secret"
+        );
+        assert!(
+            !snapshot_allowed("s", a, 1_061, &sig, 1_000),
+            "another expiry"
+        );
+        let far = snapshot_signature("s", a, 9_999);
+        assert!(
+            !snapshot_allowed("s", a, 9_999, &far, 1_000),
+            "longer than one TTL"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ module "stream_manager" {
   control_plane_max_tasks = 20
 
   render_node_instance_type = var.render_node_instance_type
+  render_node_ami_id        = var.render_node_ami_id
   render_node_capacity      = var.render_node_capacity
   render_nodes_min          = var.render_nodes_min
   render_nodes_max          = var.render_nodes_max

@@ -21,6 +21,7 @@ module "stream_manager" {
   control_plane_max_tasks = 4
 
   render_node_instance_type = var.render_node_instance_type
+  render_node_ami_id        = var.render_node_ami_id
   render_node_capacity      = var.render_node_capacity
   render_nodes_min          = var.render_nodes_min
   render_nodes_max          = var.render_nodes_max
@@ -36,10 +37,12 @@ module "stream_manager" {
   rabbitmq_deployment_mode       = "SINGLE_INSTANCE"
   rabbitmq_console_allowed_cidrs = var.rabbitmq_console_allowed_cidrs
 
-  deletion_protection         = false
-  force_destroy               = true
-  log_retention_days          = 30
-  secret_recovery_window_days = 7
+  deletion_protection = false
+  force_destroy       = true
+  log_retention_days  = 30
+  # 0: secrets are deleted at once on destroy, so staging can be destroyed and re-created
+  # the same day (a recovery window keeps their names taken for that many days).
+  secret_recovery_window_days = 0
   alarm_emails                = var.alarm_emails
   log_level                   = var.log_level
   otel_exporter_otlp_endpoint = var.otel_exporter_otlp_endpoint

@@ -49,7 +49,7 @@ output "control_plane_service_name" {
 }
 
 output "control_plane_task_family" {
-  description = "Task definition family of the control plane (one-off `control-plane token` runs)."
+  description = "Task definition family of the control-plane service."
   value       = module.stream_manager.control_plane_task_family
 }
 
@@ -86,4 +86,29 @@ output "alarm_topic_arn" {
 output "log_groups" {
   description = "CloudWatch log groups of the services."
   value       = module.stream_manager.log_groups
+}
+
+output "migrate_task_family" {
+  description = "One-off `control-plane migrate` task definition (terraform/deploy.sh)."
+  value       = module.stream_manager.migrate_task_family
+}
+
+output "app_users_task_family" {
+  description = "One-off task creating or re-passwording the services' database and broker users (terraform/deploy.sh)."
+  value       = module.stream_manager.app_users_task_family
+}
+
+output "ops_security_group_id" {
+  description = "Security group of the one-off operator tasks (terraform/deploy.sh)."
+  value       = module.stream_manager.ops_security_group_id
+}
+
+output "prometheus_query_url" {
+  description = "Amazon Managed Prometheus query endpoint (Grafana data source with SigV4 auth)."
+  value       = module.stream_manager.prometheus_query_url
+}
+
+output "render_nodes_instance_refresh" {
+  description = "Input of `aws autoscaling start-instance-refresh --cli-input-json` (terraform/deploy.sh)."
+  value       = module.stream_manager.render_nodes_instance_refresh
 }

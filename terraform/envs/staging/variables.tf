@@ -28,6 +28,11 @@ variable "render_node_instance_type" {
   type        = string
 }
 
+variable "render_node_ami_id" {
+  description = "AMI of the render nodes, pinned by ID (Amazon Linux 2023); change it on purpose, then terraform/deploy.sh refreshes the nodes."
+  type        = string
+}
+
 variable "render_node_capacity" {
   description = "Streams per render node (NODE_CAPACITY). Take it from render-node/bench/ results on render_node_instance_type (see terraform/README.md, \"Sizing\")."
   type        = number

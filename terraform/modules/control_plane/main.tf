@@ -15,6 +15,9 @@ locals {
       ALLOW_PRIVATE_MEDIA_URLS = "false"
       RUST_LOG                 = "info"
       LOG_FORMAT               = "json"
+      # The one-off migrate task applies migrations (terraform/deploy.sh); the service's
+      # application user has no DDL rights, so replicas only check the schema.
+      MIGRATE_ON_START = "false"
     },
     var.environment,
   )
@@ -268,6 +271,42 @@ resource "aws_vpc_security_group_egress_rule" "service_data_stores" {
   to_port           = each.value
 }
 
+# OTLP traces to the collector (modules/prometheus) or to the endpoint the operator configured:
+# without this rule the exporter's connections time out and traces are silently lost.
+resource "aws_vpc_security_group_egress_rule" "otlp_to_collector" {
+  count = var.otlp_egress.security_group_id == "" ? 0 : 1
+
+  security_group_id            = aws_security_group.service.id
+  description                  = "OTLP traces to the collector"
+  referenced_security_group_id = var.otlp_egress.security_group_id
+  ip_protocol                  = "tcp"
+  from_port                    = var.otlp_egress.port
+  to_port                      = var.otlp_egress.port
+}
+
+resource "aws_vpc_security_group_egress_rule" "otlp_to_endpoint" {
+  count = var.otlp_egress.cidr == "" || var.otlp_egress.port == 443 ? 0 : 1
+
+  security_group_id = aws_security_group.service.id
+  description       = "OTLP traces to the configured endpoint"
+  cidr_ipv4         = var.otlp_egress.cidr
+  ip_protocol       = "tcp"
+  from_port         = var.otlp_egress.port
+  to_port           = var.otlp_egress.port
+}
+
+# Prometheus scrapes of /metrics (the collector of modules/prometheus).
+resource "aws_vpc_security_group_ingress_rule" "service_from_metrics" {
+  count = length(var.metrics_client_security_group_ids)
+
+  security_group_id            = aws_security_group.service.id
+  description                  = "Prometheus scrapes of /metrics"
+  referenced_security_group_id = var.metrics_client_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = local.port
+  to_port                      = local.port
+}
+
 data "aws_vpc" "this" {
   id = var.vpc_id
 }
@@ -509,9 +548,21 @@ resource "aws_wafv2_web_acl_association" "this" {
   web_acl_arn  = aws_wafv2_web_acl.this.arn
 }
 
+# Tenants' bearer tokens travel in Authorization, and a WebSocket's in the query string
+# (`?token=`): neither may land in the WAF log group.
 resource "aws_wafv2_web_acl_logging_configuration" "this" {
   resource_arn            = aws_wafv2_web_acl.this.arn
   log_destination_configs = [var.waf_log_group_arn]
+
+  redacted_fields {
+    single_header {
+      name = "authorization"
+    }
+  }
+
+  redacted_fields {
+    query_string {}
+  }
 }
 
 # ---- service discovery (render nodes -> internal API) ---------------------------------------

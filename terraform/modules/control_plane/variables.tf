@@ -131,6 +131,64 @@ variable "render_node_http_port" {
   default     = 9091
 }
 
+variable "metrics_client_security_group_ids" {
+  description = "Security groups (the Prometheus collector) allowed to scrape /metrics on the API port."
+  type        = list(string)
+  default     = []
+}
+
+variable "otlp_egress" {
+  description = "Where OTLP traces go: the collector's security group, or a CIDR, on a port (empty strings: no export, no rule)."
+  type = object({
+    security_group_id = string
+    cidr              = string
+    port              = number
+  })
+  default = { security_group_id = "", cidr = "", port = 4318 }
+}
+
+variable "admin_secret_arns" {
+  description = "The operator tasks' secrets by name (DATABASE_ADMIN_URL, DATABASE_APP_PASSWORD, AMQP_ADMIN_PASSWORD, AMQP_APP_PASSWORD): only the migrate and app-users task definitions read them."
+  type        = map(string)
+}
+
+variable "database_app_username" {
+  description = "Postgres user of the services, created by the app-users task."
+  type        = string
+}
+
+variable "database_name" {
+  description = "The application database (GRANT CONNECT)."
+  type        = string
+}
+
+variable "amqp_admin_username" {
+  description = "RabbitMQ admin user (the broker resource's user)."
+  type        = string
+}
+
+variable "amqp_app_username" {
+  description = "RabbitMQ user of the services, created by the app-users task."
+  type        = string
+}
+
+variable "rabbitmq_management_api_url" {
+  description = "Base URL of the broker's management API (https://…)."
+  type        = string
+}
+
+variable "postgres_client_image" {
+  description = "Image with psql for the app-users task, pinned (the Postgres major of RDS)."
+  type        = string
+  default     = "public.ecr.aws/docker/library/postgres:15.14-bookworm"
+}
+
+variable "curl_image" {
+  description = "Image with curl for the app-users task's RabbitMQ step, pinned."
+  type        = string
+  default     = "curlimages/curl:8.14.1"
+}
+
 variable "alarm_topic_arn" {
   description = "SNS topic notified by the service's alarms."
   type        = string

@@ -160,3 +160,54 @@ resource "aws_flow_log" "this" {
   iam_role_arn         = aws_iam_role.flow_logs.arn
   tags                 = var.tags
 }
+
+# ---- VPC endpoints ------------------------------------------------------------------------
+# S3 through a gateway endpoint (free): image layers from ECR, ALB logs and media fetches from
+# S3 stay off the NAT gateways, which bill per GB.
+data "aws_region" "current" {}
+
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id            = aws_vpc.this.id
+  service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = concat(aws_route_table.private[*].id, [aws_route_table.public.id])
+  tags              = merge(var.tags, { Name = "${var.name}-s3" })
+}
+
+# Interface endpoints for the AWS APIs the fleet calls (ECR, Secrets Manager, CloudWatch Logs
+# and metrics, Auto Scaling), each billed per AZ-hour: opt in with interface_endpoints.
+resource "aws_security_group" "endpoints" {
+  count = length(var.interface_endpoints) > 0 ? 1 : 0
+
+  name_prefix = "${var.name}-endpoints-"
+  description = "Interface VPC endpoints of ${var.name}: HTTPS from inside the VPC"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${var.name}-endpoints" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints" {
+  count = length(var.interface_endpoints) > 0 ? 1 : 0
+
+  security_group_id = aws_security_group.endpoints[0].id
+  description       = "HTTPS to the AWS APIs from inside the VPC"
+  cidr_ipv4         = var.cidr_block
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each = toset(var.interface_endpoints)
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = "com.amazonaws.${data.aws_region.current.name}.${each.key}"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = aws_subnet.private[*].id
+  security_group_ids  = [aws_security_group.endpoints[0].id]
+  private_dns_enabled = true
+  tags                = merge(var.tags, { Name = "${var.name}-${each.key}" })
+}

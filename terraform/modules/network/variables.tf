@@ -37,6 +37,12 @@ variable "logs_kms_key_arn" {
   type        = string
 }
 
+variable "interface_endpoints" {
+  description = "AWS services reached through interface endpoints instead of NAT, e.g. [\"ecr.api\", \"ecr.dkr\", \"secretsmanager\", \"logs\", \"monitoring\", \"autoscaling\"] (each costs per AZ-hour); S3 always has a gateway endpoint."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -49,12 +49,12 @@ data "aws_iam_policy_document" "logs_key" {
   }
 
   statement {
-    sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
+    sid       = "AlarmsPublishToEncryptedTopic"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
     resources = ["*"]
     principals {
       type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
+      identifiers = ["cloudwatch.amazonaws.com", "aps.amazonaws.com"]
     }
   }
 }
@@ -113,6 +113,53 @@ resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
   kms_master_key_id = aws_kms_key.logs.arn
   tags              = var.tags
+}
+
+# CloudWatch alarms publish as the account; Amazon Managed Prometheus' alert manager needs the
+# service principal named.
+data "aws_iam_policy_document" "alarms_topic" {
+  statement {
+    sid       = "AccountPublishes"
+    actions   = ["sns:Publish", "sns:GetTopicAttributes", "sns:Subscribe"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+  statement {
+    sid       = "ManagedPrometheusAlertsPublish"
+    actions   = ["sns:Publish", "sns:GetTopicAttributes"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["aps.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.alarms_topic.json
 }
 
 resource "aws_sns_topic_subscription" "email" {

@@ -33,7 +33,10 @@ output "alarm_topic_arn" {
   value       = aws_sns_topic.alarms.arn
 }
 
+# Through the bucket policy, not the bucket: the load balancer that turns access logs on checks
+# that it may write, and fails when it is created before the policy exists (a known race of the
+# AWS provider). Reading the name from the policy makes every consumer wait for it.
 output "access_logs_bucket" {
-  description = "S3 bucket receiving the load balancer's access logs (prefix \"alb\")."
-  value       = aws_s3_bucket.access_logs.id
+  description = "S3 bucket receiving the load balancer's access logs (prefix \"alb\"), available once its bucket policy is in place."
+  value       = aws_s3_bucket_policy.access_logs.bucket
 }

@@ -114,9 +114,10 @@ resource "aws_db_instance" "this" {
   publicly_accessible    = false
   multi_az               = var.multi_az
 
-  backup_retention_period   = var.backup_retention_days
-  backup_window             = "03:00-03:30"
-  maintenance_window        = "sun:04:00-sun:05:00"
+  backup_retention_period = var.backup_retention_days
+  # Staggered with ElastiCache and Amazon MQ (terraform/README.md): one data store at a time.
+  backup_window             = var.backup_window
+  maintenance_window        = var.maintenance_window
   copy_tags_to_snapshot     = true
   deletion_protection       = var.deletion_protection
   skip_final_snapshot       = var.skip_final_snapshot

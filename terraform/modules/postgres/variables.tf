@@ -30,6 +30,24 @@ variable "parameter_group_family" {
   default     = "postgres15"
 }
 
+variable "backup_window" {
+  description = "Daily backup window, hh24:mi-hh24:mi UTC; must not overlap the maintenance window."
+  type        = string
+  default     = "03:00-03:30"
+}
+
+variable "maintenance_window" {
+  description = "Weekly maintenance window, ddd:hh24:mi-ddd:hh24:mi UTC; keep it apart from ElastiCache's and Amazon MQ's."
+  type        = string
+  default     = "tue:04:00-tue:05:00"
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic notified by the database's alarms (empty: no alarms)."
+  type        = string
+  default     = ""
+}
+
 variable "instance_class" {
   description = "RDS instance class."
   type        = string

@@ -27,6 +27,20 @@ resource "aws_vpc_security_group_ingress_rule" "clients" {
   to_port                      = 5671
 }
 
+# The management API (HTTPS 443): the app-users task creates the services' user through it, and
+# the render nodes' agent reads the jobs queue's depth (Amazon MQ publishes no per-queue metric
+# for RabbitMQ 4 brokers).
+resource "aws_vpc_security_group_ingress_rule" "management_api" {
+  count = length(var.management_api_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "RabbitMQ management API from an application security group"
+  referenced_security_group_id = var.management_api_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+}
+
 resource "aws_vpc_security_group_ingress_rule" "console" {
   count = length(var.console_allowed_cidrs)
 
@@ -70,6 +84,10 @@ resource "aws_mq_broker" "this" {
   subnet_ids          = var.deployment_mode == "SINGLE_INSTANCE" ? [var.subnet_ids[0]] : var.subnet_ids
   security_groups     = [aws_security_group.this.id]
 
+  # The admin user. The services' own user is created through the management API by the
+  # app-users task (terraform/modules/control_plane/app_users.tf): Amazon MQ does not return
+  # RabbitMQ users, so Terraform can neither update nor see them, and a change here would
+  # either do nothing or, with -replace, rebuild the broker.
   user {
     username = var.username
     password = var.password
@@ -79,13 +97,18 @@ resource "aws_mq_broker" "this" {
     general = true
   }
 
+  # Staggered with RDS and ElastiCache (see terraform/README.md): never two data stores at once.
   maintenance_window_start_time {
-    day_of_week = "SUNDAY"
-    time_of_day = "04:00"
+    day_of_week = var.maintenance_day
+    time_of_day = var.maintenance_time
     time_zone   = "UTC"
   }
 
   tags = var.tags
+
+  lifecycle {
+    ignore_changes = [user]
+  }
 
   depends_on = [aws_cloudwatch_log_resource_policy.mq]
 }

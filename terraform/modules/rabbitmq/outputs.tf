@@ -13,6 +13,11 @@ output "amqps_endpoint" {
   value       = aws_mq_broker.this.instances[0].endpoints[0]
 }
 
+output "management_api_url" {
+  description = "Base URL of the RabbitMQ management API (HTTPS), e.g. for GET /api/queues/%2f/sm.jobs."
+  value       = trimsuffix(aws_mq_broker.this.instances[0].console_url, "/")
+}
+
 output "console_url" {
   description = "RabbitMQ web console URL (reachable only from console_allowed_cidrs)."
   value       = aws_mq_broker.this.instances[0].console_url

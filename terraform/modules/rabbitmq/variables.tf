@@ -59,6 +59,30 @@ variable "password" {
   sensitive   = true
 }
 
+variable "management_api_security_group_ids" {
+  description = "Security groups allowed to the management API on 443 (the app-users task, the render nodes' agent)."
+  type        = list(string)
+  default     = []
+}
+
+variable "maintenance_day" {
+  description = "Day of the broker's weekly maintenance window (UTC), e.g. THURSDAY; keep it apart from RDS's and ElastiCache's."
+  type        = string
+  default     = "THURSDAY"
+}
+
+variable "maintenance_time" {
+  description = "Start of the broker's maintenance window, HH:MM UTC (Amazon MQ takes up to 2 hours)."
+  type        = string
+  default     = "04:00"
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic notified by the broker's alarms (empty: no alarms)."
+  type        = string
+  default     = ""
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -51,12 +51,16 @@ resource "aws_elasticache_replication_group" "this" {
   kms_key_id                 = var.kms_key_arn
   transit_encryption_enabled = true
   auth_token                 = var.auth_token
+  # A new token is added beside the old one (ROTATE) instead of replacing the group; after the
+  # services have rolled, apply again with SET to drop the old one (terraform/README.md).
+  auth_token_update_strategy = var.auth_token_update_strategy
 
   auto_minor_version_upgrade = true
   snapshot_retention_limit   = var.snapshot_retention_days
-  snapshot_window            = "02:00-03:00"
-  maintenance_window         = "sun:05:00-sun:06:00"
-  apply_immediately          = false
+  # Staggered with RDS and Amazon MQ (terraform/README.md): one data store at a time.
+  snapshot_window    = var.snapshot_window
+  maintenance_window = var.maintenance_window
+  apply_immediately  = false
 
   log_delivery_configuration {
     destination      = var.slow_log_group_name

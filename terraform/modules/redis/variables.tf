@@ -58,6 +58,30 @@ variable "slow_log_group_name" {
   type        = string
 }
 
+variable "auth_token_update_strategy" {
+  description = "How a changed auth_token is applied: ROTATE (old and new both accepted) or SET (only the new one)."
+  type        = string
+  default     = "ROTATE"
+}
+
+variable "snapshot_window" {
+  description = "Daily snapshot window, hh24:mi-hh24:mi UTC."
+  type        = string
+  default     = "01:00-02:00"
+}
+
+variable "maintenance_window" {
+  description = "Weekly maintenance window, ddd:hh24:mi-ddd:hh24:mi UTC; keep it apart from RDS's and Amazon MQ's."
+  type        = string
+  default     = "wed:04:00-wed:05:00"
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic notified by the cache's alarms (empty: no alarms)."
+  type        = string
+  default     = ""
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -24,33 +24,52 @@ resource "aws_ecr_repository" "this" {
   tags = var.tags
 }
 
+# Deployed tags are never expired. ECR evaluates rules by priority, and an image selected by a
+# higher-priority rule can no longer be expired by a lower one: each deployed tag gets its own
+# first rule that keeps it (a count it can never exceed), then the newest keep_images tagged
+# images are kept for rollbacks, and untagged layers go after a day.
+locals {
+  protected_rules = [
+    for i, tag in var.protected_tags : {
+      rulePriority = i + 1
+      description  = "Deployed: keep ${tag}"
+      selection = {
+        tagStatus      = "tagged"
+        tagPatternList = [tag]
+        countType      = "imageCountMoreThan"
+        countNumber    = 9999
+      }
+      action = { type = "expire" }
+    }
+  ]
+  retention_rules = [
+    {
+      rulePriority = 100
+      description  = "Drop untagged images after a day"
+      selection = {
+        tagStatus   = "untagged"
+        countType   = "sinceImagePushed"
+        countUnit   = "days"
+        countNumber = 1
+      }
+      action = { type = "expire" }
+    },
+    {
+      rulePriority = 200
+      description  = "Keep the newest ${var.keep_images} other images (rollback targets)"
+      selection = {
+        tagStatus   = "any"
+        countType   = "imageCountMoreThan"
+        countNumber = var.keep_images
+      }
+      action = { type = "expire" }
+    },
+  ]
+}
+
 resource "aws_ecr_lifecycle_policy" "this" {
   for_each = aws_ecr_repository.this
 
   repository = each.value.name
-  policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Drop untagged images after a day"
-        selection = {
-          tagStatus   = "untagged"
-          countType   = "sinceImagePushed"
-          countUnit   = "days"
-          countNumber = 1
-        }
-        action = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the newest ${var.keep_images} images"
-        selection = {
-          tagStatus   = "any"
-          countType   = "imageCountMoreThan"
-          countNumber = var.keep_images
-        }
-        action = { type = "expire" }
-      },
-    ]
-  })
+  policy     = jsonencode({ rules = concat(local.protected_rules, local.retention_rules) })
 }

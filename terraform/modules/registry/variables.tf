@@ -20,6 +20,17 @@ variable "force_delete" {
   default     = false
 }
 
+variable "protected_tags" {
+  description = "Image tags that run now (the deployed control-plane and render-node tags): the lifecycle policy never expires them, however many newer images are pushed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.protected_tags) < 99
+    error_message = "At most 98 protected tags (lifecycle rule priorities 1-98)."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

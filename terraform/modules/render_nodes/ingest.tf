@@ -37,14 +37,23 @@ resource "aws_vpc_security_group_ingress_rule" "ingest_lb_rtmp" {
   to_port           = local.ingest_port
 }
 
-# Forwarded publishes and the TCP health checks, both on 1935.
+# Forwarded publishes on 1935, health checks on the HTTP port.
 resource "aws_vpc_security_group_egress_rule" "ingest_lb_to_nodes" {
   security_group_id            = aws_security_group.ingest_lb.id
-  description                  = "RTMP and health checks to the render nodes"
+  description                  = "RTMP to the render nodes"
   referenced_security_group_id = aws_security_group.this.id
   ip_protocol                  = "tcp"
   from_port                    = local.ingest_port
   to_port                      = local.ingest_port
+}
+
+resource "aws_vpc_security_group_egress_rule" "ingest_lb_health" {
+  security_group_id            = aws_security_group.ingest_lb.id
+  description                  = "Health checks (/healthz) to the render nodes"
+  referenced_security_group_id = aws_security_group.this.id
+  ip_protocol                  = "tcp"
+  from_port                    = local.http_port
+  to_port                      = local.http_port
 }
 
 resource "aws_lb" "ingest" {
@@ -76,14 +85,17 @@ resource "aws_lb_target_group" "ingest" {
   deregistration_delay   = 30
   connection_termination = true
 
-  # TCP on the RTMP port itself: a node whose ingest listener is down (or closed because the
-  # node is draining) takes no new encoders, even while its HTTP port still answers.
+  # The node's own /healthz on its HTTP port. The group's health check type is ELB, so this is
+  # also the signal that replaces a broken node (terraform/README.md, "A fleet that heals").
   health_check {
-    protocol            = "TCP"
-    port                = "traffic-port"
+    protocol            = "HTTP"
+    port                = tostring(local.http_port)
+    path                = "/healthz"
+    matcher             = "200"
     interval            = 10
+    timeout             = 5
     healthy_threshold   = 2
-    unhealthy_threshold = 2
+    unhealthy_threshold = 3
   }
 
   tags = var.tags
@@ -108,7 +120,7 @@ resource "aws_lb_listener" "ingest" {
 
 resource "aws_cloudwatch_metric_alarm" "ingest_unhealthy" {
   alarm_name          = "${var.name}-ingest-unhealthy"
-  alarm_description   = "Render nodes fail the ingest load balancer's TCP check on 1935: their RTMP listener is down (see the node's log: cannot listen for RTMP ingest)."
+  alarm_description   = "Render nodes fail the ingest target group's /healthz check; the group replaces them (health check type ELB). Runbook: docs/runbooks/target-down.md"
   namespace           = "AWS/NetworkELB"
   metric_name         = "UnHealthyHostCount"
   dimensions          = { LoadBalancer = aws_lb.ingest.arn_suffix, TargetGroup = aws_lb_target_group.ingest.arn_suffix }

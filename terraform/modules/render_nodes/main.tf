@@ -1,15 +1,14 @@
 # Render nodes: an EC2 autoscaling group of Docker hosts running the render-node container, in
 # private subnets behind the RTMP ingest load balancer (ingest.tf).
-# Scaled out on the RabbitMQ job backlog (AWS/AmazonMQ MessageReadyCount of the jobs queue) and
-# tracked on CPU; a lifecycle hook holds terminating nodes until they have drained.
+# Healed on the node's own /healthz (the ingest target group's health check, health check type
+# ELB) and by the bootstrap marking a node it could not start unhealthy; scaled on what the
+# fleet is made of, free slots and the jobs waiting (scaling.tf); scaled in only on nodes that
+# hold no stream (scale-in protection, kept by the node agent); a lifecycle hook holds
+# terminating nodes until they have drained.
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-
-data "aws_ssm_parameter" "ami" {
-  name = var.ami_ssm_parameter
-}
 
 locals {
   asg_name  = "${var.name}-render-nodes"
@@ -21,6 +20,12 @@ locals {
   node_secret_arns  = { for k in local.node_secret_names : k => var.secret_arns[k] }
 
   environment = merge({ RUST_LOG = "info", LOG_FORMAT = "json" }, var.environment)
+
+  # The AMI is pinned by ID: never looked up at plan time (a new AMI release would change the
+  # launch template and roll the fleet on an unrelated apply), and not resolved from an SSM
+  # parameter at launch either, because an instance refresh cannot roll back to such a
+  # template. Moving it is a deliberate change of var.ami_id.
+  image_id = var.ami_id
 
   user_data = templatefile("${path.module}/user_data.sh.tftpl", {
     region            = data.aws_region.current.name
@@ -35,6 +40,12 @@ locals {
     secret_arns       = local.node_secret_arns
     ingest_port       = local.ingest_port
     http_port         = local.http_port
+    metrics_namespace = var.metrics_namespace
+    broker_api_url    = var.broker_api_url
+    jobs_queue_name   = var.jobs_queue_name
+    vhost_escaped     = urlencode(var.virtual_host)
+    agent_script      = base64gzip(file("${path.module}/node_agent.sh"))
+    drain_script      = base64gzip(file("${path.module}/node_drain.sh"))
   })
 }
 
@@ -51,7 +62,7 @@ resource "aws_security_group" "this" {
   }
 }
 
-# 1935 only from the ingest load balancer (publishes and its health checks), see ingest.tf.
+# 1935 only from the ingest load balancer (publishes), see ingest.tf.
 resource "aws_vpc_security_group_ingress_rule" "rtmp_from_lb" {
   security_group_id            = aws_security_group.this.id
   description                  = "RTMP ingest and health checks from the ingest load balancer"
@@ -78,6 +89,27 @@ resource "aws_vpc_security_group_ingress_rule" "http_from_clients" {
   security_group_id            = aws_security_group.this.id
   description                  = "Previews (stream snapshots) from the control plane"
   referenced_security_group_id = var.http_client_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = local.http_port
+  to_port                      = local.http_port
+}
+
+# The ingest target group's health check: GET /healthz on the HTTP port.
+resource "aws_vpc_security_group_ingress_rule" "health_from_lb" {
+  security_group_id            = aws_security_group.this.id
+  description                  = "Health checks (/healthz) from the ingest load balancer"
+  referenced_security_group_id = aws_security_group.ingest_lb.id
+  ip_protocol                  = "tcp"
+  from_port                    = local.http_port
+  to_port                      = local.http_port
+}
+
+resource "aws_vpc_security_group_ingress_rule" "metrics_from_clients" {
+  count = length(var.metrics_client_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "Prometheus scrapes of /metrics (the collector)"
+  referenced_security_group_id = var.metrics_client_security_group_ids[count.index]
   ip_protocol                  = "tcp"
   from_port                    = local.http_port
   to_port                      = local.http_port
@@ -157,12 +189,24 @@ data "aws_iam_policy_document" "node" {
     resources = ["${var.log_group_arn}:*"]
   }
   statement {
-    sid = "CompleteOwnDrain"
+    sid = "OwnLifecycleHealthAndProtection"
     actions = [
       "autoscaling:CompleteLifecycleAction",
       "autoscaling:RecordLifecycleActionHeartbeat",
+      "autoscaling:SetInstanceHealth",
+      "autoscaling:SetInstanceProtection",
     ]
     resources = [local.asg_arn]
+  }
+  statement {
+    sid       = "PublishScalingMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metrics_namespace]
+    }
   }
 }
 
@@ -183,7 +227,7 @@ resource "aws_iam_instance_profile" "this" {
 resource "aws_launch_template" "this" {
   name_prefix            = "${var.name}-render-node-"
   description            = "Stream Manager render node (${var.name})"
-  image_id               = data.aws_ssm_parameter.ami.value
+  image_id               = local.image_id
   instance_type          = var.instance_type
   update_default_version = true
   user_data              = base64encode(local.user_data)
@@ -234,15 +278,20 @@ resource "aws_launch_template" "this" {
 }
 
 resource "aws_autoscaling_group" "this" {
-  name                      = local.asg_name
-  vpc_zone_identifier       = var.subnet_ids
-  target_group_arns         = [aws_lb_target_group.ingest.arn]
-  min_size                  = var.min_size
-  max_size                  = var.max_size
-  desired_capacity          = var.min_size
-  health_check_type         = "EC2"
+  name                = local.asg_name
+  vpc_zone_identifier = var.subnet_ids
+  target_group_arns   = [aws_lb_target_group.ingest.arn]
+  min_size            = var.min_size
+  max_size            = var.max_size
+  desired_capacity    = var.min_size
+  # ELB: a node whose /healthz fails the ingest target group's check is replaced (its streams
+  # move through the drain hook), not only taken out of the load balancer's rotation.
+  health_check_type         = "ELB"
   health_check_grace_period = 300
   default_instance_warmup   = 180
+  # Every node starts protected; the node agent clears the protection while the node holds no
+  # stream and sets it again when it takes one, so scale-in only ever removes empty nodes.
+  protect_from_scale_in = true
   # On scale-in, nodes of an outdated launch template go first, then the newest nodes (the
   # fewest streams to move).
   termination_policies = ["OldestLaunchTemplate", "NewestInstance"]
@@ -258,14 +307,6 @@ resource "aws_autoscaling_group" "this" {
     lifecycle_transition = "autoscaling:EC2_INSTANCE_TERMINATING"
     heartbeat_timeout    = var.drain_timeout_seconds + 60
     default_result       = "CONTINUE"
-  }
-
-  instance_refresh {
-    strategy = "Rolling"
-    preferences {
-      min_healthy_percentage = 90
-      instance_warmup        = 180
-    }
   }
 
   enabled_metrics = [
@@ -285,89 +326,12 @@ resource "aws_autoscaling_group" "this" {
     }
   }
 
-  # The scaling policies own the desired capacity after creation.
+  # The scaling policies own the desired capacity after creation. The launch template version
+  # is moved by the instance refresh that terraform/deploy.sh starts (output instance_refresh),
+  # never by Terraform: the AWS provider updates the group's version before it starts its own
+  # refresh, so that refresh's rollback "restores" the new version (terraform-provider-aws
+  # issue 34189) and a failing release is never rolled back.
   lifecycle {
-    ignore_changes = [desired_capacity]
+    ignore_changes = [desired_capacity, launch_template]
   }
-}
-
-# ---- scaling --------------------------------------------------------------------------------
-
-resource "aws_autoscaling_policy" "cpu" {
-  name                   = "${local.asg_name}-cpu"
-  autoscaling_group_name = aws_autoscaling_group.this.name
-  policy_type            = "TargetTrackingScaling"
-
-  target_tracking_configuration {
-    target_value = var.cpu_target_percent
-    predefined_metric_specification {
-      predefined_metric_type = "ASGAverageCPUUtilization"
-    }
-  }
-}
-
-# Jobs waiting in the queue mean no node has room: add nodes in proportion to the backlog
-# (one node takes node_capacity jobs).
-resource "aws_autoscaling_policy" "backlog" {
-  name                      = "${local.asg_name}-backlog"
-  autoscaling_group_name    = aws_autoscaling_group.this.name
-  policy_type               = "StepScaling"
-  adjustment_type           = "ChangeInCapacity"
-  estimated_instance_warmup = 180
-
-  step_adjustment {
-    metric_interval_lower_bound = 0
-    metric_interval_upper_bound = var.node_capacity
-    scaling_adjustment          = 1
-  }
-  step_adjustment {
-    metric_interval_lower_bound = var.node_capacity
-    metric_interval_upper_bound = 4 * var.node_capacity
-    scaling_adjustment          = 2
-  }
-  step_adjustment {
-    metric_interval_lower_bound = 4 * var.node_capacity
-    scaling_adjustment          = 4
-  }
-}
-
-locals {
-  queue_dimensions = {
-    Broker      = var.broker_name
-    VirtualHost = var.virtual_host
-    Queue       = var.jobs_queue_name
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "backlog" {
-  alarm_name          = "${local.asg_name}-job-backlog"
-  alarm_description   = "Start jobs wait in ${var.jobs_queue_name}: scale the render nodes out."
-  namespace           = "AWS/AmazonMQ"
-  metric_name         = "MessageReadyCount"
-  dimensions          = local.queue_dimensions
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 2
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_autoscaling_policy.backlog.arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "backlog_persists" {
-  alarm_name          = "${local.asg_name}-job-backlog-persists"
-  alarm_description   = "Start jobs have waited for 15 minutes: the group is at max_size or new nodes fail to take jobs."
-  namespace           = "AWS/AmazonMQ"
-  metric_name         = "MessageReadyCount"
-  dimensions          = local.queue_dimensions
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 3
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
-  tags                = var.tags
 }

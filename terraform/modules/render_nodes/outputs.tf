@@ -42,3 +42,29 @@ output "ingest_load_balancer_security_group_id" {
   description = "Security group of the ingest load balancer (its inbound rules are the ingest allow list)."
   value       = aws_security_group.ingest_lb.id
 }
+
+# The refresh terraform/deploy.sh starts (aws autoscaling start-instance-refresh
+# --cli-input-json): the new launch template version as the desired configuration, so a refresh
+# whose new nodes fail their health checks rolls back to the version the group ran before.
+output "instance_refresh" {
+  description = "Input of `aws autoscaling start-instance-refresh --cli-input-json`: the launch template's newest version, with surge, rollback and busy (protected) nodes refreshed too."
+  value = jsonencode({
+    AutoScalingGroupName = aws_autoscaling_group.this.name
+    Strategy             = "Rolling"
+    DesiredConfiguration = {
+      LaunchTemplate = {
+        LaunchTemplateId = aws_launch_template.this.id
+        Version          = tostring(aws_launch_template.this.latest_version)
+      }
+    }
+    Preferences = {
+      MinHealthyPercentage      = var.instance_refresh_min_healthy_percentage
+      MaxHealthyPercentage      = var.instance_refresh_max_healthy_percentage
+      InstanceWarmup            = 180
+      SkipMatching              = true
+      AutoRollback              = true
+      ScaleInProtectedInstances = "Refresh"
+      StandbyInstances          = "Terminate"
+    }
+  })
+}

@@ -64,10 +64,26 @@ variable "instance_type" {
   default     = "c7i.xlarge"
 }
 
-variable "ami_ssm_parameter" {
-  description = "SSM parameter holding the AMI ID (Amazon Linux 2023, which ships Docker in its repositories and the AWS CLI)."
+variable "ami_id" {
+  description = "AMI of the nodes, pinned by ID (Amazon Linux 2023: `aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 --query Parameter.Value --output text`). An instance refresh can roll back only to a template with an AMI ID."
   type        = string
-  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+  validation {
+    condition     = can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
+    error_message = "ami_id must be an AMI ID (ami-...), not an SSM parameter."
+  }
+}
+
+variable "instance_refresh_min_healthy_percentage" {
+  description = "Share of the group kept in service during an instance refresh."
+  type        = number
+  default     = 100
+}
+
+variable "instance_refresh_max_healthy_percentage" {
+  description = "Share of the group an instance refresh may run at once (above 100: replacements start before old nodes drain)."
+  type        = number
+  default     = 200
 }
 
 variable "root_volume_size" {
@@ -99,15 +115,33 @@ variable "max_size" {
   default     = 20
 }
 
-variable "cpu_target_percent" {
-  description = "Target average CPU of the group for target-tracking scaling."
+variable "min_free_slots" {
+  description = "Scale out by one node when fewer stream slots than this are free in the whole fleet (default: one node's worth, so a start never waits for a node to boot)."
   type        = number
-  default     = 60
+  default     = null
 }
 
-variable "broker_name" {
-  description = "Amazon MQ broker name (dimension of the queue-depth metric)."
+variable "scale_in_free_slots" {
+  description = "Scale in by one empty node when more slots than this have been free for 15 minutes (default: two nodes' worth)."
+  type        = number
+  default     = null
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace the node agents publish FreeSlots, Streams and JobsReady to."
   type        = string
+  default     = "StreamManager"
+}
+
+variable "broker_api_url" {
+  description = "Base URL of the RabbitMQ management API (https://…): the agents read the jobs queue's depth from it."
+  type        = string
+}
+
+variable "metrics_client_security_group_ids" {
+  description = "Security groups (the Prometheus collector) allowed to scrape /metrics on the HTTP port."
+  type        = list(string)
+  default     = []
 }
 
 variable "jobs_queue_name" {

@@ -2,6 +2,12 @@
 # under a dedicated KMS key, and injected into the control-plane tasks (ECS `secrets`) and the
 # render nodes (fetched by the instance at boot). The values live in the Terraform state too:
 # keep the state in an encrypted backend with restricted access (see terraform/README.md).
+#
+# Two kinds: the services' secrets (`secret_arns`: application users of Postgres and RabbitMQ,
+# never the RDS master or the broker admin) and the operators' (`admin_secret_arns`: the master
+# and admin credentials, read only by the one-off migrate and app-users tasks). Both outputs
+# name the secret *versions*, so nothing that reads a secret is created before its value exists
+# (the URLs need the data stores' endpoints, which take 10-20 minutes on a first apply).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -48,9 +54,17 @@ resource "random_password" "node" {
   special = false
 }
 
+# RDS master: migrations (DDL) and the app-users task only.
 resource "random_password" "database" {
   length  = 40
   special = false
+}
+
+# The services' Postgres user. Rotate by changing var.app_password_rotation (see README).
+resource "random_password" "database_app" {
+  length  = 40
+  special = false
+  keepers = { rotation = var.app_password_rotation }
 }
 
 resource "random_password" "redis" {
@@ -58,29 +72,46 @@ resource "random_password" "redis" {
   special = false
 }
 
+# Broker admin (the Amazon MQ `user` block): the app-users task only.
 resource "random_password" "amqp" {
   length  = 40
   special = false
 }
 
+# The services' RabbitMQ user, created through the management API (Amazon MQ cannot change
+# RabbitMQ users after creation, so they are not part of the broker resource).
+resource "random_password" "amqp_app" {
+  length  = 40
+  special = false
+  keepers = { rotation = var.app_password_rotation }
+}
+
 locals {
-  # A literal list: for_each may not iterate over anything derived from the sensitive values.
+  # Literal lists: for_each may not iterate over anything derived from the sensitive values.
+  # What the services read ...
   secret_names = ["JWT_SECRET", "NODE_SECRET", "DATABASE_URL", "REDIS_URL", "AMQP_URL"]
+  # ... and what only the one-off operator tasks read.
+  admin_secret_names = ["DATABASE_ADMIN_URL", "DATABASE_APP_PASSWORD", "AMQP_ADMIN_PASSWORD", "AMQP_APP_PASSWORD"]
 
   amqp_host = trimsuffix(trimprefix(var.amqp_endpoint, "amqps://"), "/")
 
   values = {
     JWT_SECRET   = random_password.jwt.result
     NODE_SECRET  = random_password.node.result
-    DATABASE_URL = "postgres://${var.database_username}:${random_password.database.result}@${var.database_host}:${var.database_port}/${var.database_name}?sslmode=require"
+    DATABASE_URL = "postgres://${var.database_app_username}:${random_password.database_app.result}@${var.database_host}:${var.database_port}/${var.database_name}?sslmode=require"
     REDIS_URL    = "rediss://:${random_password.redis.result}@${var.redis_host}:${var.redis_port}"
-    AMQP_URL     = "amqps://${var.amqp_username}:${random_password.amqp.result}@${local.amqp_host}/%2f"
+    AMQP_URL     = "amqps://${var.amqp_app_username}:${random_password.amqp_app.result}@${local.amqp_host}/%2f"
+
+    DATABASE_ADMIN_URL    = "postgres://${var.database_username}:${random_password.database.result}@${var.database_host}:${var.database_port}/${var.database_name}?sslmode=require"
+    DATABASE_APP_PASSWORD = random_password.database_app.result
+    AMQP_ADMIN_PASSWORD   = random_password.amqp.result
+    AMQP_APP_PASSWORD     = random_password.amqp_app.result
   }
 }
 
 resource "aws_secretsmanager_secret" "this" {
   #checkov:skip=CKV2_AWS_57:Automatic rotation needs a rotation Lambda per secret type and a coordinated restart; rotate with `terraform apply -replace=random_password.<name>` (see terraform/README.md).
-  for_each = toset(local.secret_names)
+  for_each = toset(concat(local.secret_names, local.admin_secret_names))
 
   name                    = "${var.name}/${each.key}"
   description             = "${each.key} of Stream Manager (${var.name})"

@@ -26,8 +26,14 @@ variable "database_name" {
 }
 
 variable "database_username" {
-  description = "Postgres master user name."
+  description = "Postgres master user name (migrations and the app-users task only)."
   type        = string
+}
+
+variable "database_app_username" {
+  description = "Postgres user of the services: DML on the application's tables, no DDL (created by the app-users task)."
+  type        = string
+  default     = "stream_app"
 }
 
 variable "redis_host" {
@@ -46,9 +52,16 @@ variable "amqp_endpoint" {
   type        = string
 }
 
-variable "amqp_username" {
-  description = "RabbitMQ user name of the services."
+variable "amqp_app_username" {
+  description = "RabbitMQ user of the services (created through the management API by the app-users task; the broker's own user is the admin)."
   type        = string
+  default     = "stream_app"
+}
+
+variable "app_password_rotation" {
+  description = "Change this value (e.g. a date) to generate new passwords for the services' Postgres and RabbitMQ users; then run the app-users task and roll the services (terraform/README.md, Secrets)."
+  type        = string
+  default     = "initial"
 }
 
 variable "tags" {

@@ -4,12 +4,38 @@
 locals {
   tags = merge({ Application = "stream-manager", Deployment = var.name }, var.tags)
 
+  # Traces go to the configured OTLP endpoint, else to the fleet's own collector when it runs
+  # (modules/prometheus registers it in the control plane's Cloud Map namespace).
+  collector_otlp_endpoint = "http://otel-collector.${var.name}.internal:4318"
+  otlp_endpoint = var.otel_exporter_otlp_endpoint != "" ? var.otel_exporter_otlp_endpoint : (
+    var.enable_prometheus ? local.collector_otlp_endpoint : ""
+  )
+  # The control plane's egress for it: to the collector's group, or to anywhere on the
+  # endpoint's port (443 is open already).
+  otlp_port = local.otlp_endpoint == "" ? 4318 : try(
+    tonumber(regex("^[a-z]+://[^/:]+:([0-9]+)", local.otlp_endpoint)[0]),
+    startswith(local.otlp_endpoint, "https://") ? 443 : 80,
+  )
+  otlp_egress = {
+    security_group_id = var.otel_exporter_otlp_endpoint == "" && var.enable_prometheus ? module.prometheus[0].collector_security_group_id : ""
+    cidr              = var.otel_exporter_otlp_endpoint != "" ? "0.0.0.0/0" : ""
+    port              = local.otlp_port
+  }
+
   # Plain settings both services share; secrets come from the secrets module.
   common_environment = merge(
     { RUST_LOG = var.log_level, LOG_FORMAT = "json" },
     var.namespace == "" ? {} : { SM_NAMESPACE = var.namespace },
-    var.otel_exporter_otlp_endpoint == "" ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_exporter_otlp_endpoint },
+    local.otlp_endpoint == "" ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT = local.otlp_endpoint },
   )
+
+  # The tags that run now: the registry never expires them.
+  deployed_tags = distinct([
+    for image in [var.control_plane_image, var.render_node_image] : regex("[^:/@]+$", image)
+    if can(regex(":[^:/@]+$", image))
+  ])
+
+  metrics_clients = var.enable_prometheus ? [module.prometheus[0].collector_security_group_id] : []
 }
 
 module "observability" {
@@ -27,6 +53,7 @@ module "network" {
 
   name                    = var.name
   cidr_block              = var.vpc_cidr
+  interface_endpoints     = var.interface_endpoints
   az_count                = var.az_count
   single_nat_gateway      = var.single_nat_gateway
   flow_log_retention_days = var.log_retention_days
@@ -46,17 +73,18 @@ module "secrets" {
   redis_host              = module.redis.primary_endpoint_address
   redis_port              = module.redis.port
   amqp_endpoint           = module.rabbitmq.amqps_endpoint
-  amqp_username           = module.rabbitmq.username
+  app_password_rotation   = var.app_password_rotation
   tags                    = local.tags
 }
 
 module "registry" {
   source = "../registry"
 
-  name         = var.name
-  kms_key_arn  = module.secrets.kms_key_arn
-  force_delete = var.force_destroy
-  tags         = local.tags
+  name           = var.name
+  kms_key_arn    = module.secrets.kms_key_arn
+  force_delete   = var.force_destroy
+  protected_tags = local.deployed_tags
+  tags           = local.tags
 }
 
 module "postgres" {
@@ -65,7 +93,7 @@ module "postgres" {
   name                       = var.name
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
-  allowed_security_group_ids = [module.control_plane.service_security_group_id]
+  allowed_security_group_ids = [module.control_plane.service_security_group_id, module.control_plane.ops_security_group_id]
   instance_class             = var.postgres_instance_class
   password                   = module.secrets.database_password
   kms_key_arn                = module.secrets.kms_key_arn
@@ -73,6 +101,7 @@ module "postgres" {
   deletion_protection        = var.deletion_protection
   skip_final_snapshot        = !var.deletion_protection
   backup_retention_days      = var.postgres_backup_retention_days
+  alarm_topic_arn            = module.observability.alarm_topic_arn
   tags                       = local.tags
 }
 
@@ -88,6 +117,7 @@ module "redis" {
   auth_token                 = module.secrets.redis_auth_token
   kms_key_arn                = module.secrets.kms_key_arn
   slow_log_group_name        = module.observability.redis_slow_log_group_name
+  alarm_topic_arn            = module.observability.alarm_topic_arn
   tags                       = local.tags
 }
 
@@ -102,7 +132,11 @@ module "rabbitmq" {
   instance_type              = var.rabbitmq_instance_type
   deployment_mode            = var.rabbitmq_deployment_mode
   password                   = module.secrets.amqp_password
-  tags                       = local.tags
+  # The app-users task creates the services' user through the management API; the nodes'
+  # agents read the jobs queue's depth from it.
+  management_api_security_group_ids = [module.control_plane.ops_security_group_id, module.render_nodes.security_group_id]
+  alarm_topic_arn                   = module.observability.alarm_topic_arn
+  tags                              = local.tags
 }
 
 module "control_plane" {
@@ -119,7 +153,15 @@ module "control_plane" {
   min_tasks                          = var.control_plane_min_tasks
   max_tasks                          = var.control_plane_max_tasks
   secret_arns                        = module.secrets.secret_arns
+  admin_secret_arns                  = module.secrets.admin_secret_arns
   secrets_kms_key_arn                = module.secrets.kms_key_arn
+  database_app_username              = module.secrets.database_app_username
+  database_name                      = module.postgres.database_name
+  amqp_admin_username                = module.rabbitmq.username
+  amqp_app_username                  = module.secrets.amqp_app_username
+  rabbitmq_management_api_url        = module.rabbitmq.management_api_url
+  metrics_client_security_group_ids  = local.metrics_clients
+  otlp_egress                        = local.otlp_egress
   environment                        = merge(local.common_environment, { JWT_AUDIENCE = var.jwt_audience, INGEST_URL = module.render_nodes.ingest_url })
   log_group_name                     = module.observability.control_plane_log_group_name
   alb_ingress_cidrs                  = var.api_allowed_cidrs
@@ -134,30 +176,57 @@ module "control_plane" {
 module "render_nodes" {
   source = "../render_nodes"
 
-  name                           = var.name
-  vpc_id                         = module.network.vpc_id
-  vpc_cidr_block                 = module.network.vpc_cidr_block
-  subnet_ids                     = module.network.private_subnet_ids
-  load_balancer_subnet_ids       = length(var.ingest_allowed_cidrs) > 0 ? module.network.public_subnet_ids : module.network.private_subnet_ids
-  ingest_allowed_cidrs           = var.ingest_allowed_cidrs
-  ingest_domain_name             = var.ingest_domain_name
-  ingest_deletion_protection     = var.deletion_protection
-  http_client_security_group_ids = [module.control_plane.service_security_group_id]
-  metrics_allowed_cidrs          = var.render_node_metrics_allowed_cidrs
-  image                          = var.render_node_image
-  instance_type                  = var.render_node_instance_type
-  node_capacity                  = var.render_node_capacity
-  min_size                       = var.render_nodes_min
-  max_size                       = var.render_nodes_max
-  drain_timeout_seconds          = var.render_node_drain_seconds
-  broker_name                    = module.rabbitmq.broker_name
-  jobs_queue_name                = "${var.namespace}sm.jobs"
-  control_plane_url              = module.control_plane.internal_url
-  secret_arns                    = module.secrets.secret_arns
-  secrets_kms_key_arn            = module.secrets.kms_key_arn
-  environment                    = local.common_environment
-  log_group_name                 = module.observability.render_node_log_group_name
-  log_group_arn                  = module.observability.render_node_log_group_arn
-  alarm_topic_arn                = module.observability.alarm_topic_arn
-  tags                           = local.tags
+  name                              = var.name
+  vpc_id                            = module.network.vpc_id
+  vpc_cidr_block                    = module.network.vpc_cidr_block
+  subnet_ids                        = module.network.private_subnet_ids
+  load_balancer_subnet_ids          = length(var.ingest_allowed_cidrs) > 0 ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  ingest_allowed_cidrs              = var.ingest_allowed_cidrs
+  ingest_domain_name                = var.ingest_domain_name
+  ingest_deletion_protection        = var.deletion_protection
+  http_client_security_group_ids    = [module.control_plane.service_security_group_id]
+  metrics_allowed_cidrs             = var.render_node_metrics_allowed_cidrs
+  metrics_client_security_group_ids = local.metrics_clients
+  ami_id                            = var.render_node_ami_id
+  image                             = var.render_node_image
+  instance_type                     = var.render_node_instance_type
+  node_capacity                     = var.render_node_capacity
+  min_size                          = var.render_nodes_min
+  max_size                          = var.render_nodes_max
+  drain_timeout_seconds             = var.render_node_drain_seconds
+  broker_api_url                    = module.rabbitmq.management_api_url
+  jobs_queue_name                   = "${var.namespace}sm.jobs"
+  control_plane_url                 = module.control_plane.internal_url
+  secret_arns                       = module.secrets.secret_arns
+  secrets_kms_key_arn               = module.secrets.kms_key_arn
+  environment                       = local.common_environment
+  log_group_name                    = module.observability.render_node_log_group_name
+  log_group_arn                     = module.observability.render_node_log_group_arn
+  alarm_topic_arn                   = module.observability.alarm_topic_arn
+  tags                              = local.tags
+}
+
+# Prometheus: Amazon Managed Prometheus with the repository's alert rules, fed by an ADOT
+# collector that scrapes both services (and forwards their traces to X-Ray).
+module "prometheus" {
+  source = "../prometheus"
+  count  = var.enable_prometheus ? 1 : 0
+
+  name                            = var.name
+  vpc_id                          = module.network.vpc_id
+  subnet_ids                      = module.network.private_subnet_ids
+  cluster_arn                     = module.control_plane.cluster_arn
+  namespace_id                    = module.control_plane.namespace_id
+  namespace_name                  = module.control_plane.namespace_name
+  control_plane_dns_name          = module.control_plane.internal_dns_name
+  control_plane_security_group_id = module.control_plane.service_security_group_id
+  render_nodes_asg_name           = module.render_nodes.autoscaling_group_name
+  render_nodes_security_group_id  = module.render_nodes.security_group_id
+  otlp_client_security_group_ids  = [module.control_plane.service_security_group_id, module.render_nodes.security_group_id]
+  alert_rules_file                = "${path.module}/../../../monitoring/prometheus/alerts.yml"
+  alarm_topic_arn                 = module.observability.alarm_topic_arn
+  logs_kms_key_arn                = module.observability.logs_kms_key_arn
+  log_group_name                  = module.observability.control_plane_log_group_name
+  log_retention_days              = var.log_retention_days
+  tags                            = local.tags
 }

@@ -39,7 +39,7 @@ output "control_plane_service_name" {
 }
 
 output "control_plane_task_family" {
-  description = "Task definition family of the control plane (one-off `control-plane token` runs)."
+  description = "Task definition family of the control-plane service."
   value       = module.control_plane.task_definition_family
 }
 
@@ -94,4 +94,34 @@ output "log_groups" {
     control_plane = module.observability.control_plane_log_group_name
     render_node   = module.observability.render_node_log_group_name
   }
+}
+
+output "migrate_task_family" {
+  description = "One-off `control-plane migrate` task definition (terraform/deploy.sh runs it before the service update)."
+  value       = module.control_plane.migrate_task_family
+}
+
+output "app_users_task_family" {
+  description = "One-off task creating or re-passwording the services' Postgres and RabbitMQ users."
+  value       = module.control_plane.app_users_task_family
+}
+
+output "ops_security_group_id" {
+  description = "Security group of the one-off operator tasks."
+  value       = module.control_plane.ops_security_group_id
+}
+
+output "control_plane_internal_dns_name" {
+  description = "Cloud Map name of the control-plane tasks: one A record per healthy task (the nodes try each)."
+  value       = module.control_plane.internal_dns_name
+}
+
+output "prometheus_query_url" {
+  description = "Amazon Managed Prometheus query endpoint (Grafana data source with SigV4); empty when enable_prometheus is false."
+  value       = var.enable_prometheus ? module.prometheus[0].query_url : ""
+}
+
+output "render_nodes_instance_refresh" {
+  description = "Input of `aws autoscaling start-instance-refresh --cli-input-json` (terraform/deploy.sh)."
+  value       = module.render_nodes.instance_refresh
 }

@@ -115,6 +115,11 @@ variable "render_node_instance_type" {
   default     = "c7i.xlarge"
 }
 
+variable "render_node_ami_id" {
+  description = "AMI of the render nodes, pinned by ID (Amazon Linux 2023; see modules/render_nodes, ami_id)."
+  type        = string
+}
+
 variable "render_node_capacity" {
   description = "Streams per render node (NODE_CAPACITY); from render-node/bench/ results on render_node_instance_type."
   type        = number
@@ -152,6 +157,18 @@ variable "ingest_domain_name" {
 
 variable "render_node_metrics_allowed_cidrs" {
   description = "CIDRs (a Prometheus inside the VPC) allowed to scrape the render nodes' /metrics on 9091; the nodes and the control plane reach that port anyway."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_prometheus" {
+  description = "Run Amazon Managed Prometheus (alert rules from monitoring/prometheus/alerts.yml) and the ADOT collector that scrapes both services and receives their traces."
+  type        = bool
+  default     = true
+}
+
+variable "interface_endpoints" {
+  description = "AWS services reached through interface VPC endpoints instead of NAT (S3 always has a gateway endpoint); see modules/network."
   type        = list(string)
   default     = []
 }
@@ -224,6 +241,12 @@ variable "secret_recovery_window_days" {
   description = "Days a deleted secret stays recoverable (0-30)."
   type        = number
   default     = 30
+}
+
+variable "app_password_rotation" {
+  description = "Change (e.g. to a date) to rotate the services' Postgres and RabbitMQ passwords; then terraform/deploy.sh (terraform/README.md, Secrets)."
+  type        = string
+  default     = "initial"
 }
 
 variable "alarm_emails" {
