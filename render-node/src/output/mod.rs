@@ -221,21 +221,30 @@ impl Outputs {
         self.pipeline
             .add(&bin)
             .map_err(RenderError::gst("add an output"))?;
-        let tee_pad = self
-            .tee
-            .request_pad_simple("src_%u")
-            .ok_or_else(|| RenderError::MissingElement("tee src pad".into()))?;
+        // The branch runs before the tee feeds it: a buffer pushed into a branch still in
+        // NULL comes back FLUSHING, which the tee passes upstream, and the whole stream
+        // stalls (the encoder's and the frame source's tasks pause) with no error posted.
+        let unwind = |bin: &gst::Bin| {
+            let _ = bin.set_state(gst::State::Null);
+            let _ = self.pipeline.remove(bin);
+        };
+        if let Err(e) = bin.sync_state_with_parent() {
+            unwind(&bin);
+            return Err(RenderError::gst("start an output")(e));
+        }
+        let Some(tee_pad) = self.tee.request_pad_simple("src_%u") else {
+            unwind(&bin);
+            return Err(RenderError::MissingElement("tee src pad".into()));
+        };
         if let Err(e) = tee_pad.link(&ghost) {
             self.tee.release_request_pad(&tee_pad);
-            let _ = self.pipeline.remove(&bin);
+            unwind(&bin);
             return Err(RenderError::Pipeline {
                 element: b.target.display(),
                 message: format!("cannot link output: {e:?}"),
                 debug: None,
             });
         }
-        bin.sync_state_with_parent()
-            .map_err(RenderError::gst("start an output"))?;
         // A destination joining a running stream needs a keyframe to start decoding from.
         let _ = ghost.push_event(
             gstreamer_video::UpstreamForceKeyUnitEvent::builder()
