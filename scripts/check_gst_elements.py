@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from check_report import Report
+
 LIST = Path("docker/render-node.elements")
 DOCKERFILE = Path("docker/render-node.Dockerfile")
 SOURCE = Path("render-node/src")
@@ -146,21 +148,6 @@ def closure(packages: list[str]) -> set[str]:
     ])
     names = {line.strip().split(":")[0] for line in out.splitlines() if line and not line.startswith(" ")}
     return {n for n in names if not n.startswith("<")} | set(packages)
-
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok: bool, what: str, why: str = "") -> bool:
-        if ok:
-            self.passed += 1
-            print(f"ok   {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL {what}{': ' + why if why else ''}")
-        return ok
 
 
 def main(argv: list[str]) -> int:

@@ -32,6 +32,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from check_report import Report
+
 try:
     import yaml
 except ImportError:  # pragma: no cover - the venv of scripts/check-deploy.sh provides it
@@ -56,21 +58,6 @@ KEYWORDS = {
 # lets several simulated nodes share one process.
 METRIC_CALL = re.compile(r'(?:\b(?:gauge|counter|histogram)!|\.(?:gauge|counter|histogram))\(\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"')
 HIST_SUFFIXES = ("_bucket", "_sum", "_count")
-
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok: bool, what: str, why: str = "") -> bool:
-        if ok:
-            self.passed += 1
-            print(f"ok   {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL {what}{': ' + why if why else ''}")
-        return ok
 
 
 def promtool(*args: str) -> tuple[int, str]:

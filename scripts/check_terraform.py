@@ -26,6 +26,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from check_report import Report
+
 try:
     import hcl2
 except ImportError:  # pragma: no cover - the venv of scripts/check-deploy.sh provides it
@@ -62,21 +64,6 @@ class TfDir:
     modules: dict[str, dict] = field(default_factory=dict)
     # (file, attribute path, expression text)
     expressions: list[tuple[Path, str, str]] = field(default_factory=list)
-
-
-class Report:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok: bool, what: str, why: str = "") -> bool:
-        if ok:
-            self.passed += 1
-            print(f"ok   {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL {what}{': ' + why if why else ''}")
-        return ok
 
 
 def walk_strings(node: object, where: str, out: list[tuple[str, str]]) -> None:
