@@ -7,37 +7,14 @@ use serde_json::json;
 use stream_manager_tests::nodes::{Receiver, free_port, spawn_node_with_env};
 use stream_manager_tests::spawn_app_with_private_urls;
 
-use crate::fleet::{small_stream, wait_status};
+use crate::fleet::{add_blue_asset_layer, small_stream, wait_status};
 
 #[tokio::test]
 async fn an_asset_layer_shows_when_the_first_control_plane_url_is_down() {
     let app = spawn_app_with_private_urls(true).await;
     let receiver = Receiver::start("asset-replicas", 320, 180);
     small_stream(&app, vec![receiver.url.clone()]).await;
-    let png = {
-        let img = image::RgbaImage::from_pixel(64, 64, image::Rgba([0, 0, 255, 255]));
-        let mut c = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut c, image::ImageFormat::Png).unwrap();
-        c.into_inner()
-    };
-    let asset = app
-        .raw(
-            reqwest::Method::POST,
-            "/stream/assets",
-            Some(&app.token("acme")),
-            "image/png",
-            png,
-        )
-        .await;
-    asset.expect(201);
-    app.post(
-        "/stream/layers",
-        "acme",
-        json!({"kind": "image", "source": {"assetId": asset.data()["id"]},
-               "position": {"x": 200, "y": 100}, "size": {"width": 64, "height": 64}}),
-    )
-    .await
-    .expect(201);
+    add_blue_asset_layer(&app).await;
     // Nothing listens on the first URL.
     let urls = format!("http://127.0.0.1:{},{}", free_port(), app.base);
     let node = spawn_node_with_env(&app, "node-a", 1, &[("CONTROL_PLANE_URL", &urls)]);

@@ -46,12 +46,9 @@ pub(crate) async fn set_box_color(app: &TestApp, layer: &str, hex: &str) {
     .expect(200);
 }
 
-#[tokio::test]
-async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() {
-    let app = spawn_app_with_private_urls(true).await;
-    let receiver = Receiver::start("e2e", 320, 180);
-    let layer = small_stream(&app, vec![receiver.url.clone()]).await;
-    // An uploaded image, which the node fetches from the control plane with a signed URL.
+/// Uploads a 64x64 blue PNG as the tenant's asset and shows it as an image layer at
+/// (200, 100): a layer the node must fetch from the control plane. Returns the asset's id.
+pub(crate) async fn add_blue_asset_layer(app: &TestApp) -> uuid::Uuid {
     let png = {
         let img = image::RgbaImage::from_pixel(64, 64, image::Rgba([0, 0, 255, 255]));
         let mut c = std::io::Cursor::new(Vec::new());
@@ -76,6 +73,16 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     )
     .await
     .expect(201);
+    asset.data()["id"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start("e2e", 320, 180);
+    let layer = small_stream(&app, vec![receiver.url.clone()]).await;
+    // An uploaded image, which the node fetches from the control plane with a signed URL.
+    let asset_id = add_blue_asset_layer(&app).await;
     let _a = spawn_node(&app, "node-a", 1);
     let _b = spawn_node(&app, "node-b", 1);
 
@@ -151,7 +158,6 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     );
     app.get("/stream/preview.jpg", "mallory").await.expect(404);
     // The node's asset URL is refused without the right signature.
-    let asset_id = asset.data()["id"].as_str().unwrap().parse().unwrap();
     let forged = app
         .client
         .get(shared::node_api::paths::asset_url(
