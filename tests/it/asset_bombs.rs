@@ -159,10 +159,13 @@ async fn bench_control_plane_memory_under_24_concurrent_bomb_uploads() {
     .await;
     app.base = process.base.clone();
     let pid = process.pid();
-    // The default stream exists before the figure's baseline.
-    app.get("/stream/status", "acme").await.expect(200);
+    // The bodies first: encoding them takes seconds on a loaded machine, and a keep-alive
+    // connection left idle that long is closed by the server's header-read timeout, which
+    // the client would only find out by writing an upload into it (a broken pipe).
     let bomb = png(8192, 8192, 0);
     let big: Vec<Vec<u8>> = (0..24).map(|i| png(4096, 2160, i)).collect();
+    // The default stream exists before the figure's baseline.
+    app.get("/stream/status", "acme").await.expect(200);
 
     for (name, bodies) in [("bomb", vec![bomb; 24]), ("max_size", big)] {
         let before = rss_kib(pid);
