@@ -206,15 +206,23 @@ async fn renew(
     Node(node): Node,
     ApiJson(body): ApiJson<Renewal>,
 ) -> ApiResult<Vec<LeaseState>> {
-    let mut out = Vec::with_capacity(body.leases.len());
-    for held in body.leases.iter().take(256) {
-        let stream_id = StreamId::from(held.stream_id);
-        let renewed = leases::renew(&state.db, stream_id, &node, held.epoch).await?;
-        out.push(LeaseState {
-            stream_id: held.stream_id,
-            held: renewed.is_some(),
-            version: renewed.map_or(0, |r| r.version),
-        });
+    let renewals = async {
+        let mut out = Vec::with_capacity(body.leases.len());
+        for held in body.leases.iter().take(256) {
+            let stream_id = StreamId::from(held.stream_id);
+            let renewed = leases::renew(&state.db, stream_id, &node, held.epoch).await?;
+            out.push(LeaseState {
+                stream_id: held.stream_id,
+                held: renewed.is_some(),
+                version: renewed.map_or(0, |r| r.version),
+            });
+        }
+        Ok::<_, ApiError>(out)
+    };
+    // A database that does not answer in time is answered as unavailable, which the node
+    // rides out, rather than left to the node's timeout, which it must treat as a partition.
+    match tokio::time::timeout(shared::node_api::lease::RENEW_ANSWER_WITHIN, renewals).await {
+        Ok(out) => ok(out?),
+        Err(_) => Err(ApiError::Unavailable("the database")),
     }
-    ok(out)
 }

@@ -29,6 +29,14 @@ pub const FENCE_AFTER: Duration = LEASE_TTL.saturating_sub(FENCE_MARGIN);
 pub const RENEW_TIMEOUT: Duration =
     Duration::from_millis((FENCE_AFTER.as_millis() - RENEW_EVERY.as_millis()) as u64 / 2);
 
+/// How long the control plane may take to answer a renewal before it must answer "database
+/// unavailable" instead. A node treats a renewal with no answer as a possible partition
+/// (it fences at [`FENCE_AFTER`]) but one answered 5xx as safe (leases only move through the
+/// database, so a control plane that cannot reach it cannot give them away either): while
+/// Postgres is down, the answer must come before the node stops waiting.
+pub const RENEW_ANSWER_WITHIN: Duration =
+    Duration::from_millis(RENEW_TIMEOUT.as_millis() as u64 * 2 / 3);
+
 // The relations the numbers must keep, checked when the crate compiles.
 const _: () = {
     // At least two renewals are sent before a node fences itself.
@@ -36,6 +44,8 @@ const _: () = {
     // A renewal that times out still leaves a whole renewal period before the fence.
     assert!(RENEW_EVERY.as_millis() + RENEW_TIMEOUT.as_millis() < FENCE_AFTER.as_millis());
     assert!(FENCE_MARGIN.as_millis() > 0 && FENCE_AFTER.as_millis() < LEASE_TTL.as_millis());
+    // The control plane answers (if only "unavailable") before the node gives up waiting.
+    assert!(RENEW_ANSWER_WITHIN.as_millis() < RENEW_TIMEOUT.as_millis());
 };
 
 /// [`LEASE_TTL`] in milliseconds, as the database computes expiries.
@@ -50,5 +60,6 @@ mod tests {
         assert_eq!(LEASE_TTL_MS, 3_000);
         assert_eq!(FENCE_AFTER, Duration::from_millis(2_800));
         assert_eq!(RENEW_TIMEOUT, Duration::from_millis(900));
+        assert_eq!(RENEW_ANSWER_WITHIN, Duration::from_millis(600));
     }
 }
