@@ -58,6 +58,7 @@ const COMMON_ERRORS: &[(&str, &str)] = &[
     ("413", "body too large"),
     ("415", "body is not JSON"),
     ("422", "invalid values; `field` names the first"),
+    ("429", "over the request or upload rate; see `Retry-After`"),
     ("500", "internal error"),
     ("503", "a dependency is unavailable"),
 ];
