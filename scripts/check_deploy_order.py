@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from check_report import Report
+
 FAKE_TERRAFORM = r"""#!/bin/bash
 echo "terraform $*" >> "$CALLS"
 case "$*" in
@@ -73,20 +75,12 @@ def index(calls: list[str], *needles: str) -> int:
 
 def main() -> int:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent).resolve()
-    passed = failed = 0
-
-    def check(ok: bool, what: str, why: str) -> None:
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok   {what}")
-        else:
-            failed += 1
-            print(f"FAIL {what}: {why}")
+    report = Report()
+    check = report.check
 
     if not (root / "terraform/deploy.sh").is_file():
         check(False, "terraform/deploy.sh exists", "missing")
-        print(f"RESULT passed={passed} failed={failed}")
+        print(f"RESULT passed={report.passed} failed={report.failed}")
         return 1
 
     code, calls = run(root, "")
@@ -116,8 +110,8 @@ def main() -> int:
     check(code != 0 and index(calls, "ecs run-task", "migrate") < 0,
           "deploy.sh: failed app users stop the deploy before migrate", f"exit {code}, calls: {calls}")
 
-    print(f"RESULT passed={passed} failed={failed}")
-    return 1 if failed else 0
+    print(f"RESULT passed={report.passed} failed={report.failed}")
+    return 1 if report.failed else 0
 
 
 if __name__ == "__main__":

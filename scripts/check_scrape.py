@@ -30,6 +30,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from check_report import Report
+
 try:
     import yaml
 except ImportError:  # pragma: no cover - the venv of scripts/check-deploy.sh provides it
@@ -76,21 +78,12 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 def main() -> int:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent).resolve()
-    passed = failed = 0
-
-    def check(ok: bool, what: str, why: str = "") -> bool:
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok   {what}")
-        else:
-            failed += 1
-            print(f"FAIL {what}{': ' + why if why else ''}")
-        return ok
+    report = Report()
+    check = report.check
 
     def finish() -> int:
-        print(f"RESULT passed={passed} failed={failed}")
-        return 1 if failed else 0
+        print(f"RESULT passed={report.passed} failed={report.failed}")
+        return 1 if report.failed else 0
 
     config = yaml.safe_load((root / "monitoring/prometheus/prometheus.yml").read_text()) or {}
     jobs = {j.get("job_name"): j for j in config.get("scrape_configs", [])}
@@ -208,7 +201,7 @@ def main() -> int:
         for p in reversed(procs):
             stop(p)
         subprocess.run(["psql", admin, "-qXc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"], capture_output=True)
-        if failed:
+        if report.failed:
             print(f"note logs kept in {work}")
         else:
             subprocess.run(["rm", "-rf", str(work)])

@@ -30,6 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from check_report import Report
+
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     try:
@@ -66,16 +68,8 @@ def main() -> int:
         print("RESULT passed=0 failed=0")
         return 0
 
-    passed = failed = 0
-
-    def check(ok: bool, what: str, why: str = "") -> None:
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok   {what}")
-        else:
-            failed += 1
-            print(f"FAIL {what}{': ' + why if why else ''}")
+    report = Report()
+    check = report.check
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -110,8 +104,8 @@ def main() -> int:
             code, out = run([terraform, "validate", "-no-color"], d, env)
             check(code == 0, f"terraform validate {rel}{' (locked providers)' if locked else ''}", out[-2000:])
 
-    print(f"RESULT passed={passed} failed={failed}")
-    return 1 if failed else 0
+    print(f"RESULT passed={report.passed} failed={report.failed}")
+    return 1 if report.failed else 0
 
 
 if __name__ == "__main__":
