@@ -180,7 +180,10 @@ async fn renewals_write_the_node_row_only_and_a_stream_the_node_dropped_is_taken
     for id in &ids {
         epochs.push(a.claim(*id).await.unwrap().expect("claimed").epoch);
     }
-    let before = [row_version(&app, ids[0]).await, row_version(&app, ids[1]).await];
+    let before = [
+        row_version(&app, ids[0]).await,
+        row_version(&app, ids[1]).await,
+    ];
     let all: Vec<Held> = ids
         .iter()
         .zip(&epochs)
@@ -191,7 +194,10 @@ async fn renewals_write_the_node_row_only_and_a_stream_the_node_dropped_is_taken
         assert!(states.iter().all(|s| s.held), "{states:?}");
     }
     // Renewing held streams writes the node's lease, not the streams' rows.
-    let after = [row_version(&app, ids[0]).await, row_version(&app, ids[1]).await];
+    let after = [
+        row_version(&app, ids[0]).await,
+        row_version(&app, ids[1]).await,
+    ];
     assert_eq!(before, after, "a renewal wrote a stream row");
 
     // The node drops the second stream without a release (it never arrived): once the
@@ -209,7 +215,10 @@ async fn renewals_write_the_node_row_only_and_a_stream_the_node_dropped_is_taken
     assert!(states[0].held, "the listed stream stays: {states:?}");
     assert!(!states[1].held, "the dropped stream moved: {states:?}");
     let b = node(&app, "node-b");
-    b.claim(ids[1]).await.unwrap().expect("node-b takes the dropped stream");
+    b.claim(ids[1])
+        .await
+        .unwrap()
+        .expect("node-b takes the dropped stream");
     app.cleanup_broker().await;
 }
 
