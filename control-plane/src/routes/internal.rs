@@ -10,11 +10,11 @@ use axum::routing::{get, post};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use shared::events::EventType;
+use shared::node_api::lease::MAX_LEASES_PER_RENEWAL;
 use shared::node_api::{
     Grant, IngestAuthorize, IngestCheck, IngestGrant, IngestRevoked, LeaseRef, LeaseState, Release,
     Renewal, paths, same_secret,
 };
-use shared::node_api::lease::MAX_LEASES_PER_RENEWAL;
 use shared::spec::StreamSpec;
 use shared::tenant_text::{redact, truncate};
 use uuid::Uuid;
@@ -243,12 +243,11 @@ async fn renew_node(
     // write (which waits for the reaper's lock on the node's row), and one statement's
     // snapshot predates its own wait.
     let epoch = node_leases::extend(&state.db, node).await?;
-    let holding: HashMap<Uuid, node_leases::Holding> =
-        node_leases::holding(&state.db, node, epoch)
-            .await?
-            .into_iter()
-            .map(|h| (h.id, h))
-            .collect();
+    let holding: HashMap<Uuid, node_leases::Holding> = node_leases::holding(&state.db, node, epoch)
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h))
+        .collect();
     let out: Vec<LeaseState> = listed
         .iter()
         .map(|held| {
