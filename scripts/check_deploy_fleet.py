@@ -10,6 +10,8 @@ Prometheus. scripts/test-check-deploy.sh breaks each one in a copy and proves it
   srt-ingest     a UDP listener on the ingest load balancer (port variable, default 9000) to a
                  UDP target group the node group registers in, the security-group rules on both
                  sides, and the node's SRT_ADDR and published UDP port
+  images         every image Terraform runs by default (the ADOT collector) is pinned like the
+                 Dockerfiles' bases: a MAJOR.MINOR[.PATCH] tag or a digest, never `latest`
   sizing         variables that express a 10,000- and 100,000-stream fleet: ElastiCache cluster
                  mode (shards, replicas per shard) with a cluster REDIS_URL, Amazon MQ cluster,
                  control-plane tasks, Postgres class, each documented in terraform/README.md
@@ -28,6 +30,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_deploy_rules import MODULES, Module, first, s  # noqa: E402
+from check_dockerfiles import unpinned_reason  # noqa: E402
 from check_report import Report  # noqa: E402
 
 
@@ -135,6 +138,18 @@ def srt_ingest(root: Path) -> list[str]:
     return out
 
 
+def images_pinned(root: Path) -> list[str]:
+    out = []
+    for module in sorted((root / MODULES).iterdir()):
+        for (name,), body in Module(module).blocks.get("variable", {}).items():
+            default = s(body.get("default"))
+            if (name == "image" or name.endswith("_image")) and default:
+                why = unpinned_reason(default)
+                if why:
+                    out.append(f"{module.name}: variable {name} = {default}: {why}")
+    return out
+
+
 def sizing(root: Path) -> list[str]:
     out = []
     redis = Module(root / MODULES / "redis")
@@ -168,6 +183,7 @@ def sizing(root: Path) -> list[str]:
 CONTRACTS = [
     ("metrics token: a secret for the nodes, sent as the bearer token of every render-node scrape (AWS and compose)", metrics_token),
     ("SRT ingest: UDP listener, target group and security-group rules on srt_port; SRT_ADDR on the node", srt_ingest),
+    ("images: every image Terraform runs by default is pinned (version tag or digest)", images_pinned),
     ("sizing: ElastiCache cluster mode, Amazon MQ cluster, control-plane tasks, Postgres class as documented variables", sizing),
 ]
 
