@@ -9,6 +9,7 @@ mod bad_input;
 mod bench_dispatch;
 mod bench_websockets;
 mod config;
+mod control_plane_dns;
 mod control_plane_failover;
 mod control_plane_restart;
 mod events;
