@@ -333,6 +333,10 @@ impl Keeper {
         r.dropped_frames += carry.dropped;
         r.start_time = current.start_time;
         r.node_id = current.node_id.clone();
+        // A restarted process starting up is the same stream, still on air.
+        if r.state == StreamState::Starting && current.state == StreamState::Live {
+            r.state = StreamState::Live;
+        }
         *current = r;
     }
 

@@ -5,6 +5,7 @@
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -45,8 +46,12 @@ pub fn spawn(
         cmd.arg("--address-space")
             .arg(budget.address_space().to_string());
     }
-    // Logs go where the node's go (stdout and stderr are inherited).
-    let child = cmd.stdin(Stdio::from(OwnedFd::from(theirs))).spawn()?;
+    // Logs go where the node's go (stdout and stderr are inherited). Its own process
+    // group: a Ctrl-C meant for the node is the node's to handle (it drains its streams).
+    let child = cmd
+        .stdin(Stdio::from(OwnedFd::from(theirs)))
+        .process_group(0)
+        .spawn()?;
     let cgroup = match cgroups.map(|c| c.place(stream_id, child.id(), budget)) {
         Some(Ok(dir)) => Some(dir),
         Some(Err(e)) => {
