@@ -69,8 +69,16 @@ fn main() -> anyhow::Result<()> {
             u.rss / 1e6,
             u.pss / 1e6
         )?;
-        writeln!(out, "FIGURE isolation_{name}_cpu_per_stream={:.1} %", u.cpu_percent / n)?;
-        writeln!(out, "FIGURE isolation_{name}_rss_per_stream={:.1} MB", u.rss / n / 1e6)?;
+        writeln!(
+            out,
+            "FIGURE isolation_{name}_cpu_per_stream={:.1} %",
+            u.cpu_percent / n
+        )?;
+        writeln!(
+            out,
+            "FIGURE isolation_{name}_rss_per_stream={:.1} MB",
+            u.rss / n / 1e6
+        )?;
     }
     writeln!(
         out,
@@ -112,9 +120,12 @@ fn measure(
     std::thread::sleep(Duration::from_secs(seconds));
     let t1 = ticks(&kids);
     let rss = resident_bytes() as f64 - own_before
-        + kids.iter().filter_map(|p| resident_bytes_of(*p)).sum::<u64>() as f64;
-    let pss = pss_of("self") - own_pss_before
-        + kids.iter().map(|p| pss_of(&p.to_string())).sum::<f64>();
+        + kids
+            .iter()
+            .filter_map(|p| resident_bytes_of(*p))
+            .sum::<u64>() as f64;
+    let pss =
+        pss_of("self") - own_pss_before + kids.iter().map(|p| pss_of(&p.to_string())).sum::<f64>();
     for r in running {
         let _ = r.stop();
     }
@@ -135,7 +146,12 @@ fn children() -> Vec<u32> {
         .filter_map(|e| {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.to_owned();
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .to_owned();
             (ppid == me).then_some(pid)
         })
         .collect()

@@ -34,7 +34,12 @@ async fn status(app: &TestApp, tenant: &str) -> Value {
     app.get("/stream/status", tenant).await.data().clone()
 }
 
-async fn wait_for(app: &TestApp, tenant: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+async fn wait_for(
+    app: &TestApp,
+    tenant: &str,
+    timeout: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let s = status(app, tenant).await;
@@ -62,7 +67,13 @@ fn stream_process(node: &NodeProcess, stream_id: &str) -> Option<u32> {
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let ppid: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+        let ppid: u32 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
         let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).ok()?;
         (ppid == node_pid && cmdline.contains("stream-child") && cmdline.contains(stream_id))
             .then_some(pid)
@@ -93,22 +104,37 @@ async fn two_streams(
     env.push(("STREAM_ISOLATION", "process"));
     let node = spawn_node_with_env(app, "iso-node", 2, &env);
     for tenant in ["acme", "globex"] {
-        app.post("/stream/start", tenant, json!({})).await.expect(200);
+        app.post("/stream/start", tenant, json!({}))
+            .await
+            .expect(200);
     }
     (node, a, b)
 }
 
 #[tokio::test]
-async fn a_killed_stream_process_is_back_on_the_same_node_and_the_other_stream_misses_no_frame()
-{
+async fn a_killed_stream_process_is_back_on_the_same_node_and_the_other_stream_misses_no_frame() {
     let app = spawn_app_with_private_urls(true).await;
     let (node, mut a, b) = two_streams(&app, &[], "320x180").await;
     for tenant in ["acme", "globex"] {
-        let s = wait_for(&app, tenant, Duration::from_secs(30), |s| s["state"] == "live").await;
-        assert_eq!(s["state"], "live", "{tenant} never went live: {s}\n{}", node.log_text());
+        let s = wait_for(&app, tenant, Duration::from_secs(30), |s| {
+            s["state"] == "live"
+        })
+        .await;
+        assert_eq!(
+            s["state"],
+            "live",
+            "{tenant} never went live: {s}\n{}",
+            node.log_text()
+        );
     }
-    assert!(wait_packets(&a, Duration::from_secs(20)).await, "nothing at acme's receiver");
-    assert!(wait_packets(&b, Duration::from_secs(20)).await, "nothing at globex's receiver");
+    assert!(
+        wait_packets(&a, Duration::from_secs(20)).await,
+        "nothing at acme's receiver"
+    );
+    assert!(
+        wait_packets(&b, Duration::from_secs(20)).await,
+        "nothing at globex's receiver"
+    );
     let acme_id = status(&app, "acme").await["streamId"]
         .as_str()
         .expect("a stream id")
@@ -153,7 +179,10 @@ async fn a_killed_stream_process_is_back_on_the_same_node_and_the_other_stream_m
         };
         let (new_pid, restart_time) =
             restarted.unwrap_or_else(|| panic!("no restart after SIG{sig}:\n{}", node.log_text()));
-        assert!(wait_packets(&a, Duration::from_secs(10)).await, "nothing after SIG{sig}");
+        assert!(
+            wait_packets(&a, Duration::from_secs(10)).await,
+            "nothing after SIG{sig}"
+        );
         let at_receiver = t0.elapsed();
         eprintln!(
             "FIGURE isolation_recovery_sig{}_ms={} ms (process {pid} -> {new_pid} streaming again; first packet at the receiver after {} ms)",
@@ -161,7 +190,10 @@ async fn a_killed_stream_process_is_back_on_the_same_node_and_the_other_stream_m
             restart_time.as_millis(),
             at_receiver.as_millis()
         );
-        assert!(restart_time < Duration::from_secs(10), "took {restart_time:?}");
+        assert!(
+            restart_time < Duration::from_secs(10),
+            "took {restart_time:?}"
+        );
         // Output time went on from where the killed process was, not from zero.
         let first_pts = a
             .packets()
@@ -169,9 +201,16 @@ async fn a_killed_stream_process_is_back_on_the_same_node_and_the_other_stream_m
             .find(|p| p.track == Track::Video)
             .map_or(0.0, |p| p.pts_ms);
         eprintln!("acme's video pts: {last_pts} ms before SIG{sig}, {first_pts} ms after");
-        assert!(first_pts >= last_pts, "timestamps went back: {last_pts} -> {first_pts}");
+        assert!(
+            first_pts >= last_pts,
+            "timestamps went back: {last_pts} -> {first_pts}"
+        );
         let s = status(&app, "acme").await;
-        assert_eq!((s["state"].as_str(), s["nodeId"].as_str()), (Some("live"), Some("iso-node")), "{s}");
+        assert_eq!(
+            (s["state"].as_str(), s["nodeId"].as_str()),
+            (Some("live"), Some("iso-node")),
+            "{s}"
+        );
     }
 
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -181,43 +220,74 @@ async fn a_killed_stream_process_is_back_on_the_same_node_and_the_other_stream_m
         b.longest_video_gap(b_from)
     );
     assert!(b.count() > b_from + 60, "globex stopped arriving");
-    assert!(step < 1.5 * 1000.0 / 30.0, "globex missed frames: a {step} ms step");
+    assert!(
+        step < 1.5 * 1000.0 / 30.0,
+        "globex missed frames: a {step} ms step"
+    );
     for tenant in ["acme", "globex"] {
-        app.post("/stream/stop", tenant, json!({})).await.expect(200);
+        app.post("/stream/stop", tenant, json!({}))
+            .await
+            .expect(200);
     }
     // Stopped streams leave no process behind.
     let t0 = Instant::now();
     while stream_process(&node, &acme_id).is_some() && t0.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(stream_process(&node, &acme_id).is_none(), "a stopped stream's process lives on");
+    assert!(
+        stream_process(&node, &acme_id).is_none(),
+        "a stopped stream's process lives on"
+    );
     app.cleanup_broker().await;
 }
 
 #[tokio::test]
 async fn a_stream_over_its_memory_budget_fails_with_the_reason_and_the_other_goes_on() {
     let app = spawn_app_with_private_urls(true).await;
-    // A 320x180 stream's process fits in 200 MB; a 1920x1080 one's does not.
+    // A 320x180 stream's process takes about 71 MB here, a 1920x1080 one about 112 MB.
     let (node, a, _b) = two_streams(
         &app,
-        &[("STREAM_MEMORY_MAX_BYTES", "200000000")],
+        &[("STREAM_MEMORY_MAX_BYTES", "92000000")],
         "1920x1080",
     )
     .await;
-    let failed = wait_for(&app, "globex", Duration::from_secs(40), |s| s["state"] == "failed").await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    for tenant in ["acme", "globex"] {
+        let id = status(&app, tenant).await["streamId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let rss = stream_process(&node, &id).map_or(0, stream_manager_tests::proc_stats::rss_kib);
+        eprintln!("{tenant}'s stream process: {} MB resident", rss / 1024);
+    }
+    let failed = wait_for(&app, "globex", Duration::from_secs(20), |s| {
+        s["state"] == "failed"
+    })
+    .await;
     assert_eq!(failed["state"], "failed", "{failed}\n{}", node.log_text());
     let reason = failed["reason"].as_str().unwrap_or_default();
     eprintln!("globex failed: {reason}");
     assert!(reason.contains("memory budget"), "{reason}");
 
-    let live = wait_for(&app, "acme", Duration::from_secs(30), |s| s["state"] == "live").await;
+    let live = wait_for(&app, "acme", Duration::from_secs(30), |s| {
+        s["state"] == "live"
+    })
+    .await;
     assert_eq!(live["state"], "live", "{live}");
-    assert!(wait_packets(&a, Duration::from_secs(20)).await, "nothing at acme's receiver");
+    assert!(
+        wait_packets(&a, Duration::from_secs(20)).await,
+        "nothing at acme's receiver"
+    );
     let from = a.count();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(a.count() > from + 60, "acme stopped arriving");
     let step = largest_video_step(&a, from);
-    assert!(step < 1.5 * 1000.0 / 30.0, "acme missed frames: a {step} ms step");
-    app.post("/stream/stop", "acme", json!({})).await.expect(200);
+    assert!(
+        step < 1.5 * 1000.0 / 30.0,
+        "acme missed frames: a {step} ms step"
+    );
+    app.post("/stream/stop", "acme", json!({}))
+        .await
+        .expect(200);
     app.cleanup_broker().await;
 }

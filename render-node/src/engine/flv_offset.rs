@@ -51,7 +51,9 @@ mod tests {
     fn tag(kind: u8, ts: u32, data: &[u8]) -> Vec<u8> {
         let size = (data.len() as u32).to_be_bytes();
         let t = ts.to_be_bytes();
-        let mut v = vec![kind, size[1], size[2], size[3], t[1], t[2], t[3], t[0], 0, 0, 0];
+        let mut v = vec![
+            kind, size[1], size[2], size[3], t[1], t[2], t[3], t[0], 0, 0, 0,
+        ];
         v.extend_from_slice(data);
         v.extend_from_slice(&(11 + data.len() as u32).to_be_bytes());
         v

@@ -101,9 +101,12 @@ pub fn run(args: &ChildArgs) -> anyhow::Result<()> {
     let handle = match started {
         Ok(h) => Arc::new(h),
         Err(e) => {
-            send(&writer, &FromChild::Started {
-                result: Err(WireError::from(&e)),
-            });
+            send(
+                &writer,
+                &FromChild::Started {
+                    result: Err(WireError::from(&e)),
+                },
+            );
             return Ok(());
         }
     };
@@ -149,10 +152,13 @@ fn serve_requests(handle: &StreamHandle, reader: &mut UnixStream, writer: &Write
         Ok(r) => (r, None),
         Err(e) => (handle.report(), Some(e.to_string())),
     };
-    send(writer, &FromChild::Ended {
-        report: Box::new(report),
-        failure,
-    });
+    send(
+        writer,
+        &FromChild::Ended {
+            report: Box::new(report),
+            failure,
+        },
+    );
 }
 
 /// Sends the stream's events to the node; when the stream fails by itself, tells the node
@@ -163,10 +169,13 @@ fn forward_events(handle: Arc<StreamHandle>, writer: Writer) {
         while let Ok(event) = events.blocking_recv() {
             if let NodeEvent::StreamFailed { message } = &event {
                 let report = handle.report();
-                send(&writer, &FromChild::Ended {
-                    report: Box::new(report),
-                    failure: Some(message.clone()),
-                });
+                send(
+                    &writer,
+                    &FromChild::Ended {
+                        report: Box::new(report),
+                        failure: Some(message.clone()),
+                    },
+                );
                 std::process::exit(EXIT_STREAM_FAILED);
             }
             // The end is told by `Ended`, which carries the final report.
@@ -186,10 +195,13 @@ fn send_reports(handle: Arc<StreamHandle>, writer: Writer, offset_ms: u64, fps: 
             // Frames pushed plus frames skipped: the render loop's frame number.
             let n = stats.frames.load(Ordering::Relaxed) + stats.dropped.load(Ordering::Relaxed);
             let position_ms = offset_ms + n * 1000 / fps;
-            if !send(&writer, &FromChild::Report {
-                report: Box::new(report),
-                position_ms,
-            }) {
+            if !send(
+                &writer,
+                &FromChild::Report {
+                    report: Box::new(report),
+                    position_ms,
+                },
+            ) {
                 return;
             }
             std::thread::sleep(REPORT_EVERY);

@@ -45,7 +45,10 @@ impl ChildStream {
             shared: shared.clone(),
         };
         let thread = std::thread::Builder::new()
-            .name(format!("keep-{}", &spec.stream_id.simple().to_string()[..8]))
+            .name(format!(
+                "keep-{}",
+                &spec.stream_id.simple().to_string()[..8]
+            ))
             .spawn(move || keeper.run(first_tx))
             .map_err(|e| RenderError::Io {
                 what: "start a stream's keeper thread".into(),

@@ -10,19 +10,19 @@ use std::collections::VecDeque;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use shared::spec::StreamSpec;
 use shared::status::{LiveReport, StreamState};
 
+use super::Launch;
 use super::limits;
 use super::protocol::{Answer, FromChild, ToChild, WireError, write_frame};
 use super::spawn::{Spawned, spawn};
-use super::Launch;
 use crate::engine::NodeEvent;
 use crate::engine::events::EventSink;
 use crate::error::{RenderError, Result};
@@ -104,10 +104,7 @@ enum Outcome {
     StartFailed(RenderError),
     Ended(Option<String>),
     OverBudget(String),
-    Crashed {
-        how: String,
-        last: Option<Position>,
-    },
+    Crashed { how: String, last: Option<Position> },
 }
 
 /// The keeper thread of one stream.

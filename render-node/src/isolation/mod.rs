@@ -64,7 +64,13 @@ impl ProcessEngine {
             what: "find the render-node binary".into(),
             source: e,
         })?;
-        Ok(Self::with_binary(in_process, budget, node_id, asset_bases, exe))
+        Ok(Self::with_binary(
+            in_process,
+            budget,
+            node_id,
+            asset_bases,
+            exe,
+        ))
     }
 
     /// As [`Self::new`], starting `exe` (a `render-node` binary) rather than this one: for

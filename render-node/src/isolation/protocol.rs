@@ -56,7 +56,10 @@ pub enum FromChild {
     /// One of the stream's events, as the in-process engine sends them.
     Event { event: NodeEvent },
     /// The answer to the request `id`.
-    Reply { id: u64, result: Result<Answer, WireError> },
+    Reply {
+        id: u64,
+        result: Result<Answer, WireError>,
+    },
     /// The stream ended (stopped, or failed with `failure`); the process exits next.
     Ended {
         report: Box<LiveReport>,
@@ -158,7 +161,10 @@ pub fn read_frame<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> io::Result
     }
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too large"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
     }
     let mut body = vec![0u8; len];
     r.read_exact(&mut body)?;
@@ -184,7 +190,12 @@ mod tests {
         write_frame(&mut buf, &ToChild::Stop).unwrap();
         let mut r = buf.as_slice();
         let back: FromChild = read_frame(&mut r).unwrap().unwrap();
-        assert!(matches!(back, FromChild::Event { event: NodeEvent::SourceError { .. } }));
+        assert!(matches!(
+            back,
+            FromChild::Event {
+                event: NodeEvent::SourceError { .. }
+            }
+        ));
         let stop: ToChild = read_frame(&mut r).unwrap().unwrap();
         assert!(matches!(stop, ToChild::Stop));
         assert!(read_frame::<ToChild>(&mut r).unwrap().is_none());

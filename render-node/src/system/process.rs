@@ -102,7 +102,10 @@ mod tests {
         let me = std::process::id();
         assert!(resident_bytes_of(me).is_some_and(|b| b > 0));
         assert!(cpu_ticks_of(me).is_some());
-        assert!(resident_bytes_of(u32::MAX - 1).is_none(), "a gone process has none");
+        assert!(
+            resident_bytes_of(u32::MAX - 1).is_none(),
+            "a gone process has none"
+        );
         assert!(CpuMeter::start().sample().is_some());
     }
 }
