@@ -7,12 +7,13 @@
 #
 # usage: render-node/bench/isolation-bench.sh [STREAMS] [SECONDS]   (default 3 20)
 # needs: release builds: cargo build --release -p render-node --example isolation_cost
+#        (PROFILE=debug uses the debug ones: slower rendering, the process overhead alike)
 # Prints `FIGURE name=value unit` lines (isolation_cost_cpu_per_stream, …_rss_…, …_pss_…).
 set -euo pipefail
 N=${1:-3} S=${2:-20}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-out=${CARGO_TARGET_DIR:-$repo/target}/release
+out=${CARGO_TARGET_DIR:-$repo/target}/${PROFILE:-release}
 BIN=${RENDER_NODE_BIN:-$out/render-node}
 BENCH=$out/examples/isolation_cost
 for b in "$BIN" "$BENCH"; do
