@@ -223,11 +223,22 @@ impl TestApp {
     /// its own that survives restarts; calls go to that process from then on (the in-process
     /// `state` and `flush_outbox` are no longer usable).
     pub async fn serve_from_process(&mut self) -> ControlPlaneProcess {
+        self.serve_from_process_with("info", &[]).await
+    }
+
+    /// [`Self::serve_from_process`] with `rust_log` as its `RUST_LOG` filter and more
+    /// variables (pool size, limits) set.
+    pub async fn serve_from_process_with(
+        &mut self,
+        rust_log: &str,
+        extra: &[(&'static str, String)],
+    ) -> ControlPlaneProcess {
         self.stop.cancel();
         if let Some(served) = self.served.take() {
             let _ = served.await;
         }
-        let process = ControlPlaneProcess::start(self, crate::nodes::free_port()).await;
+        let port = crate::nodes::free_port();
+        let process = ControlPlaneProcess::start_with_env(self, port, rust_log, extra).await;
         self.base = process.base.clone();
         process
     }
@@ -295,6 +306,43 @@ impl TestApp {
             )
         });
         Answer { status, body }
+    }
+
+    /// Uploads `body` as an asset with `content_type`, as the holder of `token`.
+    pub async fn upload(&self, token: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        self.raw(
+            Method::POST,
+            "/stream/assets",
+            Some(token),
+            content_type,
+            body,
+        )
+        .await
+    }
+
+    /// GETs a non-JSON path of this control plane as `tenant` (a preview, a page).
+    pub async fn get_raw(&self, path: &str, tenant: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.token(tenant))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The text at `url` (any server: a node's `/metrics`, this one's), with an optional
+    /// bearer token.
+    pub async fn text(&self, url: &str, bearer: Option<&str>) -> String {
+        let mut req = self.client.get(url);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("body read")
     }
 
     /// GET as `tenant`.
