@@ -19,6 +19,7 @@ mod fleet_harness;
 mod health;
 mod ingest;
 mod ingest_abuse;
+mod isolation;
 mod key_secrecy;
 mod keys;
 mod layers;

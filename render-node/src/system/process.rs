@@ -1,4 +1,5 @@
-//! This process's CPU time and resident memory, from `/proc/self`.
+//! This process's CPU time and resident memory, from `/proc/self` (and a stream
+//! process's, from `/proc/PID`).
 
 use std::time::Instant;
 
@@ -22,12 +23,26 @@ fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// User plus system CPU time of process `pid` (a node's stream process), in clock ticks.
+pub fn cpu_ticks_of(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_cpu_ticks(&stat)
+}
+
 /// Resident memory of this process in bytes (`/proc/self/statm`, pages of 4 KiB).
 pub fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
+    read_resident("/proc/self/statm").unwrap_or(0)
+}
+
+/// Resident memory of process `pid` in bytes; `None` once it is gone.
+pub fn resident_bytes_of(pid: u32) -> Option<u64> {
+    read_resident(&format!("/proc/{pid}/statm"))
+}
+
+fn read_resident(statm: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(statm).ok()?;
+    let pages: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
 
 /// The cores of the machine (as the scheduler lets this process use them).
@@ -84,6 +99,13 @@ mod tests {
         assert_eq!(parse_cpu_ticks(stat), Some(300));
         assert!(process_cpu_ticks().is_some());
         assert!(resident_bytes() > 0);
+        let me = std::process::id();
+        assert!(resident_bytes_of(me).is_some_and(|b| b > 0));
+        assert!(cpu_ticks_of(me).is_some());
+        assert!(
+            resident_bytes_of(u32::MAX - 1).is_none(),
+            "a gone process has none"
+        );
         assert!(CpuMeter::start().sample().is_some());
     }
 }
