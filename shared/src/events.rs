@@ -56,7 +56,4 @@ impl TenantEvent {
     }
 }
 
-/// Redis pub/sub channel carrying every [`TenantEvent`], under a namespace prefix.
-pub fn events_channel(prefix: &str) -> String {
-    format!("{prefix}sm:events")
-}
+

@@ -52,9 +52,12 @@ impl Topology {
         "jobs"
     }
 
-    /// The queue of one node's commands.
+    /// The queue of one node's commands. A quorum queue since the `sm.nodeq.` name: the
+    /// classic `sm.node.{id}` queues of earlier releases cannot be redeclared as quorum, so
+    /// the new name sits beside them (both bound to the node's routing key) until the old
+    /// one expires, unconsumed, 10 minutes after its node moved on.
     pub fn node_queue(&self, node_id: &str) -> String {
-        format!("{}sm.node.{node_id}", self.prefix)
+        format!("{}sm.nodeq.{node_id}", self.prefix)
     }
 
     /// Routing key of one node's commands.
