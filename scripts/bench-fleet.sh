@@ -9,7 +9,14 @@
 #
 # Postgres figures are this run's database alone; Redis is shared with whatever else runs
 # on this machine (its INFO counters are server-wide), so on a shared machine the Redis
-# figures are an upper bound.
+# figures are an upper bound (point REDIS_URL at a Redis of the run's own for exact ones).
+# AMQP: messages the control planes published, and the socket packets the broker exchanged
+# with the run's own connections (`rabbitmqctl list_connections`, on FLEET_RABBITMQ_NODE,
+# default the local `rabbit@host`): polls, deliveries, acks and heartbeats all count there.
+#
+# FLEET_BINS=DIR runs the control-plane and fleet-sim binaries in DIR without building (to
+# measure another build, say the one before a change, with the same harness);
+# SM_NAMESPACE (default `fleet.`) keeps two runs on one broker apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes="${1:-50}"
@@ -24,13 +31,15 @@ export SQLX_OFFLINE=true
 
 # FLEET_PROFILE=debug runs debug builds (a quick check of the harness, not a measurement).
 profile="${FLEET_PROFILE:-release}"
-if [ "$profile" = release ]; then
+bins="${FLEET_BINS:-$CARGO_TARGET_DIR/$profile}"
+if [ -z "${FLEET_BINS:-}" ] && [ "$profile" = release ]; then
   cargo build --release -q -p control-plane -p render-node --bins
-else
+elif [ -z "${FLEET_BINS:-}" ]; then
   cargo build -q -p control-plane -p render-node --bins
 fi
-cp_bin="$CARGO_TARGET_DIR/$profile/control-plane"
-sim_bin="$CARGO_TARGET_DIR/$profile/fleet-sim"
+cp_bin="$bins/control-plane"
+sim_bin="$bins/fleet-sim"
+rabbit_node="${FLEET_RABBITMQ_NODE:-rabbit@$(hostname -s)}"
 
 admin="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 db=sm_fleet
@@ -45,7 +54,7 @@ cleanup() {
 trap cleanup EXIT
 
 export JWT_SECRET="fleet-bench-secret-0123456789abcdef" NODE_SECRET="fleet-bench-node-secret-0123456789"
-export DATABASE_URL="${admin%/*}/$db" SM_NAMESPACE="fleet." RUST_LOG="${RUST_LOG:-warn}"
+export DATABASE_URL="${admin%/*}/$db" SM_NAMESPACE="${SM_NAMESPACE:-fleet.}" RUST_LOG="${RUST_LOG:-warn}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 "$cp_bin" migrate >/dev/null
 cp_urls=()
@@ -89,6 +98,10 @@ for u in ${cp_urls[*]}; do
   amqp=\$((amqp + \${n%.*}))
 done
 echo "amqp_published=\$amqp" >>"\$out"
+# The run's connections: its control planes' and its simulated nodes' (named by pid-free
+# names, so another run's on the same broker would count too: keep runs apart in time).
+rabbitmqctl -q -n "$rabbit_node" list_connections client_properties recv_cnt send_cnt 2>/dev/null |
+  awk '/control-plane|render-node sim-/ {s += \$(NF - 1) + \$NF} END {print "amqp_packets=" s + 0}' >>"\$out"
 date +%s.%N | sed 's/^/at=/' >>"\$out"
 EOF
 
@@ -118,5 +131,7 @@ fig("fleet_cp_cpu_cores", d["cp_cpu_ticks"] / hz / secs, "cores")
 fig("fleet_redis_ops_per_stream_second", d["redis_total_commands_processed"] / ss, "ops")
 fig("fleet_redis_bytes_per_stream_second",
     (d["redis_total_net_input_bytes"] + d["redis_total_net_output_bytes"]) / ss, "bytes")
-fig("fleet_amqp_published_per_stream_second", d["amqp_published"] / ss, "messages")
+fig("fleet_amqp_msgs_per_stream_second", d["amqp_published"] / ss, "messages")
+fig("fleet_amqp_packets_per_stream_second", d.get("amqp_packets", 0) / ss, "packets")
+fig("fleet_amqp_packets_per_node_second", d.get("amqp_packets", 0) / ns, "packets")
 PY
