@@ -16,7 +16,9 @@
 #
 # FLEET_BINS=DIR runs the control-plane and fleet-sim binaries in DIR without building (to
 # measure another build, say the one before a change, with the same harness);
-# SM_NAMESPACE (default `fleet.`) keeps two runs on one broker apart.
+# SM_NAMESPACE (default `fleet.`) keeps two runs on one broker apart; FLEET_DB (default
+# `sm_fleet`), FLEET_CP_PORTS (default "18281 18282") and FLEET_NODE_PORT (the first node's
+# /metrics port, default 19100) keep two runs on one machine apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes="${1:-50}"
@@ -42,7 +44,8 @@ sim_bin="$bins/fleet-sim"
 rabbit_node="${FLEET_RABBITMQ_NODE:-rabbit@$(hostname -s)}"
 
 admin="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-db=sm_fleet
+db="${FLEET_DB:-sm_fleet}"
+node_port="${FLEET_NODE_PORT:-19100}"
 psql "$admin" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 tmp=$(mktemp -d)
 pids=()
@@ -59,7 +62,7 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" AMQP_URL="${AMQP_URL:-am
 "$cp_bin" migrate >/dev/null
 cp_urls=()
 cp_pids=()
-for port in 18281 18282; do
+for port in ${FLEET_CP_PORTS:-18281 18282}; do
   HTTP_ADDR="127.0.0.1:$port" DB_MAX_CONNECTIONS=16 MIGRATE_ON_START=false \
     "$cp_bin" >"$tmp/cp-$port.log" 2>&1 &
   pids+=($!) cp_pids+=($!) cp_urls+=("http://127.0.0.1:$port")
@@ -76,9 +79,9 @@ for i in $(seq 1 "$tenants"); do
 done >"$tmp/tokens"
 
 export CONTROL_PLANE_URL="$cp_list" INGEST_ADDR=off
-"$sim_bin" nodes --count 1 --first 0 --capacity "$capacity" >"$tmp/victim.log" 2>&1 &
+"$sim_bin" nodes --count 1 --first 0 --capacity "$capacity" --base-port "$node_port" >"$tmp/victim.log" 2>&1 &
 victim=$! pids+=($!)
-"$sim_bin" nodes --count $((nodes - 1)) --first 1 --capacity "$capacity" >"$tmp/nodes.log" 2>&1 &
+"$sim_bin" nodes --count $((nodes - 1)) --first 1 --capacity "$capacity" --base-port "$node_port" >"$tmp/nodes.log" 2>&1 &
 pids+=($!)
 sleep 2
 
@@ -108,7 +111,7 @@ EOF
 echo "fleet: $nodes nodes x $per_node streams ($streams streams, $tenants tenants), capacity $capacity, ${secs}s, $rps req/s, $(nproc) cores shared with every process (and other engineers' builds)"
 "$sim_bin" drive --api "$cp_list" --tokens "$tmp/tokens" --streams "$streams" --seconds "$secs" \
   --rps "$rps" --redis "$REDIS_URL" --namespace "$SM_NAMESPACE" --kill-pid "$victim" --kill-node sim-0 \
-  --node-count "$nodes" --mark "bash $tmp/mark.sh" | tee "$tmp/drive.out"
+  --node-count "$nodes" --node-base-port "$node_port" --mark "bash $tmp/mark.sh" | tee "$tmp/drive.out"
 
 # Steady-phase costs, per stream-second and per node-second.
 python3 - "$tmp/mark-start" "$tmp/mark-end" "$streams" "$nodes" "$(getconf CLK_TCK)" <<'PY'

@@ -196,7 +196,7 @@ pub async fn run(target: RedisTarget, ns: String, bus: EventBus, token: Cancella
                 _ = token.cancelled() => return,
                 _ = &mut sleep => break,
                 r = requests.recv() => match r {
-                    Some(Request::Watch(_, ack)) => drop(ack.send(())),
+                    Some(Request::Watch(_, ack)) => { let _ = ack.send(()); }
                     Some(Request::Unwatch(_)) => {}
                     None => return,
                 },
@@ -235,7 +235,7 @@ async fn serve(
             r = requests.recv() => match r {
                 Some(Request::Watch(tenant, ack)) => {
                     let done = subs.subscribe(&tenant_channel(ns, &tenant)).await;
-                    drop(ack.send(()));
+                    let _ = ack.send(());
                     if let Err(e) = done {
                         tracing::warn!(%tenant, error = %e, "cannot subscribe a tenant's events");
                         return "subscribe failed";

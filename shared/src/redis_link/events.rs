@@ -9,7 +9,7 @@
 //! Subscriptions are RESP3 pushes on a connection that re-subscribes by itself after a
 //! reconnect or a failover (the `redis` crate tracks them).
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{ProtocolVersion, PushInfo, PushKind, RedisResult, Value};
 use tokio::sync::mpsc;
@@ -102,17 +102,6 @@ impl Subscriptions {
             SubConn::Single(c) => c.unsubscribe(channel).await,
             SubConn::Cluster(c) => c.sunsubscribe(channel).await,
         }
-    }
-
-    /// Round trip to the server (a cluster: to a random node), to tell a live link from a
-    /// dead one.
-    pub async fn ping(&mut self) -> RedisResult<()> {
-        let ping = redis::cmd("PING");
-        let _: Value = match &mut self.conn {
-            SubConn::Single(c) => c.req_packed_command(&ping).await?,
-            SubConn::Cluster(c) => c.req_packed_command(&ping).await?,
-        };
-        Ok(())
     }
 }
 
