@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use redis::AsyncCommands;
 use serde_json::json;
 use shared::events::{EventType, TenantEvent};
 use shared::redis_link::events::{publish, tenant_channel};
