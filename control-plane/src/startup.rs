@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use shared::redis_link::{RedisConn, RedisTarget, Timeouts};
 use secrecy::{ExposeSecret, SecretString};
 use shared::messages::Topology;
+use shared::redis_link::{RedisConn, RedisTarget, Timeouts};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;

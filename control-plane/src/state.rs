@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use shared::redis_link::{RedisConn, RedisTarget};
 use shared::media_url::MediaPolicy;
+use shared::redis_link::{RedisConn, RedisTarget};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 

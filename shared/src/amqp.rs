@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use lapin::Confirmation;
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
     QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::Confirmation;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use tracing::Instrument;
 
@@ -103,7 +103,7 @@ pub async fn declare_topology(channel: &Channel, topo: &Topology) -> Result<(), 
         .queue_declare(
             topo.dead_letter_queue().into(),
             QueueDeclareOptions::durable(),
-            FieldTable::default(),
+            table(&[("x-queue-type", AMQPValue::LongString("quorum".into()))]),
         )
         .await?;
     channel

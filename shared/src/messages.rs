@@ -37,9 +37,12 @@ impl Topology {
         format!("{}sm.dead", self.prefix)
     }
 
-    /// Queue holding dead-lettered commands for an operator to inspect.
+    /// Queue holding dead-lettered commands for an operator to inspect. A quorum queue
+    /// since the `sm.dead-letters` name: every client declares the topology when it
+    /// connects, and a classic queue (the `sm.dead` of earlier releases) whose one broker
+    /// node is down cannot be declared, which kept every client off the whole cluster.
     pub fn dead_letter_queue(&self) -> String {
-        format!("{}sm.dead", self.prefix)
+        format!("{}sm.dead-letters", self.prefix)
     }
 
     /// The shared queue of start jobs.

@@ -2,10 +2,12 @@
 //! (`fleet-sim`: the real fleet code on the simulated engine) on the 3-node RabbitMQ cluster
 //! and the 3-master Redis Cluster of `scripts/clusters.sh`, selected only by their URLs
 //! (`AMQP_URL` a comma list of nodes, `REDIS_URL=redis+cluster://…`). Under a steady stream
-//! of layer PATCHes one RabbitMQ node (the one every client connected to first) and one Redis
-//! master are SIGKILLed, then started again as an orchestrator would; no stream may move or
-//! stop, every PATCH must reach its node, and the fleet must take new starts and deliver
-//! events again by itself.
+//! of layer PATCHes the RabbitMQ node every client connected to first is SIGKILLed: while it
+//! is down every PATCH must reach its node through the other two. It is started again, then
+//! a Redis master is SIGKILLed (the cluster has no replicas, so its slots are down) and
+//! started again, as an orchestrator would. No stream may move or stop, every PATCH must be
+//! answered and reach its node, and the fleet must take new starts and deliver events
+//! again by itself.
 //!
 //! It starts and kills those clusters (ports 5701-5703 and 7001-7003, no one else's), so it
 //! is ignored in the parallel suite and run alone by `scripts/test.sh` (`cargo nextest run
@@ -57,11 +59,41 @@ async fn start_clusters() -> (String, String) {
     (var("CLUSTER_AMQP_URL"), var("CLUSTER_REDIS_URL"))
 }
 
-/// SIGKILLs the first RabbitMQ node (every client's first choice) and one Redis master.
-async fn kill_a_broker_node_and_a_redis_master() {
+/// SIGKILLs the first RabbitMQ node (every client's first choice).
+async fn kill_a_broker_node() {
     sh("kill -9 \"$(rabbitmqctl -n smq1@localhost eval 'os:getpid().' | tr -dc 0-9)\"").await;
+}
+
+/// SIGKILLs one Redis master.
+async fn kill_a_redis_master() {
     sh("kill -9 \"$(redis-cli -p 7002 info server | sed -n 's/^process_id://p' | tr -d '\\r')\"")
         .await;
+}
+
+/// Waits until every stream's node reports the stream's latest version (commands travel the
+/// quorum node queues); how long that took.
+async fn commands_reached_the_nodes(
+    app: &TestApp,
+    streams: &[Stream],
+    within: Duration,
+) -> Duration {
+    let t0 = Instant::now();
+    for s in streams {
+        loop {
+            let want = status(app, s).await["version"].as_i64().unwrap_or(-1);
+            let got = report(app, s).await.map(|r| r.version);
+            if got == Some(want) {
+                break;
+            }
+            assert!(
+                t0.elapsed() < within,
+                "stream {} on version {got:?}, the API's is {want}",
+                s.id
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    t0.elapsed()
 }
 
 /// The simulated nodes, SIGKILLed when dropped.
@@ -159,26 +191,38 @@ async fn all_live(app: &TestApp, streams: &[Stream], within: Duration) -> Vec<St
     }
 }
 
-/// PATCHes every stream's layer in turn until `stop`; counts answers and failures.
+/// PATCHes every stream's layer in turn until `stop` (none while `pause`); counts answers
+/// and failures.
 fn patch_loop(
     app: Arc<TestApp>,
     streams: Vec<Stream>,
-    stop: Arc<AtomicBool>,
+    (stop, pause): (Arc<AtomicBool>, Arc<AtomicBool>),
     sent: Arc<AtomicUsize>,
     failed: Arc<AtomicUsize>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut round = 0u32;
         while !stop.load(Ordering::Relaxed) {
+            if pause.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
             round += 1;
             for s in &streams {
                 let body = json!({"position": {"x": round % 600, "y": 10}});
                 let answer = app
-                    .patch(&format!("/streams/{}/layers/{}", s.id, s.layer), s.tenant, body)
+                    .patch(
+                        &format!("/streams/{}/layers/{}", s.id, s.layer),
+                        s.tenant,
+                        body,
+                    )
                     .await;
                 sent.fetch_add(1, Ordering::Relaxed);
                 if answer.status.as_u16() != 200 {
-                    eprintln!("PATCH failed during the outage: {} {}", answer.status, answer.body);
+                    eprintln!(
+                        "PATCH failed during the outage: {} {}",
+                        answer.status, answer.body
+                    );
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -215,7 +259,8 @@ async fn cluster_engines_lose_no_stream_and_no_command_when_a_node_of_each_dies(
         epochs.push(app.lease_epoch(&s.id).await);
     }
 
-    let (stop, sent, failed) = (
+    let (stop, pause, sent, failed) = (
+        Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicUsize::new(0)),
         Arc::new(AtomicUsize::new(0)),
@@ -223,46 +268,47 @@ async fn cluster_engines_lose_no_stream_and_no_command_when_a_node_of_each_dies(
     let patches = patch_loop(
         app.clone(),
         streams.clone(),
-        stop.clone(),
+        (stop.clone(), pause.clone()),
         sent.clone(),
         failed.clone(),
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    kill_a_broker_node_and_a_redis_master().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    kill_a_broker_node().await;
+    let killed = Instant::now();
+    // While the node is down: PATCHes go on, and reach the nodes through the other two.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Paused so the versions stand still while they are compared.
+    pause.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let caught_up = commands_reached_the_nodes(&app, &streams, Duration::from_secs(20)).await;
+    pause.store(false, Ordering::Relaxed);
+    eprintln!(
+        "FIGURE cluster_commands_caught_up_with_a_broker_node_down_ms={} ms",
+        caught_up.as_millis()
+    );
+    start_clusters().await;
+    eprintln!(
+        "FIGURE cluster_broker_node_down_ms={} ms",
+        killed.elapsed().as_millis()
+    );
+    kill_a_redis_master().await;
     let killed = Instant::now();
     tokio::time::sleep(Duration::from_secs(8)).await;
     start_clusters().await;
     eprintln!(
-        "FIGURE cluster_nodes_down_ms={} ms",
+        "FIGURE cluster_redis_master_down_ms={} ms",
         killed.elapsed().as_millis()
     );
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
     patches.await.expect("the PATCH loop");
-    let last_patch = Instant::now();
 
-    // Every PATCH answered, and every one reached its node: each stream's node reports the
-    // stream's latest version (commands travel the quorum node queues).
+    // Every PATCH answered, and every one reached its node.
     assert_eq!(failed.load(Ordering::Relaxed), 0, "PATCHes failed");
-    let t0 = Instant::now();
-    for s in &streams {
-        loop {
-            let want = status(&app, s).await["version"].as_i64().unwrap_or(-1);
-            let got = report(&app, s).await.map(|r| r.version);
-            if got == Some(want) {
-                break;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "stream {} on version {got:?}, the API's is {want}",
-                s.id
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+    let caught_up = commands_reached_the_nodes(&app, &streams, Duration::from_secs(30)).await;
     eprintln!(
         "FIGURE cluster_commands_caught_up_ms={} ms",
-        last_patch.elapsed().as_millis()
+        caught_up.as_millis()
     );
     let mut db = app.db().await;
     let unpublished: i64 =
@@ -276,7 +322,12 @@ async fn cluster_engines_lose_no_stream_and_no_command_when_a_node_of_each_dies(
     let after = all_live(&app, &streams, Duration::from_secs(10)).await;
     assert_eq!(after, before, "streams moved");
     for (s, epoch) in streams.iter().zip(&epochs) {
-        assert_eq!(app.lease_epoch(&s.id).await, *epoch, "stream {} was re-dispatched", s.id);
+        assert_eq!(
+            app.lease_epoch(&s.id).await,
+            *epoch,
+            "stream {} was re-dispatched",
+            s.id
+        );
     }
 
     // Back to normal by itself: a new start is taken from the jobs queue, and a change's

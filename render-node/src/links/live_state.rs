@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use shared::events::{EventType, TenantEvent};
-use shared::redis_link::events::{self as channels, tenant_channel};
-use shared::redis_link::{RedisConn, RedisTarget, RedisUrlError, Timeouts};
 use shared::node_api::keys::{HEARTBEAT_TTL, REPORT_TTL};
 use shared::node_api::{NodeInfo, node_key, nodes_set, report_key};
+use shared::redis_link::events::{self as channels, tenant_channel};
+use shared::redis_link::{RedisConn, RedisTarget, RedisUrlError, Timeouts};
 use shared::status::LiveReport;
 use tokio::sync::Mutex;
 use uuid::Uuid;

@@ -65,7 +65,10 @@ impl RedisTarget {
         let conn = match self {
             RedisTarget::Single(client) => {
                 let info = client.get_connection_info().clone();
-                let settings = info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3);
+                let settings = info
+                    .redis_settings()
+                    .clone()
+                    .set_protocol(ProtocolVersion::RESP3);
                 let client = redis::Client::open(info.set_redis_settings(settings))?;
                 let cfg = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(t.connect))
@@ -150,7 +153,10 @@ mod tests {
         let push = |kind, data| PushInfo { kind, data };
         let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
         let m = message(push(PushKind::SMessage, vec![bulk("c"), bulk("{}")])).expect("a message");
-        assert_eq!((m.channel.as_str(), m.payload.as_slice()), ("c", &b"{}"[..]));
+        assert_eq!(
+            (m.channel.as_str(), m.payload.as_slice()),
+            ("c", &b"{}"[..])
+        );
         assert!(message(push(PushKind::Message, vec![bulk("c"), bulk("x")])).is_some());
         assert!(message(push(PushKind::Subscribe, vec![bulk("c"), Value::Int(1)])).is_none());
         assert!(message(push(PushKind::Disconnection, vec![])).is_none());

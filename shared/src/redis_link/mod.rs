@@ -190,8 +190,7 @@ mod tests {
                 "redis://u:p@10.0.0.2:7002/?x=1"
             ]
         );
-        let RedisTarget::Cluster(tls) =
-            RedisTarget::parse("rediss+cluster://a:1").expect("parses")
+        let RedisTarget::Cluster(tls) = RedisTarget::parse("rediss+cluster://a:1").expect("parses")
         else {
             panic!("not a cluster")
         };

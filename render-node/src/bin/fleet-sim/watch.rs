@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use shared::redis_link::{RedisConn, RedisTarget, Timeouts};
 use shared::node_api::keys::report_key;
+use shared::redis_link::{RedisConn, RedisTarget, Timeouts};
 use shared::status::{LiveReport, StreamState};
 use uuid::Uuid;
 
