@@ -37,7 +37,7 @@ pub enum RedisUrlError {
 #[derive(Clone, Debug)]
 pub enum RedisTarget {
     /// One server (or a proxy in front of several).
-    Single(redis::Client),
+    Single(Box<redis::Client>),
     /// A Redis Cluster, by seed node URLs (one per `host:port`, credentials copied to each).
     Cluster(Vec<String>),
 }
@@ -57,7 +57,7 @@ impl RedisTarget {
                 return Self::cluster(rest, plain);
             }
         }
-        Ok(RedisTarget::Single(redis::Client::open(url)?))
+        Ok(RedisTarget::Single(Box::new(redis::Client::open(url)?)))
     }
 
     /// `user:pass@h1:p1,h2:p2/…`: credentials and the path/query of the first seed apply
