@@ -6,13 +6,19 @@
 # workload during which node sim-0 (a process of its own) is SIGKILLed at a third of the run.
 # Prints `FIGURE name=value unit` lines (scripts/bench-report.sh reads them).
 # Usage: bash scripts/bench-fleet.sh [NODES] [STREAMS_PER_NODE] [SECONDS]
-# FLEET_DB (database, default sm_fleet), FLEET_NAMESPACE (Redis/AMQP prefix, default fleet.),
-# FLEET_CP_PORTS (the two control planes' ports, default "18281 18282") and FLEET_NODE_PORT
-# (the first node's /metrics port, default 19100) let two runs share the machine.
-#
 # Postgres figures are this run's database alone; Redis is shared with whatever else runs
 # on this machine (its INFO counters are server-wide), so on a shared machine the Redis
-# figures are an upper bound.
+# figures are an upper bound (point REDIS_URL at a Redis of the run's own for exact ones).
+# AMQP: messages the control planes published, and the socket packets the broker exchanged
+# with the run's own connections (`rabbitmqctl list_connections`, on FLEET_RABBITMQ_NODE,
+# default the local `rabbit@host`): polls, deliveries, acks and heartbeats all count there.
+#
+# FLEET_BINS=DIR (or FLEET_BIN_DIR) runs the control-plane and fleet-sim binaries in DIR
+# without building (to measure another build, say the one before a change, with the same
+# harness); SM_NAMESPACE or FLEET_NAMESPACE (default `fleet.`) keeps two runs on one broker
+# apart; FLEET_DB (default
+# `sm_fleet`), FLEET_CP_PORTS (default "18281 18282") and FLEET_NODE_PORT (the first node's
+# /metrics port, default 19100) keep two runs on one machine apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes="${1:-50}"
@@ -26,17 +32,16 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stream-manager/target}
 export SQLX_OFFLINE=true
 
 # FLEET_PROFILE=debug runs debug builds (a quick check of the harness, not a measurement).
-# FLEET_BIN_DIR runs the control-plane and fleet-sim binaries found there instead of
-# building (to compare two builds).
 profile="${FLEET_PROFILE:-release}"
-bin_dir="${FLEET_BIN_DIR:-$CARGO_TARGET_DIR/$profile}"
-if [ -z "${FLEET_BIN_DIR:-}" ] && [ "$profile" = release ]; then
+bins="${FLEET_BINS:-${FLEET_BIN_DIR:-$CARGO_TARGET_DIR/$profile}}"
+if [ -z "${FLEET_BINS:-}${FLEET_BIN_DIR:-}" ] && [ "$profile" = release ]; then
   cargo build --release -q -p control-plane -p render-node --bins
-elif [ -z "${FLEET_BIN_DIR:-}" ]; then
+elif [ -z "${FLEET_BINS:-}${FLEET_BIN_DIR:-}" ]; then
   cargo build -q -p control-plane -p render-node --bins
 fi
-cp_bin="$bin_dir/control-plane"
-sim_bin="$bin_dir/fleet-sim"
+cp_bin="$bins/control-plane"
+sim_bin="$bins/fleet-sim"
+rabbit_node="${FLEET_RABBITMQ_NODE:-rabbit@$(hostname -s)}"
 
 admin="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 db="${FLEET_DB:-sm_fleet}"
@@ -55,7 +60,7 @@ trap cleanup EXIT
 # and the workload outruns one tenant's request rate.
 export QUOTA_RUNNING_STREAMS=100000 QUOTA_STREAMS=100000 QUOTA_REQUESTS_PER_SECOND=0
 export JWT_SECRET="fleet-bench-secret-0123456789abcdef" NODE_SECRET="fleet-bench-node-secret-0123456789"
-export DATABASE_URL="${admin%/*}/$db" SM_NAMESPACE="${FLEET_NAMESPACE:-fleet.}" RUST_LOG="${RUST_LOG:-warn}"
+export DATABASE_URL="${admin%/*}/$db" SM_NAMESPACE="${SM_NAMESPACE:-${FLEET_NAMESPACE:-fleet.}}" RUST_LOG="${RUST_LOG:-warn}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 "$cp_bin" migrate >/dev/null
 cp_urls=()
@@ -100,6 +105,10 @@ for u in ${cp_urls[*]}; do
   amqp=\$((amqp + \${n%.*}))
 done
 echo "amqp_published=\$amqp" >>"\$out"
+# The run's connections: its control planes' and its simulated nodes' (named by pid-free
+# names, so another run's on the same broker would count too: keep runs apart in time).
+rabbitmqctl -q -n "$rabbit_node" list_connections client_properties recv_cnt send_cnt 2>/dev/null |
+  awk '/control-plane|render-node sim-/ {s += \$(NF - 1) + \$NF} END {print "amqp_packets=" s + 0}' >>"\$out"
 date +%s.%N | sed 's/^/at=/' >>"\$out"
 EOF
 
@@ -129,5 +138,7 @@ fig("fleet_cp_cpu_cores", d["cp_cpu_ticks"] / hz / secs, "cores")
 fig("fleet_redis_ops_per_stream_second", d["redis_total_commands_processed"] / ss, "ops")
 fig("fleet_redis_bytes_per_stream_second",
     (d["redis_total_net_input_bytes"] + d["redis_total_net_output_bytes"]) / ss, "bytes")
-fig("fleet_amqp_published_per_stream_second", d["amqp_published"] / ss, "messages")
+fig("fleet_amqp_msgs_per_stream_second", d["amqp_published"] / ss, "messages")
+fig("fleet_amqp_packets_per_stream_second", d.get("amqp_packets", 0) / ss, "packets")
+fig("fleet_amqp_packets_per_node_second", d.get("amqp_packets", 0) / ns, "packets")
 PY

@@ -51,6 +51,12 @@ step "fault tests: RabbitMQ, Redis and Postgres restarted under a live stream (o
 # --no-capture shows each fault's measured downtime (the lines starting with "|").
 cargo nextest run -p stream-manager-tests --locked --run-ignored only -E 'test(fault_)' -j 1 --no-capture
 
+step "cluster test: a RabbitMQ node and a Redis master killed under a simulated fleet (scripts/clusters.sh)"
+# Alone, after the fault tests: it starts the clusters on their own ports (5701-5703,
+# 7001-7003) and kills a node of each. Bounded: the clusters' first start takes about a
+# minute, the test itself about one more.
+timeout 600 cargo nextest run -p stream-manager-tests --locked --run-ignored only -E 'test(cluster_)' -j 1 --no-capture
+
 step "fuzz: every cargo-fuzz target for 10 s from the committed seeds"
 bash scripts/fuzz.sh 10
 

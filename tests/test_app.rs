@@ -467,9 +467,13 @@ impl TestApp {
 impl TestApp {
     /// Deletes this test's queues and exchanges so the broker does not collect them.
     pub async fn cleanup_broker(&self) {
+        self.cleanup_broker_at(&self.services.amqp_url).await;
+    }
+
+    /// The same on the broker (or cluster: a comma list of nodes) at `amqp_url`.
+    pub async fn cleanup_broker_at(&self, amqp_url: &str) {
         let topo = shared::messages::Topology::new(self.namespace.clone());
-        let Ok(conn) = shared::amqp::connect(&self.services.amqp_url, "integration-cleanup").await
-        else {
+        let Ok(conn) = shared::amqp::connect(amqp_url, "integration-cleanup").await else {
             return;
         };
         let Ok(channel) = conn.create_channel().await else {

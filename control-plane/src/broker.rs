@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
 use secrecy::{ExposeSecret, SecretString};
 use shared::amqp::{self, AmqpError};
@@ -80,29 +79,28 @@ impl Broker {
         }
     }
 
-    /// Publishes a command to the commands exchange and waits for the confirm.
-    pub async fn publish(
-        &self,
-        routing_key: &str,
-        payload: &[u8],
-        headers: FieldTable,
-    ) -> Result<(), AmqpError> {
-        let channel = self.channel().await?;
+    /// Publishes a batch of commands to the commands exchange with one confirm wait; results
+    /// in the batch's order.
+    pub async fn publish_batch(&self, batch: Vec<amqp::Outgoing>) -> Vec<Result<(), AmqpError>> {
+        let total = batch.len();
+        let channel = match self.channel().await {
+            Ok(c) => c,
+            // The first row carries the reason; the rest wait for the next attempt.
+            Err(e) => {
+                return std::iter::once(Err(e))
+                    .chain(std::iter::repeat_with(|| Err(AmqpError::ConfirmTimeout)))
+                    .take(total)
+                    .collect();
+            }
+        };
         let exchange = self.topology.commands_exchange();
-        let result = amqp::publish_confirmed(
-            &channel,
-            &exchange,
-            routing_key,
-            payload,
-            headers,
-            CONFIRM_TIMEOUT,
-        )
-        .await;
-        if let Err(e) = &result
-            && !matches!(e, AmqpError::Unroutable(_))
+        let results = amqp::publish_batch(&channel, &exchange, batch, CONFIRM_TIMEOUT).await;
+        if results
+            .iter()
+            .any(|r| matches!(r, Err(e) if !matches!(e, AmqpError::Unroutable(_))))
         {
             self.reset().await;
         }
-        result
+        results
     }
 }

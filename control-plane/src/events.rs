@@ -1,10 +1,11 @@
-//! Publishing tenant events to every control-plane replica through Redis pub/sub.
+//! Publishing tenant events, on the tenant's own Redis channel, to the control-plane
+//! replicas whose sockets watch that tenant.
 //!
 //! Pub/sub is fire-and-forget: an event lost while Redis is away is acceptable because
 //! clients re-sync from the API after reconnecting; the change itself is in Postgres.
 
-use redis::AsyncCommands;
-use shared::events::{EventType, TenantEvent, events_channel};
+use shared::events::{EventType, TenantEvent};
+use shared::redis_link::events::{self as channels, tenant_channel};
 
 use crate::ids::StreamId;
 use crate::state::AppState;
@@ -26,7 +27,8 @@ pub async fn publish(
         }
     };
     let mut conn = state.redis.clone();
-    let published: Result<i64, _> = conn.publish(events_channel(state.ns()), payload).await;
+    let channel = tenant_channel(state.ns(), tenant);
+    let published = channels::publish(&mut conn, &channel, &payload).await;
     if let Err(e) = published {
         tracing::warn!(%stream_id, tenant, error = %e, "event not published");
     }

@@ -12,12 +12,13 @@
 //! it, and its commit bumps the stream's version, writes the node's command to the outbox
 //! in the same transaction ([`dispatch::commands`], [`dispatch::tx`]), commits, wakes the
 //! outbox relay and announces the change on the tenant's event channel ([`events`]). The
-//! relay ([`dispatch::relay`]) publishes the outbox to RabbitMQ through [`broker`] with
-//! publisher confirms; the reaper ([`dispatch::reaper`]) takes streams back from nodes whose
+//! relay ([`dispatch::relay`]) publishes the outbox to RabbitMQ through [`broker`] in
+//! batches with one publisher-confirm wait each; the reaper ([`dispatch::reaper`]) takes streams back from nodes whose
 //! lease lapsed and queues them again through the same outbox.
 //!
-//! Live state that nodes report lives in Redis ([`live`]); tenant events fan out to every
-//! replica via Redis pub/sub and reach WebSockets through [`fanout`]. Encoders are admitted
+//! Live state that nodes report lives in Redis ([`live`]), one server or a Redis Cluster
+//! (`shared::redis_link`); tenant events travel on per-tenant channels, and [`fanout`]
+//! subscribes a replica to the tenants its WebSockets watch and hands their events over. Encoders are admitted
 //! by stream key through [`ingest`]; [`streams`] creates streams with their first scene.
 //! [`config`] reads the environment, [`migrate`] fits the database schema to this binary,
 //! [`startup`] wires it all together with the shared [`state`], and [`metrics`] exports

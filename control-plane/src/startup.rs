@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 use shared::messages::Topology;
+use shared::redis_link::{RedisConn, RedisTarget, Timeouts};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
@@ -42,19 +42,18 @@ pub struct Application {
     state: AppState,
 }
 
-/// Connects to Redis, retrying for a while: at boot, services may come up in any order.
-async fn connect_redis(url: &SecretString) -> anyhow::Result<ConnectionManager> {
-    let client = redis::Client::open(url.expose_secret()).context("invalid REDIS_URL")?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_secs(2)))
-        .set_max_delay(Duration::from_secs(2));
+/// What a control-plane Redis call may take (connect, reply).
+pub const REDIS_TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(2),
+    response: Duration::from_secs(2),
+};
+
+/// Connects to Redis (one server or a cluster, by URL), retrying for a while: at boot,
+/// services may come up in any order.
+async fn connect_redis(target: &RedisTarget) -> anyhow::Result<RedisConn> {
     let mut backoff = shared::backoff::Backoff::new();
     for attempt in 1..=10 {
-        match client
-            .get_connection_manager_with_config(config.clone())
-            .await
-        {
+        match target.connect(REDIS_TIMEOUTS).await {
             Ok(m) => return Ok(m),
             Err(e) if attempt < 10 => {
                 tracing::warn!(error = %e, attempt, "redis not reachable yet");
@@ -87,7 +86,9 @@ impl Application {
         crate::migrate::on_start(&db, config.migrate_on_start)
             .await
             .context("refusing to start on this database")?;
-        let redis = connect_redis(&config.redis_url).await?;
+        let target =
+            RedisTarget::parse(config.redis_url.expose_secret()).context("invalid REDIS_URL")?;
+        let redis = connect_redis(&target).await?;
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
@@ -96,6 +97,7 @@ impl Application {
         let state = AppState {
             db,
             redis,
+            redis_target: target,
             broker: Arc::new(Broker::new(config.amqp_url.clone(), topology)),
             jwt: Arc::new(JwtKeys::new(
                 config.jwt_secret.expose_secret().as_bytes(),
@@ -103,7 +105,7 @@ impl Application {
             )),
             config: Arc::new(config),
             relay_wake: Arc::new(Notify::new()),
-            events: crate::fanout::bus(),
+            events: crate::fanout::EventBus::new(),
             http: reqwest::Client::new(),
             decode,
             sockets: SocketCounts::default(),
@@ -132,7 +134,7 @@ impl Application {
             token.clone(),
         ));
         let fanout = tokio::spawn(crate::fanout::run(
-            self.state.config.redis_url.clone(),
+            self.state.redis_target.clone(),
             self.state.config.namespace.clone(),
             self.state.events.clone(),
             token.clone(),

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
 use shared::media_url::MediaPolicy;
+use shared::redis_link::{RedisConn, RedisTarget};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
@@ -20,7 +20,10 @@ use crate::limits::sockets::SocketCounts;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
-    pub redis: ConnectionManager,
+    /// One server or a cluster, by `REDIS_URL` (see `shared::redis_link`).
+    pub redis: RedisConn,
+    /// Where `redis` points, for connections of their own (the event subscriber).
+    pub redis_target: RedisTarget,
     pub broker: Arc<Broker>,
     pub jwt: Arc<JwtKeys>,
     pub config: Arc<Config>,

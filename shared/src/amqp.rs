@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
+use lapin::Confirmation;
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
     QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use tracing::Instrument;
 
 use crate::messages::Topology;
 use crate::trace_context::TraceContext;
@@ -25,12 +27,35 @@ pub enum AmqpError {
     ConfirmTimeout,
     #[error("the broker refused the message (nack)")]
     Nacked,
+    #[error("no broker URL given")]
+    NoBroker,
+    #[error("the broker did not answer in time")]
+    ConnectTimeout,
     #[error("the broker could not route the message to any queue ({0})")]
     Unroutable(String),
 }
 
-/// Opens a connection; `name` shows in the broker's management UI.
-pub async fn connect(url: &str, name: &str) -> Result<Connection, AmqpError> {
+/// How long one broker node of a list gets to answer before the next is tried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens a connection; `name` shows in the broker's management UI. `urls` is one AMQP URL
+/// or several, comma separated (the nodes of a cluster): the first that answers is used, so
+/// a caller that reconnects after losing its node lands on a live one.
+pub async fn connect(urls: &str, name: &str) -> Result<Connection, AmqpError> {
+    let mut last = AmqpError::NoBroker;
+    for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        match tokio::time::timeout(CONNECT_TIMEOUT, connect_one(url, name)).await {
+            Ok(Ok(conn)) => return Ok(conn),
+            Ok(Err(e)) => last = e.into(),
+            Err(_) => last = AmqpError::ConnectTimeout,
+        }
+        // The URL carries credentials: only the failure is logged, by position.
+        tracing::debug!(error = %last, "broker node did not answer; trying the next");
+    }
+    Err(last)
+}
+
+async fn connect_one(url: &str, name: &str) -> Result<Connection, lapin::Error> {
     // Heartbeats detect a dead broker (or a dead peer behind a NAT) within ~2 intervals;
     // lapin's default is the server's 60 s, too slow for failover.
     let url = if url.contains("heartbeat=") {
@@ -41,7 +66,7 @@ pub async fn connect(url: &str, name: &str) -> Result<Connection, AmqpError> {
         format!("{url}?heartbeat=10")
     };
     let props = ConnectionProperties::default().with_connection_name(name.into());
-    Ok(Connection::connect(&url, props).await?)
+    Connection::connect(&url, props).await
 }
 
 fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
@@ -78,7 +103,7 @@ pub async fn declare_topology(channel: &Channel, topo: &Topology) -> Result<(), 
         .queue_declare(
             topo.dead_letter_queue().into(),
             QueueDeclareOptions::durable(),
-            FieldTable::default(),
+            table(&[("x-queue-type", AMQPValue::LongString("quorum".into()))]),
         )
         .await?;
     channel
@@ -119,8 +144,11 @@ pub async fn declare_topology(channel: &Channel, topo: &Topology) -> Result<(), 
     Ok(())
 }
 
-/// Declares one node's command queue: classic and expiring, since a node's queue is useless
-/// once the node is gone (its streams are re-dispatched through the jobs queue).
+/// Declares one node's command queue: a quorum queue, so updates and stops published while
+/// the broker node that led it dies are kept by the others (a classic queue lives on one
+/// broker node, and commands routed to it while that node is down are lost); expiring,
+/// since a node's queue is useless once the node is gone (its streams are re-dispatched
+/// through the jobs queue).
 pub async fn declare_node_queue(
     channel: &Channel,
     topo: &Topology,
@@ -128,11 +156,13 @@ pub async fn declare_node_queue(
 ) -> Result<String, AmqpError> {
     let name = topo.node_queue(node_id);
     let args = table(&[
+        ("x-queue-type", AMQPValue::LongString("quorum".into())),
         ("x-expires", AMQPValue::LongLongInt(10 * 60 * 1000)),
         (
             "x-dead-letter-exchange",
             AMQPValue::LongString(topo.dead_letter_exchange().into()),
         ),
+        ("x-delivery-limit", AMQPValue::LongLongInt(DELIVERY_LIMIT)),
     ]);
     channel
         .queue_declare(name.as_str().into(), QueueDeclareOptions::durable(), args)
@@ -158,6 +188,37 @@ pub async fn confirm_channel(conn: &Connection) -> Result<Channel, AmqpError> {
     Ok(channel)
 }
 
+/// One message of a batch: where it goes, what it says, and the span its publish belongs to.
+pub struct Outgoing {
+    pub routing_key: String,
+    pub payload: Vec<u8>,
+    pub headers: FieldTable,
+    pub span: tracing::Span,
+}
+
+fn persistent_json(headers: FieldTable) -> BasicProperties {
+    BasicProperties::default()
+        .with_delivery_mode(2) // persistent: survives a broker restart
+        .with_content_type("application/json".into())
+        .with_headers(headers)
+}
+
+// mandatory: an unroutable command (no queue bound) comes back instead of vanishing.
+const MANDATORY: BasicPublishOptions = BasicPublishOptions {
+    mandatory: true,
+    immediate: false,
+};
+
+fn confirmed(confirmation: Confirmation) -> Result<(), AmqpError> {
+    if confirmation.is_nack() {
+        return Err(AmqpError::Nacked);
+    }
+    if let Some(returned) = confirmation.take_message() {
+        return Err(AmqpError::Unroutable(returned.reply_text.to_string()));
+    }
+    Ok(())
+}
+
 /// Publishes a persistent JSON message and waits for the broker to confirm it.
 pub async fn publish_confirmed(
     channel: &Channel,
@@ -167,28 +228,70 @@ pub async fn publish_confirmed(
     headers: FieldTable,
     timeout: Duration,
 ) -> Result<(), AmqpError> {
-    let props = BasicProperties::default()
-        .with_delivery_mode(2) // persistent: survives a broker restart
-        .with_content_type("application/json".into())
-        .with_headers(headers);
-    // mandatory: an unroutable command (no queue bound) comes back instead of vanishing.
-    let opts = BasicPublishOptions {
-        mandatory: true,
-        ..Default::default()
-    };
     let confirm = channel
-        .basic_publish(exchange.into(), routing_key.into(), opts, payload, props)
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            MANDATORY,
+            payload,
+            persistent_json(headers),
+        )
         .await?;
     let confirmation = tokio::time::timeout(timeout, confirm)
         .await
         .map_err(|_| AmqpError::ConfirmTimeout)??;
-    if confirmation.is_nack() {
-        return Err(AmqpError::Nacked);
+    confirmed(confirmation)
+}
+
+/// Publishes every message of `batch` (persistent JSON, mandatory), then waits once for all
+/// their confirms, which the broker sends as they are stored (several at a time with
+/// `multiple`): a batch costs one confirm wait instead of one per message. Results come in
+/// the batch's order; a send that fails ends the batch there (the messages after it are not
+/// sent and are reported with that error's kind as a timeout, to be retried).
+pub async fn publish_batch(
+    channel: &Channel,
+    exchange: &str,
+    batch: Vec<Outgoing>,
+    timeout: Duration,
+) -> Vec<Result<(), AmqpError>> {
+    let total = batch.len();
+    let mut pending = Vec::with_capacity(total);
+    let mut failed = None;
+    for m in batch {
+        let sent = channel
+            .basic_publish(
+                exchange.into(),
+                m.routing_key.as_str().into(),
+                MANDATORY,
+                &m.payload,
+                persistent_json(m.headers),
+            )
+            .instrument(m.span)
+            .await;
+        match sent {
+            Ok(confirm) => pending.push(confirm),
+            Err(e) => {
+                failed = Some(AmqpError::from(e));
+                break;
+            }
+        }
     }
-    if let Some(returned) = confirmation.take_message() {
-        return Err(AmqpError::Unroutable(returned.reply_text.to_string()));
+    let mut results = Vec::with_capacity(total);
+    let deadline = tokio::time::Instant::now() + timeout;
+    for confirm in pending {
+        results.push(match tokio::time::timeout_at(deadline, confirm).await {
+            Ok(Ok(c)) => confirmed(c),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(AmqpError::ConfirmTimeout),
+        });
     }
-    Ok(())
+    if let Some(e) = failed {
+        results.push(Err(e));
+    }
+    while results.len() < total {
+        results.push(Err(AmqpError::ConfirmTimeout));
+    }
+    results
 }
 
 /// Message headers carrying `ctx` (none without one), so the consumer's span continues the

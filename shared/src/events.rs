@@ -55,8 +55,3 @@ impl TenantEvent {
         }
     }
 }
-
-/// Redis pub/sub channel carrying every [`TenantEvent`], under a namespace prefix.
-pub fn events_channel(prefix: &str) -> String {
-    format!("{prefix}sm:events")
-}

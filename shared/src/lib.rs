@@ -12,6 +12,9 @@
 //! - [`spec`]: a stream's whole desired state, as a render node receives it.
 //! - [`amqp`] (feature `amqp`): connecting to RabbitMQ, declaring the topology, publishing
 //!   with confirms.
+//! - [`redis_link`] (feature `redis`): `REDIS_URL` parsed once — one server or a Redis
+//!   Cluster (`redis+cluster://`) — the connection that hides which, and the per-tenant event
+//!   channels (sharded pub/sub on a cluster).
 //! - [`messages`]: AMQP commands to render nodes and the names of exchanges and queues.
 //! - [`node_api`]: the contract between render nodes and the control plane — the internal
 //!   API's routes and bodies, the lease timings (lease length, renewal, self-fencing
@@ -36,6 +39,8 @@ pub mod layer;
 pub mod media_url;
 pub mod messages;
 pub mod node_api;
+#[cfg(feature = "redis")]
+pub mod redis_link;
 pub mod scene;
 pub mod shutdown;
 pub mod spec;

@@ -37,9 +37,12 @@ impl Topology {
         format!("{}sm.dead", self.prefix)
     }
 
-    /// Queue holding dead-lettered commands for an operator to inspect.
+    /// Queue holding dead-lettered commands for an operator to inspect. A quorum queue
+    /// since the `sm.dead-letters` name: every client declares the topology when it
+    /// connects, and a classic queue (the `sm.dead` of earlier releases) whose one broker
+    /// node is down cannot be declared, which kept every client off the whole cluster.
     pub fn dead_letter_queue(&self) -> String {
-        format!("{}sm.dead", self.prefix)
+        format!("{}sm.dead-letters", self.prefix)
     }
 
     /// The shared queue of start jobs.
@@ -52,9 +55,12 @@ impl Topology {
         "jobs"
     }
 
-    /// The queue of one node's commands.
+    /// The queue of one node's commands. A quorum queue since the `sm.nodeq.` name: the
+    /// classic `sm.node.{id}` queues of earlier releases cannot be redeclared as quorum, so
+    /// the new name sits beside them (both bound to the node's routing key) until the old
+    /// one expires, unconsumed, 10 minutes after its node moved on.
     pub fn node_queue(&self, node_id: &str) -> String {
-        format!("{}sm.node.{node_id}", self.prefix)
+        format!("{}sm.nodeq.{node_id}", self.prefix)
     }
 
     /// Routing key of one node's commands.

@@ -121,5 +121,5 @@ wait_for "the render node" "$node_pid" "$out/render-node.log" 60 \
 token="$("$bin" token --tenant e2e)"
 
 BASE_URL="http://$HTTP_ADDR" E2E_TOKEN="$token" E2E_OUT="$out" CHROMIUM="$chromium_bin" E2E_INGEST_URL="$INGEST_URL" E2E_NODE_ID="$node_id" \
-  EVENTS_CHANNEL="${SM_NAMESPACE}sm:events" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" \
+  EVENTS_CHANNEL="${SM_NAMESPACE}sm:events:e2e" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" \
   node tests/e2e/dashboard.test.mjs

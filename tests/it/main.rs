@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod bench_dispatch;
 mod bench_websockets;
+mod cluster;
 mod config;
 mod control_plane_dns;
 mod control_plane_failover;

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use redis::AsyncCommands;
 use serde_json::json;
-use shared::events::{EventType, TenantEvent, events_channel};
+use shared::events::{EventType, TenantEvent};
+use shared::redis_link::events::{publish, tenant_channel};
 use stream_manager_tests::spawn_app;
 use stream_manager_tests::test_app::NODE_SECRET;
 use stream_manager_tests::ws::{connect, next_of};
@@ -109,13 +109,13 @@ async fn a_nodes_failure_text_reaches_the_tenant_redacted_and_cut_on_a_character
         json!({ "reason": "fetch http://n:1/internal/assets/x?sig=abad1dea failed" }),
     );
     let mut redis = app.state.redis.clone();
-    let _: i64 = redis
-        .publish(
-            events_channel(&app.namespace),
-            serde_json::to_string(&published).unwrap(),
-        )
-        .await
-        .unwrap();
+    publish(
+        &mut redis,
+        &tenant_channel(&app.namespace, "acme"),
+        &serde_json::to_string(&published).unwrap(),
+    )
+    .await
+    .unwrap();
     let event = next_of(&mut ws, "stream:error", Duration::from_secs(5))
         .await
         .expect("the node's event");

@@ -8,7 +8,7 @@
 //! the cost; if Redis is away the request is let through (Redis's outage must not become
 //! the API's), and logged.
 
-use redis::aio::ConnectionManager;
+use shared::redis_link::RedisConn;
 
 use crate::error::ApiError;
 
@@ -48,7 +48,7 @@ pub struct Bucket {
 /// Spends one of `tenant`'s tokens from `bucket` (keys under the namespace `ns`); 429 with
 /// `Retry-After` when there is none.
 pub async fn spend(
-    redis: &ConnectionManager,
+    redis: &RedisConn,
     ns: &str,
     tenant: &str,
     bucket: Bucket,

@@ -17,7 +17,11 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::broadcast::error::RecvError;
+use shared::events::TenantEvent;
+use std::sync::Arc;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::fanout::Watch;
 
 /// How often the server pings; a client silent for three intervals is dropped.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -37,6 +41,10 @@ struct Socket {
     stream_id: StreamId,
     /// When its token expires.
     expires_at: u64,
+    /// Keeps the tenant's event channel subscribed on this replica.
+    _watch: Watch,
+    /// Taken before the upgrade is answered, so no event after it is missed.
+    events: broadcast::Receiver<Arc<TenantEvent>>,
     _tenant_slot: SocketSlot,
     _connection_slot: Option<ConnectionSlot>,
 }
@@ -53,7 +61,10 @@ async fn upgrade(
         tracing::info!(tenant = %ctx.tenant, limit, "websocket refused: the tenant's quota is reached");
         ApiError::quota("QUOTA_WEBSOCKETS", limit, "open event sockets on one replica")
     })?;
+    let watch = state.events.watch(&ctx.tenant).await;
     let socket = Socket {
+        _watch: watch,
+        events: state.events.subscribe(),
         stream_id: ctx.stream.id,
         tenant: ctx.tenant,
         expires_at: expiry.map_or(u64::MAX, |Extension(e)| e.0),
@@ -78,12 +89,12 @@ fn until(expires_at: u64) -> Duration {
     Duration::from_secs(expires_at.saturating_sub(now))
 }
 
-async fn serve(state: AppState, socket: WebSocket, held: Socket) {
+async fn serve(state: AppState, socket: WebSocket, mut held: Socket) {
     let (tenant, stream_id) = (held.tenant.clone(), held.stream_id);
     let send_timeout = state.config.limits.ws_send_timeout;
     let expired = tokio::time::sleep(until(held.expires_at));
     tokio::pin!(expired);
-    let mut events = state.events.subscribe();
+    let events = &mut held.events;
     let (mut tx, mut rx) = socket.split();
     metrics::gauge!("websocket_connections").increment(1.0);
     tracing::debug!(%tenant, %stream_id, "websocket opened");

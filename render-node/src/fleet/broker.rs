@@ -1,14 +1,19 @@
-//! The node's AMQP link: one connection with a channel polling the shared jobs queue and a
-//! consumer on the node's own command queue.
+//! The node's AMQP link: one connection with a consumer on the shared jobs queue and one on
+//! the node's own command queue.
 //!
-//! Start jobs are taken with `basic.get`, one at a time and only while the node has a free
-//! slot and CPU headroom: a node never holds a job it cannot run, so the jobs queue is the
-//! fleet's backpressure and a full fleet simply leaves starts queued. Updates and stops come
-//! pushed on the node's queue (prefetch bounded) since they must be applied at once.
+//! Start jobs are pushed with a prefetch equal to the jobs the node has room for (its free
+//! slots while admission lets it take jobs, plus those it holds unacknowledged): a node never
+//! holds a job it cannot run, so the jobs queue is the fleet's backpressure and a full fleet
+//! simply leaves starts queued — and an idle fleet sends the broker nothing, where polling
+//! with `basic.get` cost every node ten round trips a second. The prefetch of a consumer is
+//! fixed when it starts, so a change of room cancels the consumer and starts another; jobs
+//! the broker had already pushed to the old one are handed back to the caller, not lost.
+//! Updates and stops come pushed on the node's queue (prefetch bounded) since they must be
+//! applied at once.
 
-use futures_util::StreamExt;
-use lapin::message::{BasicGetMessage, Delivery};
-use lapin::options::{BasicConsumeOptions, BasicGetOptions, BasicQosOptions};
+use futures_util::{FutureExt, StreamExt};
+use lapin::message::Delivery;
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, Consumer};
 use shared::amqp::{self, AmqpError};
@@ -24,6 +29,13 @@ pub struct Link {
     _conn: Connection,
     jobs: Channel,
     jobs_queue: String,
+    /// The jobs consumer, absent while the node has no room.
+    job_consumer: Option<Consumer>,
+    /// Its prefetch: how many jobs the broker may push unacknowledged.
+    prefetch: u16,
+    /// Numbers the consumer tags, so a replaced consumer's tag is never reused.
+    generation: u64,
+    node_id: String,
     node_commands: Consumer,
 }
 
@@ -93,26 +105,97 @@ impl Link {
             _conn: conn,
             jobs,
             jobs_queue: topo.jobs_queue(),
+            job_consumer: None,
+            prefetch: 0,
+            generation: 0,
+            node_id: node_id.to_owned(),
             node_commands,
         })
     }
 
-    /// Takes one start job if there is one (to be acked after the claim).
-    pub async fn take_job(&self) -> Result<Option<BasicGetMessage>, AmqpError> {
-        Ok(self
-            .jobs
-            .basic_get(
-                self.jobs_queue.as_str().into(),
-                BasicGetOptions { no_ack: false },
-            )
-            .await?)
+    /// The jobs the broker may push unacknowledged now.
+    pub fn prefetch(&self) -> u16 {
+        self.prefetch
     }
 
-    /// The next command for this node; `None` when the consumer ended (connection lost).
-    pub async fn next_command(&mut self) -> Option<Result<Delivery, AmqpError>> {
-        self.node_commands
-            .next()
-            .await
-            .map(|r| r.map_err(AmqpError::from))
+    /// Lets the broker push up to `n` unacknowledged jobs (0: none, no consumer). Returns the
+    /// jobs the replaced consumer had already received: the caller runs them like any other
+    /// (they were pushed within the room the node had), so none stays unacknowledged.
+    pub async fn set_prefetch(&mut self, n: u16) -> Result<Vec<Delivery>, AmqpError> {
+        if n == self.prefetch {
+            return Ok(Vec::new());
+        }
+        let mut pushed = Vec::new();
+        if let Some(mut old) = self.job_consumer.take() {
+            self.prefetch = 0;
+            self.jobs
+                .basic_cancel(old.tag(), BasicCancelOptions::default())
+                .await?;
+            // After cancel-ok nothing more arrives: what is buffered is all there is.
+            while let Some(Some(d)) = old.next().now_or_never() {
+                pushed.push(d?);
+            }
+        }
+        if n > 0 {
+            self.jobs.basic_qos(n, BasicQosOptions::default()).await?;
+            self.generation += 1;
+            let tag = format!("render-node-{}-jobs-{}", self.node_id, self.generation);
+            let consumer = self
+                .jobs
+                .basic_consume(
+                    self.jobs_queue.as_str().into(),
+                    tag.as_str().into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            self.job_consumer = Some(consumer);
+        }
+        self.prefetch = n;
+        Ok(pushed)
+    }
+}
+
+/// What the broker pushed.
+pub enum Incoming {
+    /// A start job from the shared queue.
+    Job(Delivery),
+    /// An update or stop from the node's own queue.
+    Command(Delivery),
+}
+
+/// Why the link is no longer usable (the caller reconnects).
+#[derive(Debug, thiserror::Error)]
+pub enum Lost {
+    #[error("{0} consumer failed: {1}")]
+    Failed(&'static str, AmqpError),
+    #[error("{0} consumer ended")]
+    Ended(&'static str),
+}
+
+impl Link {
+    /// The next job or command.
+    pub async fn next(&mut self) -> Result<Incoming, Lost> {
+        tokio::select! {
+            c = next_delivery(Some(&mut self.node_commands)) => match c {
+                Some(Ok(d)) => Ok(Incoming::Command(d)),
+                Some(Err(e)) => Err(Lost::Failed("command", e)),
+                None => Err(Lost::Ended("command")),
+            },
+            j = next_delivery(self.job_consumer.as_mut()) => match j {
+                Some(Ok(d)) => Ok(Incoming::Job(d)),
+                Some(Err(e)) => Err(Lost::Failed("jobs", e)),
+                None => Err(Lost::Ended("jobs")),
+            },
+        }
+    }
+}
+
+/// The next delivery of `consumer`; never resolves without one. `None` when it ended
+/// (connection lost, or the broker cancelled it: a queue deleted or its node gone).
+async fn next_delivery(consumer: Option<&mut Consumer>) -> Option<Result<Delivery, AmqpError>> {
+    match consumer {
+        Some(c) => c.next().await.map(|r| r.map_err(AmqpError::from)),
+        None => std::future::pending().await,
     }
 }

@@ -1,4 +1,4 @@
-//! Jobs and commands from the broker: start jobs taken from the shared jobs queue while the
+//! Jobs and commands from the broker: start jobs pushed from the shared jobs queue while the
 //! node has room (claim, acknowledge, start), and updates and stops pushed to the node's own
 //! queue. Each is handled in a task of its own, tracked so shutdown can wait for them.
 
@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use lapin::Acker;
+use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use secrecy::ExposeSecret;
 use shared::backoff::Backoff;
@@ -14,12 +15,13 @@ use shared::messages::{CommandEnvelope, NodeCommand, Topology};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::broker::{self, Link};
+use super::broker::{self, Incoming, Link};
 use super::lifecycle::{Leaving, apply, start_stream, stop_stream};
 use super::node::Node;
 
-/// How often the jobs queue is polled while the node has room.
-const POLL: Duration = Duration::from_millis(100);
+/// How often the node's room is compared with its jobs prefetch (no broker traffic unless
+/// it changed).
+const ROOM_CHECK: Duration = Duration::from_millis(100);
 
 /// Connects to the broker (reconnecting with backoff) and hands out jobs and commands until
 /// `token` is cancelled. Streams keep rendering while the broker is away.
@@ -48,40 +50,52 @@ pub(crate) async fn broker_loop(node: Arc<Node>, token: CancellationToken) {
                 continue;
             }
         };
-        let mut poll = tokio::time::interval(POLL);
+        let mut room = tokio::time::interval(ROOM_CHECK);
         loop {
             tokio::select! {
                 _ = token.cancelled() => return,
-                cmd = link.next_command() => match cmd {
-                    Some(Ok(delivery)) => {
+                incoming = link.next() => match incoming {
+                    Ok(Incoming::Command(delivery)) => {
                         let node2 = node.clone();
                         let span = broker::command_span(&delivery.properties);
                         node.handlers.spawn(async move { on_node_command(&node2, &delivery.data, &delivery.acker).await }.instrument(span));
                     }
-                    Some(Err(e)) => { tracing::warn!(error = %e, "command consumer failed; reconnecting"); break; }
-                    None => { tracing::warn!("command consumer ended; reconnecting"); break; }
+                    Ok(Incoming::Job(delivery)) => spawn_job(&node, delivery),
+                    Err(e) => { tracing::warn!(error = %e, "reconnecting to the broker"); break; }
                 },
-                _ = poll.tick() => {
-                    if !node.accepting() {
-                        continue;
-                    }
-                    match link.take_job().await {
-                        Ok(Some(msg)) => {
-                            node.starting.fetch_add(1, Ordering::Relaxed);
-                            let node2 = node.clone();
-                            let span = broker::job_span(&msg.delivery.properties);
-                            node.handlers.spawn(async move {
-                                on_job(&node2, &msg.delivery.data, &msg.delivery.acker).await;
-                                node2.starting.fetch_sub(1, Ordering::Relaxed);
-                            }.instrument(span));
-                        }
-                        Ok(None) => {}
+                _ = room.tick() => {
+                    // Jobs being claimed already count against the free slots, and a new
+                    // consumer starts with none unacknowledged: its prefetch is the room.
+                    let accepting = node.accepting();
+                    let want = if accepting { node.free_slots() } else { 0 };
+                    match link.set_prefetch(u16::try_from(want).unwrap_or(u16::MAX)).await {
+                        // Jobs the replaced consumer had received: run them while there is
+                        // room; a node that stopped taking jobs (draining, CPU) hands them back.
+                        Ok(pushed) if accepting => pushed.into_iter().for_each(|d| spawn_job(&node, d)),
+                        Ok(pushed) => for d in pushed {
+                            let _ = d.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+                        },
                         Err(e) => { tracing::warn!(error = %e, "jobs queue unreachable; reconnecting"); break; }
                     }
                 }
             }
         }
     }
+}
+
+/// Handles a start job in a task of its own; it counts as starting until it ran or was
+/// handed back.
+fn spawn_job(node: &Arc<Node>, delivery: Delivery) {
+    node.starting.fetch_add(1, Ordering::Relaxed);
+    let node2 = node.clone();
+    let span = broker::job_span(&delivery.properties);
+    node.handlers.spawn(
+        async move {
+            on_job(&node2, &delivery.data, &delivery.acker).await;
+            node2.starting.fetch_sub(1, Ordering::Relaxed);
+        }
+        .instrument(span),
+    );
 }
 
 /// The message's command, or `None` after rejecting it to the dead-letter queue (it is not

@@ -27,7 +27,7 @@ pub struct Registry {
 
 impl Registry {
     /// Uses its own Redis connection, so ingest never waits behind the node's reports.
-    pub fn new(url: &str, ns: &str) -> Result<Self, redis::RedisError> {
+    pub fn new(url: &str, ns: &str) -> Result<Self, shared::redis_link::RedisUrlError> {
         Ok(Registry {
             redis: LiveState::new(url, ns)?,
         })

@@ -5,40 +5,45 @@
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use shared::events::{EventType, TenantEvent, events_channel};
+use shared::events::{EventType, TenantEvent};
 use shared::node_api::keys::{HEARTBEAT_TTL, REPORT_TTL};
 use shared::node_api::{NodeInfo, node_key, nodes_set, report_key};
+use shared::redis_link::events::{self as channels, tenant_channel};
+use shared::redis_link::{RedisConn, RedisTarget, RedisUrlError, Timeouts};
 use shared::status::LiveReport;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-/// A lazily (re)connected Redis writer. Redis being away never stops a stream: writes are
-/// skipped and retried on the next tick.
+/// A node's Redis calls answer within a second or are skipped: a report is rewritten on the
+/// next tick anyway.
+const TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(1),
+    response: Duration::from_secs(1),
+};
+
+/// A lazily (re)connected Redis writer (one server or a cluster, by URL). Redis being away
+/// never stops a stream: writes are skipped and retried on the next tick.
 pub struct LiveState {
-    client: redis::Client,
-    conn: Mutex<Option<ConnectionManager>>,
+    target: RedisTarget,
+    conn: Mutex<Option<RedisConn>>,
     ns: String,
 }
 
 impl LiveState {
     /// A writer for `url` under namespace `ns`.
-    pub fn new(url: &str, ns: &str) -> Result<Self, redis::RedisError> {
+    pub fn new(url: &str, ns: &str) -> Result<Self, RedisUrlError> {
         Ok(LiveState {
-            client: redis::Client::open(url)?,
+            target: RedisTarget::parse(url)?,
             conn: Mutex::new(None),
             ns: ns.to_owned(),
         })
     }
 
     /// The connection, (re)connecting if needed; `None` while Redis is away.
-    pub(crate) async fn conn(&self) -> Option<ConnectionManager> {
+    pub(crate) async fn conn(&self) -> Option<RedisConn> {
         let mut guard = self.conn.lock().await;
         if guard.is_none() {
-            let cfg = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(1)))
-                .set_response_timeout(Some(Duration::from_secs(1)));
-            match self.client.get_connection_manager_with_config(cfg).await {
+            match self.target.connect(TIMEOUTS).await {
                 Ok(c) => *guard = Some(c),
                 Err(e) => tracing::warn!(error = %e, "redis unavailable; live state not written"),
             }
@@ -71,7 +76,7 @@ impl LiveState {
         }
     }
 
-    /// Publishes a tenant event to every control-plane replica.
+    /// Publishes a tenant event to the control-plane replicas watching its tenant.
     pub async fn publish(
         &self,
         tenant: &str,
@@ -83,7 +88,7 @@ impl LiveState {
         let (Some(mut c), Ok(json)) = (self.conn().await, serde_json::to_string(&event)) else {
             return;
         };
-        let r: Result<i64, _> = c.publish(events_channel(&self.ns), json).await;
+        let r = channels::publish(&mut c, &tenant_channel(&self.ns, tenant), &json).await;
         if let Err(e) = r {
             tracing::warn!(%stream_id, error = %e, "event not published");
         }

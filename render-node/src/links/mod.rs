@@ -28,7 +28,7 @@ pub enum LinkError {
     #[error("control-plane client: {0}")]
     ControlPlane(#[from] ApiCallError),
     #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
+    Redis(#[from] shared::redis_link::RedisUrlError),
 }
 
 /// Everything a fleet node's apps share. Nothing here is process-wide: several nodes, each

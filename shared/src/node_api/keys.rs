@@ -20,14 +20,17 @@ pub const FEED_LOCATION_TTL: Duration = REPORT_TTL;
 
 const _: () = assert!(REPORT_TTL.as_secs() >= 3 * REFRESH_EVERY.as_secs());
 
-/// Redis key of a node's heartbeat.
+/// Redis key of a node's heartbeat. Hash-tagged with [`nodes_set`] (`{sm:nodes}`): the
+/// heartbeat writes both in one pipeline, which a Redis Cluster only runs within one slot.
+/// (Earlier releases wrote `sm:node:{id}`; heartbeats expire in 5 s, so a rolling deploy
+/// only shows `GET /nodes` the nodes already on the same release for a few seconds.)
 pub fn node_key(ns: &str, node_id: &str) -> String {
-    format!("{ns}sm:node:{node_id}")
+    format!("{ns}{{sm:nodes}}:{node_id}")
 }
 
-/// Redis set of known node ids.
+/// Redis set of known node ids (see [`node_key`] for its hash tag).
 pub fn nodes_set(ns: &str) -> String {
-    format!("{ns}sm:nodes")
+    format!("{ns}{{sm:nodes}}")
 }
 
 /// Redis key of a stream's latest live report.

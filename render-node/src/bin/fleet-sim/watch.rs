@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use redis::aio::MultiplexedConnection;
 use shared::node_api::keys::report_key;
+use shared::redis_link::{RedisConn, RedisTarget, Timeouts};
 use shared::status::{LiveReport, StreamState};
 use uuid::Uuid;
 
@@ -20,15 +20,20 @@ pub struct Seen {
 
 /// Reads the reports of a set of streams.
 pub struct Watcher {
-    conn: MultiplexedConnection,
+    conn: RedisConn,
     ns: String,
 }
 
 impl Watcher {
     pub async fn connect(url: &str, ns: &str) -> anyhow::Result<Self> {
-        let conn = redis::Client::open(url)
+        let timeouts = Timeouts {
+            connect: std::time::Duration::from_secs(2),
+            response: std::time::Duration::from_secs(5),
+        };
+        // On a cluster the MGET below is split by slot by the client.
+        let conn = RedisTarget::parse(url)
             .context("redis url")?
-            .get_multiplexed_async_connection()
+            .connect(timeouts)
             .await
             .context("redis connection")?;
         Ok(Watcher {
