@@ -48,6 +48,9 @@ pub struct NodeConfig {
     pub media: MediaPolicy,
     /// Admission: slots, CPU and memory limits.
     pub limits: Limits,
+    /// Bytes of pictures one stream may hold (`STREAM_MEMORY_BUDGET_BYTES`, default 1 GiB;
+    /// 0 turns it off): past it the stream fails and the node's others go on.
+    pub stream_memory_budget: Option<u64>,
 }
 
 /// A percentage setting: above 0, at most 100.
@@ -150,6 +153,10 @@ impl NodeConfig {
                 max_memory_percent: percent("NODE_MAX_MEMORY_PERCENT", 90.0)?,
                 max_memory_bytes: bytes("NODE_MAX_MEMORY_BYTES")?,
             },
+            stream_memory_budget: match env::parse_or("STREAM_MEMORY_BUDGET_BYTES", 1u64 << 30)? {
+                0 => None,
+                b => Some(b),
+            },
         })
     }
 }
@@ -176,6 +183,7 @@ pub(crate) fn test_config(node_id: &str) -> NodeConfig {
             max_memory_percent: 90.0,
             max_memory_bytes: None,
         },
+        stream_memory_budget: None,
     }
 }
 

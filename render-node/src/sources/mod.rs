@@ -5,12 +5,14 @@
 //! [`FrameSource`]: it is asked for the newest frame once per output frame.
 //!
 //! - [`fetch`]: reading bytes from `file://` and `http(s)://` URIs.
+//! - [`guard`]: what a layer's decoder may fetch and decode (nested fetches, picture size).
 //! - [`image`]: decoding and the content-hash cache.
 //! - [`text`]: text rendered once per change.
 //! - [`video`]: decoding pipelines (files, network streams, test patterns).
 //! - [`ingest`]: the interface live feeds plug into, and the slate.
 
 pub mod fetch;
+pub mod guard;
 pub mod image;
 pub mod ingest;
 pub mod text;

@@ -11,14 +11,18 @@ use shared::layer::TextSource;
 use super::fetch::{NullOnDrop, bus_error};
 use crate::error::{RenderError, Result, make};
 
+/// Largest text bitmap side: the largest canvas (3840x2160) fits.
+const MAX_SIDE: u32 = 3840;
+
 /// Renders `text` into a `width`×`height` box (top-left aligned, wrapped) over `background`.
+/// Callers pass the box as far as the canvas can show it (see [`text_box`]).
 pub fn render_text(t: &TextSource, width: u32, height: u32, background: Rgba) -> Result<RgbaImage> {
     let fail = |reason: String| RenderError::Pipeline {
         element: "text renderer".into(),
         message: reason,
         debug: None,
     };
-    let (width, height) = (width.clamp(1, 8192), height.clamp(1, 8192));
+    let (width, height) = (width.clamp(1, MAX_SIDE), height.clamp(1, MAX_SIDE));
     let src = make("videotestsrc")?;
     src.set_property("num-buffers", 1i32);
     src.set_property_from_str("pattern", "solid-color");
@@ -67,4 +71,14 @@ pub fn render_text(t: &TextSource, width: u32, height: u32, background: Rgba) ->
         dst.copy_from_slice(src);
     }
     Ok(img)
+}
+
+/// The part of a `width`×`height` text box worth rendering on a `canvas`: no more than the
+/// canvas shows at once, from the box's top-left corner (a box larger than the canvas lays
+/// its text out, and wraps it, within that part; the rest of it stays transparent).
+pub fn text_box(width: u32, height: u32, canvas: (u32, u32)) -> (u32, u32) {
+    (
+        width.clamp(1, canvas.0.clamp(1, MAX_SIDE)),
+        height.clamp(1, canvas.1.clamp(1, MAX_SIDE)),
+    )
 }
