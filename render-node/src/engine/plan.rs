@@ -204,6 +204,16 @@ impl Planner {
         }
     }
 
+    /// The size a moving layer's decoder scales into: its box, at most twice the canvas
+    /// (what the compositor asks for when it draws), even.
+    fn moving_size(&self, w: u32, h: u32) -> (u32, u32) {
+        let (cw, ch) = self.canvas;
+        (
+            w.min(2 * cw).next_multiple_of(2),
+            h.min(2 * ch).next_multiple_of(2),
+        )
+    }
+
     fn try_load(&self, layer: &Layer, tenant: &str) -> Result<LayerContent> {
         let (w, h) = (
             layer.size.width.max(1) as u32,
@@ -258,7 +268,7 @@ impl Planner {
                     (Some(port), true) => port.add_input().ok(),
                     _ => None,
                 };
-                let (w, h) = (w.next_multiple_of(2), h.next_multiple_of(2));
+                let (w, h) = self.moving_size(w, h);
                 let src = AppsinkSource::start(
                     &kind,
                     self.ctx.policy.as_ref(),
@@ -275,14 +285,17 @@ impl Planner {
                 let req = FeedRequest {
                     key_id: i.key_id,
                     tenant_id: tenant.to_owned(),
-                    width: w.next_multiple_of(2),
-                    height: h.next_multiple_of(2),
+                    width: self.moving_size(w, h).0,
+                    height: self.moving_size(w, h).1,
                     audio: self.audio.clone().filter(|_| self.live),
                     on_error: self.events.source_errors(),
                 };
                 match self.ctx.feeds.open(req) {
                     Some(feed) => LayerContent::Live(feed),
-                    None => LayerContent::Bitmap(slate(w, h)),
+                    None => {
+                        let (sw, sh) = text_box(w, h, self.canvas);
+                        LayerContent::Bitmap(slate(sw, sh))
+                    }
                 }
             }
         })

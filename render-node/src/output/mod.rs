@@ -12,17 +12,20 @@
 //! port scanner of the node's network; the error itself is logged.
 //!
 //! - [`pin`]: resolving, checking and pinning a destination's address.
+//! - [`target`]: what a destination is (RTMP URL, file, nowhere).
 
 pub mod pin;
+pub mod target;
 
-use std::path::PathBuf;
+pub use self::target::OutputTarget;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use shared::status::{OutputState, OutputStatus, mask_output_url};
+use shared::status::{OutputState, OutputStatus};
 
 use shared::backoff::{Backoff, Policy};
 use shared::media_url::MediaPolicy;
@@ -44,43 +47,12 @@ pub const DEFAULT_RETRY: Policy = Policy {
     max_attempts: Some(10),
 };
 
-/// Where muxed FLV goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputTarget {
-    /// An RTMP(S) URL, stream key included.
-    Rtmp(String),
-    /// An FLV file.
-    File(PathBuf),
-    /// Nowhere (benchmarks).
-    Null,
-}
-
-impl OutputTarget {
-    /// Reads a command-line destination: `rtmp(s)://…`, `null`, or a file path.
-    pub fn parse(s: &str) -> Self {
-        if s.starts_with("rtmp://") || s.starts_with("rtmps://") {
-            OutputTarget::Rtmp(s.to_owned())
-        } else if s == "null" {
-            OutputTarget::Null
-        } else {
-            OutputTarget::File(PathBuf::from(s))
-        }
-    }
-
-    /// What status and logs show: RTMP keys masked.
-    pub fn display(&self) -> String {
-        match self {
-            OutputTarget::Rtmp(u) => mask_output_url(u),
-            OutputTarget::File(p) => p.display().to_string(),
-            OutputTarget::Null => "null".into(),
-        }
-    }
-}
-
 struct Branch {
     target: OutputTarget,
     state: OutputState,
     error: Option<String>,
+    /// Refused when it was added to a live stream: not a destination the stream lost.
+    refused: bool,
     /// The branch in the pipeline, when connected or connecting.
     bin: Option<(gst::Bin, gst::Pad)>,
     /// Failures in a row, and the delay before the next attempt.
@@ -134,25 +106,35 @@ impl Outputs {
 
     /// Adds a destination and connects it now; a destination the policy refuses is an error
     /// (the detail logged, [`DESTINATION_REFUSED`] returned).
-        let mut b = Branch {
+    pub fn add(&mut self, target: OutputTarget) -> Result<()> {
+        let mut b = self.branch(target);
+        self.open(&mut b)?;
+        self.push(b);
+        Ok(())
+    }
+
+    fn branch(&self, target: OutputTarget) -> Branch {
+        Branch {
             target,
             state: OutputState::Connecting,
             error: None,
+            refused: false,
             bin: None,
             backoff: Backoff::with_policy(self.policy),
             retry_at: None,
             bytes: Arc::default(),
             last_bytes: 0,
             total: 0,
-        };
-        self.open(&mut b)?;
+        }
+    }
+
+    fn push(&mut self, b: Branch) {
         (self.on_change)(OutputStatus {
             url: b.target.display(),
             state: b.state,
             error: b.error.clone(),
         });
         self.branches.push(b);
-        Ok(())
     }
 
     /// Makes the set of RTMP destinations equal to `urls`, leaving others (files) alone.
@@ -175,13 +157,18 @@ impl Outputs {
                 .branches
                 .iter()
                 .any(|b| matches!(&b.target, OutputTarget::Rtmp(x) if x == u));
-            if !known && let Err(e) = self.add(OutputTarget::Rtmp(u.clone())) {
-                (self.on_change)(OutputStatus {
-                    url: mask_output_url(u),
-                    state: OutputState::Failed,
-                    error: Some(e.to_string()),
-                });
+            if known {
+                continue;
             }
+            // Refused on a live stream: listed as failed, the stream goes on (at start, a
+            // refused destination fails the start instead).
+            let mut b = self.branch(OutputTarget::Rtmp(u.clone()));
+            if let Err(e) = self.open(&mut b) {
+                b.state = OutputState::Failed;
+                b.error = Some(e.to_string());
+                b.refused = true;
+            }
+            self.push(b);
         }
     }
 
@@ -401,7 +388,8 @@ impl Outputs {
 
     /// Whether every destination has failed for good (nothing left to stream to).
     pub fn all_failed(&self) -> bool {
-        !self.branches.is_empty() && self.branches.iter().all(|b| b.state == OutputState::Failed)
+        let mut kept = self.branches.iter().filter(|b| !b.refused).peekable();
+        kept.peek().is_some() && kept.all(|b| b.state == OutputState::Failed)
     }
 }
 
@@ -425,6 +413,7 @@ fn placeholder() -> Branch {
         target: OutputTarget::Null,
         state: OutputState::Failed,
         error: None,
+        refused: false,
         bin: None,
         backoff: Backoff::new(),
         retry_at: None,

@@ -77,8 +77,7 @@ pub fn check_before_open(policy: &MediaPolicy, field: &str, raw: &str, what: Url
 /// demuxers), pictures over the limit refused. Refusals are recorded in `verdict`.
 pub fn guard(decoder: &gst::Element, policy: Option<MediaPolicy>, verdict: &Verdict) -> Result<()> {
     let select = glib::Type::from_name("GstAutoplugSelectResult")
-        .and_then(glib::EnumClass::with_type)
-        .and_then(|c| Some((c.to_value(SELECT_TRY)?, c.to_value(SELECT_SKIP)?)))
+        .filter(|t| select_value(*t, SELECT_SKIP).is_some())
         .ok_or_else(|| RenderError::MissingElement("GstAutoplugSelectResult".into()))?;
     let v = verdict.clone();
     decoder.connect("autoplug-select", false, move |args| {
@@ -88,19 +87,23 @@ pub fn guard(decoder: &gst::Element, policy: Option<MediaPolicy>, verdict: &Verd
             Some(reason) => {
                 tracing::warn!(factory = ?factory.map(|f| f.name()), %reason, "decoder not plugged");
                 v.set(reason);
-                Some(select.1.clone())
+                select_value(select, SELECT_SKIP)
             }
-            None => Some(select.0.clone()),
+            None => select_value(select, SELECT_TRY),
         }
     });
-    let v = verdict.clone();
     decoder.connect("deep-element-added", false, move |args| {
         if let Some(element) = args.get(2).and_then(|a| a.get::<gst::Element>().ok()) {
-            check_source(&element, policy.as_ref(), &v);
+            check_source(&element, policy.as_ref());
         }
         None
     });
     Ok(())
+}
+
+/// A `GstAutoplugSelectResult` value (checked to exist when the guard is set up).
+fn select_value(ty: glib::Type, n: i32) -> Option<glib::Value> {
+    glib::EnumClass::with_type(ty)?.to_value(n)
 }
 
 /// Why `factory` must not decode a stream with `caps`, if it must not.
@@ -125,7 +128,7 @@ fn plug_refusal(caps: Option<&gst::Caps>, factory: Option<&gst::ElementFactory>)
 
 /// Refuses a source element below a layer's decoder whose URI the policy does not allow:
 /// it is locked in `NULL` (so the bin's state changes never start it) and an error posted.
-fn check_source(element: &gst::Element, policy: Option<&MediaPolicy>, verdict: &Verdict) {
+fn check_source(element: &gst::Element, policy: Option<&MediaPolicy>) {
     let Some(handler) = element.dynamic_cast_ref::<gst::URIHandler>() else {
         return;
     };
@@ -147,7 +150,6 @@ fn check_source(element: &gst::Element, policy: Option<&MediaPolicy>, verdict: &
         element.set_locked_state(true);
         tracing::warn!(element = %element.name(), uri = uri.as_deref().unwrap_or(""), error = %e,
             "nested fetch refused");
-        verdict.set(MEDIA_NOT_LOADED.into());
         gst::element_error!(
             element,
             gst::ResourceError::NotAuthorized,

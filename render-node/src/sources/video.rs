@@ -18,6 +18,7 @@ use shared::media_url::MediaPolicy;
 
 use super::OnSourceError;
 use super::guard::{Verdict, guard};
+use super::pattern::{configure_pattern, try_set};
 use crate::compose::FrameSource;
 use crate::compose::canvas::PlanarView;
 use crate::error::{RenderError, Result, make};
@@ -267,43 +268,6 @@ fn feed_appsrc() -> gst_app::AppSrc {
         .build();
     try_set(src.upcast_ref(), "leaky-type", "downstream");
     src
-}
-
-/// Applies `PATTERN[?property=value&…]` to a `videotestsrc`, refusing unknown names and
-/// values instead of panicking on them.
-fn configure_pattern(src: &gst::Element, spec: &str) -> Result<()> {
-    let (pattern, query) = spec.split_once('?').unwrap_or((spec, ""));
-    let bad = |what: String| RenderError::InvalidSpec(format!("testsrc://{spec}: {what}"));
-    if !try_set(src, "pattern", pattern) {
-        return Err(bad(format!("unknown pattern {pattern:?}")));
-    }
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| bad(format!("{pair:?} is not key=value")))?;
-        if k == "is-live" || !try_set(src, k, v) {
-            return Err(bad(format!("cannot set {k:?} to {v:?}")));
-        }
-    }
-    Ok(())
-}
-
-/// Sets a writable property from its string form; false when there is no such property or
-/// the value does not parse (where `set_property_from_str` would panic).
-fn try_set(e: &gst::Element, name: &str, value: &str) -> bool {
-    let Some(pspec) = e.find_property(name) else {
-        return false;
-    };
-    if !pspec.flags().contains(gst::glib::ParamFlags::WRITABLE) {
-        return false;
-    }
-    match gst::glib::Value::deserialize(value, pspec.value_type()) {
-        Ok(v) => {
-            e.set_property_from_value(name, &v);
-            true
-        }
-        Err(_) => false,
-    }
 }
 
 /// Links a decodebin's pads as they appear: video to the scaler, audio to the mixer (synced
