@@ -59,7 +59,14 @@ fn write_clip(path: &Path, color: &str) {
     let ok = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(format!("color=c={color}:s=320x180:r=25:d=2"))
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
         .arg(path)
         .status()
         .unwrap()
@@ -73,7 +80,10 @@ async fn a_playlists_segment_on_a_private_address_is_never_fetched_nor_named_to_
     let segment = root.join("segment.ts");
     write_clip(&segment, "0x00FF00");
     let server = CountingServer::start(std::fs::read(&segment).unwrap());
-    let internal = format!("http://127.0.0.1:{}/latest/meta-data/segment.ts", server.port);
+    let internal = format!(
+        "http://127.0.0.1:{}/latest/meta-data/segment.ts",
+        server.port
+    );
     std::fs::write(
         root.join("list.m3u8"),
         format!(
@@ -133,10 +143,16 @@ async fn a_playlists_segment_on_a_private_address_is_never_fetched_nor_named_to_
     };
     let text = error.to_string();
     assert_eq!(
-        error["data"]["message"], "media could not be loaded: it is a playlist or network description (HLS, DASH, SDP), which this node does not follow",
+        error["data"]["message"],
+        "media could not be loaded: it is a playlist or network description (HLS, DASH, SDP), which this node does not follow",
         "{text}"
     );
-    for internal_detail in ["127.0.0.1", &server.port.to_string(), "meta-data", "souphttpsrc"] {
+    for internal_detail in [
+        "127.0.0.1",
+        &server.port.to_string(),
+        "meta-data",
+        "souphttpsrc",
+    ] {
         assert!(!text.contains(internal_detail), "{text}");
     }
 
@@ -159,7 +175,11 @@ async fn a_playlists_segment_on_a_private_address_is_never_fetched_nor_named_to_
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(green_seen, "the plain video file did not play:\n{}", node.log_text());
+    assert!(
+        green_seen,
+        "the plain video file did not play:\n{}",
+        node.log_text()
+    );
     assert_eq!(
         server.requests.load(Ordering::SeqCst),
         0,

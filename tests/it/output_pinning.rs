@@ -19,7 +19,12 @@ const CONNECTION_FAILED: &str = "could not connect to the destination, or the co
 
 /// The port of an `rtmp://127.0.0.1:PORT/...` receiver URL.
 fn port_of(url: &str) -> u16 {
-    url.split(':').nth(2).and_then(|p| p.split('/').next()).unwrap().parse().unwrap()
+    url.split(':')
+        .nth(2)
+        .and_then(|p| p.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// A 320x180 stream with no destination, live on its node.
@@ -72,12 +77,16 @@ async fn a_destination_added_live_whose_name_resolves_to_loopback_is_refused() {
     })
     .await;
     assert_eq!(
-        s["outputs"][0]["state"], "failed",
+        s["outputs"][0]["state"],
+        "failed",
         "{s}\n{}",
         node.log_text()
     );
     assert_eq!(s["outputs"][0]["error"], REFUSED, "{s}");
-    assert!(dns.queries("private.example.com") >= 1, "the node never asked");
+    assert!(
+        dns.queries("private.example.com") >= 1,
+        "the node never asked"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.bytes(), 0, "the loopback receiver got the stream");
     assert_eq!(s["state"], "live", "the stream itself goes on: {s}");

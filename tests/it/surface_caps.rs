@@ -194,8 +194,14 @@ async fn a_stream_over_its_memory_budget_fails_and_its_neighbour_goes_on() {
     let before = bob_rx.frame_count();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = bob_rx.frame_count();
-    assert!(after >= before + 30, "bob's stream stalled: {before} -> {after}");
-    assert_eq!(app.get("/stream/status", "bob").await.data()["state"], "live");
+    assert!(
+        after >= before + 30,
+        "bob's stream stalled: {before} -> {after}"
+    );
+    assert_eq!(
+        app.get("/stream/status", "bob").await.data()["state"],
+        "live"
+    );
     for tenant in ["acme", "bob"] {
         app.post("/stream/stop", tenant, json!({})).await;
     }

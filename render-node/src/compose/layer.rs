@@ -22,7 +22,10 @@ pub enum LayerContent {
     Bitmap(Arc<RgbaImage>),
     /// Static pixels for the top-left part of a box of size `of` (the rest is transparent),
     /// at the box's scale: text rendered only as far as the canvas can show.
-    Partial { image: Arc<RgbaImage>, of: (u32, u32) },
+    Partial {
+        image: Arc<RgbaImage>,
+        of: (u32, u32),
+    },
     /// Pixels that change every frame (video, live feed, test pattern).
     Live(Box<dyn FrameSource>),
     /// Content that could not be loaded: the layer is skipped, the error was reported.

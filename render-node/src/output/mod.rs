@@ -34,7 +34,8 @@ use self::pin::{DESTINATION_REFUSED, PinError};
 use crate::error::{RenderError, Result, make};
 
 /// What the owner reads when a destination cannot be reached or drops its connection.
-pub const CONNECTION_FAILED: &str = "could not connect to the destination, or the connection was lost";
+pub const CONNECTION_FAILED: &str =
+    "could not connect to the destination, or the connection was lost";
 
 /// Told every time a destination changes state (the engine makes it a stream event).
 pub type OnOutputChange = Arc<dyn Fn(OutputStatus) + Send + Sync>;

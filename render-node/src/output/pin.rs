@@ -117,11 +117,19 @@ mod tests {
         assert_eq!(calls.get(), 1);
         let private = |_: &str, _: u16| vec!["127.0.0.1".parse().unwrap()];
         assert!(matches!(
-            pin_with(Some(&strict()), "rtmp://live.example.com:1936/app/k", private),
+            pin_with(
+                Some(&strict()),
+                "rtmp://live.example.com:1936/app/k",
+                private
+            ),
             Err(PinError::Refused(_))
         ));
         assert_eq!(
-            pin_with(Some(&strict()), "rtmp://live.example.com/app/k", |_, _| vec![]),
+            pin_with(
+                Some(&strict()),
+                "rtmp://live.example.com/app/k",
+                |_, _| vec![]
+            ),
             Err(PinError::Unresolved)
         );
         assert!(matches!(

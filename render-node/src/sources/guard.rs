@@ -174,7 +174,11 @@ mod tests {
             .field("width", 3840i32)
             .field("height", 2160i32)
             .build();
-        assert!(plug_refusal(Some(&big), None).unwrap().contains("16384x16384"));
+        assert!(
+            plug_refusal(Some(&big), None)
+                .unwrap()
+                .contains("16384x16384")
+        );
         assert!(plug_refusal(Some(&uhd), None).is_none());
         for name in ["hlsdemux", "hlsdemux2", "dashdemux2", "sdpdemux"] {
             if let Some(f) = gst::ElementFactory::find(name) {

@@ -35,7 +35,10 @@ pub fn render_text(t: &TextSource, width: u32, height: u32, background: Rgba) ->
     let filter = make("capsfilter")?;
     filter.set_property("caps", &caps);
     let overlay = make("textoverlay")?;
-    overlay.set_property("text", &t.text);
+    // textoverlay reads its text as Pango markup: escaped, "Q&A" shows (unescaped it is
+    // invalid markup and shows nothing) and `<span font="150px">` is text, not a size past
+    // the validated one.
+    overlay.set_property("text", gst::glib::markup_escape_text(&t.text).as_str());
     // Font family was validated to letters, digits, spaces, '-' and '_'; size is in pixels.
     overlay.set_property("font-desc", format!("{} {}px", t.font_family, t.font_size));
     overlay.set_property("color", t.color.to_argb());
