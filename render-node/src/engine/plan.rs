@@ -119,7 +119,8 @@ impl Planner {
         let mut layers = Vec::new();
         let mut total = 0u64;
         let mut loaded = HashMap::new();
-        let fits = |bytes: u64| self.ctx.memory_budget.is_none_or(|b| bytes <= b);
+        let budget = self.ctx.memory_budget;
+        let fits = move |bytes: u64| budget.is_none_or(|b| bytes <= b);
         for layer in spec.active_layers() {
             let old = if same_scene {
                 previous
