@@ -115,11 +115,6 @@ async fn a_playlists_segment_on_a_private_address_is_never_fetched_nor_named_to_
     app.set_test_output("320x180", "400k", &[]).await;
     app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
         .await;
-    let playlist = app
-        .add_layer(json!({"kind": "video",
-            "source": {"uri": format!("file://{}", root.join("list.m3u8").display()), "loop": true},
-            "position": {"x": 0, "y": 0}, "size": {"width": 160, "height": 90}}))
-        .await;
     app.add_layer(json!({"kind": "video",
         "source": {"uri": format!("file://{}", green.display()), "loop": true},
         "position": {"x": 160, "y": 90}, "size": {"width": 160, "height": 90}}))
@@ -130,6 +125,15 @@ async fn a_playlists_segment_on_a_private_address_is_never_fetched_nor_named_to_
     app.post("/stream/start", "acme", json!({}))
         .await
         .expect(200);
+    // Added live: errors while a stream starts are in its status, a change's in events.
+    let s =
+        crate::fleet::wait_status(&app, Duration::from_secs(20), |s| s["state"] == "live").await;
+    assert_eq!(s["state"], "live", "{s}");
+    let playlist = app
+        .add_layer(json!({"kind": "video",
+            "source": {"uri": format!("file://{}", root.join("list.m3u8").display()), "loop": true},
+            "position": {"x": 0, "y": 0}, "size": {"width": 160, "height": 90}}))
+        .await;
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let error = loop {
