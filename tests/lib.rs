@@ -2,11 +2,12 @@
 //! environment, else the default local ports), and spawns control planes on port 0, each
 //! with its own database and its own AMQP/Redis namespace so tests run in parallel. Render
 //! nodes (`nodes`) and, for restarts, control planes (`control_plane_process`) also run as
-//! real processes.
+//! real processes; `dns` is a name server tests give nodes as their resolver.
 
 #![allow(clippy::unwrap_used)] // test harness: failures should panic
 
 pub mod control_plane_process;
+pub mod dns;
 pub mod nodes;
 pub mod otlp;
 pub mod packet_log;

@@ -146,6 +146,29 @@ pub fn spawn_node_with_env(
     capacity: usize,
     env: &[(&str, &str)],
 ) -> NodeProcess {
+    spawn(app, id, capacity, env, None)
+}
+
+/// Like [`spawn_node_with_env`], the node resolving names only through the name server
+/// `resolv_conf` names: it runs in a mount namespace of its own with that file over
+/// `/etc/resolv.conf` (the tests run as root; `/etc/hosts` stays, and has none of the
+/// names a test serves).
+pub fn spawn_node_with_resolver(
+    app: &TestApp,
+    id: &str,
+    env: &[(&str, &str)],
+    resolv_conf: &std::path::Path,
+) -> NodeProcess {
+    spawn(app, id, 1, env, Some(resolv_conf))
+}
+
+fn spawn(
+    app: &TestApp,
+    id: &str,
+    capacity: usize,
+    env: &[(&str, &str)],
+    resolv_conf: Option<&std::path::Path>,
+) -> NodeProcess {
     let log = std::env::temp_dir().join(format!("{}{id}.log", app.namespace));
     let out = std::fs::File::create(&log).expect("node log file");
     let rtsp_port = free_port();
@@ -155,7 +178,19 @@ pub fn spawn_node_with_env(
         ports.push((id.to_owned(), rtsp_port));
     }
     let err = out.try_clone().expect("node log file");
-    let child = Command::new(workspace_bin("render-node"))
+    let mut cmd = match resolv_conf {
+        None => Command::new(workspace_bin("render-node")),
+        Some(conf) => {
+            // `exec` keeps one process: the child's id is the node's.
+            let mut c = Command::new("unshare");
+            c.args(["-m", "sh", "-c"])
+                .arg(r#"mount --bind "$1" /etc/resolv.conf && exec "$0" "$2""#)
+                .arg(workspace_bin("render-node"))
+                .arg(conf);
+            c
+        }
+    };
+    let child = cmd
         .arg("serve")
         .env("NODE_ID", id)
         .env("NODE_CAPACITY", capacity.to_string())

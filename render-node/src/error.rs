@@ -31,6 +31,14 @@ pub enum RenderError {
     /// Image bytes did not decode.
     #[error("could not decode image {url}: {reason}")]
     Decode { url: String, reason: String },
+    /// A layer's media was refused for a reason its tenant may read (its picture size, a
+    /// format the node does not follow).
+    #[error("media could not be loaded: {0}")]
+    MediaRefused(String),
+    /// The stream's pictures exceed its memory budget: it is stopped, the node's other
+    /// streams go on.
+    #[error("{0}")]
+    OverBudget(String),
     /// A URL the operator's media policy refuses.
     #[error("{0}")]
     Refused(String),

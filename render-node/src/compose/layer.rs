@@ -20,6 +20,12 @@ pub enum LayerContent {
     /// Static pixels (a decoded image, rendered text, a slate), straight alpha, any size:
     /// scaled to the layer's box when prepared.
     Bitmap(Arc<RgbaImage>),
+    /// Static pixels for the top-left part of a box of size `of` (the rest is transparent),
+    /// at the box's scale: text rendered only as far as the canvas can show.
+    Partial {
+        image: Arc<RgbaImage>,
+        of: (u32, u32),
+    },
     /// Pixels that change every frame (video, live feed, test pattern).
     Live(Box<dyn FrameSource>),
     /// Content that could not be loaded: the layer is skipped, the error was reported.
@@ -31,6 +37,14 @@ impl std::fmt::Debug for LayerContent {
         match self {
             LayerContent::Solid(c) => write!(f, "Solid({c})"),
             LayerContent::Bitmap(b) => write!(f, "Bitmap({}x{})", b.width(), b.height()),
+            LayerContent::Partial { image, of } => write!(
+                f,
+                "Partial({}x{} of {}x{})",
+                image.width(),
+                image.height(),
+                of.0,
+                of.1
+            ),
             LayerContent::Live(s) => write!(f, "Live({})", s.describe()),
             LayerContent::Nothing => write!(f, "Nothing"),
         }
@@ -56,7 +70,7 @@ struct SpriteKey {
 
 /// Layers up to this many times the canvas area are prepared whole (cheap to move around);
 /// larger ones only over their visible part, so a huge layer cannot exhaust memory.
-const WHOLE_SPRITE_MAX_CANVASES: usize = 4;
+pub(crate) const WHOLE_SPRITE_MAX_CANVASES: usize = 4;
 
 /// A layer of the scene on air.
 #[derive(Debug)]
@@ -104,6 +118,14 @@ impl LayerRuntime {
             return;
         }
         let (x, y, w, h) = g.pixels();
+        // A partial bitmap is a bitmap in the part of the box it covers.
+        let (w, h) = match &self.content {
+            LayerContent::Partial { image, of } => (
+                part_of(w, image.width(), of.0),
+                part_of(h, image.height(), of.1),
+            ),
+            _ => (w, h),
+        };
         let Some(visible) = visible_rect(canvas, x, y, w, h) else {
             return;
         };
@@ -139,7 +161,7 @@ impl LayerRuntime {
                     alpha,
                 );
             }
-            LayerContent::Bitmap(img) if huge => {
+            LayerContent::Bitmap(img) | LayerContent::Partial { image: img, .. } if huge => {
                 let (vx, vy, vw, vh) = visible;
                 let parity = Parity::of(vx, vy);
                 let key = SpriteKey {
@@ -173,7 +195,7 @@ impl LayerRuntime {
                     alpha,
                 );
             }
-            LayerContent::Bitmap(img) => {
+            LayerContent::Bitmap(img) | LayerContent::Partial { image: img, .. } => {
                 let parity = Parity::of(x, y);
                 let key = SpriteKey {
                     width: w,
@@ -204,6 +226,14 @@ impl LayerRuntime {
             }
         }
     }
+}
+
+/// How much of `len` pixels the first `part` of `whole` covers (at least one pixel).
+fn part_of(len: usize, part: u32, whole: u32) -> usize {
+    if whole == 0 || part >= whole {
+        return len;
+    }
+    ((len as u64 * u64::from(part)).div_ceil(u64::from(whole)) as usize).max(1)
 }
 
 /// The part of a `w`×`h` box at (`x`,`y`) on the canvas, if any.

@@ -7,12 +7,14 @@
 //! - [`tween`]: layer geometry over time (animated changes).
 //! - [`layer`]: one layer's content, tween and prepared sprite.
 //! - [`frame_source`]: what a moving layer's source gives the compositor each frame.
+//! - [`cost`]: what a layer's pictures cost in memory (the stream's budget).
 //!
 //! A [`Plan`] (built by [`crate::engine::plan`] off the render thread) is handed to
 //! [`Compositor::apply`] between two frames, so a change shows in the very next frame.
 
 pub mod blend;
 pub mod canvas;
+pub mod cost;
 pub mod frame_source;
 pub mod layer;
 pub mod sprite;

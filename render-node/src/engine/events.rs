@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::output::OnOutputChange;
 use crate::sources::OnSourceError;
+use crate::sources::guard::MEDIA_NOT_LOADED;
 
 /// One event of one stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +89,21 @@ impl EventSink {
             sink.send(NodeEvent::SourceError {
                 source: source.to_owned(),
                 message: message.to_owned(),
+            })
+        })
+    }
+
+    /// What a layer's moving source calls when its media fails after it started: the detail
+    /// is logged, the tenant reads a [`NodeEvent::LayerError`] with the generic
+    /// [`MEDIA_NOT_LOADED`] (a URL the decoder found inside the media or a network error's
+    /// text would tell them about the node's network).
+    pub fn layer_media_errors(&self, layer_id: Uuid) -> OnSourceError {
+        let sink = self.clone();
+        Arc::new(move |source: &str, message: &str| {
+            tracing::warn!(stream_id = %sink.stream_id, %layer_id, %source, %message, "layer media failed");
+            sink.send(NodeEvent::LayerError {
+                layer_id,
+                message: MEDIA_NOT_LOADED.into(),
             })
         })
     }

@@ -41,7 +41,7 @@ use gstreamer::prelude::*;
 use parking_lot::Mutex;
 use secrecy::SecretString;
 use shared::backoff::Policy;
-use shared::media_url::{MediaPolicy, UrlUse};
+use shared::media_url::MediaPolicy;
 use shared::spec::{DesiredState, StreamSpec};
 use shared::status::{LiveReport, StreamState};
 use uuid::Uuid;
@@ -86,6 +86,9 @@ pub struct EngineConfig {
     pub feeds: Arc<dyn IngestFeeds>,
     /// Where to serve every stream's RTSP preview; `None` serves none.
     pub preview_addr: Option<SocketAddr>,
+    /// Bytes of pictures one stream may hold (`compose::cost`): a stream past it fails,
+    /// the node's other streams go on. `None`: no limit.
+    pub memory_budget: Option<u64>,
 }
 
 impl Default for EngineConfig {
@@ -98,6 +101,7 @@ impl Default for EngineConfig {
             retry: DEFAULT_RETRY,
             feeds: Arc::new(NoFeeds),
             preview_addr: None,
+            memory_budget: None,
         }
     }
 }
@@ -217,13 +221,8 @@ impl Engine {
         config
             .validate()
             .map_err(|e| RenderError::InvalidSpec(e.to_string()))?;
-        if let Some(policy) = &self.cfg.policy {
-            for url in &config.outputs {
-                policy
-                    .check_reachable("outputs", url, UrlUse::Output)
-                    .map_err(|e| RenderError::Refused(e.to_string()))?;
-            }
-        }
+        // Destinations are checked as each connects (`output::pin`): at start, when added
+        // live and at every retry, against the address the connection then uses.
         let built =
             OutputPipeline::build(config, &id.to_string(), opts.live, opts.stage, opts.tap)?;
         let mut outputs = built.mux_tee.clone().map(|tee| {
@@ -231,6 +230,7 @@ impl Engine {
                 built.pipeline.clone(),
                 tee,
                 self.cfg.retry,
+                self.cfg.policy.clone(),
                 events.output_changes(),
             )
         });
@@ -253,9 +253,11 @@ impl Engine {
             policy: self.cfg.policy.clone(),
             asset_bases: self.cfg.asset_bases.clone(),
             asset_key: self.cfg.asset_key.clone(),
+            memory_budget: self.cfg.memory_budget,
         };
         let mut planner = Planner::new(
             ctx,
+            (config.resolution.width, config.resolution.height),
             config.target_fps,
             opts.live,
             built.audio.clone(),
@@ -267,6 +269,9 @@ impl Engine {
             config.target_fps,
         );
         compositor.apply(planner.plan(spec), 0);
+        if let Some(reason) = planner.over_budget() {
+            return Err(RenderError::OverBudget(reason.to_owned()));
+        }
 
         let pipeline = built.pipeline.clone();
         if pipeline.set_state(gst::State::Playing).is_err() {

@@ -4,7 +4,7 @@
 //! rendering text and starting decoders can take much longer than a frame. Layers whose
 //! source did not change keep their content (and prepared sprite) in the compositor.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -15,14 +15,16 @@ use shared::transition::SceneTransition;
 use uuid::Uuid;
 
 use super::events::{EventSink, NodeEvent};
+use crate::compose::cost;
 use crate::compose::layer::LayerContent;
 use crate::compose::tween::Geometry;
 use crate::compose::{Plan, PlannedContent, PlannedLayer};
 use crate::error::{RenderError, Result};
 use crate::pipeline::audio::AudioPort;
+use crate::sources::guard::{MEDIA_NOT_LOADED, check_before_open};
 use crate::sources::image::ImageCache;
 use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
-use crate::sources::text::render_text;
+use crate::sources::text::{render_text, text_box};
 use crate::sources::video::{AppsinkSource, MovingKind};
 
 /// What loading layer content needs from the node.
@@ -36,6 +38,8 @@ pub struct LoadContext {
     pub asset_bases: Vec<String>,
     /// Signs asset URLs (`NODE_SECRET`).
     pub asset_key: Option<SecretString>,
+    /// Bytes of pictures one stream may hold (`compose::cost`); `None`: no limit.
+    pub memory_budget: Option<u64>,
 }
 
 impl std::fmt::Debug for LoadContext {
@@ -58,12 +62,20 @@ pub struct Planner {
     current: Option<StreamSpec>,
     /// Layers whose content failed to load: tried again on the next change.
     failed: HashSet<Uuid>,
+    /// The canvas (width, height) the stream renders.
+    canvas: (u32, u32),
+    /// Bytes each layer on air holds beyond what its box says (decoded images).
+    loaded: HashMap<Uuid, u64>,
+    /// Set when the last plan's pictures did not fit the memory budget: why.
+    over_budget: Option<String>,
 }
 
 impl Planner {
-    /// A planner for a stream at `fps`; `live` paces moving sources on the clock.
+    /// A planner for a stream on a `canvas` at `fps`; `live` paces moving sources on the
+    /// clock.
     pub fn new(
         ctx: LoadContext,
+        canvas: (u32, u32),
         fps: u32,
         live: bool,
         audio: Option<AudioPort>,
@@ -77,7 +89,16 @@ impl Planner {
             events,
             current: None,
             failed: HashSet::new(),
+            canvas,
+            loaded: HashMap::new(),
+            over_budget: None,
         }
+    }
+
+    /// Why the last plan's pictures exceed the stream's memory budget, if they do (layers
+    /// past the budget were not loaded).
+    pub fn over_budget(&self) -> Option<&str> {
+        self.over_budget.as_deref()
     }
 
     /// The plan from the state on air to `spec`; `spec` becomes the state on air.
@@ -96,6 +117,10 @@ impl Planner {
             _ => None,
         };
         let mut layers = Vec::new();
+        let mut total = 0u64;
+        let mut loaded = HashMap::new();
+        let budget = self.ctx.memory_budget;
+        let fits = move |bytes: u64| budget.is_none_or(|b| bytes <= b);
         for layer in spec.active_layers() {
             let old = if same_scene {
                 previous
@@ -106,10 +131,23 @@ impl Planner {
             };
             let keep =
                 old.is_some_and(|o| same_content(o, layer)) && !self.failed.contains(&layer.id);
+            // Counted before loading, so a stream past its budget stops loading rather than
+            // allocating first.
+            let upfront = cost::before_loading(layer, self.canvas);
             let content = if keep {
+                let held = self.loaded.get(&layer.id).copied().unwrap_or(0);
+                loaded.insert(layer.id, held);
+                total += upfront + held;
                 PlannedContent::Keep
+            } else if fits(total + upfront) {
+                let content = self.load(layer, &spec.tenant_id);
+                let held = cost::loaded(layer, &content);
+                loaded.insert(layer.id, held);
+                total += upfront + held;
+                PlannedContent::Replace(content)
             } else {
-                PlannedContent::Replace(self.load(layer, &spec.tenant_id))
+                total += upfront;
+                PlannedContent::Replace(LayerContent::Nothing)
             };
             let transition = match layer_hint {
                 Some((id, t)) if id == layer.id && old.is_some() && t.duration_ms > 0 => Some(t),
@@ -124,6 +162,14 @@ impl Planner {
                 content,
             });
         }
+        self.loaded = loaded;
+        self.over_budget = self.ctx.memory_budget.filter(|b| total > *b).map(|b| {
+            format!(
+                "the stream's layers need about {} MiB of pictures, over its memory budget of {} MiB",
+                total.div_ceil(1 << 20),
+                b >> 20
+            )
+        });
         self.current = Some(spec.clone());
         Plan {
             scene_id: spec.active_scene_id,
@@ -141,9 +187,11 @@ impl Planner {
             }
             Err(e) => {
                 self.failed.insert(layer.id);
+                tracing::warn!(stream_id = %self.events.stream_id(), layer_id = %layer.id,
+                    error = %e, "layer not loaded");
                 self.events.send(NodeEvent::LayerError {
                     layer_id: layer.id,
-                    message: e.to_string(),
+                    message: tenant_message(layer, &e),
                 });
                 LayerContent::Nothing
             }
@@ -151,15 +199,20 @@ impl Planner {
     }
 
     fn check_url(&self, field: &str, url: &str, what: UrlUse) -> Result<()> {
-        if let Some(p) = &self.ctx.policy {
-            let checked = p
-                .check_reachable(field, url, what)
-                .map_err(|e| RenderError::Refused(e.to_string()))?;
-            if checked.scheme() == "file" {
-                file_stays_inside(p, field, checked.to_file_path().ok())?;
-            }
+        match &self.ctx.policy {
+            Some(p) => check_before_open(p, field, url, what),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The size a moving layer's decoder scales into: its box, at most twice the canvas
+    /// (what the compositor asks for when it draws), even.
+    fn moving_size(&self, w: u32, h: u32) -> (u32, u32) {
+        let (cw, ch) = self.canvas;
+        (
+            w.min(2 * cw).next_multiple_of(2),
+            h.min(2 * ch).next_multiple_of(2),
+        )
     }
 
     fn try_load(&self, layer: &Layer, tenant: &str) -> Result<LayerContent> {
@@ -194,17 +247,19 @@ impl Planner {
                 }
                 return Err(last);
             }
-            LayerSource::Text(t) => LayerContent::Bitmap(Arc::new(render_text(
-                t,
-                w,
-                h,
-                shared::color::Rgba {
+            LayerSource::Text(t) => {
+                let (tw, th) = text_box(w, h, self.canvas);
+                let transparent = shared::color::Rgba {
                     r: 0,
                     g: 0,
                     b: 0,
                     a: 0,
-                },
-            )?)),
+                };
+                LayerContent::Partial {
+                    image: Arc::new(render_text(t, tw, th, transparent)?),
+                    of: (w, h),
+                }
+            }
             LayerSource::Video(v) => {
                 let kind = MovingKind::from_uri(&v.uri, v.looping);
                 if matches!(kind, MovingKind::Uri { .. }) {
@@ -214,15 +269,16 @@ impl Planner {
                     (Some(port), true) => port.add_input().ok(),
                     _ => None,
                 };
-                let (w, h) = (w.next_multiple_of(2), h.next_multiple_of(2));
+                let (w, h) = self.moving_size(w, h);
                 let src = AppsinkSource::start(
                     &kind,
+                    self.ctx.policy.as_ref(),
                     w,
                     h,
                     self.fps,
                     self.live,
                     audio,
-                    self.events.source_errors(),
+                    self.events.layer_media_errors(layer.id),
                 )?;
                 LayerContent::Live(Box::new(src))
             }
@@ -230,14 +286,17 @@ impl Planner {
                 let req = FeedRequest {
                     key_id: i.key_id,
                     tenant_id: tenant.to_owned(),
-                    width: w.next_multiple_of(2),
-                    height: h.next_multiple_of(2),
+                    width: self.moving_size(w, h).0,
+                    height: self.moving_size(w, h).1,
                     audio: self.audio.clone().filter(|_| self.live),
                     on_error: self.events.source_errors(),
                 };
                 match self.ctx.feeds.open(req) {
                     Some(feed) => LayerContent::Live(feed),
-                    None => LayerContent::Bitmap(slate(w, h)),
+                    None => {
+                        let (sw, sh) = text_box(w, h, self.canvas);
+                        LayerContent::Bitmap(slate(sw, sh))
+                    }
                 }
             }
         })
@@ -256,24 +315,13 @@ fn same_content(old: &Layer, new: &Layer) -> bool {
     }
 }
 
-/// The policy reads a `file://` path as written; a symlink inside `MEDIA_ROOT` can still
-/// point anywhere on the node, so the path is resolved before anything opens it. A path
-/// that cannot be resolved (missing, unreadable) is refused the same way: no detail about
-/// the node's filesystem reaches the tenant.
-fn file_stays_inside(
-    policy: &MediaPolicy,
-    field: &str,
-    path: Option<std::path::PathBuf>,
-) -> Result<()> {
-    let inside = match (&policy.media_root, path) {
-        (Some(root), Some(path)) => shared::media_url::canonical_inside(root, &path),
-        _ => false,
-    };
-    if inside {
-        Ok(())
-    } else {
-        Err(RenderError::Refused(format!(
-            "{field}: file is not readable inside the media root"
-        )))
+/// What the tenant reads when a layer cannot be loaded. Media (images, videos) fails with
+/// one generic text, or with a reason about the tenant's own media: the URLs a decoder found
+/// inside it, the node's files and a fetch's network errors stay in the node's log.
+fn tenant_message(layer: &Layer, e: &RenderError) -> String {
+    match (&layer.source, e) {
+        (_, RenderError::MediaRefused(_) | RenderError::InvalidSpec(_)) => e.to_string(),
+        (LayerSource::Image(_) | LayerSource::Video(_), _) => MEDIA_NOT_LOADED.into(),
+        _ => e.to_string(),
     }
 }

@@ -102,7 +102,16 @@ impl Running {
                 .sup_tx
                 .send(SupervisorCommand::SetOutputs(spec.config.outputs.clone()));
         }
-        let plan = self.planner.lock().plan(spec);
+        let (plan, over_budget) = {
+            let mut planner = self.planner.lock();
+            let plan = planner.plan(spec);
+            (plan, planner.over_budget().map(str::to_owned))
+        };
+        if let Some(reason) = over_budget {
+            drop(plan);
+            let _ = self.sup_tx.send(SupervisorCommand::Fail(reason.clone()));
+            return Err(RenderError::OverBudget(reason));
+        }
         let (ack_tx, ack_rx) = mpsc::sync_channel(1);
         self.render_tx
             .send(RenderCommand::Apply(plan, ack_tx))

@@ -32,6 +32,8 @@ pub enum SupervisorCommand {
     /// The render loop was told to stop, or ended by itself (a frame limit, a refused
     /// frame): give EOS a bounded time, then shut down.
     Stopping,
+    /// The stream cannot go on (its memory budget): end it now as failed, for this reason.
+    Fail(String),
     /// As `Stopping`, but a new pipeline replaces this one: the stream itself goes on, so no
     /// end event.
     Replacing,
@@ -102,11 +104,18 @@ impl Supervisor {
                     SupervisorCommand::Stopping => {
                         stop_deadline.get_or_insert(Instant::now() + EOS_TIMEOUT);
                     }
+                    SupervisorCommand::Fail(reason) => {
+                        tracing::error!(stream_id = %self.stream_id, %reason, "stream stopped");
+                        failure = Some(reason);
+                    }
                     SupervisorCommand::Replacing => {
                         replaced = true;
                         stop_deadline.get_or_insert(Instant::now() + EOS_TIMEOUT);
                     }
                 }
+            }
+            if failure.is_some() {
+                break;
             }
             if let Some(o) = &mut self.outputs {
                 o.tick(stop_deadline.is_none());

@@ -69,6 +69,7 @@ pub fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         asset_key: Some(cfg.node_secret.clone()),
         feeds: ingest.feeds(),
         preview_addr: Some(cfg.rtsp_addr),
+        memory_budget: cfg.stream_memory_budget,
         ..Default::default()
     })?;
     let engine: Arc<dyn StreamEngine> = match isolation.mode {

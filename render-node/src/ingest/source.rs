@@ -247,6 +247,7 @@ async fn connect_loop(
             let input = audio.and_then(|port| port.add_input().ok());
             AppsinkSource::start(
                 &MovingKind::Feed(format!("ingest:{key_id}")),
+                None,
                 w,
                 h,
                 30,

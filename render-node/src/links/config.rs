@@ -61,6 +61,9 @@ pub struct NodeConfig {
     pub media: MediaPolicy,
     /// Admission: slots, CPU and memory limits.
     pub limits: Limits,
+    /// Bytes of pictures one stream may hold (`STREAM_MEMORY_BUDGET_BYTES`, default 1 GiB;
+    /// 0 turns it off): past it the stream fails and the node's others go on.
+    pub stream_memory_budget: Option<u64>,
 }
 
 /// A percentage setting: above 0, at most 100.
@@ -179,6 +182,10 @@ impl NodeConfig {
                 max_memory_bytes: bytes("NODE_MAX_MEMORY_BYTES")?,
                 stream_cpu_percent: stream_cpu_percent()?,
             },
+            stream_memory_budget: match env::parse_or("STREAM_MEMORY_BUDGET_BYTES", 1u64 << 30)? {
+                0 => None,
+                b => Some(b),
+            },
         })
     }
 }
@@ -206,6 +213,7 @@ pub(crate) fn test_config(node_id: &str) -> NodeConfig {
             max_memory_bytes: None,
             stream_cpu_percent: 50.0,
         },
+        stream_memory_budget: None,
     }
 }
 

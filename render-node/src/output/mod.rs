@@ -5,19 +5,37 @@
 //! server from blocking them. When a branch's sink posts an error, the branch is removed and
 //! rebuilt after a backoff (`shared::backoff`, with a budget of attempts); each destination
 //! has its own state, and every change of it is told to the stream's owner.
+//!
+//! Every connection (the first, one added to a live stream, each retry) goes to an address
+//! checked just before it ([`pin`]). What the owner is told about a failure is one generic
+//! text: which network error it was (refused, reset, timed out) would make destinations a
+//! port scanner of the node's network; the error itself is logged.
+//!
+//! - [`pin`]: resolving, checking and pinning a destination's address.
+//! - [`target`]: what a destination is (RTMP URL, file, nowhere).
 
-use std::path::PathBuf;
+pub mod pin;
+pub mod target;
+
+pub use self::target::OutputTarget;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use shared::status::{OutputState, OutputStatus, mask_output_url};
+use shared::status::{OutputState, OutputStatus};
 
 use shared::backoff::{Backoff, Policy};
+use shared::media_url::MediaPolicy;
 
+use self::pin::{DESTINATION_REFUSED, PinError};
 use crate::error::{RenderError, Result, make};
+
+/// What the owner reads when a destination cannot be reached or drops its connection.
+pub const CONNECTION_FAILED: &str =
+    "could not connect to the destination, or the connection was lost";
 
 /// Told every time a destination changes state (the engine makes it a stream event).
 pub type OnOutputChange = Arc<dyn Fn(OutputStatus) + Send + Sync>;
@@ -30,43 +48,12 @@ pub const DEFAULT_RETRY: Policy = Policy {
     max_attempts: Some(10),
 };
 
-/// Where muxed FLV goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputTarget {
-    /// An RTMP(S) URL, stream key included.
-    Rtmp(String),
-    /// An FLV file.
-    File(PathBuf),
-    /// Nowhere (benchmarks).
-    Null,
-}
-
-impl OutputTarget {
-    /// Reads a command-line destination: `rtmp(s)://…`, `null`, or a file path.
-    pub fn parse(s: &str) -> Self {
-        if s.starts_with("rtmp://") || s.starts_with("rtmps://") {
-            OutputTarget::Rtmp(s.to_owned())
-        } else if s == "null" {
-            OutputTarget::Null
-        } else {
-            OutputTarget::File(PathBuf::from(s))
-        }
-    }
-
-    /// What status and logs show: RTMP keys masked.
-    pub fn display(&self) -> String {
-        match self {
-            OutputTarget::Rtmp(u) => mask_output_url(u),
-            OutputTarget::File(p) => p.display().to_string(),
-            OutputTarget::Null => "null".into(),
-        }
-    }
-}
-
 struct Branch {
     target: OutputTarget,
     state: OutputState,
     error: Option<String>,
+    /// Refused when it was added to a live stream: not a destination the stream lost.
+    refused: bool,
     /// The branch in the pipeline, when connected or connecting.
     bin: Option<(gst::Bin, gst::Pad)>,
     /// Failures in a row, and the delay before the next attempt.
@@ -86,6 +73,8 @@ pub struct Outputs {
     tee: gst::Element,
     branches: Vec<Branch>,
     policy: Policy,
+    /// The media policy destinations are checked against (`None`: the operator's own).
+    media: Option<MediaPolicy>,
     on_change: OnOutputChange,
 }
 
@@ -103,6 +92,7 @@ impl Outputs {
         pipeline: gst::Pipeline,
         tee: gst::Element,
         policy: Policy,
+        media: Option<MediaPolicy>,
         on_change: OnOutputChange,
     ) -> Self {
         Outputs {
@@ -110,31 +100,42 @@ impl Outputs {
             tee,
             branches: Vec::new(),
             policy,
+            media,
             on_change,
         }
     }
 
-    /// Adds a destination and connects it now.
+    /// Adds a destination and connects it now; a destination the policy refuses is an error
+    /// (the detail logged, [`DESTINATION_REFUSED`] returned).
     pub fn add(&mut self, target: OutputTarget) -> Result<()> {
-        let mut b = Branch {
+        let mut b = self.branch(target);
+        self.open(&mut b)?;
+        self.push(b);
+        Ok(())
+    }
+
+    fn branch(&self, target: OutputTarget) -> Branch {
+        Branch {
             target,
             state: OutputState::Connecting,
             error: None,
+            refused: false,
             bin: None,
             backoff: Backoff::with_policy(self.policy),
             retry_at: None,
             bytes: Arc::default(),
             last_bytes: 0,
             total: 0,
-        };
-        self.connect(&mut b)?;
+        }
+    }
+
+    fn push(&mut self, b: Branch) {
         (self.on_change)(OutputStatus {
             url: b.target.display(),
             state: b.state,
-            error: None,
+            error: b.error.clone(),
         });
         self.branches.push(b);
-        Ok(())
     }
 
     /// Makes the set of RTMP destinations equal to `urls`, leaving others (files) alone.
@@ -157,17 +158,46 @@ impl Outputs {
                 .branches
                 .iter()
                 .any(|b| matches!(&b.target, OutputTarget::Rtmp(x) if x == u));
-            if !known && let Err(e) = self.add(OutputTarget::Rtmp(u.clone())) {
-                (self.on_change)(OutputStatus {
-                    url: mask_output_url(u),
-                    state: OutputState::Failed,
-                    error: Some(e.to_string()),
-                });
+            if known {
+                continue;
             }
+            // Refused on a live stream: listed as failed, the stream goes on (at start, a
+            // refused destination fails the start instead).
+            let mut b = self.branch(OutputTarget::Rtmp(u.clone()));
+            if let Err(e) = self.open(&mut b) {
+                b.state = OutputState::Failed;
+                b.error = Some(e.to_string());
+                b.refused = true;
+            }
+            self.push(b);
         }
     }
 
-    fn connect(&self, b: &mut Branch) -> Result<()> {
+    /// Connects `b` to its checked address. A name with no address now is treated as a
+    /// connection that failed (retried after the backoff).
+    fn open(&self, b: &mut Branch) -> Result<()> {
+        let location = match &b.target {
+            OutputTarget::Rtmp(url) => match pin::pin(self.media.as_ref(), url) {
+                Ok(location) => Some(location),
+                Err(PinError::Unresolved) => {
+                    tracing::warn!(url = %b.target.display(), "destination name does not resolve");
+                    dropped(b);
+                    return Ok(());
+                }
+                Err(PinError::Refused(detail)) => {
+                    tracing::warn!(url = %b.target.display(), %detail, "destination refused");
+                    return Err(RenderError::Refused(DESTINATION_REFUSED.into()));
+                }
+            },
+            _ => None,
+        };
+        self.connect(b, location.as_deref())?;
+        b.state = OutputState::Connecting;
+        Ok(())
+    }
+
+    /// Builds `b`'s branch, its sink connecting to `location` (RTMP: the pinned URL).
+    fn connect(&self, b: &mut Branch, location: Option<&str>) -> Result<()> {
         let bin = gst::Bin::new();
         let ignore = make("errorignore")?;
         ignore.set_property("ignore-error", true);
@@ -182,7 +212,7 @@ impl Outputs {
         let sink = match &b.target {
             OutputTarget::Rtmp(url) => {
                 let s = make("rtmp2sink")?;
-                s.set_property("location", url);
+                s.set_property("location", location.unwrap_or(url));
                 s.set_property("async-connect", true);
                 s
             }
@@ -280,15 +310,10 @@ impl Outputs {
         };
         let mut b = self.branches.remove(i);
         self.disconnect(&mut b);
-        let delay = b.backoff.next_delay();
-        b.error = Some(message.to_owned());
-        let is_file = !matches!(b.target, OutputTarget::Rtmp(_));
-        if is_file || b.backoff.exhausted() {
-            b.state = OutputState::Failed;
-            b.retry_at = None;
-        } else {
-            b.state = OutputState::Reconnecting;
-            b.retry_at = Some(Instant::now() + delay);
+        tracing::warn!(url = %b.target.display(), error = %message, "destination dropped");
+        dropped(&mut b);
+        if !matches!(b.target, OutputTarget::Rtmp(_)) {
+            b.error = Some(message.to_owned());
         }
         (self.on_change)(OutputStatus {
             url: b.target.display(),
@@ -308,8 +333,8 @@ impl Outputs {
             let mut b = std::mem::replace(&mut self.branches[i], placeholder());
             if retry && b.retry_at.is_some_and(|t| t <= now) {
                 b.retry_at = None;
-                match self.connect(&mut b) {
-                    Ok(()) => b.state = OutputState::Connecting,
+                match self.open(&mut b) {
+                    Ok(()) => {}
                     Err(e) => {
                         b.state = OutputState::Failed;
                         b.error = Some(e.to_string());
@@ -364,7 +389,23 @@ impl Outputs {
 
     /// Whether every destination has failed for good (nothing left to stream to).
     pub fn all_failed(&self) -> bool {
-        !self.branches.is_empty() && self.branches.iter().all(|b| b.state == OutputState::Failed)
+        let mut kept = self.branches.iter().filter(|b| !b.refused).peekable();
+        kept.peek().is_some() && kept.all(|b| b.state == OutputState::Failed)
+    }
+}
+
+/// Marks a branch whose connection failed or dropped: retried after its backoff, or failed
+/// for good (files, or the attempts spent).
+fn dropped(b: &mut Branch) {
+    let delay = b.backoff.next_delay();
+    b.error = Some(CONNECTION_FAILED.into());
+    let is_file = !matches!(b.target, OutputTarget::Rtmp(_));
+    if is_file || b.backoff.exhausted() {
+        b.state = OutputState::Failed;
+        b.retry_at = None;
+    } else {
+        b.state = OutputState::Reconnecting;
+        b.retry_at = Some(Instant::now() + delay);
     }
 }
 
@@ -373,6 +414,7 @@ fn placeholder() -> Branch {
         target: OutputTarget::Null,
         state: OutputState::Failed,
         error: None,
+        refused: false,
         bin: None,
         backoff: Backoff::new(),
         retry_at: None,

@@ -10,9 +10,11 @@ use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::fetch::{MAX_FETCH_BYTES, fetch};
+use super::guard::MAX_DECODED_PIXELS;
 use crate::error::{RenderError, Result};
 
-/// Largest decoded image side we accept, so a tiny file cannot expand into gigabytes.
+/// Largest decoded image side we accept; with [`MAX_DECODED_PIXELS`], a tiny file cannot
+/// expand into gigabytes.
 const MAX_SIDE: u32 = 8192;
 /// Entries kept before the cache is emptied; layers hold their own `Arc`s, so clearing is safe.
 const MAX_ENTRIES: usize = 256;
@@ -86,6 +88,11 @@ pub fn decode_rgba(uri: &str, bytes: &[u8]) -> Result<RgbaImage> {
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
         return Err(fail(format!(
             "{w}x{h} is outside 1..={MAX_SIDE} pixels a side"
+        )));
+    }
+    if u64::from(w) * u64::from(h) > MAX_DECODED_PIXELS {
+        return Err(RenderError::MediaRefused(format!(
+            "the image is {w}x{h}, over the limit of {MAX_DECODED_PIXELS} pixels (4096x4096)"
         )));
     }
     let img = image::load_from_memory(bytes).map_err(|e| fail(e.to_string()))?;

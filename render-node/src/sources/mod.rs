@@ -5,14 +5,18 @@
 //! [`FrameSource`]: it is asked for the newest frame once per output frame.
 //!
 //! - [`fetch`]: reading bytes from `file://` and `http(s)://` URIs.
+//! - [`guard`]: what a layer's decoder may fetch and decode (nested fetches, picture size).
 //! - [`image`]: decoding and the content-hash cache.
+//! - [`pattern`]: test patterns and properties set from strings.
 //! - [`text`]: text rendered once per change.
 //! - [`video`]: decoding pipelines (files, network streams, test patterns).
 //! - [`ingest`]: the interface live feeds plug into, and the slate.
 
 pub mod fetch;
+pub mod guard;
 pub mod image;
 pub mod ingest;
+pub mod pattern;
 pub mod text;
 pub mod video;
 

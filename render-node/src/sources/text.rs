@@ -11,14 +11,18 @@ use shared::layer::TextSource;
 use super::fetch::{NullOnDrop, bus_error};
 use crate::error::{RenderError, Result, make};
 
+/// Largest text bitmap side: the largest canvas (3840x2160) fits.
+const MAX_SIDE: u32 = 3840;
+
 /// Renders `text` into a `width`×`height` box (top-left aligned, wrapped) over `background`.
+/// Callers pass the box as far as the canvas can show it (see [`text_box`]).
 pub fn render_text(t: &TextSource, width: u32, height: u32, background: Rgba) -> Result<RgbaImage> {
     let fail = |reason: String| RenderError::Pipeline {
         element: "text renderer".into(),
         message: reason,
         debug: None,
     };
-    let (width, height) = (width.clamp(1, 8192), height.clamp(1, 8192));
+    let (width, height) = (width.clamp(1, MAX_SIDE), height.clamp(1, MAX_SIDE));
     let src = make("videotestsrc")?;
     src.set_property("num-buffers", 1i32);
     src.set_property_from_str("pattern", "solid-color");
@@ -31,7 +35,10 @@ pub fn render_text(t: &TextSource, width: u32, height: u32, background: Rgba) ->
     let filter = make("capsfilter")?;
     filter.set_property("caps", &caps);
     let overlay = make("textoverlay")?;
-    overlay.set_property("text", &t.text);
+    // textoverlay reads its text as Pango markup: escaped, "Q&A" shows (unescaped it is
+    // invalid markup and shows nothing) and `<span font="150px">` is text, not a size past
+    // the validated one.
+    overlay.set_property("text", gst::glib::markup_escape_text(&t.text).as_str());
     // Font family was validated to letters, digits, spaces, '-' and '_'; size is in pixels.
     overlay.set_property("font-desc", format!("{} {}px", t.font_family, t.font_size));
     overlay.set_property("color", t.color.to_argb());
@@ -67,4 +74,14 @@ pub fn render_text(t: &TextSource, width: u32, height: u32, background: Rgba) ->
         dst.copy_from_slice(src);
     }
     Ok(img)
+}
+
+/// The part of a `width`×`height` text box worth rendering on a `canvas`: no more than the
+/// canvas shows at once, from the box's top-left corner (a box larger than the canvas lays
+/// its text out, and wraps it, within that part; the rest of it stays transparent).
+pub fn text_box(width: u32, height: u32, canvas: (u32, u32)) -> (u32, u32) {
+    (
+        width.clamp(1, canvas.0.clamp(1, MAX_SIDE)),
+        height.clamp(1, canvas.1.clamp(1, MAX_SIDE)),
+    )
 }

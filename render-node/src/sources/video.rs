@@ -14,8 +14,11 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use parking_lot::Mutex;
+use shared::media_url::MediaPolicy;
 
 use super::OnSourceError;
+use super::guard::{Verdict, guard};
+use super::pattern::{configure_pattern, try_set};
 use crate::compose::FrameSource;
 use crate::compose::canvas::PlanarView;
 use crate::error::{RenderError, Result, make};
@@ -54,12 +57,13 @@ pub struct AppsinkSource {
     sink: gst_app::AppSink,
     filter: gst::Element,
     size: (u32, u32),
-    fps: u32,
     looping: bool,
     live: bool,
     last: Option<gst_video::VideoFrame<gst_video::video_frame::Readable>>,
     on_error: OnSourceError,
     failed: bool,
+    /// What the decoder's guard refused, in words for the tenant.
+    verdict: Verdict,
     audio: Arc<Mutex<Option<AudioInput>>>,
     /// Where a [`MovingKind::Feed`]'s bytes go.
     input: Option<gst_app::AppSrc>,
@@ -75,12 +79,18 @@ impl std::fmt::Debug for AppsinkSource {
     }
 }
 
-fn video_caps(w: u32, h: u32, fps: Option<u32>) -> gst::Caps {
-    let mut b = gst::Caps::builder("video/x-raw")
-        .field("format", "I420")
+/// Any raw video at the box's size, square pixels: what the scaler is asked for.
+fn sized_caps(w: u32, h: u32) -> gst::Caps {
+    gst::Caps::builder("video/x-raw")
         .field("width", w.max(2) as i32)
         .field("height", h.max(2) as i32)
-        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1));
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+        .build()
+}
+
+/// I420, at `fps` when given (test patterns): what the compositor takes.
+fn format_caps(fps: Option<u32>) -> gst::Caps {
+    let mut b = gst::Caps::builder("video/x-raw").field("format", "I420");
     if let Some(fps) = fps {
         b = b.field("framerate", gst::Fraction::new(fps as i32, 1));
     }
@@ -90,9 +100,13 @@ fn video_caps(w: u32, h: u32, fps: Option<u32>) -> gst::Caps {
 impl AppsinkSource {
     /// Builds and starts the source at `width`×`height`. `live` paces it on the clock (real
     /// time); otherwise it produces frames as fast as the compositor takes them.
-    /// Waits until the source is running so a missing file is reported here.
+    /// Waits until the source is running so a missing file is reported here. Whatever the
+    /// decoder fetches besides the URI itself is checked against `policy` (see
+    /// [`super::guard`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         kind: &MovingKind,
+        policy: Option<&MediaPolicy>,
         width: u32,
         height: u32,
         fps: u32,
@@ -101,22 +115,27 @@ impl AppsinkSource {
         on_error: OnSourceError,
     ) -> Result<Self> {
         let pipeline = gst::Pipeline::new();
-        let convert = make("videoconvert")?;
+        // Scaled to the layer's box before anything else touches the pictures: conversion
+        // then works on (and allocates) the box's size, not the decoder's.
         let scale = make("videoscale")?;
+        let convert = make("videoconvert")?;
         let filter = make("capsfilter")?;
         let is_pattern = matches!(kind, MovingKind::Pattern(_));
         let sync = live && !matches!(kind, MovingKind::Feed(_));
-        filter.set_property("caps", video_caps(width, height, is_pattern.then_some(fps)));
+        filter.set_property("caps", format_caps(is_pattern.then_some(fps)));
+        let sized = make("capsfilter")?;
+        sized.set_property("caps", sized_caps(width, height));
+        let verdict = Verdict::default();
         let sink = gst_app::AppSink::builder()
             .sync(sync)
             .max_buffers(1)
             .drop(live)
             .build();
+        let chain = [&scale, &sized, &convert, &filter, sink.upcast_ref()];
         pipeline
-            .add_many([&convert, &scale, &filter, sink.upcast_ref()])
+            .add_many(chain)
             .map_err(RenderError::gst("assemble a video source"))?;
-        gst::Element::link_many([&convert, &scale, &filter, sink.upcast_ref()])
-            .map_err(RenderError::gst("link a video source"))?;
+        gst::Element::link_many(chain).map_err(RenderError::gst("link a video source"))?;
         let audio = Arc::new(Mutex::new(audio));
         let mut input = None;
         let (name, looping) = match kind {
@@ -127,34 +146,30 @@ impl AppsinkSource {
                 pipeline
                     .add(&src)
                     .map_err(RenderError::gst("add videotestsrc"))?;
-                src.link(&convert)
+                src.link(&scale)
                     .map_err(RenderError::gst("link videotestsrc"))?;
                 (format!("testsrc://{p}"), false)
             }
             MovingKind::Uri { uri, looping } => {
                 let src = make("uridecodebin")?;
                 src.set_property("uri", uri);
-                src.connect("source-setup", false, |args| {
-                    if let Some(Ok(source)) = args.get(1).map(|v| v.get::<gst::Element>()) {
-                        super::fetch::refuse_redirects(&source);
-                    }
-                    None
-                });
+                guard(&src, policy.cloned(), &verdict)?;
                 pipeline
                     .add(&src)
                     .map_err(RenderError::gst("add uridecodebin"))?;
-                link_decoded_pads(&src, &pipeline, &convert, audio.clone(), sync);
+                link_decoded_pads(&src, &pipeline, &scale, audio.clone(), sync);
                 (uri.clone(), *looping)
             }
             MovingKind::Feed(name) => {
                 let src = feed_appsrc();
                 let decode = make("decodebin")?;
+                guard(&decode, None, &verdict)?;
                 pipeline
                     .add_many([src.upcast_ref(), &decode])
                     .map_err(RenderError::gst("add a feed decoder"))?;
                 src.link(&decode)
                     .map_err(RenderError::gst("link a feed decoder"))?;
-                link_decoded_pads(&decode, &pipeline, &convert, audio.clone(), sync);
+                link_decoded_pads(&decode, &pipeline, &scale, audio.clone(), sync);
                 input = Some(src);
                 (name.clone(), false)
             }
@@ -163,35 +178,52 @@ impl AppsinkSource {
             name,
             pipeline,
             sink,
-            filter,
+            filter: sized,
             size: (width, height),
-            fps,
             looping,
             live,
             last: None,
             on_error,
             failed: false,
+            verdict,
             audio,
             input,
             frames: 0,
         };
         me.pipeline
             .set_state(gst::State::Playing)
-            .map_err(|_| me.start_error())?;
+            .map_err(|_| me.start_error(None))?;
         // Wait for preroll (bounded) so a missing file fails the layer now, not later. A
         // feed has nothing to preroll on until its first bytes are pushed, after this.
         if me.input.is_none() {
-            let (res, _, _) = me.pipeline.state(gst::ClockTime::from_seconds(10));
-            if res.is_err() {
-                return Err(me.start_error());
-            }
+            me.wait_preroll()?;
         }
         Ok(me)
     }
 
-    fn start_error(&self) -> RenderError {
-        let message =
-            super::fetch::bus_error(&self.pipeline).unwrap_or_else(|| "cannot start".into());
+    /// Waits up to 10 s for preroll, failing at the first error the pipeline posts.
+    fn wait_preroll(&self) -> Result<()> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Some(message) = super::fetch::bus_error(&self.pipeline) {
+                return Err(self.start_error(Some(message)));
+            }
+            match self.pipeline.state(gst::ClockTime::from_mseconds(50)) {
+                (Err(_), _, _) => return Err(self.start_error(None)),
+                (Ok(gst::StateChangeSuccess::Async), _, _) => {}
+                (Ok(_), _, _) => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    fn start_error(&self, message: Option<String>) -> RenderError {
+        if let Some(reason) = self.verdict.get() {
+            return RenderError::MediaRefused(reason);
+        }
+        let message = message
+            .or_else(|| super::fetch::bus_error(&self.pipeline))
+            .unwrap_or_else(|| "cannot start".into());
         RenderError::Pipeline {
             element: self.name.clone(),
             message,
@@ -236,43 +268,6 @@ fn feed_appsrc() -> gst_app::AppSrc {
         .build();
     try_set(src.upcast_ref(), "leaky-type", "downstream");
     src
-}
-
-/// Applies `PATTERN[?property=value&…]` to a `videotestsrc`, refusing unknown names and
-/// values instead of panicking on them.
-fn configure_pattern(src: &gst::Element, spec: &str) -> Result<()> {
-    let (pattern, query) = spec.split_once('?').unwrap_or((spec, ""));
-    let bad = |what: String| RenderError::InvalidSpec(format!("testsrc://{spec}: {what}"));
-    if !try_set(src, "pattern", pattern) {
-        return Err(bad(format!("unknown pattern {pattern:?}")));
-    }
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| bad(format!("{pair:?} is not key=value")))?;
-        if k == "is-live" || !try_set(src, k, v) {
-            return Err(bad(format!("cannot set {k:?} to {v:?}")));
-        }
-    }
-    Ok(())
-}
-
-/// Sets a writable property from its string form; false when there is no such property or
-/// the value does not parse (where `set_property_from_str` would panic).
-fn try_set(e: &gst::Element, name: &str, value: &str) -> bool {
-    let Some(pspec) = e.find_property(name) else {
-        return false;
-    };
-    if !pspec.flags().contains(gst::glib::ParamFlags::WRITABLE) {
-        return false;
-    }
-    match gst::glib::Value::deserialize(value, pspec.value_type()) {
-        Ok(v) => {
-            e.set_property_from_value(name, &v);
-            true
-        }
-        Err(_) => false,
-    }
 }
 
 /// Links a decodebin's pads as they appear: video to the scaler, audio to the mixer (synced
@@ -368,11 +363,7 @@ impl FrameSource for AppsinkSource {
     fn set_size(&mut self, width: u32, height: u32) {
         if (width, height) != self.size {
             self.size = (width, height);
-            let is_pattern = self.name.starts_with("testsrc://");
-            self.filter.set_property(
-                "caps",
-                video_caps(width, height, is_pattern.then_some(self.fps)),
-            );
+            self.filter.set_property("caps", sized_caps(width, height));
         }
     }
 

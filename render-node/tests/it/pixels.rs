@@ -109,6 +109,41 @@ fn text_layer_draws_inside_its_box_only() {
 }
 
 #[test]
+fn text_is_shown_as_written_never_read_as_markup() {
+    let s = Uuid::new_v4();
+    // Invalid markup (a bare `&`) used to render nothing; a `<span>` used to set its own size.
+    let amp = layer(
+        s,
+        "text",
+        json!({"text": "Q&A", "fontSize": 40, "color": "#FFFFFF"}),
+        (20, 20, 200, 60),
+        0,
+    );
+    let span = layer(
+        s,
+        "text",
+        json!({"text": "<span font=\"150px\">W</span>", "fontSize": 10, "color": "#FFFFFF"}),
+        (20, 120, 300, 100),
+        1,
+    );
+    let f = &decode(&render_flv(&spec(vec![amp, span]), 6))[3];
+    let bright = |x0: u32, y0: u32, x1: u32, y1: u32| {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| f.at(x, y)[0] > 128)
+            .count()
+    };
+    assert!(bright(20, 20, 220, 80) > 200, "Q&A did not render");
+    // 10 px text: the markup shows as small characters in the box's first rows.
+    let tall = bright(20, 140, 320, 220);
+    assert_eq!(tall, 0, "a 150 px glyph from the markup");
+    assert!(
+        bright(20, 120, 320, 140) > 20,
+        "the markup text itself is not shown"
+    );
+}
+
+#[test]
 fn broken_image_is_skipped_and_reported_while_the_rest_renders() {
     let path = temp_path("broken.png");
     std::fs::write(&path, b"definitely not a png").unwrap();
