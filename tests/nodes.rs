@@ -518,7 +518,7 @@ fn relay(mut from: TcpStream, mut to: TcpStream, mut look: impl FnMut(&[u8])) {
 }
 
 /// An encoder publishing a solid colour test pattern with a 1 kHz tone, as OBS would:
-/// H.264 (keyframe every second) and AAC over RTMP.
+/// H.264 (keyframe every second) and AAC over RTMP (or SRT).
 pub struct Encoder {
     child: Child,
 }
@@ -538,6 +538,16 @@ impl Encoder {
 
     /// Like [`Encoder::publish`], at `fps` frames per second.
     pub fn publish_at(url: &str, color: &str, size: &str, fps: u32) -> Encoder {
+        Self::spawn(url, color, size, fps, "flv")
+    }
+
+    /// The same picture and tone as MPEG-TS over SRT, as a hardware encoder or OBS's SRT
+    /// output would send it: `url` is `srt://HOST:PORT?streamid=…`.
+    pub fn publish_srt(url: &str, color: &str, size: &str) -> Encoder {
+        Self::spawn(url, color, size, 30, "mpegts")
+    }
+
+    fn spawn(url: &str, color: &str, size: &str, fps: u32, format: &str) -> Encoder {
         let child = Command::new("ffmpeg")
             .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
             .arg(format!("color=c={color}:s={size}:r={fps}"))
@@ -558,7 +568,7 @@ impl Encoder {
                 "-b:a",
                 "96k",
                 "-f",
-                "flv",
+                format,
             ])
             .arg(url)
             .stdin(Stdio::null())

@@ -32,6 +32,7 @@ mod replicas;
 mod scenes;
 mod server_limits;
 mod soak;
+mod srt_ingest;
 mod stale_commands;
 mod streams;
 mod tenancy;
