@@ -83,7 +83,7 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
         "640x480",
     );
     wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), "srt feed", is_green).await;
-    println!(
+    eprintln!(
         "FIGURE srt_publish_to_picture={:.0} ms",
         t0.elapsed().as_secs_f64() * 1000.0
     );
@@ -97,7 +97,7 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
     assert_eq!(listed["publishing"], true, "{listed}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rms = receiver.audio_rms(1.0);
-    println!("FIGURE srt_feed_audio_rms={rms:.0} rms");
+    eprintln!("FIGURE srt_feed_audio_rms={rms:.0} rms");
 
     // A bare key as the stream id works too, and replaces the first publisher.
     let mut red = Encoder::publish_srt(&srt_url(srt_port, &key), "0xFF0000", "320x180");
@@ -111,7 +111,7 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
         .expect(200);
     let cut = red.wait_exit(Duration::from_secs(10)).await;
     let took = t0.elapsed();
-    println!(
+    eprintln!(
         "FIGURE srt_key_deleted_to_publisher_cut={:.0} ms",
         took.as_secs_f64() * 1000.0
     );
@@ -133,6 +133,54 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
     assert!(
         !node.log_text().contains(&key),
         "a stream key appears in the node's log"
+    );
+    drop(node);
+}
+
+/// The same red-to-green switch published over RTMP and then over SRT, read back from the
+/// decoded output: the moment green shows less the moment the encoder drew it. Both include
+/// the encoder's start-up (counted as latency, so an over-estimate) and the output's own
+/// encode and the receiver's decode; their difference is what SRT adds over RTMP.
+#[tokio::test]
+async fn glass_to_glass_latency_of_an_srt_feed_against_an_rtmp_one() {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start("srt-latency", crate::ingest::W, crate::ingest::H);
+    let (_key_id, key) = ingest_stream(&app, &receiver).await;
+    let srt_port = free_port();
+    let latency_ms = 120;
+    let node = spawn_node_with_env(
+        &app,
+        "node-a",
+        1,
+        &[
+            ("SRT_ADDR", &format!("127.0.0.1:{srt_port}")),
+            ("SRT_LATENCY_MS", &latency_ms.to_string()),
+        ],
+    );
+    start_live(&app).await;
+    wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), "slate", is_slate).await;
+    let switch_at = Duration::from_secs(5);
+    let mut figures = Vec::new();
+    for (name, url) in [
+        ("rtmp", node.ingest_url(&key)),
+        ("srt", srt_url(srt_port, &access_control(&key))),
+    ] {
+        let t0 = Instant::now();
+        let encoder = Encoder::publish_switching(&url, "0xFF0000", "0x00FF00", switch_at);
+        wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), name, is_red).await;
+        wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), name, is_green).await;
+        let latency = t0.elapsed().saturating_sub(switch_at);
+        eprintln!(
+            "FIGURE {name}_glass_to_glass={:.0} ms",
+            latency.as_secs_f64() * 1000.0
+        );
+        figures.push(latency);
+        drop(encoder);
+        wait_pixel(&receiver, IN_BOX, Duration::from_secs(10), "slate", is_slate).await;
+    }
+    eprintln!(
+        "FIGURE srt_over_rtmp_latency={:.0} ms (SRT_LATENCY_MS={latency_ms})",
+        (figures[1].as_secs_f64() - figures[0].as_secs_f64()) * 1000.0
     );
     drop(node);
 }
