@@ -131,6 +131,11 @@ fn branch(pipeline: &gst::Pipeline, pad: &gst::Pad, out: Out) -> Result<(), Rend
         .structure(0)
         .map(|s| s.name().to_string())
         .unwrap_or_default();
+    // MPEG-1/2 layer audio (MP2, MP3) shares the media type with AAC.
+    let mpeg_audio_layer = caps
+        .structure(0)
+        .and_then(|s| s.get::<i32>("mpegversion").ok())
+        == Some(1);
     let (parser, want, kind) = match name.as_str() {
         "video/x-h264" => (
             "h264parse",
@@ -140,10 +145,10 @@ fn branch(pipeline: &gst::Pipeline, pad: &gst::Pad, out: Out) -> Result<(), Rend
                 .build(),
             TagKind::Video,
         ),
-        "audio/mpeg" => (
+        "audio/mpeg" if !mpeg_audio_layer => (
             "aacparse",
+            // ADTS in (TS carries AAC as mpegversion 2 or 4), AudioSpecificConfig out.
             gst::Caps::builder("audio/mpeg")
-                .field("mpegversion", 4i32)
                 .field("stream-format", "raw")
                 .build(),
             TagKind::Audio,

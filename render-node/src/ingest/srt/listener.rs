@@ -81,7 +81,7 @@ pub async fn serve(
         peers: peers.clone(),
         open: open.clone(),
     };
-    let listener = match Listener::bind(addr, latency, Box::new(move |p, s| gate.decide(p, s))) {
+    let listener = match Listener::bind(addr, latency, Box::new(move |p: SocketAddr, s: &str| gate.decide(p, s))) {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(%addr, error = %e, "cannot listen for SRT ingest; running without it");
