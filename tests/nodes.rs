@@ -556,7 +556,11 @@ impl Encoder {
             "color=c={from}:s=320x240:r=30,drawbox=x=0:y=0:w=iw:h=ih:color={to}:t=fill:enable='gte(t,{})'",
             at.as_secs_f64()
         );
-        let format = if url.starts_with("srt:") { "mpegts" } else { "flv" };
+        let format = if url.starts_with("srt:") {
+            "mpegts"
+        } else {
+            "flv"
+        };
         Self::spawn(url, &source, format)
     }
 

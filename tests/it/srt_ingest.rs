@@ -61,12 +61,25 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
         .await
         .unwrap();
     start_live(&app).await;
-    wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), "slate", is_slate).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(15),
+        "slate",
+        is_slate,
+    )
+    .await;
 
     // Refused in the handshake: an unknown key, another application, another mode.
     let url = srt_url(srt_port, &access_control("sk_wrong"));
     let wrong = Encoder::publish_srt(&url, "0xFF00FF", "320x240");
-    refused(&node, wrong, "an unknown key", "unknown or deleted stream key").await;
+    refused(
+        &node,
+        wrong,
+        "an unknown key",
+        "unknown or deleted stream key",
+    )
+    .await;
     let url = srt_url(srt_port, &format!("#!::r=other/{key},m=publish"));
     let other = Encoder::publish_srt(&url, "0xFF00FF", "320x240");
     refused(&node, other, "another application", "unknown application").await;
@@ -82,7 +95,14 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
         "0x00FF00",
         "640x480",
     );
-    wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), "srt feed", is_green).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(15),
+        "srt feed",
+        is_green,
+    )
+    .await;
     eprintln!(
         "FIGURE srt_publish_to_picture={:.0} ms",
         t0.elapsed().as_secs_f64() * 1000.0
@@ -101,7 +121,14 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
 
     // A bare key as the stream id works too, and replaces the first publisher.
     let mut red = Encoder::publish_srt(&srt_url(srt_port, &key), "0xFF0000", "320x180");
-    wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), "bare key", is_red).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(15),
+        "bare key",
+        is_red,
+    )
+    .await;
     drop(green);
 
     // Deleting the key cuts the publisher.
@@ -119,7 +146,14 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
         cut.is_some() && took < Duration::from_secs(4),
         "publisher not cut in time: {cut:?} after {took:?}"
     );
-    wait_pixel(&receiver, IN_BOX, Duration::from_secs(10), "slate", is_slate).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(10),
+        "slate",
+        is_slate,
+    )
+    .await;
     let gone = next_of(&mut ws, "ingest:disconnected", Duration::from_secs(5))
         .await
         .expect("ingest:disconnected");
@@ -158,7 +192,14 @@ async fn glass_to_glass_latency_of_an_srt_feed_against_an_rtmp_one() {
         ],
     );
     start_live(&app).await;
-    wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), "slate", is_slate).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(15),
+        "slate",
+        is_slate,
+    )
+    .await;
     let switch_at = Duration::from_secs(5);
     let mut figures = Vec::new();
     for (name, url) in [
@@ -176,7 +217,14 @@ async fn glass_to_glass_latency_of_an_srt_feed_against_an_rtmp_one() {
         );
         figures.push(latency);
         drop(encoder);
-        wait_pixel(&receiver, IN_BOX, Duration::from_secs(10), "slate", is_slate).await;
+        wait_pixel(
+            &receiver,
+            IN_BOX,
+            Duration::from_secs(10),
+            "slate",
+            is_slate,
+        )
+        .await;
     }
     eprintln!(
         "FIGURE srt_over_rtmp_latency={:.0} ms (SRT_LATENCY_MS={latency_ms})",

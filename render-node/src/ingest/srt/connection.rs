@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::demux::TsDemux;
-use srt_ffi::Socket;
 use super::stream_id::publish_key;
 use crate::ingest::Ingest;
 use crate::ingest::hub::Cut;
 use crate::ingest::per_peer::PeerSlot;
+use srt_ffi::Socket;
 use tokio_util::sync::CancellationToken;
 
 /// How long a blocked receive waits before the reader looks whether it was told to stop:
@@ -81,7 +81,9 @@ pub async fn serve_connection(ingest: Arc<Ingest>, conn: Admitted, token: Cancel
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "cannot demux an SRT feed");
-            ingest.unpublished(&feed, "the node cannot demux the feed").await;
+            ingest
+                .unpublished(&feed, "the node cannot demux the feed")
+                .await;
             return;
         }
     };

@@ -104,7 +104,9 @@ impl TsDemux {
     /// Hands the demuxer TS bytes as they arrive.
     pub fn push(&self, bytes: &[u8]) {
         // A full queue or a stopped pipeline drops the bytes: the reader never blocks.
-        let _ = self.src.push_buffer(gst::Buffer::from_slice(bytes.to_vec()));
+        let _ = self
+            .src
+            .push_buffer(gst::Buffer::from_slice(bytes.to_vec()));
     }
 
     /// The demuxer's first error (not MPEG-TS, a broken stream), if it has failed.
@@ -162,9 +164,11 @@ fn branch(pipeline: &gst::Pipeline, pad: &gst::Pad, out: Out) -> Result<(), Rend
                 .map_err(RenderError::gst("add a sink for an unused stream"))?;
             let _ = sink.sync_state_with_parent();
             return pad
-                .link(&sink.static_pad("sink").ok_or(RenderError::MissingElement(
-                    "fakesink sink pad".into(),
-                ))?)
+                .link(
+                    &sink
+                        .static_pad("sink")
+                        .ok_or(RenderError::MissingElement("fakesink sink pad".into()))?,
+                )
                 .map(|_| ())
                 .map_err(|e| link_failed("an unused stream", e));
         }

@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::connection::{Admitted, serve_connection};
-use srt_ffi::{Decision, Listener};
 use super::stream_id::{REJECT_FORBIDDEN, REJECT_OVERLOAD, publish_key};
 use crate::ingest::Ingest;
 use crate::ingest::admit::Refusal;
 use crate::ingest::per_peer::PerPeer;
 use crate::ingest::server::MAX_CONNECTIONS_PER_PEER;
+use srt_ffi::{Decision, Listener};
 
 /// Publishers served at once (as for RTMP).
 const MAX_CONNECTIONS: usize = 256;
@@ -53,10 +53,18 @@ impl Gate {
             }
         };
         if self.open.load(Ordering::Acquire) >= MAX_CONNECTIONS {
-            return refuse(REJECT_OVERLOAD, "the node serves its most publishers", false);
+            return refuse(
+                REJECT_OVERLOAD,
+                "the node serves its most publishers",
+                false,
+            );
         }
         if self.peers.holds(peer.ip()) >= MAX_CONNECTIONS_PER_PEER {
-            return refuse(REJECT_OVERLOAD, "too many connections from this address", true);
+            return refuse(
+                REJECT_OVERLOAD,
+                "too many connections from this address",
+                true,
+            );
         }
         match self.ingest.may_check(peer.ip(), key) {
             Ok(()) => Ok(()),
@@ -81,7 +89,11 @@ pub async fn serve(
         peers: peers.clone(),
         open: open.clone(),
     };
-    let listener = match Listener::bind(addr, latency, Box::new(move |p: SocketAddr, s: &str| gate.decide(p, s))) {
+    let listener = match Listener::bind(
+        addr,
+        latency,
+        Box::new(move |p: SocketAddr, s: &str| gate.decide(p, s)),
+    ) {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(%addr, error = %e, "cannot listen for SRT ingest; running without it");
@@ -112,10 +124,9 @@ pub async fn serve(
             };
             let admitted = Admitted::new(socket, peer, slot, open.clone());
             let span = tracing::info_span!("srt", %peer);
-            ingest.connections.spawn(
-                serve_connection(ingest.clone(), admitted, token.clone()).instrument(span),
-            );
+            ingest
+                .connections
+                .spawn(serve_connection(ingest.clone(), admitted, token.clone()).instrument(span));
         }
     }
 }
-

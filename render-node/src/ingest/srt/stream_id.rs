@@ -80,7 +80,10 @@ mod tests {
     #[test]
     fn the_access_control_form_and_a_bare_key_name_the_key() {
         assert_eq!(publish_key("#!::r=live/sk_abc,m=publish"), Ok("sk_abc"));
-        assert_eq!(publish_key("#!::m=publish,r=live/sk_abc,u=cam1"), Ok("sk_abc"));
+        assert_eq!(
+            publish_key("#!::m=publish,r=live/sk_abc,u=cam1"),
+            Ok("sk_abc")
+        );
         assert_eq!(publish_key("#!::r=live/sk_abc"), Ok("sk_abc"));
         assert_eq!(publish_key("sk_abc"), Ok("sk_abc"));
         assert_eq!(publish_key("live/sk_abc"), Ok("sk_abc"));
