@@ -50,8 +50,9 @@ const SRTO_STREAMID: c_int = 46;
 const AGAIN: [c_int; 2] = [6002, 6003];
 /// The longest stream id SRT carries.
 const MAX_STREAM_ID: usize = 512;
-/// libsrt's `LOG_ERR`: its own log goes to stderr, and notices there would be noise.
-const LOG_ERR: c_int = 3;
+/// libsrt's `LOG_CRIT`: its own log goes to stderr, where even its "errors" are routine
+/// (every empty poll of a non-blocking accept is one).
+const LOG_CRIT: c_int = 2;
 
 /// An SRT call failed.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +96,7 @@ fn startup() {
     START.call_once(|| {
         // SAFETY: plain library calls with no arguments to get wrong.
         unsafe {
-            srt_setloglevel(LOG_ERR);
+            srt_setloglevel(LOG_CRIT);
             srt_startup();
         }
     });

@@ -61,7 +61,11 @@ fn the_callback_decides_on_the_stream_id_and_accepted_callers_send_ts() {
         Duration::from_millis(120),
         Box::new(move |peer: SocketAddr, sid: &str| {
             log.lock().unwrap().push((peer, sid.to_owned()));
-            if sid == "good" { Ok(()) } else { Err(1403) }
+            if sid == "#!::r=live/good,m=publish" {
+                Ok(())
+            } else {
+                Err(1403)
+            }
         }),
     )
     .unwrap();
@@ -76,7 +80,7 @@ fn the_callback_decides_on_the_stream_id_and_accepted_callers_send_ts() {
         "a rejected caller was accepted"
     );
 
-    let mut good = caller(port, "good");
+    let mut good = caller(port, "#!::r=live/good,m=publish");
     let t0 = Instant::now();
     let (socket, peer) = loop {
         if let Some(a) = listener.accept().unwrap() {
@@ -86,7 +90,7 @@ fn the_callback_decides_on_the_stream_id_and_accepted_callers_send_ts() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(peer.ip().to_string(), "127.0.0.1");
-    assert_eq!(socket.stream_id().unwrap(), "good");
+    assert_eq!(socket.stream_id().unwrap(), "#!::r=live/good,m=publish");
     socket
         .set_receive_timeout(Duration::from_millis(100))
         .unwrap();
@@ -113,6 +117,6 @@ fn the_callback_decides_on_the_stream_id_and_accepted_callers_send_ts() {
     let seen = seen.lock().unwrap();
     assert_eq!(
         seen.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(),
-        ["bad", "good"]
+        ["bad", "#!::r=live/good,m=publish"]
     );
 }

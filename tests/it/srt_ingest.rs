@@ -15,16 +15,10 @@ use crate::ingest::{
     wait_pixel,
 };
 
-/// The URL a publisher calls with `stream_id` (URL-encoded, as ffmpeg decodes it).
+/// The URL a publisher calls with `stream_id` (as is: ffmpeg passes the query value on
+/// without decoding it).
 fn srt_url(port: u16, stream_id: &str) -> String {
-    let encoded: String = stream_id
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("srt://127.0.0.1:{port}?streamid={encoded}")
+    format!("srt://127.0.0.1:{port}?streamid={stream_id}")
 }
 
 fn access_control(key: &str) -> String {
