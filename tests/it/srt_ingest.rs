@@ -42,7 +42,7 @@ async fn refused(node: &NodeProcess, mut encoder: Encoder, what: &str, log_says:
 async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a_deleted_key_is_cut()
  {
     let app = spawn_app_with_private_urls(true).await;
-    let receiver = Receiver::start("srt-ingest", crate::ingest::W, crate::ingest::H);
+    let receiver = Receiver::start_with_audio("srt-ingest", crate::ingest::W, crate::ingest::H);
     let (key_id, key) = ingest_stream(&app, &receiver).await;
     let srt_port = free_port();
     let node = spawn_node_with_env(
