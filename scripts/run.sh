@@ -66,7 +66,7 @@ for _ in $(seq 1 60); do
 done
 curl -fsS "http://$HTTP_ADDR/readyz" >/dev/null || { echo "the control plane is not ready" >&2; exit 1; }
 
-NODE_ID="${NODE_ID:-local-node}" NODE_CAPACITY="${NODE_CAPACITY:-2}" CONTROL_PLANE_URL="http://$HTTP_ADDR" \
+NODE_ID="${NODE_ID:-local-node}" NODE_CAPACITY="${NODE_CAPACITY:-32}" CONTROL_PLANE_URL="http://$HTTP_ADDR" \
   METRICS_ADDR="${METRICS_ADDR:-127.0.0.1:9091}" "$node_bin" serve & pids+=($!)
 
 token="$("$cp_bin" token --tenant demo --ttl 12h)"

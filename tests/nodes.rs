@@ -104,6 +104,30 @@ impl NodeProcess {
         }
     }
 
+    /// Waits up to `timeout` for `needle` in the node's log; panics with the log (and
+    /// `what`) when it does not come.
+    pub async fn wait_for_log(&self, needle: &str, timeout: Duration, what: &str) {
+        let t0 = std::time::Instant::now();
+        while !self.log_text().contains(needle) {
+            assert!(t0.elapsed() < timeout, "{what}:\n{}", self.log_text());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits up to 15 s for the node's RTMP ingest to accept connections; its address.
+    pub async fn wait_ingest_listening(&self) -> String {
+        let addr = format!("127.0.0.1:{}", self.ingest_port);
+        let t0 = std::time::Instant::now();
+        while tokio::net::TcpStream::connect(&addr).await.is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "ingest never listened"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        addr
+    }
+
     /// The RTMP URL an encoder publishes `stream_key` to on this node.
     pub fn ingest_url(&self, stream_key: &str) -> String {
         format!("rtmp://127.0.0.1:{}/live/{stream_key}", self.ingest_port)

@@ -297,6 +297,43 @@ impl TestApp {
         Answer { status, body }
     }
 
+    /// Uploads `body` as an asset with `content_type`, as the holder of `token`.
+    pub async fn upload(&self, token: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        self.raw(
+            Method::POST,
+            "/stream/assets",
+            Some(token),
+            content_type,
+            body,
+        )
+        .await
+    }
+
+    /// GETs a non-JSON path of this control plane as `tenant` (a preview, a page).
+    pub async fn get_raw(&self, path: &str, tenant: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.token(tenant))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The text at `url` (any server: a node's `/metrics`, this one's), with an optional
+    /// bearer token.
+    pub async fn text(&self, url: &str, bearer: Option<&str>) -> String {
+        let mut req = self.client.get(url);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+            .await
+            .expect("request sent")
+            .text()
+            .await
+            .expect("body read")
+    }
+
     /// GET as `tenant`.
     pub async fn get(&self, path: &str, tenant: &str) -> Answer {
         self.call(Method::GET, path, Some(tenant), None).await

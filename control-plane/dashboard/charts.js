@@ -1,6 +1,8 @@
 // A small time-series line chart drawn on a <canvas>: the samples of the last WINDOW_MS (or
 // since the first sample, at least MIN_SPAN_MS, so a fresh stream fills the chart at once).
 
+import { fitCanvas } from "./dom.js";
+
 const WINDOW_MS = 120_000;
 const MIN_SPAN_MS = 10_000;
 const MAX_POINTS = 600;
@@ -39,17 +41,9 @@ export class Chart {
   }
 
   draw() {
-    const c = this.canvas;
-    const dpr = window.devicePixelRatio || 1;
-    const w = c.clientWidth;
-    const h = c.clientHeight;
-    if (!w || !h) return;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(h * dpr);
-    }
-    const g = c.getContext("2d");
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const fitted = fitCanvas(this.canvas);
+    if (!fitted) return;
+    const { g, w, h } = fitted;
     g.clearRect(0, 0, w, h);
 
     const now = Date.now();

@@ -1,5 +1,6 @@
 // Page helpers every part of the dashboard uses: building elements without parsing HTML,
-// toasts, buttons that disable themselves while their call runs, and value formatting.
+// toasts, buttons that disable themselves while their call runs, value formatting, and a
+// canvas sized to its CSS box.
 // Holds no state of its own.
 
 /** The element with this id. */
@@ -71,4 +72,22 @@ export function kbps(v) {
 /** Unix milliseconds in the reader's locale; "—" for none. */
 export function time(ms) {
   return ms ? new Date(ms).toLocaleString() : "—";
+}
+
+/**
+ * Sizes a canvas's backing store to its CSS box at the screen's pixel ratio and returns a 2D
+ * context drawing in CSS pixels, with the box's size; null while the canvas is not laid out.
+ */
+export function fitCanvas(c) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = c.clientWidth;
+  const h = c.clientHeight;
+  if (!w || !h) return null;
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+  }
+  const g = c.getContext("2d");
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return { g, w, h };
 }

@@ -2,6 +2,8 @@
 // stream's resolution. Layers can be dragged (move), resized by their bottom-right corner,
 // and nudged with the arrow keys; the owner is told when a gesture ends.
 
+import { fitCanvas } from "./dom.js";
+
 const HANDLE_CSS_PX = 10;
 const SNAP_CSS_PX = 8;
 const NUDGE_DEBOUNCE_MS = 350;
@@ -191,18 +193,11 @@ export class Schematic {
   }
 
   draw() {
+    const fitted = fitCanvas(this.canvas);
+    if (!fitted) return;
+    const { g, w, h } = fitted;
     const c = this.canvas;
-    const dpr = window.devicePixelRatio || 1;
-    const w = c.clientWidth;
-    const h = c.clientHeight;
-    if (!w || !h) return;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(h * dpr);
-    }
-    const g = c.getContext("2d");
     const s = w / this.width;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.fillStyle = "#0b0d10";
     g.fillRect(0, 0, w, h);
     // Thirds, a framing aid.

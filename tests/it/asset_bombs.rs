@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use image::{ImageFormat, Rgba, RgbaImage};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use stream_manager_tests::control_plane_process::ControlPlaneProcess;
 use stream_manager_tests::proc_stats::rss_kib;
 use stream_manager_tests::{TestApp, spawn_app, spawn_app_with};
@@ -40,37 +40,13 @@ async fn a_png_bomb_is_refused_from_its_header_while_a_4k_image_fits() {
     let token = app.token("acme");
     let bomb = png(8192, 8192, 0);
     eprintln!("FIGURE bomb_png_size={} bytes", bomb.len());
-    let r = app
-        .raw(
-            Method::POST,
-            "/stream/assets",
-            Some(&token),
-            "image/png",
-            bomb,
-        )
-        .await;
+    let r = app.upload(&token, "image/png", bomb).await;
     r.expect(422);
     // A 4096² RGBA image is within the dimensions but over the 48 MiB decode budget.
-    let r = app
-        .raw(
-            Method::POST,
-            "/stream/assets",
-            Some(&token),
-            "image/png",
-            png(4096, 4096, 0),
-        )
-        .await;
+    let r = app.upload(&token, "image/png", png(4096, 4096, 0)).await;
     r.expect(422);
     for (w, h) in [(3840, 2160), (4096, 2160)] {
-        let r = app
-            .raw(
-                Method::POST,
-                "/stream/assets",
-                Some(&token),
-                "image/png",
-                png(w, h, 1),
-            )
-            .await;
+        let r = app.upload(&token, "image/png", png(w, h, 1)).await;
         r.expect(201);
         assert_eq!(
             (r.data()["width"].as_u64(), r.data()["height"].as_u64()),

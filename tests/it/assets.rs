@@ -1,7 +1,6 @@
 use std::io::Cursor;
 
 use image::{ImageFormat, Rgba, RgbaImage};
-use reqwest::Method;
 use stream_manager_tests::spawn_app;
 
 fn png(w: u32, h: u32) -> Vec<u8> {
@@ -16,15 +15,7 @@ async fn images_are_validated_stored_once_and_served_back() {
     let app = spawn_app().await;
     let token = app.token("acme");
     let bytes = png(64, 32);
-    let up = app
-        .raw(
-            Method::POST,
-            "/stream/assets",
-            Some(&token),
-            "image/png",
-            bytes.clone(),
-        )
-        .await;
+    let up = app.upload(&token, "image/png", bytes.clone()).await;
     up.expect(201);
     assert_eq!(up.data()["width"], 64);
     assert_eq!(up.data()["height"], 32);
@@ -32,15 +23,7 @@ async fn images_are_validated_stored_once_and_served_back() {
     let id = up.data()["id"].as_str().unwrap().to_owned();
 
     // Content-addressed: the same bytes are the same asset.
-    let again = app
-        .raw(
-            Method::POST,
-            "/stream/assets",
-            Some(&token),
-            "image/png",
-            bytes.clone(),
-        )
-        .await;
+    let again = app.upload(&token, "image/png", bytes.clone()).await;
     assert_eq!(again.data()["id"], id.as_str());
 
     app.get(&format!("/stream/assets/{id}"), "acme")
@@ -78,23 +61,13 @@ async fn broken_empty_huge_and_foreign_formats_are_refused() {
         b"hello".to_vec(),
         vec![],
     ] {
-        let r = app
-            .raw(
-                Method::POST,
-                "/stream/assets",
-                Some(&token),
-                "application/octet-stream",
-                body,
-            )
-            .await;
+        let r = app.upload(&token, "application/octet-stream", body).await;
         r.expect(422);
     }
     // Over the app's 1 MiB cap.
     let r = app
-        .raw(
-            Method::POST,
-            "/stream/assets",
-            Some(&token),
+        .upload(
+            &token,
             "application/octet-stream",
             vec![0u8; 2 * 1024 * 1024],
         )
@@ -104,15 +77,7 @@ async fn broken_empty_huge_and_foreign_formats_are_refused() {
     let mut bomb = png(1, 1);
     bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-    app.raw(
-        Method::POST,
-        "/stream/assets",
-        Some(&token),
-        "image/png",
-        bomb,
-    )
-    .await
-    .expect(422);
+    app.upload(&token, "image/png", bomb).await.expect(422);
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM assets")
         .fetch_one(&app.state.db)
         .await

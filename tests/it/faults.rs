@@ -79,15 +79,11 @@ async fn setup(app: &TestApp) -> Value {
 /// Frames rendered so far, from the node's Prometheus endpoint (independent of Redis).
 async fn frames(app: &TestApp, node_http: &str) -> f64 {
     let text = app
-        .client
-        .get(format!("http://{node_http}/metrics"))
-        .bearer_auth(stream_manager_tests::nodes::METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text(
+            &format!("http://{node_http}/metrics"),
+            Some(stream_manager_tests::nodes::METRICS_TOKEN),
+        )
+        .await;
     text.lines()
         .find(|l| l.starts_with("stream_frames_total"))
         .and_then(|l| l.rsplit(' ').next())

@@ -136,13 +136,7 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     app.get("/nodes", "acme").await.expect(404);
 
     // The preview is the node's current frame: the red box top-left on navy.
-    let jpeg = app
-        .client
-        .get(format!("{}/stream/preview.jpg", app.base))
-        .bearer_auth(app.token("acme"))
-        .send()
-        .await
-        .unwrap();
+    let jpeg = app.get_raw("/stream/preview.jpg", "acme").await;
     assert_eq!(jpeg.status().as_u16(), 200);
     assert_eq!(jpeg.headers()["content-type"], "image/jpeg");
     let img = image::load_from_memory(&jpeg.bytes().await.unwrap())
@@ -191,18 +185,8 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
     assert!(p[0] > 180 && p[1] < 80, "rtsp preview box not red: {p:?}");
 
     // The node serves Prometheus metrics for its streams.
-    let node_metrics = app
-        .client
-        .get(format!(
-            "http://{}/metrics",
-            fleet["data"]["nodes"][0]["httpAddr"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let node_http = fleet["data"]["nodes"][0]["httpAddr"].as_str().unwrap();
+    let node_metrics = app.text(&format!("http://{node_http}/metrics"), None).await;
     assert!(node_metrics.contains("node_capacity"), "{node_metrics}");
 
     // Frames and metrics flow.

@@ -22,15 +22,7 @@ async fn metrics_count_requests_by_route_and_status() {
     app.call(Method::GET, "/stream/status", None, None)
         .await
         .expect(401);
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.text(&format!("{}/metrics", app.base), None).await;
     assert!(
         text.lines().any(|l| l.starts_with("http_requests_total")
             && l.contains("route=\"/stream/status\"")

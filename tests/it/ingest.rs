@@ -334,15 +334,12 @@ async fn another_tenants_key_is_refused_as_a_layer_source_and_keys_never_reach_t
     let value = theirs.data()["key"].as_str().unwrap().to_owned();
     let encoder = Encoder::publish(&node.ingest_url(&value), "0x00FF00", "320x180");
     // ffmpeg takes a while to start on a loaded machine: wait for the publish itself.
-    let t0 = Instant::now();
-    while !node.log_text().contains("encoder publishing") {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the encoder never published:\n{}",
-            node.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    node.wait_for_log(
+        "encoder publishing",
+        Duration::from_secs(20),
+        "the encoder never published",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(encoder);
     let log = node.log_text();
@@ -353,13 +350,8 @@ async fn another_tenants_key_is_refused_as_a_layer_source_and_keys_never_reach_t
 async fn connections_that_close_before_publishing_end_at_once() {
     let app = spawn_app_with_private_urls(true).await;
     let node = spawn_node(&app, "node-a", 1);
-    let addr = format!("127.0.0.1:{}", node.ingest_port);
+    let addr = node.wait_ingest_listening().await;
     // A load balancer's TCP health check: connect, then close. Twenty of them.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while tokio::net::TcpStream::connect(&addr).await.is_err() {
-        assert!(Instant::now() < deadline, "ingest never listened");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let t0 = Instant::now();
     for _ in 0..20 {
         drop(tokio::net::TcpStream::connect(&addr).await.unwrap());

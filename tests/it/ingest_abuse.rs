@@ -17,15 +17,12 @@ async fn a_stream_key_stays_out_of_the_nodes_log_with_every_library_at_debug() {
     // ffmpeg's releaseStream/FCPublish, which carry the key) included.
     let node = spawn_node_with_env(&app, "node-a", 1, &[("RUST_LOG", "debug")]);
     let encoder = Encoder::publish(&node.ingest_url(&value), "0x00FF00", "320x180");
-    let t0 = Instant::now();
-    while !node.log_text().contains("encoder publishing") {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the encoder never published:\n{}",
-            node.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    node.wait_for_log(
+        "encoder publishing",
+        Duration::from_secs(30),
+        "the encoder never published",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(encoder);
     let log = node.log_text();
@@ -64,12 +61,7 @@ async fn handshake(source: &str, addr: &str) -> Duration {
 async fn idle_connections_from_one_address_neither_hold_the_ingest_nor_stay_open() {
     let app = spawn_app_with_private_urls(true).await;
     let node = spawn_node_with_env(&app, "node-a", 1, &[]);
-    let addr = format!("127.0.0.1:{}", node.ingest_port);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while tokio::net::TcpStream::connect(&addr).await.is_err() {
-        assert!(Instant::now() < deadline, "ingest never listened");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let addr = node.wait_ingest_listening().await;
     // 700 connections from one address that shake hands, then trickle a never-ending
     // message (one byte every 500 ms keeps the library's read timeout from firing) and
     // never publish.
@@ -199,12 +191,7 @@ async fn large_messages_before_a_publish_are_not_buffered() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app_with_private_urls(true).await;
     let node = spawn_node_with_env(&app, "node-a", 1, &[]);
-    let addr = format!("127.0.0.1:{}", node.ingest_port);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while tokio::net::TcpStream::connect(&addr).await.is_err() {
-        assert!(Instant::now() < deadline, "ingest never listened");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let addr = node.wait_ingest_listening().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss(node.child.id());
     // Sixteen clients, each starting a 9 MB command message in one chunk stream after

@@ -65,13 +65,7 @@ async fn node_metrics_and_snapshots_need_the_metrics_token_or_a_signed_url() {
     let other = signed.replace(&stream_id, &uuid::Uuid::new_v4().to_string());
     assert_eq!(get(other).await, 404, "another stream's signature");
     // The tenant's preview goes through the control plane, which signs its fetch.
-    let preview = app
-        .client
-        .get(format!("{}/stream/preview.jpg", app.base))
-        .bearer_auth(app.token("acme"))
-        .send()
-        .await
-        .unwrap();
+    let preview = app.get_raw("/stream/preview.jpg", "acme").await;
     assert_eq!(preview.status().as_u16(), 200);
     assert_eq!(preview.headers()["content-type"], "image/jpeg");
 

@@ -134,15 +134,7 @@ async fn the_method_label_names_only_standard_methods() {
         .send()
         .await
         .unwrap();
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.text(&format!("{}/metrics", app.base), None).await;
     assert!(!metrics.contains("XUNBOUNDED42"), "{metrics}");
     assert!(metrics.contains("method=\"other\""), "{metrics}");
 }

@@ -37,15 +37,7 @@ async fn another_tenants_ids_are_invisible_and_untouchable() {
         img.write_to(&mut c, image::ImageFormat::Png).unwrap();
         c.into_inner()
     };
-    let asset = app
-        .raw(
-            Method::POST,
-            "/stream/assets",
-            Some(&app.token(acme)),
-            "image/png",
-            png,
-        )
-        .await;
+    let asset = app.upload(&app.token(acme), "image/png", png).await;
     let asset = asset.data()["id"].as_str().unwrap().to_owned();
     let snapshot = |app: &stream_manager_tests::TestApp| {
         let db = app.state.db.clone();

@@ -7,6 +7,11 @@
 //! deletes streams. For operators and machines: [`nodes`] (the fleet), [`internal`] (the
 //! render nodes' API), [`health`] (probes and Prometheus), [`openapi`] (the document), and
 //! [`dashboard`] (the web UI at `/`).
+//!
+//! Handlers look alike on purpose (`duplicates` pairs their signatures and `utoipa::path`
+//! attributes): each names its own extractors, body type and documented answers, because
+//! the OpenAPI document is generated from exactly those lines and a shared macro would hide
+//! what each operation accepts and answers.
 
 pub mod assets;
 pub mod config;

@@ -127,7 +127,8 @@ impl Node {
     /// What admission looks at, as of the last tick.
     fn load(&self) -> Load {
         Load {
-            busy: self.busy(),
+            running: self.held.len(),
+            starting: self.starting.load(Ordering::Relaxed),
             draining: self.draining.load(Ordering::Relaxed),
             cpu_percent: self.cpu_percent(),
             cores: cores(),
@@ -135,14 +136,9 @@ impl Node {
         }
     }
 
-    /// Streams running or being started.
-    fn busy(&self) -> usize {
-        self.held.len() + self.starting.load(Ordering::Relaxed)
-    }
-
-    /// Slots left for new streams.
+    /// Streams the node can still take: slots under its capacity that its CPU also covers.
     pub(crate) fn free_slots(&self) -> usize {
-        self.links.cfg.limits.capacity.saturating_sub(self.busy())
+        admission::free_slots(&self.links.cfg.limits, &self.load())
     }
 
     /// Whether the node should take another job: not draining, a free slot, CPU and memory

@@ -8,10 +8,12 @@ use secrecy::SecretString;
 use shared::env::{self, EnvError};
 use shared::media_url::MediaPolicy;
 
-/// The operator's limits (`NODE_CAPACITY`, `NODE_MAX_CPU_PERCENT`, `NODE_MAX_MEMORY_*`).
+/// The operator's limits (`NODE_CAPACITY`, `NODE_MAX_CPU_PERCENT`, `NODE_MAX_MEMORY_*`,
+/// `NODE_STREAM_CPU_PERCENT`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
-    /// Streams the node may run at once.
+    /// Streams the node may run at once, at most: a ceiling; the CPU the streams are
+    /// measured to cost decides how many it really takes.
     pub capacity: usize,
     /// Percent of the machine's CPU (all cores) above which no job is taken.
     pub max_cpu_percent: f64,
@@ -19,7 +21,18 @@ pub struct Limits {
     pub max_memory_percent: f64,
     /// Bytes in use above which no job is taken, whatever the percentage.
     pub max_memory_bytes: Option<u64>,
+    /// What a stream is expected to cost, in percent of one core, before the node has
+    /// measured its own.
+    pub stream_cpu_percent: f64,
 }
+
+/// `NODE_CAPACITY` when unset: a ceiling high enough that the measured CPU decides.
+pub const DEFAULT_CAPACITY: usize = 32;
+
+/// `NODE_STREAM_CPU_PERCENT` when unset: a 720p30 production scene costs about a quarter of
+/// a core here, a 1080p30 one about a core; half a core keeps the first starts on an empty
+/// node from overshooting before anything is measured.
+pub const DEFAULT_STREAM_CPU_PERCENT: f64 = 50.0;
 
 /// Everything a fleet node needs.
 #[derive(Debug, Clone)]
@@ -65,6 +78,21 @@ fn percent(name: &'static str, default: f64) -> Result<f64, EnvError> {
             name,
             value: v.to_string(),
             reason: "must be a percentage above 0 and at most 100".into(),
+        })
+    }
+}
+
+/// `NODE_STREAM_CPU_PERCENT`: percent of one core, so above 100 is allowed (a 4K stream).
+fn stream_cpu_percent() -> Result<f64, EnvError> {
+    const NAME: &str = "NODE_STREAM_CPU_PERCENT";
+    let v: f64 = env::parse_or(NAME, DEFAULT_STREAM_CPU_PERCENT)?;
+    if v.is_finite() && v >= 1.0 {
+        Ok(v)
+    } else {
+        Err(EnvError::Invalid {
+            name: NAME,
+            value: v.to_string(),
+            reason: "must be a percentage of one core, at least 1".into(),
         })
     }
 }
@@ -158,10 +186,11 @@ impl NodeConfig {
             srt_latency: std::time::Duration::from_millis(env::parse_or("SRT_LATENCY_MS", 120)?),
             media: MediaPolicy::from_env()?,
             limits: Limits {
-                capacity: env::parse_or("NODE_CAPACITY", 2)?,
+                capacity: env::parse_or("NODE_CAPACITY", DEFAULT_CAPACITY)?,
                 max_cpu_percent: percent("NODE_MAX_CPU_PERCENT", 90.0)?,
                 max_memory_percent: percent("NODE_MAX_MEMORY_PERCENT", 90.0)?,
                 max_memory_bytes: bytes("NODE_MAX_MEMORY_BYTES")?,
+                stream_cpu_percent: stream_cpu_percent()?,
             },
         })
     }
@@ -190,6 +219,7 @@ pub(crate) fn test_config(node_id: &str) -> NodeConfig {
             max_cpu_percent: 90.0,
             max_memory_percent: 90.0,
             max_memory_bytes: None,
+            stream_cpu_percent: 50.0,
         },
     }
 }

@@ -90,19 +90,24 @@ pub fn temp_path(name: &str) -> PathBuf {
 /// Renders `frames` frames of `spec` as fast as possible into an FLV file.
 pub fn render_flv(spec: &StreamSpec, frames: u64) -> PathBuf {
     let out = temp_path("out.flv");
-    let h = engine()
+    start_with_file(spec, false, frames, &out).wait().unwrap();
+    out
+}
+
+/// Starts `spec` for `frames` frames (in real time when `live`, to its configured outputs as
+/// well), writing them to the FLV file `out` too.
+pub fn start_with_file(spec: &StreamSpec, live: bool, frames: u64, out: &Path) -> StreamHandle {
+    engine()
         .start(
             spec,
             StreamOptions {
-                live: false,
+                live,
                 max_frames: Some(frames),
-                extra_outputs: vec![OutputTarget::File(out.clone())],
+                extra_outputs: vec![OutputTarget::File(out.to_path_buf())],
                 ..StreamOptions::default()
             },
         )
-        .unwrap();
-    h.wait().unwrap();
-    out
+        .unwrap()
 }
 
 /// Decoded RGB frames of a media file.

@@ -33,6 +33,21 @@ fn next_version(spec: &StreamSpec) -> StreamSpec {
     s
 }
 
+/// The next version of `spec`, putting `scene` on air with a 400 ms linear `kind` transition.
+fn switch_scene(spec: &StreamSpec, scene: Uuid, kind: SceneTransitionKind) -> StreamSpec {
+    let mut s = next_version(spec);
+    s.active_scene_id = scene;
+    s.change = Some(ChangeHint::Scene {
+        scene_id: scene,
+        transition: SceneTransition {
+            kind,
+            duration_ms: 400,
+            easing: Easing::Linear,
+        },
+    });
+    s
+}
+
 /// Pulls tapped frames until one with index >= `index`, returning all frames seen.
 fn frames_until(h: &render_node::StreamHandle, index: u64) -> Vec<TapFrame> {
     let mut seen = Vec::new();
@@ -138,16 +153,7 @@ fn scene_fade_and_slide_transitions() {
         6
     ));
 
-    let mut fade = next_version(&spec);
-    fade.active_scene_id = b;
-    fade.change = Some(ChangeHint::Scene {
-        scene_id: b,
-        transition: SceneTransition {
-            kind: SceneTransitionKind::Fade,
-            duration_ms: 400,
-            easing: Easing::Linear,
-        },
-    });
+    let fade = switch_scene(&spec, b, SceneTransitionKind::Fade);
     let Applied::AtFrame(at) = h.apply(&fade).unwrap() else {
         panic!()
     };
@@ -163,16 +169,7 @@ fn scene_fade_and_slide_transitions() {
     );
     assert!(close(frames.last().unwrap().at(160, 120), [0, 0, 255], 6));
 
-    let mut slide = next_version(&fade);
-    slide.active_scene_id = a;
-    slide.change = Some(ChangeHint::Scene {
-        scene_id: a,
-        transition: SceneTransition {
-            kind: SceneTransitionKind::Slide,
-            duration_ms: 400,
-            easing: Easing::Linear,
-        },
-    });
+    let slide = switch_scene(&fade, a, SceneTransitionKind::Slide);
     let Applied::AtFrame(at) = h.apply(&slide).unwrap() else {
         panic!()
     };

@@ -112,17 +112,7 @@ fn a_failing_destination_does_not_stop_the_others() {
     let mut spec = spec(vec![color(s, "#00FF00", (0, 0, 320, 240), 0)]);
     spec.config.outputs = vec![format!("rtmp://127.0.0.1:{}/live/x", free_port())];
     let file = temp_path("kept.flv");
-    let h = engine()
-        .start(
-            &spec,
-            StreamOptions {
-                live: true,
-                max_frames: Some(75),
-                extra_outputs: vec![OutputTarget::File(file.clone())],
-                ..StreamOptions::default()
-            },
-        )
-        .unwrap();
+    let h = start_with_file(&spec, true, 75, &file);
     let report = h.wait().unwrap();
     let states: Vec<OutputState> = report.outputs.iter().map(|o| o.state).collect();
     assert!(states.contains(&OutputState::Active), "{states:?}");

@@ -2,8 +2,6 @@
 
 use std::process::Command;
 
-use render_node::StreamOptions;
-use render_node::output::OutputTarget;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -54,17 +52,7 @@ fn video_file_loops_and_its_audio_is_mixed_in() {
     )]);
     let out = temp_path("video.flv");
     // 2.5 s in real time: the one-second clip has to loop twice.
-    let h = engine()
-        .start(
-            &spec,
-            StreamOptions {
-                live: true,
-                max_frames: Some(75),
-                extra_outputs: vec![OutputTarget::File(out.clone())],
-                ..StreamOptions::default()
-            },
-        )
-        .unwrap();
+    let h = start_with_file(&spec, true, 75, &out);
     h.wait().unwrap();
     let frames = decode(&out);
     assert!(frames.len() >= 70, "{} frames", frames.len());
