@@ -112,6 +112,10 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rms = receiver.audio_rms(1.0);
     eprintln!("FIGURE srt_feed_audio_rms={rms:.0} rms");
+    assert!(
+        rms > 500.0,
+        "the SRT feed's audio is not in the output: {rms}"
+    );
 
     // A bare key as the stream id works too, and replaces the first publisher.
     let mut red = Encoder::publish_srt(&srt_url(srt_port, &key), "0xFF0000", "320x180");
