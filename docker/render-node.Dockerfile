@@ -67,8 +67,8 @@ ENV METRICS_ADDR=0.0.0.0:9091 \
     RUST_LOG=info \
     HOME=/var/lib/render-node \
     XDG_CACHE_HOME=/var/lib/render-node/.cache
-# 1935 RTMP ingest (tenants' encoders), 9000/udp SRT ingest, 8554 RTSP preview, 9091
-# Prometheus metrics.
+# 1935 RTMP ingest (tenants' encoders), 9000/udp SRT ingest (SRT_ADDR, which Terraform's user
+# data sets), 8554 RTSP preview, 9091 Prometheus metrics.
 EXPOSE 1935 9000/udp 8554 9091
 
 USER 10001:10001

@@ -6,6 +6,9 @@
 # workload during which node sim-0 (a process of its own) is SIGKILLed at a third of the run.
 # Prints `FIGURE name=value unit` lines (scripts/bench-report.sh reads them).
 # Usage: bash scripts/bench-fleet.sh [NODES] [STREAMS_PER_NODE] [SECONDS]
+# FLEET_DB (database, default sm_fleet), FLEET_NAMESPACE (Redis/AMQP prefix, default fleet.),
+# FLEET_CP_PORTS (the two control planes' ports, default "18281 18282") and FLEET_NODE_PORT
+# (the first node's /metrics port, default 19100) let two runs share the machine.
 #
 # Postgres figures are this run's database alone; Redis is shared with whatever else runs
 # on this machine (its INFO counters are server-wide), so on a shared machine the Redis
@@ -23,17 +26,21 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stream-manager/target}
 export SQLX_OFFLINE=true
 
 # FLEET_PROFILE=debug runs debug builds (a quick check of the harness, not a measurement).
+# FLEET_BIN_DIR runs the control-plane and fleet-sim binaries found there instead of
+# building (to compare two builds).
 profile="${FLEET_PROFILE:-release}"
-if [ "$profile" = release ]; then
+bin_dir="${FLEET_BIN_DIR:-$CARGO_TARGET_DIR/$profile}"
+if [ -z "${FLEET_BIN_DIR:-}" ] && [ "$profile" = release ]; then
   cargo build --release -q -p control-plane -p render-node --bins
-else
+elif [ -z "${FLEET_BIN_DIR:-}" ]; then
   cargo build -q -p control-plane -p render-node --bins
 fi
-cp_bin="$CARGO_TARGET_DIR/$profile/control-plane"
-sim_bin="$CARGO_TARGET_DIR/$profile/fleet-sim"
+cp_bin="$bin_dir/control-plane"
+sim_bin="$bin_dir/fleet-sim"
 
 admin="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-db=sm_fleet
+db="${FLEET_DB:-sm_fleet}"
+node_port="${FLEET_NODE_PORT:-19100}"
 psql "$admin" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 tmp=$(mktemp -d)
 pids=()
@@ -44,13 +51,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A load harness, not a quota test: tenants run up to 30 streams (the default quota is 10)
+# and the workload outruns one tenant's request rate.
+export QUOTA_RUNNING_STREAMS=100000 QUOTA_STREAMS=100000 QUOTA_REQUESTS_PER_SECOND=0
 export JWT_SECRET="fleet-bench-secret-0123456789abcdef" NODE_SECRET="fleet-bench-node-secret-0123456789"
-export DATABASE_URL="${admin%/*}/$db" SM_NAMESPACE="fleet." RUST_LOG="${RUST_LOG:-warn}"
+export DATABASE_URL="${admin%/*}/$db" SM_NAMESPACE="${FLEET_NAMESPACE:-fleet.}" RUST_LOG="${RUST_LOG:-warn}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
 "$cp_bin" migrate >/dev/null
 cp_urls=()
 cp_pids=()
-for port in 18281 18282; do
+for port in ${FLEET_CP_PORTS:-18281 18282}; do
   HTTP_ADDR="127.0.0.1:$port" DB_MAX_CONNECTIONS=16 MIGRATE_ON_START=false \
     "$cp_bin" >"$tmp/cp-$port.log" 2>&1 &
   pids+=($!) cp_pids+=($!) cp_urls+=("http://127.0.0.1:$port")
@@ -66,10 +76,11 @@ for i in $(seq 1 "$tenants"); do
   echo "fleet-$i $("$cp_bin" token --tenant "fleet-$i" --ttl 1d)"
 done >"$tmp/tokens"
 
-export CONTROL_PLANE_URL="$cp_list" INGEST_ADDR=off
-"$sim_bin" nodes --count 1 --first 0 --capacity "$capacity" >"$tmp/victim.log" 2>&1 &
+# The nodes show their per-stream series (the final accounting) to holders of this token.
+export CONTROL_PLANE_URL="$cp_list" INGEST_ADDR=off METRICS_TOKEN="fleet-bench-metrics-token"
+"$sim_bin" nodes --count 1 --first 0 --capacity "$capacity" --base-port "$node_port" >"$tmp/victim.log" 2>&1 &
 victim=$! pids+=($!)
-"$sim_bin" nodes --count $((nodes - 1)) --first 1 --capacity "$capacity" >"$tmp/nodes.log" 2>&1 &
+"$sim_bin" nodes --count $((nodes - 1)) --first 1 --capacity "$capacity" --base-port "$node_port" >"$tmp/nodes.log" 2>&1 &
 pids+=($!)
 sleep 2
 
@@ -95,7 +106,7 @@ EOF
 echo "fleet: $nodes nodes x $per_node streams ($streams streams, $tenants tenants), capacity $capacity, ${secs}s, $rps req/s, $(nproc) cores shared with every process (and other engineers' builds)"
 "$sim_bin" drive --api "$cp_list" --tokens "$tmp/tokens" --streams "$streams" --seconds "$secs" \
   --rps "$rps" --redis "$REDIS_URL" --namespace "$SM_NAMESPACE" --kill-pid "$victim" --kill-node sim-0 \
-  --node-count "$nodes" --mark "bash $tmp/mark.sh" | tee "$tmp/drive.out"
+  --node-count "$nodes" --node-base-port "$node_port" --mark "bash $tmp/mark.sh" | tee "$tmp/drive.out"
 
 # Steady-phase costs, per stream-second and per node-second.
 python3 - "$tmp/mark-start" "$tmp/mark-end" "$streams" "$nodes" "$(getconf CLK_TCK)" <<'PY'

@@ -8,6 +8,10 @@
 #               refresh, AMI at launch, ECR keeps deployed tags, free-slot scaling with
 #               scale-in protection, INSUFFICIENT_DATA alarmed, WAF redaction, app users,
 #               lock files, staggered windows, ...            -> scripts/check_deploy_rules.py
+#   fleet       the fleet's contracts with the code: METRICS_TOKEN sent by every render-node
+#               scrape (ADOT collector and compose Prometheus), SRT ingest on the NLB (UDP),
+#               sizing variables (ElastiCache cluster mode, Amazon MQ cluster, replicas)
+#                                                              -> scripts/check_deploy_fleet.py
 #   docker      build contexts, USER and HEALTHCHECK, pinned base images, the compose stack
 #               (127.0.0.1 only, required secrets, migrate first, monitoring mounted)
 #                                                              -> scripts/check_dockerfiles.py
@@ -125,6 +129,8 @@ section terraform "terraform: parse, variables, modules (python-hcl2)" \
   "$tools/python" "$scripts/check_terraform.py" "$root"
 section rules "terraform: the deploy review's findings" \
   "$tools/python" "$scripts/check_deploy_rules.py" "$root"
+section fleet "the fleet's contracts: metrics token, SRT ingest, sizing" \
+  "$tools/python" "$scripts/check_deploy_fleet.py" "$root"
 section docker "dockerfiles and compose" \
   "$tools/python" "$scripts/check_dockerfiles.py" "$root"
 

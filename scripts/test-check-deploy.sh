@@ -145,6 +145,36 @@ broken rules-no-datastore-alarms rules \
 broken rules-prometheus-without-alerts rules \
   'sed -i "s#monitoring/prometheus/alerts.yml#monitoring/prometheus/alerts-datastores.yml#" terraform/modules/stream_manager/main.tf'
 
+# ---- fleet: the deployment provides what the code needs ---------------------------------------
+broken fleet-collector-scrapes-nodes-without-token fleet \
+  'sed -i "/authorization = { type = \"Bearer\", credentials = \"\$\${env:METRICS_TOKEN}\" }/d" terraform/modules/prometheus/main.tf'
+broken fleet-collector-not-given-token fleet \
+  'sed -i "/secrets                = \[{ name = \"METRICS_TOKEN\"/d" terraform/modules/prometheus/main.tf'
+broken fleet-nodes-without-metrics-token fleet \
+  'sed -i "s/{ METRICS_TOKEN = var.metrics_token_secret_arn },/{},/" terraform/modules/render_nodes/main.tf'
+broken fleet-compose-scrape-without-token fleet \
+  'python3 -c "import pathlib; p=pathlib.Path(\"monitoring/prometheus/prometheus.yml\"); t=p.read_text(); a=\"    authorization:\n      type: Bearer\n      credentials: local-metrics-token\n\"; assert a in t; p.write_text(t.replace(a, \"\"))"'
+broken fleet-compose-scrape-wrong-token fleet \
+  'sed -i "s/credentials: local-metrics-token/credentials: another-token/" monitoring/prometheus/prometheus.yml'
+broken fleet-no-srt-listener fleet \
+  'python3 -c "import re,pathlib; p=pathlib.Path(\"terraform/modules/render_nodes/ingest.tf\"); t=p.read_text(); u=re.sub(r\"resource \\\"aws_lb_listener\\\" \\\"srt\\\" \{.*?\n\}\n\", \"\", t, flags=re.S); assert u != t; p.write_text(u)"'
+broken fleet-srt-listener-tcp fleet \
+  'sed -i "/resource \"aws_lb_listener\" \"srt\"/,/^}/s/protocol          = \"UDP\"/protocol          = \"TCP\"/" terraform/modules/render_nodes/ingest.tf'
+broken fleet-nodes-admit-no-srt fleet \
+  'sed -i "/resource \"aws_vpc_security_group_ingress_rule\" \"srt_from_lb\"/,/^}/s/ip_protocol                  = \"udp\"/ip_protocol                  = \"tcp\"/" terraform/modules/render_nodes/main.tf'
+broken fleet-group-not-in-srt-target-group fleet \
+  'sed -i "s/target_group_arns   = \[aws_lb_target_group.ingest.arn, aws_lb_target_group.srt.arn\]/target_group_arns   = [aws_lb_target_group.ingest.arn]/" terraform/modules/render_nodes/main.tf'
+broken fleet-node-without-srt-addr fleet \
+  'sed -i "/SRT_ADDR=/d" terraform/modules/render_nodes/user_data.sh.tftpl'
+broken fleet-redis-without-cluster-mode fleet \
+  'sed -i "s/num_node_groups            = var.cluster_mode ? var.num_shards : null/num_node_groups            = null/" terraform/modules/redis/main.tf'
+broken fleet-redis-url-ignores-cluster-mode fleet \
+  'sed -i "s#\${local.redis_scheme}://#rediss://#" terraform/modules/secrets/main.tf'
+broken fleet-collector-image-latest fleet \
+  'sed -i "s#aws-otel-collector:v0.43.3#aws-otel-collector:latest#" terraform/modules/prometheus/variables.tf'
+broken fleet-sizing-undocumented fleet \
+  'sed -i "s/redis_num_shards/redis_shard_count/g" terraform/README.md'
+
 # ---- docker: contexts, pins, compose policy ----------------------------------------------------
 broken dockerfile-copy-missing-file docker \
   'sed -i "s#^COPY migrations ./migrations#COPY migrations ./migrations\nCOPY does-not-exist.toml ./#" docker/control-plane.Dockerfile'

@@ -10,7 +10,8 @@ use crate::test_app::{AUDIENCE, JWT_SECRET, NODE_SECRET, TestApp};
 
 /// A running `control-plane` process, killed when dropped.
 pub struct ControlPlaneProcess {
-    /// `http://127.0.0.1:PORT`: the same for every process started on this port.
+    /// `http://IP:PORT` (127.0.0.1 unless started with [`Self::start_at`]): the same for every
+    /// process started on this address.
     pub base: String,
     port: u16,
     env: Vec<(&'static str, String)>,
@@ -45,11 +46,27 @@ impl ControlPlaneProcess {
         rust_log: &str,
         extra: &[(&'static str, String)],
     ) -> ControlPlaneProcess {
+        Self::start_bound(app, "127.0.0.1", port, rust_log, extra).await
+    }
+
+    /// [`Self::start`] listening on `ip` (another loopback address such as 127.0.0.2), so
+    /// several replicas can share one port behind one host name with several addresses.
+    pub async fn start_at(app: &TestApp, ip: &str, port: u16) -> ControlPlaneProcess {
+        Self::start_bound(app, ip, port, "info", &[]).await
+    }
+
+    async fn start_bound(
+        app: &TestApp,
+        ip: &str,
+        port: u16,
+        rust_log: &str,
+        extra: &[(&'static str, String)],
+    ) -> ControlPlaneProcess {
         let mut env = vec![
             ("DATABASE_URL", app.database_url.clone()),
             ("REDIS_URL", app.services.redis_url.clone()),
             ("AMQP_URL", app.services.amqp_url.clone()),
-            ("HTTP_ADDR", format!("127.0.0.1:{port}")),
+            ("HTTP_ADDR", format!("{ip}:{port}")),
             ("JWT_SECRET", JWT_SECRET.to_owned()),
             ("JWT_AUDIENCE", AUDIENCE.to_owned()),
             ("NODE_SECRET", NODE_SECRET.to_owned()),
@@ -59,10 +76,15 @@ impl ControlPlaneProcess {
             ("RUST_LOG", rust_log.to_owned()),
         ];
         env.extend(extra.iter().cloned());
-        let log = std::env::temp_dir().join(format!("{}control-plane.log", app.namespace));
+        let suffix = if ip == "127.0.0.1" {
+            String::new()
+        } else {
+            format!("-{ip}")
+        };
+        let log = std::env::temp_dir().join(format!("{}control-plane{suffix}.log", app.namespace));
         let child = spawn(&env, &log);
         let process = ControlPlaneProcess {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{ip}:{port}"),
             port,
             env,
             child,

@@ -59,7 +59,25 @@ impl PacketLog {
     /// Listens on a free port for one RTMP publish.
     pub fn start(name: &str) -> PacketLog {
         let port = free_port();
-        let url = format!("rtmp://127.0.0.1:{port}/live/{name}");
+        Self::listen(&format!("rtmp://127.0.0.1:{port}/live/{name}"))
+    }
+
+    /// Listens again where `self` listened (after its one publish ended), with a new log.
+    pub fn relisten(mut self) -> PacketLog {
+        let url = self.url.clone();
+        let _ = self.child.start_kill();
+        // Gone (its port free) before the new one binds it.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        drop(self);
+        Self::listen(&url)
+    }
+
+    /// Listens at `url` for one RTMP publish.
+    pub fn listen(url: &str) -> PacketLog {
+        let url = url.to_owned();
         // stdbuf: ffprobe's stdout to a pipe is block-buffered; each line must come when its
         // packet does.
         let mut child = Command::new("stdbuf")

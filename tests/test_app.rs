@@ -223,11 +223,22 @@ impl TestApp {
     /// its own that survives restarts; calls go to that process from then on (the in-process
     /// `state` and `flush_outbox` are no longer usable).
     pub async fn serve_from_process(&mut self) -> ControlPlaneProcess {
+        self.serve_from_process_with("info", &[]).await
+    }
+
+    /// [`Self::serve_from_process`] with `rust_log` as its `RUST_LOG` filter and more
+    /// variables (pool size, limits) set.
+    pub async fn serve_from_process_with(
+        &mut self,
+        rust_log: &str,
+        extra: &[(&'static str, String)],
+    ) -> ControlPlaneProcess {
         self.stop.cancel();
         if let Some(served) = self.served.take() {
             let _ = served.await;
         }
-        let process = ControlPlaneProcess::start(self, crate::nodes::free_port()).await;
+        let port = crate::nodes::free_port();
+        let process = ControlPlaneProcess::start_with_env(self, port, rust_log, extra).await;
         self.base = process.base.clone();
         process
     }

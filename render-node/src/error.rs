@@ -40,6 +40,9 @@ pub enum RenderError {
     /// The stream is no longer running.
     #[error("the stream has stopped")]
     Stopped,
+    /// A stream's own process failed or could not be talked to.
+    #[error("stream process: {0}")]
+    Isolation(String),
     /// An I/O failure (scene files).
     #[error("{what}: {source}")]
     Io {

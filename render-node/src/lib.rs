@@ -21,6 +21,8 @@
 //!   leases, live reports, drain, its HTTP endpoint).
 //! - [`ingest`]: RTMP ingest on a fleet node — encoders publish to any node, feeds become
 //!   layers anywhere.
+//! - [`isolation`]: `STREAM_ISOLATION=process` — each stream in a child process of the
+//!   node (`render-node stream-child`), restarted when it crashes, within a memory budget.
 //!
 //! What they share:
 //! - [`links`]: a fleet node's links to the rest of the system — settings, the control
@@ -33,6 +35,7 @@ pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod ingest;
+pub mod isolation;
 pub mod links;
 pub mod output;
 pub mod pipeline;

@@ -2,12 +2,14 @@
 //!
 //! `render-node render …` renders a scene file standalone (see `render-node/README.md`).
 //! `render-node serve` (or no command) joins the fleet, with settings from the environment:
-//! see [`render_node::fleet`].
+//! see [`render_node::fleet`]. `render-node stream-child` (hidden) is one stream's own
+//! process, which such a node starts: see [`render_node::isolation`].
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use render_node::isolation::child::ChildArgs;
 use render_node::links::NodeConfig;
 use render_node::standalone::{self, RenderArgs};
 
@@ -25,6 +27,9 @@ enum Command {
     Render(RenderArgs),
     /// Join the fleet (the default; settings from the environment, see the README)
     Serve,
+    /// One stream's own process, started by a fleet node (`STREAM_ISOLATION=process`)
+    #[command(hide = true)]
+    StreamChild(ChildArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
     let ran = match cli.command {
         Some(Command::Render(args)) => render(&args),
         None | Some(Command::Serve) => serve(),
+        Some(Command::StreamChild(args)) => render_node::isolation::child::run(&args),
     };
     // After SIGTERM's drain (or a standalone render): buffered spans go out before we exit.
     shared::telemetry::shutdown();

@@ -45,7 +45,7 @@ async fn live_status(app: &TestApp, base: &str) -> Value {
 
 /// The longest stretch in which the receiver decoded nothing, sampled every 10 ms while
 /// `running` holds.
-async fn longest_gap(receiver: Arc<Receiver>, running: Arc<AtomicBool>) -> Duration {
+pub(crate) async fn longest_gap(receiver: Arc<Receiver>, running: Arc<AtomicBool>) -> Duration {
     let mut last = (receiver.bytes(), Instant::now());
     let mut worst = Duration::ZERO;
     while running.load(Ordering::Relaxed) {

@@ -23,11 +23,13 @@ async fn renew(api: &ControlPlane, stream_id: Uuid, epoch: i64) -> bool {
     states[0].held
 }
 
+/// Lets every lease lapse: the nodes' leases and the claims' first-renewal guards.
 async fn expire_leases(app: &TestApp) {
-    sqlx::query("UPDATE streams SET lease_expires_at = now() - interval '1 second' WHERE node_id IS NOT NULL")
+    sqlx::query("UPDATE node_leases SET expires_at = now() - interval '1 second'")
         .execute(&app.state.db)
         .await
         .unwrap();
+    expire_claim_guard(app).await;
 }
 
 #[tokio::test]
@@ -148,4 +150,82 @@ async fn stop_fences_the_holder_and_failures_end_in_failed_with_a_reason() {
         status.body
     );
     app.cleanup_broker().await;
+}
+
+/// The row version of a stream: changes with every write to its row.
+async fn row_version(app: &TestApp, id: Uuid) -> String {
+    sqlx::query_scalar("SELECT xmin::text FROM streams WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn renewals_write_the_node_row_only_and_a_stream_the_node_dropped_is_taken_back() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for tenant in ["acme", "beta"] {
+        let started = app.post("/stream/start", tenant, json!({})).await;
+        ids.push(
+            started.data()["streamId"]
+                .as_str()
+                .unwrap()
+                .parse::<Uuid>()
+                .unwrap(),
+        );
+    }
+    let a = node(&app, "node-a");
+    let mut epochs = Vec::new();
+    for id in &ids {
+        epochs.push(a.claim(*id).await.unwrap().expect("claimed").epoch);
+    }
+    let before = [
+        row_version(&app, ids[0]).await,
+        row_version(&app, ids[1]).await,
+    ];
+    let all: Vec<Held> = ids
+        .iter()
+        .zip(&epochs)
+        .map(|(&stream_id, &epoch)| Held { stream_id, epoch })
+        .collect();
+    for _ in 0..3 {
+        let states = a.renew(all.clone()).await.unwrap().unwrap();
+        assert!(states.iter().all(|s| s.held), "{states:?}");
+    }
+    // Renewing held streams writes the node's lease, not the streams' rows.
+    let after = [
+        row_version(&app, ids[0]).await,
+        row_version(&app, ids[1]).await,
+    ];
+    assert_eq!(before, after, "a renewal wrote a stream row");
+
+    // The node drops the second stream without a release (it never arrived): once the
+    // claim is older than a lease, its renewals without it give it back for dispatch.
+    expire_claim_guard(&app).await;
+    assert!(renew(&a, ids[0], epochs[0]).await);
+    assert_eq!(
+        control_plane::dispatch::reaper::reap_once(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    // Listed again (late), the dropped stream is no longer the node's; the other one is.
+    let states = a.renew(all).await.unwrap().unwrap();
+    assert!(states[0].held, "the listed stream stays: {states:?}");
+    assert!(!states[1].held, "the dropped stream moved: {states:?}");
+    let b = node(&app, "node-b");
+    b.claim(ids[1])
+        .await
+        .unwrap()
+        .expect("node-b takes the dropped stream");
+    app.cleanup_broker().await;
+}
+
+/// Ages every claim past its first-renewal guard (the node leases stay as they are).
+async fn expire_claim_guard(app: &TestApp) {
+    sqlx::query("UPDATE streams SET lease_expires_at = now() - interval '1 second' WHERE node_id IS NOT NULL")
+        .execute(&app.state.db)
+        .await
+        .unwrap();
 }

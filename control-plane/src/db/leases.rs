@@ -1,9 +1,10 @@
 //! Stream leases: which render node holds a stream, fenced by an epoch that every claim bumps.
 //!
-//! A node claims a stream with a conditional UPDATE (nobody holds it, or the holder's lease
-//! lapsed), renews it every second, and loses it when the epoch moves — the reaper, a stop or
-//! a new start bump it. A node that cannot renew stops its own pipeline, since an RTMP server
-//! cannot check fencing tokens.
+//! A node claims a stream with a conditional UPDATE (nobody holds it, or its holder's node
+//! lease ended), holds it while its node lease lives (`super::node_leases`: renewed once per
+//! node, not per stream), and loses it when the epoch moves — the reaper, a stop or a new
+//! start bump it. A node that cannot renew stops its own pipeline, since an RTMP server cannot
+//! check fencing tokens.
 
 use sqlx::PgExecutor;
 
@@ -24,54 +25,31 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-/// Claims the stream for `node` when it is on air and nobody holds it.
+/// Claims the stream for `node` under its node lease at `node_epoch` (from
+/// `super::node_leases::extend`; the caller confirms that epoch with
+/// `super::node_leases::confirm` before it commits) when it is on air and nobody holds it:
+/// no holder, or one whose node epoch ended. `lease_expires_at` guards a fresh claim until
+/// the node's first renewal (a racing claimer rechecks it on the row it waited for).
 #[tracing::instrument(skip(db))]
 pub async fn claim(
     db: impl PgExecutor<'_>,
     stream_id: StreamId,
     node: &NodeId,
+    node_epoch: i64,
 ) -> sqlx::Result<Option<Claimed>> {
     sqlx::query_as!(
         Claimed,
         r#"UPDATE streams
-           SET node_id = $2, lease_epoch = lease_epoch + 1,
+           SET node_id = $2, node_epoch = $4, lease_epoch = lease_epoch + 1,
                lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
                claimed_at = now(), live_at = NULL, dispatch_attempts = dispatch_attempts + 1
            WHERE id = $1 AND desired_state <> 'stopped' AND failure_reason IS NULL
-             AND (node_id IS NULL OR lease_expires_at < now())
+             AND (node_id IS NULL OR (node_epoch IS NULL AND lease_expires_at < now()))
            RETURNING lease_epoch AS epoch, dispatch_attempts AS attempts"#,
         stream_id as _,
         node as _,
-        LEASE_TTL_MS as f64
-    )
-    .fetch_optional(db)
-    .await
-}
-
-/// What a renewal tells the node about a stream it holds.
-#[derive(Debug)]
-pub struct Renewed {
-    pub desired_state: String,
-    pub version: i64,
-}
-
-/// Extends the lease if `node` still holds it at `epoch`; `None` means it was lost.
-pub async fn renew(
-    db: impl PgExecutor<'_>,
-    stream_id: StreamId,
-    node: &NodeId,
-    epoch: i64,
-) -> sqlx::Result<Option<Renewed>> {
-    sqlx::query_as!(
-        Renewed,
-        r#"UPDATE streams
-           SET lease_expires_at = now() + make_interval(secs => $4::float8 / 1000)
-           WHERE id = $1 AND node_id = $2 AND lease_epoch = $3 AND desired_state <> 'stopped'
-           RETURNING desired_state, version"#,
-        stream_id as _,
-        node as _,
-        epoch,
-        LEASE_TTL_MS as f64
+        LEASE_TTL_MS as f64,
+        node_epoch
     )
     .fetch_optional(db)
     .await
@@ -106,8 +84,8 @@ pub async fn release(
 ) -> sqlx::Result<Option<(String, i64)>> {
     let row = sqlx::query!(
         r#"UPDATE streams
-           SET node_id = NULL, lease_epoch = lease_epoch + 1, lease_expires_at = NULL,
-               failure_reason = coalesce($4, failure_reason)
+           SET node_id = NULL, node_epoch = NULL, lease_epoch = lease_epoch + 1,
+               lease_expires_at = NULL, failure_reason = coalesce($4, failure_reason)
            WHERE id = $1 AND node_id = $2 AND lease_epoch = $3
            RETURNING tenant_id, version"#,
         stream_id as _,
@@ -123,8 +101,8 @@ pub async fn release(
 /// Forgets the holder (a stop or a new start): its next renewal fails and it stops.
 pub async fn fence(db: impl PgExecutor<'_>, stream_id: StreamId) -> sqlx::Result<()> {
     sqlx::query!(
-        r#"UPDATE streams SET node_id = NULL, lease_epoch = lease_epoch + 1, lease_expires_at = NULL,
-               live_at = NULL, claimed_at = NULL, dispatch_attempts = 0, failure_reason = NULL
+        r#"UPDATE streams SET node_id = NULL, node_epoch = NULL, lease_epoch = lease_epoch + 1,
+               lease_expires_at = NULL, live_at = NULL, claimed_at = NULL, dispatch_attempts = 0, failure_reason = NULL
            WHERE id = $1"#,
         stream_id as _
     )
@@ -143,18 +121,20 @@ pub struct Reaped {
     pub start_timed_out: bool,
 }
 
-/// Takes back on-air streams whose lease lapsed (node died) or that never went live in time.
+/// Takes back streams whose node epoch ended (marked by `super::node_leases::end_lapsed` or
+/// dropped by their node) or that never went live in time.
 pub async fn reap(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Reaped>> {
     sqlx::query_as!(
         Reaped,
         r#"UPDATE streams s
-           SET node_id = NULL, lease_epoch = s.lease_epoch + 1, lease_expires_at = NULL
+           SET node_id = NULL, node_epoch = NULL, lease_epoch = s.lease_epoch + 1,
+               lease_expires_at = NULL
            FROM (SELECT id, (live_at IS NULL AND claimed_at < now() - make_interval(secs => $1::float8 / 1000)) AS timed_out
                  FROM streams
                  WHERE node_id IS NOT NULL
-                   AND (lease_expires_at < now()
+                   AND ((node_epoch IS NULL AND lease_expires_at < now())
                         OR (live_at IS NULL AND claimed_at < now() - make_interval(secs => $1::float8 / 1000)))
-                 ORDER BY lease_expires_at LIMIT 50 FOR UPDATE SKIP LOCKED) due
+                 ORDER BY claimed_at LIMIT 50 FOR UPDATE SKIP LOCKED) due
            WHERE s.id = due.id
            RETURNING s.id AS "id: StreamId", s.tenant_id, s.dispatch_attempts AS attempts, due.timed_out AS "start_timed_out!""#,
         START_TIMEOUT_MS as f64

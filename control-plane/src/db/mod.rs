@@ -11,6 +11,8 @@
 //! - [`scenes`], [`layers`]: what a stream shows.
 //! - [`keys`]: stream keys, stored as hashes. [`assets`]: uploaded images.
 //! - [`leases`]: which render node holds a stream, fenced by an epoch; the reaper's query.
+//! - [`node_leases`]: one lease per render node, renewed once per node; a stream is held
+//!   while its holder's node lease is.
 //! - [`outbox`]: commands committed with their change, awaiting the relay.
 //! - [`audit`]: who started, stopped, paused and resumed which stream.
 //! - [`usage`]: a tenant's counts for its quotas, and the per-tenant lock around them.
@@ -20,6 +22,7 @@ pub mod audit;
 pub mod keys;
 pub mod layers;
 pub mod leases;
+pub mod node_leases;
 pub mod outbox;
 pub mod scenes;
 pub mod streams;

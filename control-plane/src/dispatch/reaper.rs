@@ -1,5 +1,5 @@
-//! The reaper: takes streams back from nodes whose lease lapsed (the node died or lost its
-//! way) or that never went live, and dispatches them again — or, after too many attempts,
+//! The reaper: ends the leases of nodes that stopped renewing (the node died or lost its way)
+//! and takes back their streams and those that never went live, and dispatches them again — or, after too many attempts,
 //! marks them failed with a reason. It also re-dispatches on-air streams that have neither
 //! a node nor a pending start job (a job a node took and dropped, e.g. on a claim answered
 //! 401 by a replica with a rotated secret), so a start is never lost for good. Every replica
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::db::leases::{self, MAX_DISPATCH_ATTEMPTS};
-use crate::db::streams;
+use crate::db::{node_leases, streams};
 use crate::dispatch::commands;
 use crate::dispatch::tx::CommandTx;
 use crate::error::ApiError;
@@ -25,6 +25,10 @@ const TICK: Duration = Duration::from_millis(250);
 /// One pass: returns how many streams were re-dispatched or failed.
 pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
     let mut tx = CommandTx::begin(state).await?;
+    let ended = node_leases::end_lapsed(tx.conn()).await?;
+    if !ended.is_empty() {
+        tracing::warn!(nodes = ?ended, "node leases lapsed: their streams are taken back");
+    }
     let reaped = leases::reap(tx.conn()).await?;
     let mut failed = Vec::new();
     for r in &reaped {

@@ -2,26 +2,30 @@
 //! fetch a stream's latest desired state. Authenticated by the shared `NODE_SECRET`; not in
 //! the tenant-facing OpenAPI document.
 
+use std::collections::{HashMap, HashSet};
+
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use shared::events::EventType;
+use shared::node_api::lease::MAX_LEASES_PER_RENEWAL;
 use shared::node_api::{
     Grant, IngestAuthorize, IngestCheck, IngestGrant, IngestRevoked, LeaseRef, LeaseState, Release,
     Renewal, paths, same_secret,
 };
 use shared::spec::StreamSpec;
 use shared::tenant_text::{redact, truncate};
+use uuid::Uuid;
 
-use crate::db::{leases, streams};
+use crate::db::{leases, node_leases, streams};
 use crate::dispatch::commands;
 use crate::dispatch::spec;
 use crate::dispatch::tx::CommandTx;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Node, PathIds};
-use crate::ids::{AssetId, KeyId, StreamId};
+use crate::ids::{AssetId, KeyId, NodeId, StreamId};
 use crate::response::{ApiResult, ok};
 use crate::state::AppState;
 
@@ -106,8 +110,11 @@ async fn asset(
 
 async fn claim(State(state): State<AppState>, Node(node): Node, ids: PathIds) -> ApiResult<Grant> {
     let stream_id: StreamId = ids.id("streamId", "stream")?;
+    // Outside the transaction: the node's row is locked exclusively only for this statement,
+    // so a node's concurrent claims (a burst) do not queue behind each other.
+    let node_epoch = node_leases::extend(&state.db, &node).await?;
     let mut tx = state.db.begin().await?;
-    let claimed = leases::claim(&mut *tx, stream_id, &node)
+    let claimed = leases::claim(&mut *tx, stream_id, &node, node_epoch)
         .await?
         .ok_or_else(|| {
             ApiError::conflict(
@@ -119,8 +126,13 @@ async fn claim(State(state): State<AppState>, Node(node): Node, ids: PathIds) ->
         .await?
         .ok_or(ApiError::NotFound("stream"))?;
     let spec = spec::load(&mut tx, &row, None).await?;
+    // The reaper may have ended the node's lease since `extend` (a claim slower than a lease):
+    // committing would leave the stream under an epoch nobody reaps.
+    if !node_leases::confirm(&mut *tx, &node, node_epoch).await? {
+        return Err(ApiError::Unavailable("the node lease"));
+    }
     tx.commit().await?;
-    tracing::info!(%stream_id, node_id = %node, epoch = claimed.epoch, attempt = claimed.attempts, "stream claimed");
+    tracing::info!(%stream_id, node_id = %node, epoch = claimed.epoch, node_epoch, attempt = claimed.attempts, "stream claimed");
     ok(Grant {
         epoch: claimed.epoch,
         spec,
@@ -201,28 +213,67 @@ async fn latest_spec(
     ok(spec::load(&mut conn, &row, None).await?)
 }
 
+/// Renews the node's lease (one row write, whatever the number of streams) and tells it which
+/// of the streams it lists it still holds.
 async fn renew(
     State(state): State<AppState>,
     Node(node): Node,
     ApiJson(body): ApiJson<Renewal>,
 ) -> ApiResult<Vec<LeaseState>> {
-    let renewals = async {
-        let mut out = Vec::with_capacity(body.leases.len());
-        for held in body.leases.iter().take(256) {
-            let stream_id = StreamId::from(held.stream_id);
-            let renewed = leases::renew(&state.db, stream_id, &node, held.epoch).await?;
-            out.push(LeaseState {
-                stream_id: held.stream_id,
-                held: renewed.is_some(),
-                version: renewed.map_or(0, |r| r.version),
-            });
-        }
-        Ok::<_, ApiError>(out)
-    };
     // A database that does not answer in time is answered as unavailable, which the node
     // rides out, rather than left to the node's timeout, which it must treat as a partition.
-    match tokio::time::timeout(shared::node_api::lease::RENEW_ANSWER_WITHIN, renewals).await {
+    match tokio::time::timeout(
+        shared::node_api::lease::RENEW_ANSWER_WITHIN,
+        renew_node(&state, &node, &body),
+    )
+    .await
+    {
         Ok(out) => ok(out?),
         Err(_) => Err(ApiError::Unavailable("the database")),
     }
+}
+
+async fn renew_node(
+    state: &AppState,
+    node: &NodeId,
+    body: &Renewal,
+) -> Result<Vec<LeaseState>, ApiError> {
+    let listed = &body.leases[..body.leases.len().min(MAX_LEASES_PER_RENEWAL)];
+    // Two statements, not one: the read must see every takeover that committed before the
+    // write (which waits for the reaper's lock on the node's row), and one statement's
+    // snapshot predates its own wait.
+    let epoch = node_leases::extend(&state.db, node).await?;
+    let holding: HashMap<Uuid, node_leases::Holding> = node_leases::holding(&state.db, node, epoch)
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h))
+        .collect();
+    let out: Vec<LeaseState> = listed
+        .iter()
+        .map(|held| {
+            let h = holding
+                .get(&held.stream_id)
+                .filter(|h| h.lease_epoch == held.epoch && h.on_air);
+            LeaseState {
+                stream_id: held.stream_id,
+                held: h.is_some(),
+                version: h.map_or(0, |h| h.version),
+            }
+        })
+        .collect();
+    // Streams the node holds here but no longer lists (dropped without a release that
+    // arrived) would otherwise live on with its node lease: the reaper takes them back.
+    if listed.len() == body.leases.len() {
+        let listed: HashSet<Uuid> = listed.iter().map(|h| h.stream_id).collect();
+        let dropped: Vec<Uuid> = holding
+            .values()
+            .filter(|h| h.settled && !listed.contains(&h.id))
+            .map(|h| h.id)
+            .collect();
+        if !dropped.is_empty() {
+            node_leases::forget(&state.db, node, epoch, &dropped).await?;
+            tracing::warn!(node_id = %node, streams = ?dropped, "the node no longer lists streams it holds: taken back");
+        }
+    }
+    Ok(out)
 }

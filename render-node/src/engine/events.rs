@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shared::status::{OutputState, OutputStatus};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::output::OnOutputChange;
 use crate::sources::OnSourceError;
 
 /// One event of one stream.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum NodeEvent {
     /// A layer could not be loaded; it is skipped and the stream goes on.

@@ -13,6 +13,7 @@
 //! - [`supervisor`]: the stream's other thread — bus, outputs, the once-a-second report.
 //! - [`stats`]: the frame counters and per-second rates the report is built from.
 //! - [`events`]: what a stream tells its owner.
+//! - [`flv_offset`]: output timestamps starting where a restarted stream's process left off.
 //! - [`snapshot`]: a JPEG of the frame on air.
 //! - [`preview`]: the RTSP preview of every stream (`RTSP_ADDR`).
 //! - [`stream_engine`]: the seam the fleet drives engines through ([`StreamEngine`],
@@ -20,6 +21,7 @@
 //! - [`sim`]: a simulated engine that reports frames without GStreamer (fleet load tests).
 
 pub mod events;
+pub mod flv_offset;
 pub mod plan;
 pub mod preview;
 pub mod render_loop;
@@ -112,6 +114,9 @@ pub struct StreamOptions {
     /// Keep every composed frame in an appsink (tests).
     pub tap: bool,
     pub stage: Stage,
+    /// Where output (FLV/RTMP) timestamps start, in ms: a stream's restarted process goes
+    /// on from where the crashed one was.
+    pub timestamp_offset_ms: u64,
 }
 
 impl Default for StreamOptions {
@@ -122,6 +127,7 @@ impl Default for StreamOptions {
             extra_outputs: Vec::new(),
             tap: false,
             stage: Stage::Encode,
+            timestamp_offset_ms: 0,
         }
     }
 }
@@ -228,6 +234,11 @@ impl Engine {
                 events.output_changes(),
             )
         });
+        if opts.timestamp_offset_ms > 0
+            && let Some(tee) = &built.mux_tee
+        {
+            flv_offset::shift_timestamps(tee, opts.timestamp_offset_ms);
+        }
         if let Some(o) = &mut outputs {
             for url in &config.outputs {
                 o.add(OutputTarget::Rtmp(url.clone()))?;

@@ -43,15 +43,16 @@ use tokio_util::task::TaskTracker;
 
 pub use node::Node;
 
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::{Engine, EngineConfig, StreamEngine};
 use crate::ingest::Ingest;
+use crate::isolation::{Isolation, IsolationConfig, ProcessEngine};
 use crate::links::{Links, NodeConfig};
 
 /// How long shutdown waits for streams' event forwarders once every stream has stopped.
 const FORWARDERS_GRACE: Duration = Duration::from_secs(5);
 
-/// Runs a fleet node on the GStreamer engine with settings `cfg` until SIGTERM or Ctrl-C,
-/// then drains it.
+/// Runs a fleet node on the GStreamer engine (in-process, or a process per stream as
+/// `STREAM_ISOLATION` says) with settings `cfg` until SIGTERM or Ctrl-C, then drains it.
 pub fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,6 +61,7 @@ pub fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
     let links = Links::new(cfg)?;
     let ingest = Ingest::new(links.clone(), runtime.handle().clone())?;
     let cfg = &links.cfg;
+    let isolation = IsolationConfig::from_env()?;
     let engine = Engine::new(EngineConfig {
         node_id: cfg.node_id.clone(),
         policy: Some(cfg.media.clone()),
@@ -69,9 +71,18 @@ pub fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         preview_addr: Some(cfg.rtsp_addr),
         ..Default::default()
     })?;
+    let engine: Arc<dyn StreamEngine> = match isolation.mode {
+        Isolation::InProcess => Arc::new(engine),
+        Isolation::Process => Arc::new(ProcessEngine::new(
+            engine,
+            isolation.budget,
+            cfg.node_id.clone(),
+            links.control.bases().to_vec(),
+        )?),
+    };
     runtime.block_on(async {
         let token = shared::shutdown::on_signal();
-        let node = Node::new(links, Arc::new(engine), Some(ingest));
+        let node = Node::new(links, engine, Some(ingest));
         run(node, token).await;
     });
     Ok(())

@@ -20,7 +20,8 @@ use crate::system::process::CpuMeter;
 /// Writes the reports and the heartbeat every second until `token` is cancelled.
 pub(crate) async fn report_loop(node: Arc<Node>, token: CancellationToken) {
     let mut tick = tokio::time::interval(REFRESH_EVERY);
-    let mut cpu = CpuMeter::start();
+    // The node with its stream processes: admission predicts from what the streams cost.
+    let mut cpu = CpuMeter::start_tree();
     while !token.is_cancelled() {
         tokio::select! {
             _ = token.cancelled() => return,

@@ -178,6 +178,7 @@ pub fn run_render(args: &RenderArgs) -> Result<RunSummary, CliError> {
             } else {
                 Stage::Encode
             },
+            timestamp_offset_ms: 0,
         },
     )?;
     // The first frame's time, watched beside the wait, separates start-up from rendering.

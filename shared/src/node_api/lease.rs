@@ -1,6 +1,10 @@
 //! The lease contract between the control plane and the render nodes, as one set of
 //! numbers derived from each other.
 //!
+//! The control plane keeps one lease per node (renewed by one database write per renewal,
+//! whatever the number of streams) and holds each stream for the node that claimed it while
+//! that node lease lives; the per-stream epoch still fences a stale holder of one stream.
+//!
 //! A node may push a stream only while it holds the stream's lease; an RTMP server cannot
 //! check fencing tokens, so the node must stop pushing before the control plane can give
 //! the stream to another node. The control plane extends a lease to [`LEASE_TTL`] from its
@@ -47,6 +51,11 @@ const _: () = {
     // The control plane answers (if only "unavailable") before the node gives up waiting.
     assert!(RENEW_ANSWER_WITHIN.as_millis() < RENEW_TIMEOUT.as_millis());
 };
+
+/// The most leases one renewal may list: the control plane renews the node's lease once
+/// whatever the count, but reads and answers each listed stream, and a node listing more
+/// keeps the rest unrenewed (they lapse and move).
+pub const MAX_LEASES_PER_RENEWAL: usize = 4096;
 
 /// [`LEASE_TTL`] in milliseconds, as the database computes expiries.
 pub const LEASE_TTL_MS: i64 = LEASE_TTL.as_millis() as i64;

@@ -66,7 +66,9 @@ pub struct Held {
     pub epoch: i64,
 }
 
-/// Every lease a node holds, renewed together.
+/// Every lease a node holds, renewed together: the control plane extends the node's one lease
+/// and answers for each stream listed (at most [`lease::MAX_LEASES_PER_RENEWAL`]). A stream the
+/// node holds but no longer lists is taken back and dispatched again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Renewal {
     pub leases: Vec<Held>,

@@ -89,3 +89,71 @@ variable "otel_exporter_otlp_endpoint" {
   type        = string
   default     = ""
 }
+
+variable "ingest_srt_port" {
+  description = "UDP port of SRT ingest on the ingest load balancer and the nodes (SRT_ADDR)."
+  type        = number
+  default     = 9000
+}
+
+# ---- fleet size (terraform/README.md, "Sizing a large fleet") ----
+
+variable "control_plane_cpu" {
+  description = "Fargate CPU units per control-plane task."
+  type        = number
+  default     = 1024
+}
+
+variable "control_plane_memory" {
+  description = "Fargate memory (MiB) per control-plane task."
+  type        = number
+  default     = 2048
+}
+
+variable "control_plane_min_tasks" {
+  description = "Fewest control-plane tasks (replicas)."
+  type        = number
+  default     = 3
+}
+
+variable "control_plane_max_tasks" {
+  description = "Most control-plane tasks (replicas)."
+  type        = number
+  default     = 20
+}
+
+variable "postgres_instance_class" {
+  description = "RDS instance class."
+  type        = string
+  default     = "db.m7g.large"
+}
+
+variable "redis_node_type" {
+  description = "ElastiCache node type (every node of every shard)."
+  type        = string
+  default     = "cache.m7g.large"
+}
+
+variable "redis_cluster_mode" {
+  description = "ElastiCache in cluster mode (REDIS_URL rediss+cluster://); false: one primary and one replica."
+  type        = bool
+  default     = false
+}
+
+variable "redis_num_shards" {
+  description = "Shards (primaries) in cluster mode."
+  type        = number
+  default     = 3
+}
+
+variable "redis_replicas_per_shard" {
+  description = "Replicas per shard in cluster mode."
+  type        = number
+  default     = 1
+}
+
+variable "rabbitmq_instance_type" {
+  description = "Amazon MQ instance type of each of the cluster's three brokers."
+  type        = string
+  default     = "mq.m5.large"
+}

@@ -27,6 +27,7 @@ module "stream_manager" {
   render_nodes_max          = var.render_nodes_max
   ingest_allowed_cidrs      = var.ingest_allowed_cidrs
   ingest_domain_name        = var.ingest_domain_name
+  ingest_srt_port           = var.ingest_srt_port
 
   postgres_instance_class        = "db.t4g.small"
   postgres_multi_az              = false

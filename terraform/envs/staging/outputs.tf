@@ -13,6 +13,11 @@ output "ingest_url" {
   value       = module.stream_manager.ingest_url
 }
 
+output "srt_ingest_url" {
+  description = "SRT URL tenants' encoders publish to (UDP, same host as ingest_url)."
+  value       = module.stream_manager.srt_ingest_url
+}
+
 output "ingest_load_balancer_dns_name" {
   description = "DNS name of the RTMP ingest load balancer (CNAME or alias target of ingest_domain_name)."
   value       = module.stream_manager.ingest_load_balancer_dns_name

@@ -89,3 +89,9 @@ variable "otel_exporter_otlp_endpoint" {
   type        = string
   default     = ""
 }
+
+variable "ingest_srt_port" {
+  description = "UDP port of SRT ingest on the ingest load balancer and the nodes (SRT_ADDR)."
+  type        = number
+  default     = 9000
+}

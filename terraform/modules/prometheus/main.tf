@@ -39,6 +39,11 @@ locals {
             {
               job_name     = "render-node"
               metrics_path = "/metrics"
+              # The per-stream series (they name stream ids) are served only to the nodes'
+              # METRICS_TOKEN. ECS injects it into the collector's environment from Secrets
+              # Manager and the collector expands $${env:...} when it loads this file, so the
+              # token is in neither the task definition nor the Terraform plan.
+              authorization = { type = "Bearer", credentials = "$${env:METRICS_TOKEN}" }
               ec2_sd_configs = [
                 {
                   region  = local.region
@@ -192,6 +197,24 @@ resource "aws_iam_role_policy_attachment" "execution" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
+# The execution role injects METRICS_TOKEN into the collector (ECS `secrets`).
+data "aws_iam_policy_document" "execution_secrets" {
+  statement {
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.metrics_token_secret_arn]
+  }
+  statement {
+    actions   = ["kms:Decrypt"]
+    resources = [var.secrets_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  name   = "read-metrics-token"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_secrets.json
+}
+
 resource "aws_iam_role" "task" {
   name_prefix        = "${var.name}-otel-task-"
   assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
@@ -245,6 +268,7 @@ resource "aws_ecs_task_definition" "collector" {
       essential              = true
       readonlyRootFilesystem = true
       environment            = [{ name = "AOT_CONFIG_CONTENT", value = yamlencode(local.collector_config) }]
+      secrets                = [{ name = "METRICS_TOKEN", valueFrom = var.metrics_token_secret_arn }]
       portMappings = [
         { containerPort = 4317, protocol = "tcp" },
         { containerPort = 4318, protocol = "tcp" },
@@ -316,5 +340,5 @@ resource "aws_ecs_service" "collector" {
 
   tags = var.tags
 
-  depends_on = [aws_iam_role_policy.task]
+  depends_on = [aws_iam_role_policy.task, aws_iam_role_policy.execution_secrets]
 }

@@ -60,6 +60,16 @@ variable "render_nodes_security_group_id" {
   type        = string
 }
 
+variable "metrics_token_secret_arn" {
+  description = "Secrets Manager ARN (version) of the render nodes' METRICS_TOKEN: injected into the collector, which sends it as the bearer token of the render-node scrapes."
+  type        = string
+}
+
+variable "secrets_kms_key_arn" {
+  description = "KMS key the secrets are encrypted with (the collector's execution role decrypts METRICS_TOKEN)."
+  type        = string
+}
+
 variable "otlp_client_security_group_ids" {
   description = "Security groups that send OTLP traces to the collector (the services)."
   type        = list(string)

@@ -2,6 +2,11 @@
 # Encrypted in transit (TLS, so clients use rediss://) and at rest, AUTH token required.
 # Losing it loses no configuration (Postgres is the source of truth).
 
+locals {
+  # Cluster mode needs automatic failover whenever a shard has a replica.
+  has_replicas = var.cluster_mode ? var.replicas_per_shard > 0 : var.num_cache_clusters > 1
+}
+
 resource "aws_elasticache_subnet_group" "this" {
   name       = "${var.name}-redis"
   subnet_ids = var.subnet_ids
@@ -31,18 +36,25 @@ resource "aws_vpc_security_group_ingress_rule" "clients" {
 }
 
 resource "aws_elasticache_replication_group" "this" {
-  #checkov:skip=CKV2_AWS_50:Failover follows num_cache_clusters: 2 by default and in prod (multi-AZ, automatic failover); staging runs one node, and Redis holds only rebuildable state.
+  #checkov:skip=CKV2_AWS_50:Failover follows the replicas: on with num_cache_clusters >= 2 (the default and prod) or any replica per shard in cluster mode; staging runs one node, and Redis holds only rebuildable state.
   replication_group_id = "${var.name}-redis"
   description          = "Stream Manager ${var.name}: live state and pub/sub"
   engine               = "redis"
   engine_version       = var.engine_version
   node_type            = var.node_type
   port                 = 6379
-  parameter_group_name = "default.redis7"
+  parameter_group_name = var.cluster_mode ? "default.redis7.cluster.on" : "default.redis7"
 
-  num_cache_clusters         = var.num_cache_clusters
-  automatic_failover_enabled = var.num_cache_clusters > 1
-  multi_az_enabled           = var.num_cache_clusters > 1
+  # Cluster mode: keys spread over num_shards primaries (hash slots), each with
+  # replicas_per_shard replicas in other AZs; the services reach it through the configuration
+  # endpoint with a cluster client (REDIS_URL rediss+cluster://). Otherwise one primary with
+  # num_cache_clusters - 1 replicas.
+  cluster_mode               = var.cluster_mode ? "enabled" : "disabled"
+  num_node_groups            = var.cluster_mode ? var.num_shards : null
+  replicas_per_node_group    = var.cluster_mode ? var.replicas_per_shard : null
+  num_cache_clusters         = var.cluster_mode ? null : var.num_cache_clusters
+  automatic_failover_enabled = local.has_replicas
+  multi_az_enabled           = local.has_replicas
 
   subnet_group_name  = aws_elasticache_subnet_group.this.name
   security_group_ids = [aws_security_group.this.id]

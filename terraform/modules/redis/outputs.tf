@@ -1,6 +1,11 @@
-output "primary_endpoint_address" {
-  description = "Host name of the primary endpoint (TLS)."
-  value       = aws_elasticache_replication_group.this.primary_endpoint_address
+output "endpoint_address" {
+  description = "Host name the services connect to (TLS): the primary endpoint, or in cluster mode the configuration endpoint."
+  value       = var.cluster_mode ? aws_elasticache_replication_group.this.configuration_endpoint_address : aws_elasticache_replication_group.this.primary_endpoint_address
+}
+
+output "cluster_mode" {
+  description = "Whether the group runs in cluster mode (the services then need a cluster client: REDIS_URL rediss+cluster://)."
+  value       = var.cluster_mode
 }
 
 output "port" {

@@ -31,9 +31,37 @@ variable "node_type" {
 }
 
 variable "num_cache_clusters" {
-  description = "Nodes in the replication group: 1 (no failover) or 2+ (primary and replicas in several AZs, automatic failover)."
+  description = "Nodes in the replication group without cluster mode: 1 (no failover) or 2+ (primary and replicas in several AZs, automatic failover); ignored in cluster mode."
   type        = number
   default     = 2
+}
+
+variable "cluster_mode" {
+  description = "Redis cluster mode: keys sharded over num_shards primaries (for fleets whose Redis load outgrows one primary: terraform/README.md, Sizing). Changing it replaces the replication group."
+  type        = bool
+  default     = false
+}
+
+variable "num_shards" {
+  description = "Shards (node groups, one primary each) in cluster mode; ignored otherwise."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.num_shards >= 1 && var.num_shards <= 500
+    error_message = "num_shards must be between 1 and 500."
+  }
+}
+
+variable "replicas_per_shard" {
+  description = "Replicas of each shard's primary in cluster mode (0-5; 1+ gives automatic failover and multi-AZ); ignored otherwise."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.replicas_per_shard >= 0 && var.replicas_per_shard <= 5
+    error_message = "replicas_per_shard must be between 0 and 5."
+  }
 }
 
 variable "auth_token" {

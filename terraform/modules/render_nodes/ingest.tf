@@ -1,5 +1,5 @@
-# RTMP ingest: one Network Load Balancer (TCP 1935) in front of the whole group, so tenants
-# see a single INGEST_URL and a publish lands on any node. The node that takes it registers
+# Ingest: one Network Load Balancer in front of the whole group — RTMP on TCP 1935 and SRT on
+# UDP var.srt_port — so tenants see a single ingest host and a publish lands on any node. The node that takes it registers
 # the feed in Redis; the node running a stream that shows it pulls it over the relay port
 # (METRICS_ADDR, 9091) from there. Nodes stay in private subnets: only the load balancer is
 # reachable from outside, and only from ingest_allowed_cidrs.
@@ -26,6 +26,17 @@ resource "aws_security_group" "ingest_lb" {
   }
 }
 
+resource "aws_vpc_security_group_ingress_rule" "ingest_lb_srt" {
+  count = length(local.ingest_sources)
+
+  security_group_id = aws_security_group.ingest_lb.id
+  description       = local.ingest_public ? "SRT from tenants' encoders" : "SRT from encoders inside the VPC"
+  cidr_ipv4         = local.ingest_sources[count.index]
+  ip_protocol       = "udp"
+  from_port         = var.srt_port
+  to_port           = var.srt_port
+}
+
 resource "aws_vpc_security_group_ingress_rule" "ingest_lb_rtmp" {
   count = length(local.ingest_sources)
 
@@ -45,6 +56,15 @@ resource "aws_vpc_security_group_egress_rule" "ingest_lb_to_nodes" {
   ip_protocol                  = "tcp"
   from_port                    = local.ingest_port
   to_port                      = local.ingest_port
+}
+
+resource "aws_vpc_security_group_egress_rule" "ingest_lb_srt_to_nodes" {
+  security_group_id            = aws_security_group.ingest_lb.id
+  description                  = "SRT to the render nodes"
+  referenced_security_group_id = aws_security_group.this.id
+  ip_protocol                  = "udp"
+  from_port                    = var.srt_port
+  to_port                      = var.srt_port
 }
 
 resource "aws_vpc_security_group_egress_rule" "ingest_lb_health" {
@@ -113,6 +133,48 @@ resource "aws_lb_listener" "ingest" {
   default_action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.ingest.arn
+  }
+
+  tags = var.tags
+}
+
+# SRT ingest (UDP): the node listens on SRT_ADDR. An NLB keeps a UDP flow (the encoder's
+# address and port) on one target, so an SRT session stays on the node that took it. UDP
+# target groups check health over TCP/HTTP only: the same /healthz as RTMP.
+resource "aws_lb_target_group" "srt" {
+  name_prefix          = "smsrt-"
+  port                 = var.srt_port
+  protocol             = "UDP"
+  target_type          = "instance"
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+
+  health_check {
+    protocol            = "HTTP"
+    port                = tostring(local.http_port)
+    path                = "/healthz"
+    matcher             = "200"
+    interval            = 10
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_lb_listener" "srt" {
+  load_balancer_arn = aws_lb.ingest.arn
+  port              = var.srt_port
+  protocol          = "UDP"
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.srt.arn
   }
 
   tags = var.tags

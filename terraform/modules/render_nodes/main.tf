@@ -15,9 +15,13 @@ locals {
   hook_name = "drain"
   asg_arn   = "arn:${data.aws_partition.current.partition}:autoscaling:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:autoScalingGroup:*:autoScalingGroupName/${local.asg_name}"
 
-  # The only secrets a node needs.
+  # The only secrets a node needs: its services' and the token that opens the per-stream
+  # series of its /metrics to the collector.
   node_secret_names = ["AMQP_URL", "REDIS_URL", "NODE_SECRET"]
-  node_secret_arns  = { for k in local.node_secret_names : k => var.secret_arns[k] }
+  node_secret_arns = merge(
+    { for k in local.node_secret_names : k => var.secret_arns[k] },
+    { METRICS_TOKEN = var.metrics_token_secret_arn },
+  )
 
   environment = merge({ RUST_LOG = "info", LOG_FORMAT = "json" }, var.environment)
 
@@ -39,6 +43,7 @@ locals {
     environment       = local.environment
     secret_arns       = local.node_secret_arns
     ingest_port       = local.ingest_port
+    srt_port          = var.srt_port
     http_port         = local.http_port
     metrics_namespace = var.metrics_namespace
     broker_api_url    = var.broker_api_url
@@ -70,6 +75,16 @@ resource "aws_vpc_security_group_ingress_rule" "rtmp_from_lb" {
   ip_protocol                  = "tcp"
   from_port                    = local.ingest_port
   to_port                      = local.ingest_port
+}
+
+# SRT ingest (UDP) only from the ingest load balancer, see ingest.tf.
+resource "aws_vpc_security_group_ingress_rule" "srt_from_lb" {
+  security_group_id            = aws_security_group.this.id
+  description                  = "SRT ingest from the ingest load balancer"
+  referenced_security_group_id = aws_security_group.ingest_lb.id
+  ip_protocol                  = "udp"
+  from_port                    = var.srt_port
+  to_port                      = var.srt_port
 }
 
 # The HTTP port (9091) serves the feed relay, stream snapshots and metrics: other nodes pull
@@ -280,7 +295,7 @@ resource "aws_launch_template" "this" {
 resource "aws_autoscaling_group" "this" {
   name                = local.asg_name
   vpc_zone_identifier = var.subnet_ids
-  target_group_arns   = [aws_lb_target_group.ingest.arn]
+  target_group_arns   = [aws_lb_target_group.ingest.arn, aws_lb_target_group.srt.arn]
   min_size            = var.min_size
   max_size            = var.max_size
   desired_capacity    = var.min_size

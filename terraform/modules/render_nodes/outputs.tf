@@ -28,6 +28,11 @@ output "ingest_url" {
   value       = "rtmp://${local.ingest_host}/live"
 }
 
+output "srt_ingest_url" {
+  description = "SRT URL encoders publish to (UDP srt_port on the ingest load balancer): srt://<ingest_domain_name or the load balancer's DNS name>:<srt_port>."
+  value       = "srt://${local.ingest_host}:${var.srt_port}"
+}
+
 output "ingest_load_balancer_dns_name" {
   description = "DNS name of the ingest load balancer: point ingest_domain_name at it (CNAME or Route 53 alias)."
   value       = aws_lb.ingest.dns_name

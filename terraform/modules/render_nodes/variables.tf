@@ -29,6 +29,17 @@ variable "ingest_allowed_cidrs" {
   default     = []
 }
 
+variable "srt_port" {
+  description = "UDP port of SRT ingest: a listener on the ingest load balancer, the nodes' SRT_ADDR and their security-group rule."
+  type        = number
+  default     = 9000
+
+  validation {
+    condition     = var.srt_port >= 1024 && var.srt_port <= 65535 && !contains([1935, 8554, 9091], var.srt_port)
+    error_message = "srt_port must be an unprivileged port other than the node's RTMP (1935), RTSP (8554) and HTTP (9091) ports."
+  }
+}
+
 variable "ingest_domain_name" {
   description = "Name tenants publish to (a CNAME or alias of the ingest load balancer you create), e.g. \"ingest.example.com\"; empty: the load balancer's own DNS name. It becomes the host of ingest_url."
   type        = string
@@ -175,6 +186,11 @@ variable "control_plane_url" {
 variable "secret_arns" {
   description = "Secrets Manager ARN by environment variable name; the node reads AMQP_URL, REDIS_URL and NODE_SECRET at boot."
   type        = map(string)
+}
+
+variable "metrics_token_secret_arn" {
+  description = "Secrets Manager ARN (version) of METRICS_TOKEN, the bearer token the Prometheus collector presents for the per-stream series of the node's /metrics."
+  type        = string
 }
 
 variable "secrets_kms_key_arn" {

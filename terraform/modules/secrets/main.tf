@@ -67,6 +67,13 @@ resource "random_password" "database_app" {
   keepers = { rotation = var.app_password_rotation }
 }
 
+# The render nodes' METRICS_TOKEN: the bearer token Prometheus (the ADOT collector) presents to
+# see the per-stream series of a node's /metrics. Only the nodes and the collector read it.
+resource "random_password" "metrics" {
+  length  = 48
+  special = false
+}
+
 resource "random_password" "redis" {
   length  = 64
   special = false
@@ -90,17 +97,24 @@ locals {
   # Literal lists: for_each may not iterate over anything derived from the sensitive values.
   # What the services read ...
   secret_names = ["JWT_SECRET", "NODE_SECRET", "DATABASE_URL", "REDIS_URL", "AMQP_URL"]
+  # ... what only the render nodes and the metrics collector read (not the control plane) ...
+  scrape_secret_names = ["METRICS_TOKEN"]
   # ... and what only the one-off operator tasks read.
   admin_secret_names = ["DATABASE_ADMIN_URL", "DATABASE_APP_PASSWORD", "AMQP_ADMIN_PASSWORD", "AMQP_APP_PASSWORD"]
 
   amqp_host = trimsuffix(trimprefix(var.amqp_endpoint, "amqps://"), "/")
+  # Cluster-mode ElastiCache is reached through its configuration endpoint with a cluster
+  # client: the `+cluster` scheme tells the services so (TLS, as every ElastiCache here).
+  redis_scheme = var.redis_cluster_mode ? "rediss+cluster" : "rediss"
 
   values = {
     JWT_SECRET   = random_password.jwt.result
     NODE_SECRET  = random_password.node.result
     DATABASE_URL = "postgres://${var.database_app_username}:${random_password.database_app.result}@${var.database_host}:${var.database_port}/${var.database_name}?sslmode=require"
-    REDIS_URL    = "rediss://:${random_password.redis.result}@${var.redis_host}:${var.redis_port}"
+    REDIS_URL    = "${local.redis_scheme}://:${random_password.redis.result}@${var.redis_host}:${var.redis_port}"
     AMQP_URL     = "amqps://${var.amqp_app_username}:${random_password.amqp_app.result}@${local.amqp_host}/%2f"
+
+    METRICS_TOKEN = random_password.metrics.result
 
     DATABASE_ADMIN_URL    = "postgres://${var.database_username}:${random_password.database.result}@${var.database_host}:${var.database_port}/${var.database_name}?sslmode=require"
     DATABASE_APP_PASSWORD = random_password.database_app.result
@@ -111,7 +125,7 @@ locals {
 
 resource "aws_secretsmanager_secret" "this" {
   #checkov:skip=CKV2_AWS_57:Automatic rotation needs a rotation Lambda per secret type and a coordinated restart; rotate with `terraform apply -replace=random_password.<name>` (see terraform/README.md).
-  for_each = toset(concat(local.secret_names, local.admin_secret_names))
+  for_each = toset(concat(local.secret_names, local.scrape_secret_names, local.admin_secret_names))
 
   name                    = "${var.name}/${each.key}"
   description             = "${each.key} of Stream Manager (${var.name})"

@@ -10,6 +10,11 @@ output "secret_arns" {
   value       = { for k in local.secret_names : k => aws_secretsmanager_secret_version.this[k].arn }
 }
 
+output "metrics_token_arn" {
+  description = "METRICS_TOKEN (the render nodes' /metrics bearer token): ARN of its secret version. Only the render nodes and the Prometheus collector read it."
+  value       = aws_secretsmanager_secret_version.this["METRICS_TOKEN"].arn
+}
+
 output "admin_secret_arns" {
   description = "The operator tasks' secrets (DATABASE_ADMIN_URL, DATABASE_APP_PASSWORD, AMQP_ADMIN_PASSWORD, AMQP_APP_PASSWORD): ARN by name, from the secret versions. Never give them to the services."
   value       = { for k in local.admin_secret_names : k => aws_secretsmanager_secret_version.this[k].arn }

@@ -47,6 +47,12 @@ variable "redis_port" {
   default     = 6379
 }
 
+variable "redis_cluster_mode" {
+  description = "Whether ElastiCache runs in cluster mode (shards): REDIS_URL then uses the rediss+cluster:// scheme on the configuration endpoint, so the services use a cluster client."
+  type        = bool
+  default     = false
+}
+
 variable "amqp_endpoint" {
   description = "The broker's amqps:// endpoint, \"amqps://host:5671\" (rabbitmq module)."
   type        = string

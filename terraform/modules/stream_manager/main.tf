@@ -70,7 +70,8 @@ module "secrets" {
   database_port           = module.postgres.port
   database_name           = module.postgres.database_name
   database_username       = module.postgres.username
-  redis_host              = module.redis.primary_endpoint_address
+  redis_host              = module.redis.endpoint_address
+  redis_cluster_mode      = module.redis.cluster_mode
   redis_port              = module.redis.port
   amqp_endpoint           = module.rabbitmq.amqps_endpoint
   app_password_rotation   = var.app_password_rotation
@@ -114,6 +115,9 @@ module "redis" {
   allowed_security_group_ids = [module.control_plane.service_security_group_id, module.render_nodes.security_group_id]
   node_type                  = var.redis_node_type
   num_cache_clusters         = var.redis_num_cache_clusters
+  cluster_mode               = var.redis_cluster_mode
+  num_shards                 = var.redis_num_shards
+  replicas_per_shard         = var.redis_replicas_per_shard
   auth_token                 = module.secrets.redis_auth_token
   kms_key_arn                = module.secrets.kms_key_arn
   slow_log_group_name        = module.observability.redis_slow_log_group_name
@@ -183,6 +187,7 @@ module "render_nodes" {
   load_balancer_subnet_ids          = length(var.ingest_allowed_cidrs) > 0 ? module.network.public_subnet_ids : module.network.private_subnet_ids
   ingest_allowed_cidrs              = var.ingest_allowed_cidrs
   ingest_domain_name                = var.ingest_domain_name
+  srt_port                          = var.ingest_srt_port
   ingest_deletion_protection        = var.deletion_protection
   http_client_security_group_ids    = [module.control_plane.service_security_group_id]
   metrics_allowed_cidrs             = var.render_node_metrics_allowed_cidrs
@@ -198,6 +203,7 @@ module "render_nodes" {
   jobs_queue_name                   = "${var.namespace}sm.jobs"
   control_plane_url                 = module.control_plane.internal_url
   secret_arns                       = module.secrets.secret_arns
+  metrics_token_secret_arn          = module.secrets.metrics_token_arn
   secrets_kms_key_arn               = module.secrets.kms_key_arn
   environment                       = local.common_environment
   log_group_name                    = module.observability.render_node_log_group_name
@@ -222,6 +228,8 @@ module "prometheus" {
   control_plane_security_group_id = module.control_plane.service_security_group_id
   render_nodes_asg_name           = module.render_nodes.autoscaling_group_name
   render_nodes_security_group_id  = module.render_nodes.security_group_id
+  metrics_token_secret_arn        = module.secrets.metrics_token_arn
+  secrets_kms_key_arn             = module.secrets.kms_key_arn
   otlp_client_security_group_ids  = [module.control_plane.service_security_group_id, module.render_nodes.security_group_id]
   alert_rules_file                = "${path.module}/../../../monitoring/prometheus/alerts.yml"
   alarm_topic_arn                 = module.observability.alarm_topic_arn

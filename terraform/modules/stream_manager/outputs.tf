@@ -13,6 +13,11 @@ output "ingest_url" {
   value       = module.render_nodes.ingest_url
 }
 
+output "srt_ingest_url" {
+  description = "SRT URL tenants' encoders publish to (UDP ingest_srt_port on the ingest load balancer)."
+  value       = module.render_nodes.srt_ingest_url
+}
+
 output "ingest_load_balancer_dns_name" {
   description = "DNS name of the RTMP ingest load balancer: point ingest_domain_name at it."
   value       = module.render_nodes.ingest_load_balancer_dns_name

@@ -155,6 +155,12 @@ variable "ingest_domain_name" {
   default     = ""
 }
 
+variable "ingest_srt_port" {
+  description = "UDP port of SRT ingest on the ingest load balancer and the render nodes (the node's SRT_ADDR); encoders publish srt://<ingest host>:<port>."
+  type        = number
+  default     = 9000
+}
+
 variable "render_node_metrics_allowed_cidrs" {
   description = "CIDRs (a Prometheus inside the VPC) allowed to scrape the render nodes' /metrics on 9091; the nodes and the control plane reach that port anyway."
   type        = list(string)
@@ -200,9 +206,27 @@ variable "redis_node_type" {
 }
 
 variable "redis_num_cache_clusters" {
-  description = "ElastiCache nodes (2+ enables automatic failover)."
+  description = "ElastiCache nodes without cluster mode (2+ enables automatic failover)."
   type        = number
   default     = 2
+}
+
+variable "redis_cluster_mode" {
+  description = "ElastiCache in cluster mode (redis_num_shards primaries): REDIS_URL becomes rediss+cluster://<configuration endpoint>. For fleets whose Redis load outgrows one primary (terraform/README.md, Sizing)."
+  type        = bool
+  default     = false
+}
+
+variable "redis_num_shards" {
+  description = "Shards (primaries) in cluster mode."
+  type        = number
+  default     = 3
+}
+
+variable "redis_replicas_per_shard" {
+  description = "Replicas per shard in cluster mode (1+: automatic failover, multi-AZ)."
+  type        = number
+  default     = 1
 }
 
 variable "rabbitmq_instance_type" {
@@ -212,9 +236,14 @@ variable "rabbitmq_instance_type" {
 }
 
 variable "rabbitmq_deployment_mode" {
-  description = "SINGLE_INSTANCE or CLUSTER_MULTI_AZ."
+  description = "SINGLE_INSTANCE or CLUSTER_MULTI_AZ (three brokers in three AZs behind one endpoint; the jobs queue is a quorum queue replicated over them)."
   type        = string
   default     = "CLUSTER_MULTI_AZ"
+
+  validation {
+    condition     = contains(["SINGLE_INSTANCE", "CLUSTER_MULTI_AZ"], var.rabbitmq_deployment_mode)
+    error_message = "rabbitmq_deployment_mode must be SINGLE_INSTANCE or CLUSTER_MULTI_AZ."
+  }
 }
 
 variable "rabbitmq_console_allowed_cidrs" {

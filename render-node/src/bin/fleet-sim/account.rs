@@ -10,14 +10,22 @@ use crate::api::Target;
 use crate::figure;
 use crate::watch::Watcher;
 
+/// Where the nodes serve `/metrics`: node `i` on `base_port + i`, its per-stream series
+/// shown to a scraper presenting `metrics_token`.
+pub struct Nodes<'a> {
+    pub base_port: u16,
+    pub count: u16,
+    pub metrics_token: Option<&'a str>,
+}
+
 /// After the run: every stream live, and held by exactly one node (from the nodes' own
 /// `/metrics`, where each held stream has its series).
 pub async fn account(
     targets: &[Target],
     watcher: &mut Watcher,
-    node_base_port: u16,
-    node_count: u16,
+    nodes: &Nodes<'_>,
 ) -> anyhow::Result<()> {
+    let (node_base_port, node_count) = (nodes.base_port, nodes.count);
     let ids: Vec<Uuid> = targets.iter().map(|t| t.stream_id).collect();
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut live;
@@ -40,7 +48,11 @@ pub async fn account(
             "http://127.0.0.1:{}/metrics",
             node_base_port.saturating_add(i)
         );
-        let Ok(r) = http.get(&url).timeout(Duration::from_secs(2)).send().await else {
+        let mut req = http.get(&url).timeout(Duration::from_secs(2));
+        if let Some(token) = nodes.metrics_token {
+            req = req.bearer_auth(token);
+        }
+        let Ok(r) = req.send().await else {
             continue;
         };
         let text = r.text().await.unwrap_or_default();

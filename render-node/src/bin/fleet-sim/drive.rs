@@ -56,6 +56,10 @@ pub struct DriveArgs {
     node_base_port: u16,
     #[arg(long, default_value_t = 0)]
     node_count: u16,
+    /// The nodes' metrics token, which their per-stream series (the accounting) need; the
+    /// `METRICS_TOKEN` variable when not given (a flag would show it in `ps`).
+    #[arg(long)]
+    metrics_token: Option<String>,
     /// A shell command run with `start` when the steady phase begins and `end` when it
     /// ends (the script reads the services' counters with it).
     #[arg(long)]
@@ -339,5 +343,14 @@ async fn steady(
         "ms",
     );
 
-    crate::account::account(targets, watcher, args.node_base_port, args.node_count).await
+    let token = args
+        .metrics_token
+        .clone()
+        .or_else(|| std::env::var("METRICS_TOKEN").ok());
+    let nodes = crate::account::Nodes {
+        base_port: args.node_base_port,
+        count: args.node_count,
+        metrics_token: token.as_deref(),
+    };
+    crate::account::account(targets, watcher, &nodes).await
 }
