@@ -23,6 +23,7 @@ COPY migrations ./migrations
 COPY shared ./shared
 COPY control-plane ./control-plane
 COPY render-node ./render-node
+COPY srt-ffi ./srt-ffi
 COPY tests ./tests
 
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \

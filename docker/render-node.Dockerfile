@@ -15,7 +15,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        pkg-config libssl-dev \
        libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev \
-       libgstrtspserver-1.0-dev \
+       libgstrtspserver-1.0-dev libsrt-gnutls-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 ENV SQLX_OFFLINE=true \
@@ -29,6 +29,7 @@ COPY migrations ./migrations
 COPY shared ./shared
 COPY control-plane ./control-plane
 COPY render-node ./render-node
+COPY srt-ffi ./srt-ffi
 COPY tests ./tests
 
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
@@ -42,14 +43,14 @@ FROM ${RUNTIME_IMAGE} AS runtime
 # -ugly, FLV/RTMP in -good/-bad), libav decoders for video files and feeds, Pango's
 # `textoverlay` for text layers (gstreamer1.0-x: a Recommends of the others, which
 # --no-install-recommends leaves out), the RTSP server library for previews, one font family
-# for text layers, and CA roots for rtmps:// and https://. docker/render-node.elements lists
+# for text layers, libsrt for SRT ingest, and CA roots for rtmps:// and https://. docker/render-node.elements lists
 # every element the code creates; scripts/check_gst_elements.py proves these packages
 # provide each one.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
        gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x libgstrtspserver-1.0-0 \
-       fonts-dejavu-core ca-certificates \
+       libsrt1.5-gnutls fonts-dejavu-core ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /var/lib/render-node --create-home \
@@ -61,6 +62,7 @@ COPY --from=builder /out/render-node /usr/local/bin/render-node
 # REDIS_URL, NODE_SECRET, NODE_ID and NODE_CAPACITY come from the environment.
 ENV METRICS_ADDR=0.0.0.0:9091 \
     INGEST_ADDR=0.0.0.0:1935 \
+    SRT_ADDR=0.0.0.0:9000 \
     RTSP_ADDR=0.0.0.0:8554 \
     RUST_LOG=info \
     HOME=/var/lib/render-node \

@@ -25,6 +25,8 @@ RUN_PACKAGES=(
   # render node: GStreamer 1.22 with the plugins the pipelines use
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   libgstrtspserver-1.0-dev
+  # SRT ingest links libsrt (the GnuTLS flavour GStreamer's and ffmpeg's SRT already use)
+  libsrt-gnutls-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x
   fonts-dejavu-core

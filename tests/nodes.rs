@@ -577,7 +577,7 @@ fn relay(mut from: TcpStream, mut to: TcpStream, mut look: impl FnMut(&[u8])) {
 }
 
 /// An encoder publishing a solid colour test pattern with a 1 kHz tone, as OBS would:
-/// H.264 (keyframe every second) and AAC over RTMP.
+/// H.264 (keyframe every second) and AAC over RTMP (or SRT).
 pub struct Encoder {
     child: Child,
 }
@@ -597,9 +597,36 @@ impl Encoder {
 
     /// Like [`Encoder::publish`], at `fps` frames per second.
     pub fn publish_at(url: &str, color: &str, size: &str, fps: u32) -> Encoder {
+        Self::spawn(url, &format!("color=c={color}:s={size}:r={fps}"), "flv")
+    }
+
+    /// The same picture and tone as MPEG-TS over SRT, as a hardware encoder or OBS's SRT
+    /// output would send it: `url` is `srt://HOST:PORT?streamid=…`.
+    pub fn publish_srt(url: &str, color: &str, size: &str) -> Encoder {
+        Self::spawn(url, &format!("color=c={color}:s={size}:r=30"), "mpegts")
+    }
+
+    /// Publishes `from`, turning to `to` `at` seconds into the feed (in real time: the
+    /// encoder reads its source at its own pace), as FLV (RTMP) or MPEG-TS (SRT) by `url`'s
+    /// scheme. The moment the change shows at a receiver, less the moment it was encoded,
+    /// is the path's latency.
+    pub fn publish_switching(url: &str, from: &str, to: &str, at: Duration) -> Encoder {
+        let source = format!(
+            "color=c={from}:s=320x240:r=30,drawbox=x=0:y=0:w=iw:h=ih:color={to}:t=fill:enable='gte(t,{})'",
+            at.as_secs_f64()
+        );
+        let format = if url.starts_with("srt:") {
+            "mpegts"
+        } else {
+            "flv"
+        };
+        Self::spawn(url, &source, format)
+    }
+
+    fn spawn(url: &str, source: &str, format: &str) -> Encoder {
         let child = Command::new("ffmpeg")
             .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
-            .arg(format!("color=c={color}:s={size}:r={fps}"))
+            .arg(source)
             .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"])
             .args([
                 "-c:v",
@@ -617,7 +644,7 @@ impl Encoder {
                 "-b:a",
                 "96k",
                 "-f",
-                "flv",
+                format,
             ])
             .arg(url)
             .stdin(Stdio::null())

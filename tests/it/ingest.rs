@@ -10,15 +10,15 @@ use stream_manager_tests::nodes::{Encoder, NodeProcess, Receiver, pixel, spawn_n
 use stream_manager_tests::ws::{connect, next_of};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
-const W: u32 = 320;
-const H: u32 = 180;
+pub(crate) const W: u32 = 320;
+pub(crate) const H: u32 = 180;
 /// A point inside the ingest layer's box (the right half, top), and one outside it.
-const IN_BOX: (u32, u32) = (280, 70);
-const OUTSIDE: (u32, u32) = (40, 150);
+pub(crate) const IN_BOX: (u32, u32) = (280, 70);
+pub(crate) const OUTSIDE: (u32, u32) = (40, 150);
 
 /// A stream on navy with an ingest layer of a new key in its top-right quarter; returns the
 /// key's id and value.
-async fn ingest_stream(app: &TestApp, receiver: &Receiver) -> (String, String) {
+pub(crate) async fn ingest_stream(app: &TestApp, receiver: &Receiver) -> (String, String) {
     app.set_test_output(&format!("{W}x{H}"), "600k", &[&receiver.url])
         .await;
     app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
@@ -42,7 +42,7 @@ async fn ingest_stream(app: &TestApp, receiver: &Receiver) -> (String, String) {
     (id, value)
 }
 
-async fn start_live(app: &TestApp) -> Value {
+pub(crate) async fn start_live(app: &TestApp) -> Value {
     app.post("/stream/start", "acme", json!({}))
         .await
         .expect(200);
@@ -58,7 +58,7 @@ async fn start_live(app: &TestApp) -> Value {
 }
 
 /// Waits until the receiver's newest frame satisfies `pred` at `at`; how long it took.
-async fn wait_pixel(
+pub(crate) async fn wait_pixel(
     receiver: &Receiver,
     at: (u32, u32),
     timeout: Duration,
@@ -74,24 +74,24 @@ async fn wait_pixel(
     }
 }
 
-fn is_green(p: [u8; 3]) -> bool {
+pub(crate) fn is_green(p: [u8; 3]) -> bool {
     p[1] > 180 && p[0] < 80 && p[2] < 80
 }
 
-fn is_red(p: [u8; 3]) -> bool {
+pub(crate) fn is_red(p: [u8; 3]) -> bool {
     p[0] > 180 && p[1] < 80 && p[2] < 80
 }
 
-fn is_navy(p: [u8; 3]) -> bool {
+pub(crate) fn is_navy(p: [u8; 3]) -> bool {
     p[2] > 90 && p[0] < 50 && p[1] < 50
 }
 
 /// The slate: dark grey-blue.
-fn is_slate(p: [u8; 3]) -> bool {
+pub(crate) fn is_slate(p: [u8; 3]) -> bool {
     p.iter().all(|c| (15..70).contains(c)) && p[2] >= p[0]
 }
 
-async fn key_list(app: &TestApp) -> Value {
+pub(crate) async fn key_list(app: &TestApp) -> Value {
     app.get("/stream/keys", "acme").await.data()["keys"][0].clone()
 }
 

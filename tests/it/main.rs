@@ -37,6 +37,7 @@ mod replicas;
 mod scenes;
 mod server_limits;
 mod soak;
+mod srt_ingest;
 mod stale_commands;
 mod streams;
 mod surface_caps;

@@ -1,8 +1,11 @@
-//! RTMP ingest: tenants' encoders publish to any node, and their feeds become layers of
-//! streams running on any node.
+//! Ingest (RTMP and SRT): tenants' encoders publish to any node, and their feeds become
+//! layers of streams running on any node.
 //!
+//! - [`admit`]: the key check every protocol runs before it takes media.
 //! - [`server`]: the RTMP endpoint (`INGEST_ADDR`, `rtmp://HOST/live/{streamKey}`); keys are
 //!   checked with the control plane when the publish starts.
+//! - [`srt`]: the SRT endpoint (`SRT_ADDR`, stream id `#!::r=live/{streamKey},m=publish`),
+//!   its MPEG-TS demuxed into the same tags.
 //! - [`key_attempts`]: how many key checks an address may cause, and keys just refused.
 //! - [`session_io`]: the socket as the RTMP session reads it (EOF, pre-publish budget).
 //! - [`per_peer`]: how many connections one source address may hold.
@@ -21,6 +24,7 @@
 //! Encoder connections run as tracked tasks: on shutdown each is closed and its feed
 //! unregistered before the node exits.
 
+pub mod admit;
 pub mod flv;
 pub mod hub;
 pub mod key_attempts;
@@ -30,6 +34,7 @@ pub mod relay;
 pub mod server;
 pub mod session_io;
 pub mod source;
+pub mod srt;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,6 +62,8 @@ pub struct Ingest {
     /// Where other nodes pull this node's feeds (`NODE_ADVERTISE_ADDR`).
     relay_addr: String,
     addr: Option<SocketAddr>,
+    /// Where SRT publishers call (`SRT_ADDR`), and the receive latency it offers.
+    srt: Option<(SocketAddr, Duration)>,
     pub hub: FeedHub,
     registry: Registry,
     relay_http: reqwest::Client,
@@ -79,6 +86,7 @@ impl Ingest {
             node_id: cfg.node_id.clone(),
             relay_addr: cfg.advertise_addr.clone(),
             addr: cfg.ingest_addr,
+            srt: cfg.srt_addr.map(|a| (a, cfg.srt_latency)),
             hub: FeedHub::default(),
             registry: Registry::new(cfg.redis_url.expose_secret(), &cfg.namespace)?,
             relay_http: reqwest::Client::builder()
@@ -106,14 +114,18 @@ impl Ingest {
         &self.links.cfg.node_secret
     }
 
-    /// Serves RTMP (when `INGEST_ADDR` is set) and watches the publishers until `token` is
-    /// cancelled, then waits for every encoder connection to close and clean up.
+    /// Serves RTMP (when `INGEST_ADDR` is set) and SRT (when `SRT_ADDR` is) and watches the
+    /// publishers until `token` is cancelled, then waits for every encoder connection to
+    /// close and clean up.
     pub async fn run(self: Arc<Self>, token: CancellationToken) {
         let server = self
             .addr
             .map(|addr| tokio::spawn(server::serve(self.clone(), addr, token.clone())));
+        let srt = self.srt.map(|(addr, latency)| {
+            tokio::spawn(srt::serve(self.clone(), addr, latency, token.clone()))
+        });
         self.watch(&token).await;
-        if let Some(s) = server {
+        for s in [server, srt].into_iter().flatten() {
             let _ = s.await;
         }
         self.connections.close();

@@ -1,4 +1,4 @@
-//! How many RTMP connections one source address may hold at once. Without a key nothing
+//! How many ingest connections (RTMP or SRT) one source address may hold at once. Without a key nothing
 //! else bounds a client: a single host opening hundreds of idle connections took every slot
 //! of the node's ingest and kept real encoders waiting for seconds.
 
@@ -29,6 +29,11 @@ impl PerPeer {
             max,
             open: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// How many connections `ip` holds now.
+    pub fn holds(&self, ip: IpAddr) -> usize {
+        self.open.lock().get(&ip).copied().unwrap_or(0)
     }
 
     /// A place for one more connection from `ip`, or `None` when it holds `max` already.

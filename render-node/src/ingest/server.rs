@@ -24,9 +24,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::Ingest;
+use super::admit::Refusal;
 use super::flv::{MAX_TAG_BYTES, Tag, TagKind};
 use super::hub::{Cut, Feed};
-use super::key_attempts::Verdict;
 use super::per_peer::PerPeer;
 use super::session_io::SessionIo;
 
@@ -38,9 +38,6 @@ const APP: &str = "live";
 const PUBLISH_WITHIN: Duration = Duration::from_secs(3);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 256;
-/// Refusal reasons decided by the node alone (see `key_attempts`), logged at debug only.
-const REFUSED_FROM_MEMORY: &str = "stream key refused a moment ago";
-const TOO_MANY_CHECKS: &str = "too many key checks from this address";
 /// Connections one source address may hold (an encoder needs one per stream it publishes);
 /// more from it are closed at once, so they never take the slots of other addresses.
 /// Behind a proxy that does not keep client addresses, this caps the proxy's connections.
@@ -132,7 +129,7 @@ async fn serve_connection(
             r = &mut run => break match r {
                 Ok(_) => "encoder disconnected".into(),
                 Err(e) => match *refused.lock() {
-                    Some(why) => why.into(),
+                    Some(why) => why.reason().into(),
                     None if e.is_client_closed() => "encoder disconnected".into(),
                     None => format!("connection failed: {e}"),
                 },
@@ -154,10 +151,7 @@ async fn serve_connection(
         // A refusal matters to operators; a bare connect-and-close is a load balancer's probe.
         // Refusals decided without asking are a guesser's: one line each would let it fill
         // the log at no cost.
-        if refused
-            .lock()
-            .is_some_and(|why| why != REFUSED_FROM_MEMORY && why != TOO_MANY_CHECKS)
-        {
+        if refused.lock().is_some_and(|why| !why.quiet()) {
             tracing::info!(%peer, %reason, "ingest connection closed");
         } else {
             tracing::debug!(%peer, %reason, "ingest connection closed");
@@ -178,13 +172,12 @@ struct Publisher {
     cut: Arc<Cut>,
     published: Published,
     /// Why a publish was refused, for the connection's log line.
-    refused: Arc<Mutex<Option<&'static str>>>,
+    refused: Arc<Mutex<Option<Refusal>>>,
 }
 
 impl Publisher {
-    fn refuse(&mut self, why: &'static str) -> Result<(), ServerSessionError> {
+    fn refuse(&mut self, why: Refusal) -> Result<(), ServerSessionError> {
         *self.refused.lock() = Some(why);
-        self.ingest.refused.increment(1);
         // The closest the library has to "not allowed": it ends the session either way.
         Err(ServerSessionError::PublishBeforeConnect)
     }
@@ -205,28 +198,18 @@ impl SessionHandler for Publisher {
         stream_name: &str,
     ) -> Result<(), ServerSessionError> {
         if app_name != APP {
-            return self.refuse("unknown application (publish to /live/{streamKey})");
+            let why = Refusal::Request("unknown application (publish to /live/{streamKey})");
+            return self.refuse(self.ingest.refuse(why));
         }
         // Some encoders append a query string to the key; it is not part of it.
         let key = stream_name.split('?').next().unwrap_or_default();
-        match self.ingest.key_attempts.before_check(self.peer, key) {
-            Verdict::Ask => {}
-            Verdict::KnownBad => return self.refuse(REFUSED_FROM_MEMORY),
-            Verdict::TooMany => return self.refuse(TOO_MANY_CHECKS),
+        if let Err(why) = self.ingest.may_check(self.peer, key) {
+            return self.refuse(why);
         }
-        let grant = match self.ingest.links.control.authorize_ingest(key).await {
-            Ok(Ok(grant)) => grant,
-            Ok(Err(_)) => {
-                self.ingest.key_attempts.refused(key);
-                return self.refuse("unknown or deleted stream key");
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot check a stream key; refusing the publish");
-                return self.refuse("stream key could not be checked");
-            }
+        let feed = match self.ingest.authorize(key, self.cut.clone()).await {
+            Ok(feed) => feed,
+            Err(why) => return self.refuse(why),
         };
-        let feed = self.ingest.published(grant, self.cut.clone()).await;
-        self.ingest.accepted.increment(1);
         self.published.lock().push((stream_id, feed));
         self.admitted.store(true, Ordering::Release);
         Ok(())

@@ -58,6 +58,11 @@ pub struct NodeConfig {
     pub rtsp_addr: SocketAddr,
     /// Where encoders publish (`INGEST_ADDR`); `off` runs the node without ingest.
     pub ingest_addr: Option<SocketAddr>,
+    /// Where SRT publishers call (`SRT_ADDR`, UDP); unset or `off` runs without SRT.
+    pub srt_addr: Option<SocketAddr>,
+    /// The SRT receive latency the node offers (`SRT_LATENCY_MS`, default 120 ms, libsrt's):
+    /// a publisher asking more gets more.
+    pub srt_latency: std::time::Duration,
     pub media: MediaPolicy,
     /// Admission: slots, CPU and memory limits.
     pub limits: Limits,
@@ -174,6 +179,14 @@ impl NodeConfig {
                     SocketAddr::from(([127, 0, 0, 1], 1935)),
                 )?),
             },
+            srt_addr: match env::optional("SRT_ADDR").as_deref() {
+                None | Some("off") => None,
+                Some(_) => Some(env::parse_or(
+                    "SRT_ADDR",
+                    SocketAddr::from(([0, 0, 0, 0], 9000)),
+                )?),
+            },
+            srt_latency: std::time::Duration::from_millis(env::parse_or("SRT_LATENCY_MS", 120)?),
             media: MediaPolicy::from_env()?,
             limits: Limits {
                 capacity: env::parse_or("NODE_CAPACITY", DEFAULT_CAPACITY)?,
@@ -205,6 +218,8 @@ pub(crate) fn test_config(node_id: &str) -> NodeConfig {
         advertise_addr: "127.0.0.1:9091".into(),
         rtsp_addr: SocketAddr::from(([127, 0, 0, 1], 8554)),
         ingest_addr: None,
+        srt_addr: None,
+        srt_latency: std::time::Duration::from_millis(120),
         media: MediaPolicy::default(),
         limits: Limits {
             capacity: 2,
