@@ -81,7 +81,7 @@ async fn a_text_layer_with_a_huge_box_costs_what_the_canvas_shows() {
             .await;
     })
     .await;
-    println!("FIGURE huge_text_layer_rss_growth={growth} KiB");
+    eprintln!("FIGURE huge_text_layer_rss_growth={growth} KiB");
     assert!(growth < BOUND_KIB, "{growth} KiB for one text layer");
     let s = app.get("/stream/status", "acme").await.data().clone();
     assert_eq!(s["state"], "live", "{s}");
@@ -116,7 +116,7 @@ async fn a_huge_image_as_a_video_layer_is_refused_before_it_is_decoded() {
             .await;
     })
     .await;
-    println!("FIGURE huge_video_layer_rss_growth={growth} KiB");
+    eprintln!("FIGURE huge_video_layer_rss_growth={growth} KiB");
     assert!(growth < BOUND_KIB, "{growth} KiB for one video layer");
     let e = next_of(&mut ws, "stream:error", Duration::from_secs(10))
         .await

@@ -121,12 +121,8 @@ pub fn run(args: &ChildArgs) -> anyhow::Result<()> {
 /// Answers the node's requests until it says stop (or goes away): then stops the stream
 /// and sends its final report.
 fn serve_requests(handle: &StreamHandle, reader: &mut UnixStream, writer: &Writer) {
-    loop {
-        let msg = match read_frame::<ToChild>(reader) {
-            Ok(Some(m)) => m,
-            // The node is gone or garbled its side: nobody to stream for.
-            Ok(None) | Err(_) => break,
-        };
+    // Until the node is gone or garbles its side: nobody to stream for then.
+    while let Ok(Some(msg)) = read_frame::<ToChild>(reader) {
         match msg {
             ToChild::Apply { id, spec } => {
                 let result = handle

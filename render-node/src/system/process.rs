@@ -176,7 +176,10 @@ mod tests {
         let before = tree_cpu_ticks().expect("readable");
         // A child that spins for about 0.3 s of CPU, still running when it is measured.
         let mut child = std::process::Command::new("sh")
-            .args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5"])
+            .args([
+                "-c",
+                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5",
+            ])
             .spawn()
             .expect("sh runs");
         let pid = child.id();

@@ -172,7 +172,11 @@ mod tests {
     fn a_plain_url_is_one_server() {
         let t = RedisTarget::parse("redis://127.0.0.1:6379").expect("parses");
         assert!(!t.is_cluster());
-        assert!(RedisTarget::parse("redis://").is_ok());
+        assert!(
+            !RedisTarget::parse("rediss://:pw@cache.internal:6380/2")
+                .expect("parses")
+                .is_cluster()
+        );
         assert!(RedisTarget::parse("http://x").is_err());
     }
 
