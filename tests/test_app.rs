@@ -379,6 +379,26 @@ impl TestApp {
         .expect(200);
     }
 
+    /// Gives `tenant`'s stream a cheap 30 fps output at `resolution` sent to `url`, over a
+    /// navy background layer (not started).
+    pub async fn navy_stream_for(&self, tenant: &str, resolution: &str, url: &str) {
+        self.patch(
+            "/stream/config",
+            tenant,
+            json!({"STREAM_RESOLUTION": resolution, "TARGET_FPS": 30, "STREAM_BITRATE": "400k",
+                   "RENDER_QUALITY": 1, "outputs": [url]}),
+        )
+        .await
+        .expect(200);
+        self.post(
+            "/stream/layers",
+            tenant,
+            json!({"kind": "color", "source": {"color": "#000080"}}),
+        )
+        .await
+        .expect(201);
+    }
+
     /// Adds a layer to acme's stream and returns its id.
     pub async fn add_layer(&self, layer: Value) -> String {
         let answer = self.post("/stream/layers", "acme", layer).await;

@@ -11,7 +11,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -19,7 +18,7 @@ use stream_manager_tests::control_plane_process::ControlPlaneProcess;
 use stream_manager_tests::nodes::{Receiver, free_port, spawn_node_with_env};
 use stream_manager_tests::spawn_app_with_private_urls;
 
-use crate::control_plane_failover::longest_gap;
+use crate::control_plane_failover::longest_gap_around;
 
 /// The control plane's name for the node: one A record per replica.
 const NAME: &str = "cp.sm.test";
@@ -156,14 +155,7 @@ async fn a_killed_control_plane_task_behind_one_dns_name_costs_the_node_no_renew
     }
 
     // Kill the replica behind the first address and watch the output across it.
-    let running = Arc::new(AtomicBool::new(true));
-    let watch = tokio::spawn(longest_gap(receiver.clone(), running.clone()));
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    doomed.kill();
-    // Two lease lengths: long enough for a missed renewal to fence the stream.
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    running.store(false, Ordering::Relaxed);
-    let gap = watch.await.unwrap();
+    let gap = longest_gap_around(&receiver, || doomed.kill()).await;
 
     let log = node.log_text();
     assert!(

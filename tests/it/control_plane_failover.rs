@@ -45,7 +45,20 @@ async fn live_status(app: &TestApp, base: &str) -> Value {
 
 /// The longest stretch in which the receiver decoded nothing, sampled every 10 ms while
 /// `running` holds.
-pub(crate) async fn longest_gap(receiver: Arc<Receiver>, running: Arc<AtomicBool>) -> Duration {
+/// The longest gap in `receiver`'s bytes from a second before `act` (a kill) until two lease
+/// lengths after it: long enough for a missed renewal to fence the stream or a lapsed lease
+/// to be re-dispatched.
+pub(crate) async fn longest_gap_around(receiver: &Arc<Receiver>, act: impl FnOnce()) -> Duration {
+    let running = Arc::new(AtomicBool::new(true));
+    let watch = tokio::spawn(longest_gap(receiver.clone(), running.clone()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    act();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    running.store(false, Ordering::Relaxed);
+    watch.await.expect("the watch ran")
+}
+
+async fn longest_gap(receiver: Arc<Receiver>, running: Arc<AtomicBool>) -> Duration {
     let mut last = (receiver.bytes(), Instant::now());
     let mut worst = Duration::ZERO;
     while running.load(Ordering::Relaxed) {
@@ -167,15 +180,12 @@ async fn a_killed_control_plane_replica_costs_no_airtime_and_loses_nothing() {
             .unwrap();
 
     // Kill the replica the node talks to, and watch the output across it.
-    let running = Arc::new(AtomicBool::new(true));
-    let watch = tokio::spawn(longest_gap(receiver.clone(), running.clone()));
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let killed_at = Instant::now();
-    doomed.kill();
-    // Two lease lengths: long enough for a lapsed lease to be noticed and re-dispatched.
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    running.store(false, Ordering::Relaxed);
-    let gap = watch.await.unwrap();
+    let mut killed_at = Instant::now();
+    let gap = longest_gap_around(&receiver, || {
+        killed_at = Instant::now();
+        doomed.kill();
+    })
+    .await;
 
     let log = node.log_text();
     assert!(

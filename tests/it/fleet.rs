@@ -23,6 +23,19 @@ pub(crate) async fn wait_status(
     }
 }
 
+/// acme's stream at `resolution` (e.g. "320x180"): a navy background, no destination, started
+/// and waited for until live.
+pub(crate) async fn live_on_navy(app: &TestApp, resolution: &str) {
+    app.set_test_output(resolution, "400k", &[]).await;
+    app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
+        .await;
+    app.post("/stream/start", "acme", json!({}))
+        .await
+        .expect(200);
+    let s = wait_status(app, Duration::from_secs(20), |s| s["state"] == "live").await;
+    assert_eq!(s["state"], "live", "{s}");
+}
+
 /// A 320x180 stream: a navy background and a red 160x90 box top-left, whose layer id is
 /// returned.
 pub(crate) async fn small_stream(app: &TestApp, outputs: Vec<String>) -> String {

@@ -11,25 +11,6 @@ use stream_manager_tests::nodes::{NodeProcess, spawn_node_with_env};
 use stream_manager_tests::packet_log::{PacketLog, Track};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
-/// A 30 fps stream for `tenant` sent to `url`: a colour background and a moving box.
-async fn stream_for(app: &TestApp, tenant: &str, resolution: &str, url: &str) {
-    app.patch(
-        "/stream/config",
-        tenant,
-        json!({"STREAM_RESOLUTION": resolution, "TARGET_FPS": 30, "STREAM_BITRATE": "400k",
-               "RENDER_QUALITY": 1, "outputs": [url]}),
-    )
-    .await
-    .expect(200);
-    app.post(
-        "/stream/layers",
-        tenant,
-        json!({"kind": "color", "source": {"color": "#000080"}}),
-    )
-    .await
-    .expect(201);
-}
-
 async fn status(app: &TestApp, tenant: &str) -> Value {
     app.get("/stream/status", tenant).await.data().clone()
 }
@@ -98,8 +79,9 @@ async fn two_streams(
 ) -> (NodeProcess, PacketLog, PacketLog) {
     let a = PacketLog::start("iso-a");
     let b = PacketLog::start("iso-b");
-    stream_for(app, "acme", "320x180", &a.url).await;
-    stream_for(app, "globex", globex_resolution, &b.url).await;
+    app.navy_stream_for("acme", "320x180", &a.url).await;
+    app.navy_stream_for("globex", globex_resolution, &b.url)
+        .await;
     let mut env = env.to_vec();
     env.push(("STREAM_ISOLATION", "process"));
     let node = spawn_node_with_env(app, "iso-node", 2, &env);

@@ -12,7 +12,7 @@ use stream_manager_tests::dns::NameServer;
 use stream_manager_tests::nodes::{Receiver, spawn_node_with_resolver};
 use stream_manager_tests::{TestApp, spawn_app};
 
-use crate::fleet::wait_status;
+use crate::fleet::{live_on_navy, wait_status};
 
 const REFUSED: &str = "destination refused by the node's network policy";
 const CONNECTION_FAILED: &str = "could not connect to the destination, or the connection was lost";
@@ -29,14 +29,7 @@ fn port_of(url: &str) -> u16 {
 
 /// A 320x180 stream with no destination, live on its node.
 async fn live_without_outputs(app: &TestApp) {
-    app.set_test_output("320x180", "400k", &[]).await;
-    app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
-        .await;
-    app.post("/stream/start", "acme", json!({}))
-        .await
-        .expect(200);
-    let s = wait_status(app, Duration::from_secs(20), |s| s["state"] == "live").await;
-    assert_eq!(s["state"], "live", "{s}");
+    live_on_navy(app, "320x180").await;
 }
 
 /// Every error text the tenant saw on the stream's destinations is one of ours: never which

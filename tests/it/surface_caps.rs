@@ -14,7 +14,7 @@ use stream_manager_tests::proc_stats::rss_kib;
 use stream_manager_tests::ws::{connect, next_of};
 use stream_manager_tests::{TestApp, spawn_app_with, spawn_app_with_private_urls};
 
-use crate::fleet::wait_status;
+use crate::fleet::{live_on_navy, wait_status};
 use crate::nested_fetches::media_root;
 
 /// Growth of the node's resident memory a layer may cause here: a 640x360 canvas's
@@ -57,14 +57,7 @@ async fn peak_growth<F: std::future::Future<Output = ()>>(node: &NodeProcess, ch
 
 /// acme's 640x360 stream with a background, live on `node` with no destination.
 async fn live_640(app: &TestApp) {
-    app.set_test_output("640x360", "400k", &[]).await;
-    app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
-        .await;
-    app.post("/stream/start", "acme", json!({}))
-        .await
-        .expect(200);
-    let s = wait_status(app, Duration::from_secs(20), |s| s["state"] == "live").await;
-    assert_eq!(s["state"], "live", "{s}");
+    live_on_navy(app, "640x360").await;
     // Let start-up allocations settle before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
 }
@@ -134,21 +127,7 @@ async fn a_huge_image_as_a_video_layer_is_refused_before_it_is_decoded() {
 
 /// Starts `tenant`'s default 320x180 stream to `receiver` with a background.
 async fn start_small(app: &TestApp, tenant: &str, receiver: &Receiver) {
-    app.patch(
-        "/stream/config",
-        tenant,
-        json!({"STREAM_RESOLUTION": "320x180", "TARGET_FPS": 30, "STREAM_BITRATE": "400k",
-               "RENDER_QUALITY": 1, "outputs": [receiver.url]}),
-    )
-    .await
-    .expect(200);
-    app.post(
-        "/stream/layers",
-        tenant,
-        json!({"kind": "color", "source": {"color": "#000080"}}),
-    )
-    .await
-    .expect(201);
+    app.navy_stream_for(tenant, "320x180", &receiver.url).await;
     app.post("/stream/start", tenant, json!({}))
         .await
         .expect(200);
