@@ -26,7 +26,11 @@ fresh_copy() {
   (
     cd "$repo"
     local parts=(./terraform ./docker ./.dockerignore ./Cargo.toml ./Cargo.lock ./README.md) d
-    for d in .sqlx migrations shared control-plane render-node tests monitoring docs; do
+    # Every workspace member (the Dockerfiles copy each), read from Cargo.toml so a new
+    # crate cannot be left out of the copy.
+    local members
+    members=$(python3 -c 'import tomllib; print(" ".join(tomllib.load(open("Cargo.toml", "rb"))["workspace"]["members"]))')
+    for d in .sqlx migrations $members monitoring docs; do
       [ -e "$d" ] && parts+=("./$d")
     done
     tar --exclude='./target' --exclude='*/node_modules' --exclude='./.git' --exclude='*/.terraform' -cf - "${parts[@]}"
