@@ -143,85 +143,64 @@ impl LayerRuntime {
             LayerContent::Solid(color) => {
                 // A solid clipped to the canvas looks the same and never outgrows it.
                 let (vx, vy, vw, vh) = visible;
-                let parity = Parity::of(vx, vy);
-                let key = SpriteKey {
-                    width: vw,
-                    height: vh,
-                    parity,
-                    clip: None,
-                };
-                let sprite = prepared(&mut self.cache, key, || {
-                    Sprite::solid(vw, vh, *color, parity)
-                });
-                blend_sprite(
+                let at = (vx, vy);
+                draw_prepared(
+                    &mut self.cache,
                     canvas,
-                    sprite,
-                    vx - parity.x as i32,
-                    vy - parity.y as i32,
+                    (vw, vh, None),
+                    at,
                     alpha,
+                    |parity| Sprite::solid(vw, vh, *color, parity),
                 );
             }
             LayerContent::Bitmap(img) | LayerContent::Partial { image: img, .. } if huge => {
                 let (vx, vy, vw, vh) = visible;
-                let parity = Parity::of(vx, vy);
-                let key = SpriteKey {
-                    width: w,
-                    height: h,
-                    parity,
-                    clip: Some(visible),
-                };
-                let sprite = prepared(&mut self.cache, key, || {
-                    // The part of the image that lands on the canvas, scaled to its place.
-                    let (sx, sy) = (
-                        img.width() as f64 / w as f64,
-                        img.height() as f64 / h as f64,
-                    );
-                    let cx = ((vx - x) as f64 * sx) as u32;
-                    let cy = ((vy - y) as f64 * sy) as u32;
-                    let cw = ((vw as f64 * sx).ceil() as u32)
-                        .clamp(1, img.width().saturating_sub(cx).max(1));
-                    let ch = ((vh as f64 * sy).ceil() as u32)
-                        .clamp(1, img.height().saturating_sub(cy).max(1));
-                    let part = imageops::crop_imm(img.as_ref(), cx, cy, cw, ch).to_image();
-                    let scaled =
-                        imageops::resize(&part, vw as u32, vh as u32, FilterType::Triangle);
-                    Sprite::from_rgba(&scaled, parity)
-                });
-                blend_sprite(
+                let at = (vx, vy);
+                draw_prepared(
+                    &mut self.cache,
                     canvas,
-                    sprite,
-                    vx - parity.x as i32,
-                    vy - parity.y as i32,
+                    (w, h, Some(visible)),
+                    at,
                     alpha,
+                    |parity| {
+                        // The part of the image that lands on the canvas, scaled to its place.
+                        let (sx, sy) = (
+                            img.width() as f64 / w as f64,
+                            img.height() as f64 / h as f64,
+                        );
+                        let cx = ((vx - x) as f64 * sx) as u32;
+                        let cy = ((vy - y) as f64 * sy) as u32;
+                        let cw = ((vw as f64 * sx).ceil() as u32)
+                            .clamp(1, img.width().saturating_sub(cx).max(1));
+                        let ch = ((vh as f64 * sy).ceil() as u32)
+                            .clamp(1, img.height().saturating_sub(cy).max(1));
+                        let part = imageops::crop_imm(img.as_ref(), cx, cy, cw, ch).to_image();
+                        let scaled =
+                            imageops::resize(&part, vw as u32, vh as u32, FilterType::Triangle);
+                        Sprite::from_rgba(&scaled, parity)
+                    },
                 );
             }
             LayerContent::Bitmap(img) | LayerContent::Partial { image: img, .. } => {
-                let parity = Parity::of(x, y);
-                let key = SpriteKey {
-                    width: w,
-                    height: h,
-                    parity,
-                    clip: None,
-                };
-                let sprite = prepared(&mut self.cache, key, || {
-                    if img.width() as usize == w && img.height() as usize == h {
-                        Sprite::from_rgba(img, parity)
-                    } else {
-                        let scaled = imageops::resize(
-                            img.as_ref(),
-                            w as u32,
-                            h as u32,
-                            FilterType::Triangle,
-                        );
-                        Sprite::from_rgba(&scaled, parity)
-                    }
-                });
-                blend_sprite(
+                draw_prepared(
+                    &mut self.cache,
                     canvas,
-                    sprite,
-                    x - parity.x as i32,
-                    y - parity.y as i32,
+                    (w, h, None),
+                    (x, y),
                     alpha,
+                    |parity| {
+                        if img.width() as usize == w && img.height() as usize == h {
+                            Sprite::from_rgba(img, parity)
+                        } else {
+                            let scaled = imageops::resize(
+                                img.as_ref(),
+                                w as u32,
+                                h as u32,
+                                FilterType::Triangle,
+                            );
+                            Sprite::from_rgba(&scaled, parity)
+                        }
+                    },
                 );
             }
         }
@@ -250,6 +229,38 @@ fn visible_rect(
     let x1 = (x + w as i64).min(canvas.width as i64);
     let y1 = (y + h as i64).min(canvas.height as i64);
     (x1 > x0 && y1 > y0).then(|| (x0 as i32, y0 as i32, (x1 - x0) as usize, (y1 - y0) as usize))
+}
+
+/// A rectangle on the canvas: x, y, width, height.
+type Rect = (i32, i32, usize, usize);
+
+/// Blends the layer's cached sprite at `at`, preparing it with `make` when the cache holds
+/// another one. `size` is the sprite's `(width, height, clip)` as its cache key names it; the
+/// sprite starts one pixel early where `at` is odd, so chroma lines up (see [`Parity`]).
+fn draw_prepared(
+    cache: &mut Option<(SpriteKey, Sprite)>,
+    canvas: &mut Canvas,
+    size: (usize, usize, Option<Rect>),
+    at: (i32, i32),
+    alpha: u8,
+    make: impl FnOnce(Parity) -> Sprite,
+) {
+    let parity = Parity::of(at.0, at.1);
+    let (width, height, clip) = size;
+    let key = SpriteKey {
+        width,
+        height,
+        parity,
+        clip,
+    };
+    let sprite = prepared(cache, key, || make(parity));
+    blend_sprite(
+        canvas,
+        sprite,
+        at.0 - parity.x as i32,
+        at.1 - parity.y as i32,
+        alpha,
+    );
 }
 
 /// The cached sprite for `key`, prepared with `make` if the cache holds another key.
