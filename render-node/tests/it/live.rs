@@ -26,6 +26,17 @@ fn start_tapped(spec: &StreamSpec) -> render_node::StreamHandle {
         .unwrap()
 }
 
+/// A 320x240 stream of one moving video layer (a bouncing ball).
+fn ball_spec() -> StreamSpec {
+    spec(vec![layer(
+        Uuid::new_v4(),
+        "video",
+        json!({"uri": "testsrc://ball"}),
+        (0, 0, 320, 240),
+        0,
+    )])
+}
+
 fn next_version(spec: &StreamSpec) -> StreamSpec {
     let mut s = spec.clone();
     s.version += 1;
@@ -192,14 +203,7 @@ fn scene_fade_and_slide_transitions() {
 
 #[test]
 fn pause_holds_the_last_frame_and_resume_continues() {
-    let s = Uuid::new_v4();
-    let spec = spec(vec![layer(
-        s,
-        "video",
-        json!({"uri": "testsrc://ball"}),
-        (0, 0, 320, 240),
-        0,
-    )]);
+    let spec = ball_spec();
     let h = start_tapped(&spec);
     frames_until(&h, 10);
     let mut paused = next_version(&spec);
@@ -278,14 +282,7 @@ fn layers_added_and_removed_live_and_errors_reported() {
 
 #[test]
 fn report_is_refreshed_every_second_with_real_figures() {
-    let s = Uuid::new_v4();
-    let spec = spec(vec![layer(
-        s,
-        "video",
-        json!({"uri": "testsrc://ball"}),
-        (0, 0, 320, 240),
-        0,
-    )]);
+    let spec = ball_spec();
     let h = start_tapped(&spec);
     std::thread::sleep(Duration::from_millis(2300));
     let r = h.report();
