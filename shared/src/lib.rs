@@ -6,7 +6,8 @@
 //!
 //! - [`validation`]: the `FieldError` every validator returns, naming the offending field.
 //! - [`color`], [`layer`], [`scene`], [`transition`]: what a tenant composes — layers of five kinds grouped in
-//!   scenes, with transitions and easing.
+//!   scenes, with transitions and easing; [`effect`]: per-layer effects (crop, chroma key,
+//!   corners, …); [`text_template`]: live placeholders in text layers (clock, date, countdown).
 //! - [`stream_config`]: the seed's `STREAM_*` settings plus RTMP `outputs`, parsed and checked.
 //! - [`media_url`]: the policy that keeps media URLs and outputs off private networks.
 //! - [`spec`]: a stream's whole desired state, as a render node receives it.
@@ -33,6 +34,7 @@
 pub mod amqp;
 pub mod backoff;
 pub mod color;
+pub mod effect;
 pub mod env;
 pub mod events;
 pub mod layer;
@@ -49,6 +51,7 @@ pub mod stream_config;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
 pub mod tenant_text;
+pub mod text_template;
 #[cfg(feature = "telemetry")]
 pub mod trace_context;
 pub mod transition;

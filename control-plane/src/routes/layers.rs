@@ -3,6 +3,7 @@
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use shared::effect::{Effect, parse_effects};
 use shared::events::EventType;
 use shared::layer::{
     ImageSource, Layer, LayerKind, LayerSource, Position, Size, validate_name, validate_opacity,
@@ -54,7 +55,10 @@ pub struct CreateLayer {
     name: Option<String>,
     kind: LayerKind,
     /// Shape depends on `kind`: color `{color}`, image `{assetId}` or `{url}`,
-    /// text `{text, fontFamily, fontSize, color}`, video `{uri, loop}`, ingest `{keyId}`.
+    /// text `{text, fontFamily, fontSize, color, align, verticalAlign, wrap, lineHeight,
+    /// fontWeight, italic, outline, shadow, background, autoFit}` (see `TextSource`; `text`
+    /// may hold `{{clock:HH:mm:ss}}`, `{{date:yyyy-MM-dd}}`, `{{countdown:RFC3339}}`),
+    /// video `{uri, loop}`, ingest `{keyId}`.
     #[schema(value_type = Object)]
     source: Value,
     visible: Option<bool>,
@@ -66,6 +70,10 @@ pub struct CreateLayer {
     z_index: Option<i32>,
     /// Defaults to the active scene.
     scene_id: Option<SceneId>,
+    /// Effects applied to the layer's pixels in order (crop, rotate, cornerRadius, border,
+    /// shadow, chromaKey, colorAdjust, blur, mask, flip); none by default.
+    #[schema(value_type = Option<Vec<Effect>>)]
+    effects: Option<Value>,
 }
 
 /// Body of `PATCH /layers/{id}`: any subset of the layer's fields.
@@ -80,6 +88,9 @@ pub struct PatchLayer {
     size: Option<Size>,
     opacity: Option<f32>,
     z_index: Option<i32>,
+    /// Replaces the whole effect list (`[]` removes every effect).
+    #[schema(value_type = Option<Vec<Effect>>)]
+    effects: Option<Value>,
     /// Animates position, size and opacity to their new values.
     transition: Option<Transition>,
 }
@@ -114,6 +125,16 @@ async fn check_source(
         } else {
             "asset"
         }));
+    }
+    Ok(())
+}
+
+/// Checks that the assets effects read (masks) are the tenant's own.
+async fn check_effects(state: &AppState, tenant: &str, effects: &[Effect]) -> Result<(), ApiError> {
+    for id in effects.iter().filter_map(Effect::asset_id) {
+        if !assets::exists(&state.db, tenant, AssetId::from(id)).await? {
+            return Err(ApiError::NotFound("asset"));
+        }
     }
     Ok(())
 }
@@ -167,6 +188,10 @@ async fn create_layer(
     ApiJson(body): ApiJson<CreateLayer>,
 ) -> Result<Created<Layer>, ApiError> {
     let source = LayerSource::parse(body.kind, body.source)?;
+    let effects = match body.effects {
+        Some(v) => parse_effects(v)?,
+        None => Vec::new(),
+    };
     let canvas = ctx.stream.config.0.resolution;
     let mut layer = Layer {
         id: LayerId::random().get(),
@@ -182,9 +207,11 @@ async fn create_layer(
         }),
         opacity: body.opacity.unwrap_or(1.0),
         z_index: body.z_index.unwrap_or(0),
+        effects,
     };
     layer.validate()?;
     check_source(&state, &ctx.tenant, &layer.source).await?;
+    check_effects(&state, &ctx.tenant, &layer.effects).await?;
 
     let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
     let stream_id = write.stream_id();
@@ -274,10 +301,18 @@ async fn patch_layer(
     State(state): State<AppState>,
     ctx: TenantStream,
     ids: PathIds,
-    ApiJson(patch): ApiJson<PatchLayer>,
+    ApiJson(mut patch): ApiJson<PatchLayer>,
 ) -> ApiResult<Layer> {
     let id = ids.id("id", "layer")?;
     validate_patch(&patch)?;
+    let effects = match patch.effects.take() {
+        Some(v) => {
+            let effects = parse_effects(v)?;
+            check_effects(&state, &ctx.tenant, &effects).await?;
+            Some(effects)
+        }
+        None => None,
+    };
 
     let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
     let stream_id = write.stream_id();
@@ -303,6 +338,10 @@ async fn patch_layer(
     apply!(size, "size");
     apply!(opacity, "opacity");
     apply!(z_index, "zIndex");
+    if let Some(e) = effects {
+        changes.insert("effects".into(), json!(e));
+        layer.effects = e;
+    }
     layers::update(write.conn(), stream_id, &layer).await?;
     if let Some(t) = &patch.transition {
         changes.insert("transition".into(), json!(t));

@@ -5,8 +5,12 @@
 //! - [`sprite`]: static layers prepared once per change (premultiplied I420 + alpha).
 //! - [`blend`]: per-frame blending over each layer's own rectangle.
 //! - [`tween`]: layer geometry over time (animated changes).
-//! - [`layer`]: one layer's content, tween and prepared sprite.
-//! - [`frame_source`]: what a moving layer's source gives the compositor each frame.
+//! - [`layer`]: one layer's content, tween, effects and prepared sprite.
+//! - [`effects`]: the per-layer effects (crop, rotate, corners, border, shadow, chroma key,
+//!   colour adjustment, blur, mask, flip) on RGBA pixels, baked into static layers' sprites
+//!   once and run on moving layers' frames.
+//! - [`frame_source`]: what a moving layer's source gives the compositor each frame, and
+//!   the ticking pictures of text with live values.
 //! - [`cost`]: what a layer's pictures cost in memory (the stream's budget).
 //!
 //! A [`Plan`] (built by [`crate::engine::plan`] off the render thread) is handed to
@@ -15,6 +19,7 @@
 pub mod blend;
 pub mod canvas;
 pub mod cost;
+pub mod effects;
 pub mod frame_source;
 pub mod layer;
 pub mod sprite;
@@ -29,6 +34,7 @@ use uuid::Uuid;
 pub use self::frame_source::FrameSource;
 
 use self::canvas::Canvas;
+use self::effects::EffectChain;
 use self::layer::{LayerContent, LayerRuntime};
 use self::tween::{Geometry, Tween, frames_for, progress};
 use self::yuv::BLACK;
@@ -43,6 +49,8 @@ pub struct PlannedLayer {
     /// Animate from the current geometry to `target` instead of jumping.
     pub transition: Option<Transition>,
     pub content: PlannedContent,
+    /// The layer's effects (a change re-bakes a static layer's sprite).
+    pub effects: EffectChain,
 }
 
 /// Whether a layer keeps the content the compositor already holds.
@@ -158,15 +166,20 @@ impl Compositor {
                         let prev = l.replace_content(c);
                         self.retired.push(prev);
                     }
+                    l.set_effects(p.effects);
                     l
                 }
-                None => LayerRuntime::new(
-                    p.id,
-                    p.z,
-                    p.visible,
-                    Tween::still(p.target),
-                    new_content(p.content),
-                ),
+                None => {
+                    let mut l = LayerRuntime::new(
+                        p.id,
+                        p.z,
+                        p.visible,
+                        Tween::still(p.target),
+                        new_content(p.content),
+                    );
+                    l.set_effects(p.effects);
+                    l
+                }
             };
             self.current.layers.push(layer);
         }
@@ -179,13 +192,15 @@ impl Compositor {
             .layers
             .into_iter()
             .map(|p| {
-                LayerRuntime::new(
+                let mut l = LayerRuntime::new(
                     p.id,
                     p.z,
                     p.visible,
                     Tween::still(p.target),
                     new_content(p.content),
-                )
+                );
+                l.set_effects(p.effects);
+                l
             })
             .collect();
         layers.sort_by_key(|l| l.z);
@@ -301,6 +316,7 @@ mod tests {
             },
             transition,
             content,
+            effects: EffectChain::default(),
         }
     }
 

@@ -8,14 +8,17 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
+use shared::effect::{Crop, Effect};
 use shared::layer::{ImageSource, Layer, LayerSource};
 use shared::media_url::{MediaPolicy, UrlUse};
 use shared::spec::{ChangeHint, StreamSpec};
+use shared::text_template::Template;
 use shared::transition::SceneTransition;
 use uuid::Uuid;
 
 use super::events::{EventSink, NodeEvent};
 use crate::compose::cost;
+use crate::compose::effects::{EffectChain, total_crop};
 use crate::compose::layer::LayerContent;
 use crate::compose::tween::Geometry;
 use crate::compose::{Plan, PlannedContent, PlannedLayer};
@@ -24,7 +27,7 @@ use crate::pipeline::audio::AudioPort;
 use crate::sources::guard::{MEDIA_NOT_LOADED, check_before_open};
 use crate::sources::image::ImageCache;
 use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
-use crate::sources::text::{render_text, text_box};
+use crate::sources::text::{TickingText, render_text, text_box};
 use crate::sources::video::{AppsinkSource, MovingKind};
 
 /// What loading layer content needs from the node.
@@ -160,6 +163,7 @@ impl Planner {
                 target: Geometry::of(layer),
                 transition,
                 content,
+                effects: self.effects_of(layer),
             });
         }
         self.loaded = loaded;
@@ -198,6 +202,50 @@ impl Planner {
         }
     }
 
+    /// An uploaded image, from any control-plane replica.
+    fn load_asset(&self, asset_id: Uuid) -> Result<Arc<image::RgbaImage>> {
+        let sig = self
+            .ctx
+            .asset_key
+            .as_ref()
+            .map(|k| shared::node_api::asset_signature(k.expose_secret(), asset_id))
+            .unwrap_or_default();
+        // Any replica serves any asset: a replica that is down costs a retry, not
+        // the layer.
+        let mut last =
+            RenderError::InvalidSpec("image assets need CONTROL_PLANE_URL to be set".into());
+        for base in &self.ctx.asset_bases {
+            let url = shared::node_api::paths::asset_url(base, asset_id, &sig);
+            match self.ctx.images.load(&url) {
+                Ok(image) => return Ok(image),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// The layer's effects with their masks loaded; a mask that cannot be loaded is
+    /// reported and left out (the rest of the effects still apply).
+    fn effects_of(&self, layer: &Layer) -> EffectChain {
+        let mut chain = EffectChain::new(layer.effects.clone());
+        for id in layer.effects.iter().filter_map(Effect::asset_id) {
+            match self.load_asset(id) {
+                Ok(img) => {
+                    chain.masks.insert(id, img);
+                }
+                Err(e) => {
+                    tracing::warn!(stream_id = %self.events.stream_id(), layer_id = %layer.id,
+                        error = %e, "mask not loaded");
+                    self.events.send(NodeEvent::LayerError {
+                        layer_id: layer.id,
+                        message: format!("mask {id} not loaded: {}", tenant_message(layer, &e)),
+                    });
+                }
+            }
+        }
+        chain
+    }
+
     fn check_url(&self, field: &str, url: &str, what: UrlUse) -> Result<()> {
         match &self.ctx.policy {
             Some(p) => check_before_open(p, field, url, what),
@@ -227,25 +275,7 @@ impl Planner {
                 LayerContent::Bitmap(self.ctx.images.load(url)?)
             }
             LayerSource::Image(ImageSource::Asset { asset_id }) => {
-                let sig = self
-                    .ctx
-                    .asset_key
-                    .as_ref()
-                    .map(|k| shared::node_api::asset_signature(k.expose_secret(), *asset_id))
-                    .unwrap_or_default();
-                // Any replica serves any asset: a replica that is down costs a retry, not
-                // the layer.
-                let mut last = RenderError::InvalidSpec(
-                    "image assets need CONTROL_PLANE_URL to be set".into(),
-                );
-                for base in &self.ctx.asset_bases {
-                    let url = shared::node_api::paths::asset_url(base, *asset_id, &sig);
-                    match self.ctx.images.load(&url) {
-                        Ok(image) => return Ok(LayerContent::Bitmap(image)),
-                        Err(e) => last = e,
-                    }
-                }
-                return Err(last);
+                LayerContent::Bitmap(self.load_asset(*asset_id)?)
             }
             LayerSource::Text(t) => {
                 let (tw, th) = text_box(w, h, self.canvas);
@@ -255,9 +285,14 @@ impl Planner {
                     b: 0,
                     a: 0,
                 };
-                LayerContent::Partial {
-                    image: Arc::new(render_text(t, tw, th, transparent)?),
-                    of: (w, h),
+                match Template::parse(&t.text) {
+                    Ok(template) if template.is_live() => LayerContent::Ticking(
+                        TickingText::start(t, template, (tw, th), (w, h), layer.id)?,
+                    ),
+                    _ => LayerContent::Partial {
+                        image: Arc::new(render_text(t, tw, th, transparent)?),
+                        of: (w, h),
+                    },
                 }
             }
             LayerSource::Video(v) => {
@@ -279,6 +314,7 @@ impl Planner {
                     self.live,
                     audio,
                     self.events.layer_media_errors(layer.id),
+                    crop_of(layer),
                 )?;
                 LayerContent::Live(Box::new(src))
             }
@@ -290,6 +326,7 @@ impl Planner {
                     height: self.moving_size(w, h).1,
                     audio: self.audio.clone().filter(|_| self.live),
                     on_error: self.events.source_errors(),
+                    crop: crop_of(layer),
                 };
                 match self.ctx.feeds.open(req) {
                     Some(feed) => LayerContent::Live(feed),
@@ -311,8 +348,15 @@ fn same_content(old: &Layer, new: &Layer) -> bool {
     match new.source {
         // Text is rendered into its box: a new box size needs a new rendering.
         LayerSource::Text(_) => old.size == new.size,
+        // Moving sources crop in their decoder: a new crop is a new decoder.
+        LayerSource::Video(_) | LayerSource::Ingest(_) => crop_of(old) == crop_of(new),
         _ => true,
     }
+}
+
+/// The layer's crop effects added up.
+fn crop_of(layer: &Layer) -> Crop {
+    total_crop(&layer.effects)
 }
 
 /// What the tenant reads when a layer cannot be loaded. Media (images, videos) fails with

@@ -1,0 +1,704 @@
+//! Layer effects on straight-alpha RGBA pixels: crop, rotate, corner radius, border, shadow,
+//! chroma key, colour adjustment, blur, mask and flip, applied in the layer's order.
+//!
+//! Static layers run the chain once per change (the result is baked into their sprite);
+//! moving layers run it on every frame, which is why each pass is a single sweep over the
+//! layer's own pixels with integer or table maths where it can be. Crops are not applied
+//! here: they cut the *source*, so static layers crop before scaling into the box
+//! ([`crop_source`]) and moving layers ask their decoder to (`FrameSource::set_crop`).
+//!
+//! Effects that change the drawn extent (rotation, shadow) grow the picture; [`extent`]
+//! says by how much without touching pixels, so the compositor knows where a baked sprite
+//! goes (and its chroma parity) before it bakes it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use image::imageops::{self, FilterType};
+use image::{Rgba as Px, RgbaImage};
+use shared::color::Rgba;
+use shared::effect::{Border, ChromaKey, ColorAdjust, Crop, Effect, Shadow};
+use uuid::Uuid;
+
+use super::canvas::PlanarView;
+
+/// A layer's effects, with the pictures they read (masks) loaded.
+#[derive(Debug, Clone, Default)]
+pub struct EffectChain {
+    pub list: Vec<Effect>,
+    /// Mask images by asset id; an effect whose mask is missing is skipped.
+    pub masks: HashMap<Uuid, Arc<RgbaImage>>,
+}
+
+impl PartialEq for EffectChain {
+    fn eq(&self, other: &Self) -> bool {
+        // Assets never change under their id: the ids (in the list) say it all.
+        self.list == other.list
+    }
+}
+
+impl EffectChain {
+    /// A chain without masks.
+    pub fn new(list: Vec<Effect>) -> Self {
+        EffectChain {
+            list,
+            masks: HashMap::new(),
+        }
+    }
+
+    /// No effect at all: draw as before.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Whether anything but crops is in the list (crops are the decoder's or the source's).
+    pub fn has_pixel_effects(&self) -> bool {
+        self.list.iter().any(|e| !matches!(e, Effect::Crop(_)))
+    }
+
+    /// Every crop of the list added up (crops always apply to the source).
+    pub fn crop(&self) -> Crop {
+        total_crop(&self.list)
+    }
+}
+
+/// Every crop of `list` added up.
+pub fn total_crop(list: &[Effect]) -> Crop {
+    list.iter().fold(Crop::default(), |mut acc, e| {
+        if let Effect::Crop(c) = e {
+            acc.left = acc.left.saturating_add(c.left);
+            acc.top = acc.top.saturating_add(c.top);
+            acc.right = acc.right.saturating_add(c.right);
+            acc.bottom = acc.bottom.saturating_add(c.bottom);
+        }
+        acc
+    })
+}
+
+/// Where a picture of `w`×`h` at the box's corner ends up after the chain: offset from the
+/// box's top-left corner and size.
+pub fn extent(chain: &EffectChain, w: usize, h: usize) -> (i32, i32, usize, usize) {
+    let (mut dx, mut dy, mut w, mut h) = (0i32, 0i32, w, h);
+    for e in &chain.list {
+        let (gx, gy, nw, nh) = growth(e, w, h);
+        dx += gx;
+        dy += gy;
+        w = nw;
+        h = nh;
+    }
+    (dx, dy, w, h)
+}
+
+/// How one effect moves and resizes a `w`×`h` picture.
+fn growth(e: &Effect, w: usize, h: usize) -> (i32, i32, usize, usize) {
+    match e {
+        Effect::Rotate(r) => {
+            let (nw, nh) = rotated_size(r.degrees, w, h);
+            (
+                (w as i32 - nw as i32) / 2,
+                (h as i32 - nh as i32) / 2,
+                nw,
+                nh,
+            )
+        }
+        Effect::Shadow(s) => {
+            let b = s.blur as i32;
+            let left = (s.offset_x - b).min(0);
+            let top = (s.offset_y - b).min(0);
+            let right = (s.offset_x + b).max(0);
+            let bottom = (s.offset_y + b).max(0);
+            (
+                left,
+                top,
+                w + (right - left) as usize,
+                h + (bottom - top) as usize,
+            )
+        }
+        _ => (0, 0, w, h),
+    }
+}
+
+/// The bounding box of a `w`×`h` picture turned by `degrees`.
+fn rotated_size(degrees: f32, w: usize, h: usize) -> (usize, usize) {
+    match right_angle(degrees) {
+        Some(0 | 2) => (w, h),
+        Some(_) => (h, w),
+        None => {
+            let t = f64::from(degrees).to_radians();
+            let (s, c) = (t.sin().abs(), t.cos().abs());
+            let (w, h) = (w as f64, h as f64);
+            (
+                (w * c + h * s).ceil().max(1.0) as usize,
+                (w * s + h * c).ceil().max(1.0) as usize,
+            )
+        }
+    }
+}
+
+/// Quarter turns for multiples of 90° (0..=3), `None` for other angles.
+fn right_angle(degrees: f32) -> Option<u32> {
+    let q = degrees / 90.0;
+    ((q - q.round()).abs() < 1e-4).then(|| (q.round() as i32).rem_euclid(4) as u32)
+}
+
+/// The part of `img` a crop keeps (at least one pixel).
+pub fn crop_source(img: &RgbaImage, c: Crop) -> RgbaImage {
+    let (w, h) = img.dimensions();
+    let left = c.left.min(w.saturating_sub(1));
+    let top = c.top.min(h.saturating_sub(1));
+    let kw = w.saturating_sub(left).saturating_sub(c.right).max(1);
+    let kh = h.saturating_sub(top).saturating_sub(c.bottom).max(1);
+    imageops::crop_imm(img, left, top, kw, kh).to_image()
+}
+
+/// Runs every effect but crops on `img`, in order; the result is [`extent`]'s size.
+pub fn apply(chain: &EffectChain, mut img: RgbaImage) -> RgbaImage {
+    // The radius of the last corner rounding so far: borders follow it.
+    let mut radius = 0u32;
+    for e in &chain.list {
+        img = match e {
+            Effect::Crop(_) => img,
+            Effect::Rotate(r) => rotate(&img, r.degrees),
+            Effect::CornerRadius(r) => {
+                radius = r.radius;
+                round_corners(&mut img, r.radius);
+                img
+            }
+            Effect::Border(b) => {
+                border(&mut img, b, radius);
+                img
+            }
+            Effect::Shadow(s) => shadow(&img, s),
+            Effect::ChromaKey(k) => {
+                chroma_key(&mut img, k);
+                img
+            }
+            Effect::ColorAdjust(c) => {
+                color_adjust(&mut img, c);
+                img
+            }
+            Effect::Blur(b) => {
+                blur(&mut img, b.radius);
+                img
+            }
+            Effect::Mask(m) => {
+                if let Some(mask) = chain.masks.get(&m.asset_id) {
+                    apply_mask(&mut img, mask);
+                }
+                img
+            }
+            Effect::Flip(f) => {
+                if f.horizontal {
+                    imageops::flip_horizontal_in_place(&mut img);
+                }
+                if f.vertical {
+                    imageops::flip_vertical_in_place(&mut img);
+                }
+                img
+            }
+        };
+    }
+    img
+}
+
+/// Turns `img` clockwise about its centre; right angles are exact, other angles bilinear.
+fn rotate(img: &RgbaImage, degrees: f32) -> RgbaImage {
+    match right_angle(degrees) {
+        Some(0) => img.clone(),
+        Some(1) => imageops::rotate90(img),
+        Some(2) => imageops::rotate180(img),
+        Some(_) => imageops::rotate270(img),
+        None => {
+            let (w, h) = (img.width() as usize, img.height() as usize);
+            let (nw, nh) = rotated_size(degrees, w, h);
+            let t = f64::from(degrees).to_radians();
+            let (s, c) = (t.sin(), t.cos());
+            let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+            let (ncx, ncy) = (nw as f64 / 2.0, nh as f64 / 2.0);
+            RgbaImage::from_fn(nw as u32, nh as u32, |x, y| {
+                // Inverse mapping: where in the source this output pixel's centre comes from.
+                let (px, py) = (f64::from(x) + 0.5 - ncx, f64::from(y) + 0.5 - ncy);
+                let sx = c * px + s * py + cx - 0.5;
+                let sy = -s * px + c * py + cy - 0.5;
+                bilinear(img, sx, sy)
+            })
+        }
+    }
+}
+
+/// The colour at a fractional position, transparent outside (premultiplied interpolation).
+fn bilinear(img: &RgbaImage, x: f64, y: f64) -> Px<u8> {
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let (x0, y0) = (x0 as i64, y0 as i64);
+    let mut acc = [0f64; 4];
+    for (dx, dy, wgt) in [
+        (0, 0, (1.0 - fx) * (1.0 - fy)),
+        (1, 0, fx * (1.0 - fy)),
+        (0, 1, (1.0 - fx) * fy),
+        (1, 1, fx * fy),
+    ] {
+        let (sx, sy) = (x0 + dx, y0 + dy);
+        if sx < 0 || sy < 0 || sx >= i64::from(img.width()) || sy >= i64::from(img.height()) {
+            continue;
+        }
+        let p = img.get_pixel(sx as u32, sy as u32).0;
+        let a = f64::from(p[3]) * wgt;
+        acc[0] += f64::from(p[0]) * a;
+        acc[1] += f64::from(p[1]) * a;
+        acc[2] += f64::from(p[2]) * a;
+        acc[3] += a;
+    }
+    if acc[3] <= 0.0 {
+        return Px([0, 0, 0, 0]);
+    }
+    Px([
+        (acc[0] / acc[3]).round().clamp(0.0, 255.0) as u8,
+        (acc[1] / acc[3]).round().clamp(0.0, 255.0) as u8,
+        (acc[2] / acc[3]).round().clamp(0.0, 255.0) as u8,
+        acc[3].round().clamp(0.0, 255.0) as u8,
+    ])
+}
+
+/// Signed distance from a pixel centre to the edge of a `w`×`h` rounded rectangle of
+/// corner radius `r` (negative inside).
+#[inline]
+pub(crate) fn rounded_rect_distance(x: u32, y: u32, w: f32, h: f32, r: f32) -> f32 {
+    let (px, py) = (x as f32 + 0.5 - w / 2.0, y as f32 + 0.5 - h / 2.0);
+    let qx = px.abs() - (w / 2.0 - r);
+    let qy = py.abs() - (h / 2.0 - r);
+    let outside = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt();
+    outside + qx.max(qy).min(0.0) - r
+}
+
+/// How much of a pixel lies inside an edge at signed distance `d` (one-pixel antialiasing).
+#[inline]
+pub(crate) fn coverage(d: f32) -> f32 {
+    (0.5 - d).clamp(0.0, 1.0)
+}
+
+fn clamp_radius(radius: u32, w: u32, h: u32) -> f32 {
+    (radius as f32).min(w.min(h) as f32 / 2.0)
+}
+
+/// Makes what lies outside the rounded corners transparent. Only the corner squares are
+/// visited: the rest of the picture is inside by construction.
+fn round_corners(img: &mut RgbaImage, radius: u32) {
+    let (w, h) = img.dimensions();
+    let r = clamp_radius(radius, w, h);
+    if r <= 0.0 {
+        return;
+    }
+    let n = (r.ceil() as u32).min(w).min(h);
+    let (fw, fh) = (w as f32, h as f32);
+    for y in (0..n).chain(h.saturating_sub(n).max(n)..h) {
+        for x in (0..n).chain(w.saturating_sub(n).max(n)..w) {
+            let c = coverage(rounded_rect_distance(x, y, fw, fh, r));
+            if c < 1.0 {
+                let p = img.get_pixel_mut(x, y);
+                p.0[3] = (f32::from(p.0[3]) * c).round() as u8;
+            }
+        }
+    }
+}
+
+/// Paints a ring of `b.width` along the inside of the edge (rounded by `radius`).
+fn border(img: &mut RgbaImage, b: &Border, radius: u32) {
+    let (w, h) = img.dimensions();
+    let r = clamp_radius(radius, w, h);
+    let (fw, fh) = (w as f32, h as f32);
+    let bw = b.width as f32;
+    let inner = b.width.saturating_add(r.ceil() as u32);
+    for y in 0..h {
+        // Rows away from the top and bottom edge only touch the left and right bands.
+        let band = y >= inner && y + inner < h;
+        let xs: Box<dyn Iterator<Item = u32>> = if band {
+            Box::new((0..inner.min(w)).chain(w.saturating_sub(inner).max(inner)..w))
+        } else {
+            Box::new(0..w)
+        };
+        for x in xs {
+            let d = rounded_rect_distance(x, y, fw, fh, r);
+            let ring = coverage(d) - coverage(d + bw);
+            if ring > 0.0 {
+                let p = img.get_pixel_mut(x, y);
+                over(p, b.color, ring);
+            }
+        }
+    }
+}
+
+/// `color` at `cover` (0..1) over a straight-alpha pixel.
+#[inline]
+pub(crate) fn over(p: &mut Px<u8>, color: Rgba, cover: f32) {
+    let sa = f32::from(color.a) / 255.0 * cover;
+    let da = f32::from(p.0[3]) / 255.0;
+    let oa = sa + da * (1.0 - sa);
+    if oa <= 0.0 {
+        return;
+    }
+    let mix = |s: u8, d: u8| {
+        ((f32::from(s) * sa + f32::from(d) * da * (1.0 - sa)) / oa)
+            .round()
+            .clamp(0.0, 255.0) as u8
+    };
+    p.0 = [
+        mix(color.r, p.0[0]),
+        mix(color.g, p.0[1]),
+        mix(color.b, p.0[2]),
+        (oa * 255.0).round() as u8,
+    ];
+}
+
+/// The picture over its own blurred, offset, coloured silhouette, on a grown canvas.
+fn shadow(img: &RgbaImage, s: &Shadow) -> RgbaImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (gx, gy, nw, nh) = growth(&Effect::Shadow(*s), w, h);
+    let mut silhouette = vec![0u8; nw * nh];
+    let (ox, oy) = ((s.offset_x - gx) as usize, (s.offset_y - gy) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            silhouette[(y + oy) * nw + x + ox] = img.get_pixel(x as u32, y as u32).0[3];
+        }
+    }
+    blur_plane(&mut silhouette, nw, nh, s.blur as usize);
+    let mut out = RgbaImage::from_fn(nw as u32, nh as u32, |x, y| {
+        let a = silhouette[y as usize * nw + x as usize];
+        let a = (u32::from(a) * u32::from(s.color.a) + 127) / 255;
+        Px([s.color.r, s.color.g, s.color.b, a as u8])
+    });
+    let (px, py) = ((-gx) as u32, (-gy) as u32);
+    for (x, y, p) in img.enumerate_pixels() {
+        if p.0[3] == 0 {
+            continue;
+        }
+        let d = out.get_pixel_mut(x + px, y + py);
+        over(d, Rgba::from_px(*p), 1.0);
+    }
+    out
+}
+
+/// Conversions between our colour type and image's pixel.
+trait FromPx {
+    fn from_px(p: Px<u8>) -> Self;
+}
+
+impl FromPx for Rgba {
+    fn from_px(p: Px<u8>) -> Self {
+        Rgba {
+            r: p.0[0],
+            g: p.0[1],
+            b: p.0[2],
+            a: p.0[3],
+        }
+    }
+}
+
+/// BT.709 chroma of an sRGB colour, each in 0..=1 (0.5 neutral).
+#[inline]
+fn cbcr(r: f32, g: f32, b: f32) -> (f32, f32) {
+    (
+        -0.1146 * r - 0.3854 * g + 0.5 * b + 0.5,
+        0.5 * r - 0.4542 * g - 0.0458 * b + 0.5,
+    )
+}
+
+/// Removes the key colour (the maths of OBS's chroma key filter, so its settings carry
+/// over): alpha falls with chroma distance under `similarity` over `smoothness`, and what
+/// stays is desaturated by how close to the key it was (`spill`).
+fn chroma_key(img: &mut RgbaImage, k: &ChromaKey) {
+    let (kb, kr) = cbcr(
+        f32::from(k.color.r) / 255.0,
+        f32::from(k.color.g) / 255.0,
+        f32::from(k.color.b) / 255.0,
+    );
+    let smooth = k.smoothness.max(1e-4);
+    let spill = k.spill.max(1e-4);
+    for p in img.pixels_mut() {
+        if p.0[3] == 0 {
+            continue;
+        }
+        let (r, g, b) = (
+            f32::from(p.0[0]) / 255.0,
+            f32::from(p.0[1]) / 255.0,
+            f32::from(p.0[2]) / 255.0,
+        );
+        let (cb, cr) = cbcr(r, g, b);
+        let dist = ((cb - kb).powi(2) + (cr - kr).powi(2)).sqrt();
+        let base = dist - k.similarity;
+        let full = (base / smooth).clamp(0.0, 1.0).powf(1.5);
+        let spill_v = (base / spill).clamp(0.0, 1.0).powf(1.5);
+        p.0[3] = (f32::from(p.0[3]) * full).round() as u8;
+        if spill_v < 1.0 {
+            let luma = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            let mix = |c: f32| {
+                ((luma + (c - luma) * spill_v) * 255.0)
+                    .round()
+                    .clamp(0.0, 255.0)
+            };
+            p.0[0] = mix(r) as u8;
+            p.0[1] = mix(g) as u8;
+            p.0[2] = mix(b) as u8;
+        }
+    }
+}
+
+/// Brightness, contrast (tables), saturation (about the pixel's luma), gamma (table).
+fn color_adjust(img: &mut RgbaImage, c: &ColorAdjust) {
+    let table = |f: &dyn Fn(f32) -> f32| -> [u8; 256] {
+        std::array::from_fn(|i| (f(i as f32 / 255.0) * 255.0).round().clamp(0.0, 255.0) as u8)
+    };
+    let bc = table(&|v| (v + c.brightness - 0.5) * c.contrast + 0.5);
+    let gamma = table(&|v| v.clamp(0.0, 1.0).powf(1.0 / c.gamma));
+    // Saturation in fixed point (8 fractional bits).
+    let sat = (c.saturation * 256.0).round() as i32;
+    for p in img.pixels_mut() {
+        let (r, g, b) = (
+            i32::from(bc[p.0[0] as usize]),
+            i32::from(bc[p.0[1] as usize]),
+            i32::from(bc[p.0[2] as usize]),
+        );
+        let luma = (54 * r + 183 * g + 19 * b) >> 8;
+        let s = |v: i32| (luma + (((v - luma) * sat) >> 8)).clamp(0, 255) as usize;
+        p.0[0] = gamma[s(r)];
+        p.0[1] = gamma[s(g)];
+        p.0[2] = gamma[s(b)];
+    }
+}
+
+/// Blurs colour and alpha together (premultiplied, so transparent pixels do not darken
+/// the edges): two box passes each way, close to a Gaussian of the same radius.
+fn blur(img: &mut RgbaImage, radius: u32) {
+    if radius == 0 {
+        return;
+    }
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut planes: [Vec<u8>; 4] = std::array::from_fn(|_| vec![0u8; w * h]);
+    for (i, p) in img.pixels().enumerate() {
+        let a = u32::from(p.0[3]);
+        for (c, plane) in planes.iter_mut().take(3).enumerate() {
+            plane[i] = ((u32::from(p.0[c]) * a + 127) / 255) as u8;
+        }
+        planes[3][i] = p.0[3];
+    }
+    for plane in &mut planes {
+        blur_plane(plane, w, h, radius as usize);
+    }
+    for (i, p) in img.pixels_mut().enumerate() {
+        let a = planes[3][i];
+        p.0[3] = a;
+        for c in 0..3 {
+            p.0[c] = if a == 0 {
+                0
+            } else {
+                ((u32::from(planes[c][i]) * 255 + u32::from(a) / 2) / u32::from(a)).min(255) as u8
+            };
+        }
+    }
+}
+
+/// Two box blurs of `radius` along rows then columns of one 8-bit plane (edges clamp).
+pub(crate) fn blur_plane(plane: &mut [u8], w: usize, h: usize, radius: usize) {
+    if radius == 0 || w == 0 || h == 0 {
+        return;
+    }
+    let r = radius.div_ceil(2).max(1);
+    let mut line = Vec::new();
+    for _ in 0..2 {
+        for y in 0..h {
+            line.clear();
+            line.extend_from_slice(&plane[y * w..(y + 1) * w]);
+            box_line(&line, &mut plane[y * w..(y + 1) * w], r);
+        }
+        for x in 0..w {
+            line.clear();
+            line.extend((0..h).map(|y| plane[y * w + x]));
+            let mut out = vec![0u8; h];
+            box_line(&line, &mut out, r);
+            for (y, v) in out.into_iter().enumerate() {
+                plane[y * w + x] = v;
+            }
+        }
+    }
+}
+
+/// A running-sum box filter of radius `r` over `src` into `dst`.
+fn box_line(src: &[u8], dst: &mut [u8], r: usize) {
+    let n = src.len();
+    let at = |i: isize| src[i.clamp(0, n as isize - 1) as usize] as u32;
+    let width = (2 * r + 1) as u32;
+    let mut sum: u32 = (-(r as isize)..=r as isize).map(at).sum();
+    for (i, d) in dst.iter_mut().enumerate() {
+        *d = ((sum + width / 2) / width) as u8;
+        let i = i as isize;
+        sum = sum + at(i + r as isize + 1) - at(i - r as isize);
+    }
+}
+
+/// Multiplies alpha by the mask's alpha, the mask scaled to the picture.
+fn apply_mask(img: &mut RgbaImage, mask: &RgbaImage) {
+    let (w, h) = img.dimensions();
+    let scaled;
+    let m = if mask.dimensions() == (w, h) {
+        mask
+    } else {
+        scaled = imageops::resize(mask, w, h, FilterType::Triangle);
+        &scaled
+    };
+    for (p, q) in img.pixels_mut().zip(m.pixels()) {
+        p.0[3] = ((u32::from(p.0[3]) * u32::from(q.0[3]) + 127) / 255) as u8;
+    }
+}
+
+/// An opaque I420 frame as straight-alpha RGBA (BT.709 limited range, chroma shared by
+/// each 2×2 block), for moving layers whose effects run on every frame.
+pub fn frame_to_rgba(f: &PlanarView<'_>) -> RgbaImage {
+    let (w, h) = (f.width & !1, f.height & !1);
+    let mut out = RgbaImage::new(w as u32, h as u32);
+    let buf: &mut [u8] = &mut out;
+    for y in 0..h {
+        let yrow = &f.y[y * f.y_stride..y * f.y_stride + w];
+        let urow = &f.u[(y / 2) * f.u_stride..];
+        let vrow = &f.v[(y / 2) * f.v_stride..];
+        let orow = &mut buf[y * w * 4..(y + 1) * w * 4];
+        for x in 0..w {
+            // Fixed point (16 fractional bits) of the limited-range BT.709 inverse.
+            let c = (i32::from(yrow[x]) - 16) * 76309;
+            let d = i32::from(urow[x / 2]) - 128;
+            let e = i32::from(vrow[x / 2]) - 128;
+            let r = (c + 117489 * e + 32768) >> 16;
+            let g = (c - 13975 * d - 34925 * e + 32768) >> 16;
+            let b = (c + 138438 * d + 32768) >> 16;
+            let o = &mut orow[x * 4..x * 4 + 4];
+            o[0] = r.clamp(0, 255) as u8;
+            o[1] = g.clamp(0, 255) as u8;
+            o[2] = b.clamp(0, 255) as u8;
+            o[3] = 255;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::effect::{Blur, CornerRadius, Flip, Rotate};
+
+    fn solid(w: u32, h: u32, c: [u8; 4]) -> RgbaImage {
+        RgbaImage::from_pixel(w, h, Px(c))
+    }
+
+    #[test]
+    fn rotate_quarter_swaps_and_keeps_the_centre() {
+        let chain = EffectChain::new(vec![Effect::Rotate(Rotate { degrees: 90.0 })]);
+        assert_eq!(extent(&chain, 200, 100), (50, -50, 100, 200));
+        let mut img = solid(4, 2, [255, 0, 0, 255]);
+        img.put_pixel(0, 0, Px([0, 0, 255, 255]));
+        let out = apply(&chain, img);
+        assert_eq!(out.dimensions(), (2, 4));
+        // Clockwise: the top-left corner goes to the top-right.
+        assert_eq!(out.get_pixel(1, 0).0, [0, 0, 255, 255]);
+        let odd = EffectChain::new(vec![Effect::Rotate(Rotate { degrees: 45.0 })]);
+        let (_, _, w, h) = extent(&odd, 100, 100);
+        assert_eq!((w, h), (142, 142));
+        assert_eq!(
+            apply(&odd, solid(100, 100, [9, 9, 9, 255])).dimensions(),
+            (142, 142)
+        );
+    }
+
+    #[test]
+    fn corners_become_transparent_and_centre_stays() {
+        let chain = EffectChain::new(vec![Effect::CornerRadius(CornerRadius { radius: 20 })]);
+        let out = apply(&chain, solid(100, 60, [255, 255, 255, 255]));
+        assert_eq!(out.get_pixel(0, 0).0[3], 0);
+        assert_eq!(out.get_pixel(99, 59).0[3], 0);
+        assert_eq!(out.get_pixel(50, 0).0[3], 255);
+        assert_eq!(out.get_pixel(50, 30).0[3], 255);
+    }
+
+    #[test]
+    fn chroma_key_removes_green_only() {
+        let mut img = solid(4, 1, [0, 255, 0, 255]);
+        img.put_pixel(1, 0, Px([255, 0, 0, 255]));
+        img.put_pixel(2, 0, Px([30, 200, 40, 255]));
+        chroma_key(
+            &mut img,
+            &ChromaKey {
+                color: Rgba {
+                    r: 0,
+                    g: 255,
+                    b: 0,
+                    a: 255,
+                },
+                similarity: 0.4,
+                smoothness: 0.08,
+                spill: 0.1,
+            },
+        );
+        assert_eq!(img.get_pixel(0, 0).0[3], 0);
+        assert_eq!(img.get_pixel(1, 0).0, [255, 0, 0, 255]);
+        assert_eq!(img.get_pixel(2, 0).0[3], 0);
+    }
+
+    #[test]
+    fn shadow_grows_and_lies_under() {
+        let s = Shadow {
+            offset_x: 4,
+            offset_y: 4,
+            blur: 0,
+            color: Rgba {
+                r: 0,
+                g: 0,
+                b: 0,
+                a: 255,
+            },
+        };
+        let chain = EffectChain::new(vec![Effect::Shadow(s)]);
+        assert_eq!(extent(&chain, 10, 10), (0, 0, 14, 14));
+        let out = apply(&chain, solid(10, 10, [255, 255, 255, 255]));
+        assert_eq!(out.get_pixel(2, 2).0, [255, 255, 255, 255]);
+        assert_eq!(out.get_pixel(12, 12).0, [0, 0, 0, 255]);
+        assert_eq!(out.get_pixel(12, 1).0[3], 0);
+    }
+
+    #[test]
+    fn adjust_blur_flip_and_crop() {
+        let mut img = solid(2, 1, [200, 100, 50, 255]);
+        color_adjust(
+            &mut img,
+            &ColorAdjust {
+                saturation: 0.0,
+                ..ColorAdjust::default()
+            },
+        );
+        let p = img.get_pixel(0, 0).0;
+        assert!(p[0] == p[1] && p[1] == p[2], "{p:?}");
+        let mut img = solid(9, 9, [0, 0, 0, 0]);
+        img.put_pixel(4, 4, Px([255, 255, 255, 255]));
+        let chain = EffectChain::new(vec![
+            Effect::Blur(Blur { radius: 2 }),
+            Effect::Flip(Flip {
+                horizontal: true,
+                vertical: false,
+            }),
+        ]);
+        let out = apply(&chain, img);
+        assert!(out.get_pixel(4, 4).0[3] < 255 && out.get_pixel(3, 4).0[3] > 0);
+        assert_eq!(
+            out.get_pixel(4, 4).0[0],
+            255,
+            "colour is kept under the blur"
+        );
+        let c = crop_source(
+            &solid(10, 10, [1, 2, 3, 255]),
+            Crop {
+                left: 2,
+                top: 1,
+                right: 3,
+                bottom: 0,
+            },
+        );
+        assert_eq!(c.dimensions(), (5, 9));
+    }
+}
