@@ -290,10 +290,7 @@ async fn layer_effects_and_typography_are_stored_and_bad_values_are_422() {
             json!({"source": {"text": "a", "lineHeight": 10}}),
             "source.lineHeight",
         ),
-        (
-            json!({"source": {"text": "{{weather}}"}}),
-            "source.text",
-        ),
+        (json!({"source": {"text": "{{weather}}"}}), "source.text"),
     ];
     let text_id = r.data()["id"].as_str().unwrap().to_owned();
     for (body, field) in bad {
