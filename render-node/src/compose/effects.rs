@@ -21,6 +21,7 @@ use shared::effect::{Border, ChromaKey, ColorAdjust, Crop, Effect, Shadow};
 use uuid::Uuid;
 
 use super::canvas::PlanarView;
+use super::sprite::{Parity, Sprite};
 
 /// A layer's effects, with the pictures they read (masks) loaded.
 #[derive(Debug, Clone, Default)]
@@ -579,6 +580,286 @@ pub fn frame_to_rgba(f: &PlanarView<'_>) -> RgbaImage {
     out
 }
 
+/// Whether every effect of the chain has a direct I420 version (no RGB round trip): the
+/// effects moving layers use most. Blur, shadow, masks and free rotation go through RGBA.
+pub fn runs_on_yuv(chain: &EffectChain) -> bool {
+    chain.list.iter().all(|e| match e {
+        Effect::Crop(_)
+        | Effect::ChromaKey(_)
+        | Effect::CornerRadius(_)
+        | Effect::Border(_)
+        | Effect::Flip(_)
+        | Effect::ColorAdjust(_) => true,
+        Effect::Rotate(r) => right_angle(r.degrees).is_some(),
+        Effect::Shadow(_) | Effect::Blur(_) | Effect::Mask(_) => false,
+    })
+}
+
+/// A moving layer's frame through its effects, as a sprite to blend at an even position:
+/// directly on the frame's planes when [`runs_on_yuv`], else through RGBA.
+pub fn frame_sprite(chain: &EffectChain, f: &PlanarView<'_>) -> Sprite {
+    if !runs_on_yuv(chain) {
+        let img = apply(chain, frame_to_rgba(f));
+        return Sprite::from_rgba(&img, Parity { x: 0, y: 0 });
+    }
+    let mut img = Yuva::from_frame(f);
+    let mut radius = 0u32;
+    for e in &chain.list {
+        match e {
+            Effect::ChromaKey(k) => img.chroma_key(k),
+            Effect::CornerRadius(r) => {
+                radius = r.radius;
+                img.round_corners(r.radius);
+            }
+            Effect::Border(b) => img.border(b, radius),
+            Effect::Flip(fl) => img.flip(fl.horizontal, fl.vertical),
+            Effect::Rotate(r) => img.rotate(right_angle(r.degrees).unwrap_or(0)),
+            Effect::ColorAdjust(c) => img.color_adjust(c),
+            Effect::Crop(_) | Effect::Shadow(_) | Effect::Blur(_) | Effect::Mask(_) => {}
+        }
+    }
+    img.into_sprite()
+}
+
+/// An I420 picture with a full-resolution alpha plane, straight (not premultiplied).
+struct Yuva {
+    w: usize,
+    h: usize,
+    y: Vec<u8>,
+    a: Vec<u8>,
+    u: Vec<u8>,
+    v: Vec<u8>,
+}
+
+impl Yuva {
+    fn from_frame(f: &PlanarView<'_>) -> Self {
+        let (w, h) = (f.width & !1, f.height & !1);
+        let (cw, ch) = (w / 2, h / 2);
+        let mut y = Vec::with_capacity(w * h);
+        for r in 0..h {
+            y.extend_from_slice(&f.y[r * f.y_stride..r * f.y_stride + w]);
+        }
+        let mut u = Vec::with_capacity(cw * ch);
+        let mut v = Vec::with_capacity(cw * ch);
+        for r in 0..ch {
+            u.extend_from_slice(&f.u[r * f.u_stride..r * f.u_stride + cw]);
+            v.extend_from_slice(&f.v[r * f.v_stride..r * f.v_stride + cw]);
+        }
+        Yuva {
+            w,
+            h,
+            y,
+            a: vec![255; w * h],
+            u,
+            v,
+        }
+    }
+
+    /// OBS's chroma key (as [`chroma_key`]) per 2×2 block: its chroma decides the block's
+    /// alpha and how much of the key's cast is taken out of it.
+    fn chroma_key(&mut self, k: &ChromaKey) {
+        let key = super::yuv::rgb_to_yuv(k.color.r, k.color.g, k.color.b);
+        // Limited-range chroma to the 0..1 scale the settings are in.
+        let to01 = |c: u8| (f32::from(c) - 16.0) / 224.0;
+        let (kb, kr) = (to01(key.u), to01(key.v));
+        let smooth = k.smoothness.max(1e-4);
+        let spill = k.spill.max(1e-4);
+        let cw = self.w / 2;
+        for by in 0..self.h / 2 {
+            for bx in 0..cw {
+                let ci = by * cw + bx;
+                let (cb, cr) = (to01(self.u[ci]), to01(self.v[ci]));
+                let base = ((cb - kb).powi(2) + (cr - kr).powi(2)).sqrt() - k.similarity;
+                if base >= smooth && base >= spill {
+                    continue;
+                }
+                let pow15 = |x: f32| x * x.sqrt();
+                let full = pow15((base / smooth).clamp(0.0, 1.0));
+                let keep = pow15((base / spill).clamp(0.0, 1.0));
+                let scale = |c: u8| (128.0 + (f32::from(c) - 128.0) * keep).round() as u8;
+                self.u[ci] = scale(self.u[ci]);
+                self.v[ci] = scale(self.v[ci]);
+                let fa = (full * 256.0) as u32;
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                    let i = (2 * by + dy) * self.w + 2 * bx + dx;
+                    self.a[i] = ((u32::from(self.a[i]) * fa) >> 8) as u8;
+                }
+            }
+        }
+    }
+
+    fn round_corners(&mut self, radius: u32) {
+        let (w, h) = (self.w as u32, self.h as u32);
+        let r = clamp_radius(radius, w, h);
+        if r <= 0.0 {
+            return;
+        }
+        let n = (r.ceil() as u32).min(w).min(h);
+        for y in (0..n).chain(h.saturating_sub(n).max(n)..h) {
+            for x in (0..n).chain(w.saturating_sub(n).max(n)..w) {
+                let c = coverage(rounded_rect_distance(x, y, w as f32, h as f32, r));
+                if c < 1.0 {
+                    let i = y as usize * self.w + x as usize;
+                    self.a[i] = (f32::from(self.a[i]) * c).round() as u8;
+                }
+            }
+        }
+    }
+
+    fn border(&mut self, b: &Border, radius: u32) {
+        let (w, h) = (self.w as u32, self.h as u32);
+        let r = clamp_radius(radius, w, h);
+        let bw = b.width as f32;
+        let inner = b.width.saturating_add(r.ceil() as u32);
+        let c = super::yuv::rgb_to_yuv(b.color.r, b.color.g, b.color.b);
+        let ba = f32::from(b.color.a) / 255.0;
+        let cw = self.w / 2;
+        let mut chroma_cover = vec![0f32; cw * (self.h / 2)];
+        for y in 0..h {
+            let band = y >= inner && y + inner < h;
+            let xs: Box<dyn Iterator<Item = u32>> = if band {
+                Box::new((0..inner.min(w)).chain(w.saturating_sub(inner).max(inner)..w))
+            } else {
+                Box::new(0..w)
+            };
+            for x in xs {
+                let d = rounded_rect_distance(x, y, w as f32, h as f32, r);
+                let ring = (coverage(d) - coverage(d + bw)) * ba;
+                if ring <= 0.0 {
+                    continue;
+                }
+                let i = y as usize * self.w + x as usize;
+                let da = f32::from(self.a[i]) / 255.0;
+                let oa = ring + da * (1.0 - ring);
+                self.y[i] = ((f32::from(c.y) * ring + f32::from(self.y[i]) * da * (1.0 - ring))
+                    / oa)
+                    .round() as u8;
+                self.a[i] = (oa * 255.0).round() as u8;
+                chroma_cover[(y as usize / 2) * cw + x as usize / 2] += ring / 4.0;
+            }
+        }
+        for (ci, cover) in chroma_cover.into_iter().enumerate() {
+            if cover > 0.0 {
+                let mix = |s: u8, d: u8| {
+                    (f32::from(s) * cover + f32::from(d) * (1.0 - cover)).round() as u8
+                };
+                self.u[ci] = mix(c.u, self.u[ci]);
+                self.v[ci] = mix(c.v, self.v[ci]);
+            }
+        }
+    }
+
+    fn flip(&mut self, horizontal: bool, vertical: bool) {
+        let (w, h, cw, ch) = (self.w, self.h, self.w / 2, self.h / 2);
+        for (plane, pw, ph) in [
+            (&mut self.y, w, h),
+            (&mut self.a, w, h),
+            (&mut self.u, cw, ch),
+            (&mut self.v, cw, ch),
+        ] {
+            if horizontal {
+                plane.chunks_exact_mut(pw).for_each(<[u8]>::reverse);
+            }
+            if vertical {
+                for r in 0..ph / 2 {
+                    let (top, bottom) = plane.split_at_mut((ph - 1 - r) * pw);
+                    top[r * pw..(r + 1) * pw].swap_with_slice(&mut bottom[..pw]);
+                }
+            }
+        }
+    }
+
+    /// Quarter turns clockwise.
+    fn rotate(&mut self, quarters: u32) {
+        match quarters {
+            2 => self.flip(true, true),
+            1 | 3 => {
+                let turn = |plane: &[u8], w: usize, h: usize| -> Vec<u8> {
+                    // Output is h wide and w tall.
+                    let mut out = vec![0u8; w * h];
+                    for y in 0..h {
+                        for x in 0..w {
+                            let (nx, ny) = if quarters == 1 {
+                                (h - 1 - y, x)
+                            } else {
+                                (y, w - 1 - x)
+                            };
+                            out[ny * h + nx] = plane[y * w + x];
+                        }
+                    }
+                    out
+                };
+                let (w, h) = (self.w, self.h);
+                self.y = turn(&self.y, w, h);
+                self.a = turn(&self.a, w, h);
+                self.u = turn(&self.u, w / 2, h / 2);
+                self.v = turn(&self.v, w / 2, h / 2);
+                (self.w, self.h) = (h, w);
+            }
+            _ => {}
+        }
+    }
+
+    /// Brightness and contrast (luma, and contrast scales chroma too, as it does per RGB
+    /// channel), saturation (chroma), gamma (on luma only: an approximation of per-channel
+    /// gamma that keeps hues).
+    fn color_adjust(&mut self, c: &ColorAdjust) {
+        let luma: [u8; 256] = std::array::from_fn(|i| {
+            let v = (i as f32 - 16.0) / 219.0;
+            let v = ((v + c.brightness - 0.5) * c.contrast + 0.5).clamp(0.0, 1.0);
+            let v = v.powf(1.0 / c.gamma);
+            (16.0 + v * 219.0).round().clamp(0.0, 255.0) as u8
+        });
+        let k = c.contrast * c.saturation;
+        let chroma: [u8; 256] = std::array::from_fn(|i| {
+            (128.0 + (i as f32 - 128.0) * k).round().clamp(16.0, 240.0) as u8
+        });
+        self.y.iter_mut().for_each(|p| *p = luma[*p as usize]);
+        self.u.iter_mut().for_each(|p| *p = chroma[*p as usize]);
+        self.v.iter_mut().for_each(|p| *p = chroma[*p as usize]);
+    }
+
+    fn into_sprite(self) -> Sprite {
+        let (w, cw) = (self.w, self.w / 2);
+        let mut opaque = true;
+        let mut empty = true;
+        let mut y = self.y;
+        for (p, &a) in y.iter_mut().zip(&self.a) {
+            opaque &= a == 255;
+            empty &= a == 0;
+            if a != 255 {
+                *p = ((u32::from(*p) * u32::from(a) + 127) / 255) as u8;
+            }
+        }
+        let mut ac = vec![0u8; self.u.len()];
+        let (mut u, mut v) = (self.u, self.v);
+        for (ci, m) in ac.iter_mut().enumerate() {
+            let (bx, by) = (ci % cw, ci / cw);
+            let i = 2 * by * w + 2 * bx;
+            let sum = u32::from(self.a[i])
+                + u32::from(self.a[i + 1])
+                + u32::from(self.a[i + w])
+                + u32::from(self.a[i + w + 1]);
+            *m = ((sum + 2) / 4) as u8;
+            if *m != 255 {
+                u[ci] = ((u32::from(u[ci]) * u32::from(*m) + 127) / 255) as u8;
+                v[ci] = ((u32::from(v[ci]) * u32::from(*m) + 127) / 255) as u8;
+            }
+        }
+        Sprite {
+            width: w,
+            height: self.h,
+            y,
+            a: self.a,
+            u,
+            v,
+            ac,
+            opaque,
+            empty,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,6 +941,59 @@ mod tests {
         assert_eq!(out.get_pixel(2, 2).0, [255, 255, 255, 255]);
         assert_eq!(out.get_pixel(12, 12).0, [0, 0, 0, 255]);
         assert_eq!(out.get_pixel(12, 1).0[3], 0);
+    }
+
+    #[test]
+    fn the_yuv_path_matches_the_rgba_path() {
+        use super::super::canvas::Canvas;
+        use super::super::yuv::rgb_to_yuv;
+        // Green with a red block at the top left: keyed, rounded, bordered, turned, flipped.
+        let mut c = Canvas::new(64, 32, rgb_to_yuv(0, 255, 0));
+        let red = rgb_to_yuv(255, 0, 0);
+        for y in 0..8 {
+            for x in 0..16 {
+                c.y[y * 64 + x] = red.y;
+                c.u[(y / 2) * 32 + x / 2] = red.u;
+                c.v[(y / 2) * 32 + x / 2] = red.v;
+            }
+        }
+        let chain = EffectChain::new(vec![
+            Effect::ChromaKey(ChromaKey {
+                color: Rgba {
+                    r: 0,
+                    g: 255,
+                    b: 0,
+                    a: 255,
+                },
+                similarity: 0.4,
+                smoothness: 0.08,
+                spill: 0.1,
+            }),
+            Effect::Rotate(Rotate { degrees: 90.0 }),
+            Effect::Flip(Flip {
+                horizontal: false,
+                vertical: true,
+            }),
+        ]);
+        assert!(runs_on_yuv(&chain));
+        let fast = frame_sprite(&chain, &c.view());
+        let slow = Sprite::from_rgba(
+            &apply(&chain, frame_to_rgba(&c.view())),
+            Parity { x: 0, y: 0 },
+        );
+        assert_eq!((fast.width, fast.height), (32, 64));
+        assert_eq!((slow.width, slow.height), (32, 64));
+        // Turned clockwise then flipped vertically: the red block ends at the bottom right.
+        for (x, y) in [(28, 60), (2, 2), (16, 30)] {
+            let i = y * 32 + x;
+            assert_eq!(fast.a[i], slow.a[i], "alpha at ({x},{y})");
+            assert!(
+                (i32::from(fast.y[i]) - i32::from(slow.y[i])).abs() <= 3,
+                "luma at ({x},{y})"
+            );
+        }
+        assert_eq!(fast.a[60 * 32 + 28], 255);
+        assert_eq!(fast.a[2 * 32 + 2], 0);
     }
 
     #[test]

@@ -289,17 +289,9 @@ impl LayerRuntime {
                 if visible_rect(canvas, x + dx, y + dy, ew, eh).is_none() {
                     return;
                 }
-                let img = effects::apply(chain, effects::frame_to_rgba(&f));
-                let (ax, ay) = (x + dx, y + dy);
-                let parity = Parity::of(ax, ay);
-                let sprite = Sprite::from_rgba(&img, parity);
-                blend_sprite(
-                    canvas,
-                    &sprite,
-                    ax - parity.x as i32,
-                    ay - parity.y as i32,
-                    alpha,
-                );
+                let sprite = effects::frame_sprite(chain, &f);
+                // Like frames, effect sprites land on even positions (chroma alignment).
+                blend_sprite(canvas, &sprite, (x + dx) & !1, (y + dy) & !1, alpha);
             }
             content => {
                 let (dx, dy, ew, eh) = effects::extent(chain, w, h);

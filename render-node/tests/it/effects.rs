@@ -170,3 +170,31 @@ fn flip_and_color_adjust_on_a_static_layer() {
     let p = f.at(8, 116);
     assert!(close([p[0], p[0], p[0]], p, 10), "not grey: {p:?}");
 }
+
+#[test]
+fn a_moving_layer_is_turned_and_rounded_on_every_frame() {
+    let s = Uuid::new_v4();
+    let below = color(s, "#FF0000", (0, 0, 320, 240), 0);
+    // Solid blue (ARGB 0xFF0000FF) video, 120×40 at (100,100): turned, it covers x 140..180,
+    // y 60..180; its rounded corners show the red below.
+    let bar = with_effects(
+        layer(
+            s,
+            "video",
+            json!({"uri": "testsrc://solid-color?foreground-color=4278190335"}),
+            (100, 100, 120, 40),
+            1,
+        ),
+        json!([{"type": "rotate", "degrees": 90}, {"type": "cornerRadius", "radius": 12}]),
+    );
+    let f = third_frame(vec![below, bar]);
+    let blue = |x, y| {
+        let p = f.at(x, y);
+        p[2] > 180 && p[0] < 60
+    };
+    assert!(blue(160, 66), "{:?}", f.at(160, 66));
+    assert!(blue(160, 174), "{:?}", f.at(160, 174));
+    assert_color(&f, 110, 120, RED);
+    assert_color(&f, 141, 61, RED);
+    assert_color(&f, 160, 54, RED);
+}
