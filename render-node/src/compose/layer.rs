@@ -96,6 +96,10 @@ pub struct LayerRuntime {
     /// Effects on the layer's pixels; a change drops the prepared sprite.
     effects: EffectChain,
     cache: Option<(SpriteKey, Sprite)>,
+    /// A static layer's pixels with its effects applied, by box size and ticking picture:
+    /// kept apart from the sprite so a layer moving to another chroma parity (an animated
+    /// move) is only converted again, not re-baked.
+    baked: Option<((usize, usize, u64), Arc<RgbaImage>)>,
     /// The ticking picture last drawn, to tell when a new one arrived.
     drawn_generation: u64,
 }
@@ -111,6 +115,7 @@ impl LayerRuntime {
             content,
             effects: EffectChain::default(),
             cache: None,
+            baked: None,
             drawn_generation: 0,
         }
     }
@@ -120,12 +125,14 @@ impl LayerRuntime {
         if effects != self.effects {
             self.effects = effects;
             self.cache = None;
+            self.baked = None;
         }
     }
 
     /// Replaces the content, dropping the prepared sprite; returns the old content.
     pub fn replace_content(&mut self, content: LayerContent) -> LayerContent {
         self.cache = None;
+        self.baked = None;
         std::mem::replace(&mut self.content, content)
     }
 
@@ -308,6 +315,7 @@ impl LayerRuntime {
                 if solid.is_none() && picture.is_none() {
                     return;
                 }
+                let baked = &mut self.baked;
                 draw_prepared(
                     &mut self.cache,
                     canvas,
@@ -315,35 +323,56 @@ impl LayerRuntime {
                     (x + dx, y + dy),
                     alpha,
                     |parity| {
-                        let base = match (solid, picture) {
-                            (Some(c), _) => Arc::new(RgbaImage::from_pixel(
-                                w as u32,
-                                h as u32,
-                                image::Rgba([c.r, c.g, c.b, c.a]),
-                            )),
-                            (None, Some(img)) => img,
-                            (None, None) => Arc::new(RgbaImage::new(1, 1)),
+                        let key = (w, h, generation);
+                        let img = match baked {
+                            Some((k, img)) if *k == key => img.clone(),
+                            _ => {
+                                let img = Arc::new(bake(chain, solid, picture, w, h));
+                                *baked = Some((key, img.clone()));
+                                img
+                            }
                         };
-                        let base = base.as_ref();
-                        let crop = chain.crop();
-                        let cropped;
-                        let src = if crop == shared::effect::Crop::default() {
-                            base
-                        } else {
-                            cropped = effects::crop_source(base, crop);
-                            &cropped
-                        };
-                        let sized = if src.dimensions() == (w as u32, h as u32) {
-                            src.clone()
-                        } else {
-                            imageops::resize(src, w as u32, h as u32, FilterType::Triangle)
-                        };
-                        Sprite::from_rgba(&effects::apply(chain, sized), parity)
+                        Sprite::from_rgba(&img, parity)
                     },
                 );
             }
         }
     }
+}
+
+/// A static layer's pixels at its `w`×`h` box through its effects: the source (a colour or
+/// a picture) cropped, scaled into the box, then every other effect in order.
+fn bake(
+    chain: &EffectChain,
+    solid: Option<Rgba>,
+    picture: Option<Arc<RgbaImage>>,
+    w: usize,
+    h: usize,
+) -> RgbaImage {
+    let base = match (solid, picture) {
+        (Some(c), _) => Arc::new(RgbaImage::from_pixel(
+            w as u32,
+            h as u32,
+            image::Rgba([c.r, c.g, c.b, c.a]),
+        )),
+        (None, Some(img)) => img,
+        (None, None) => Arc::new(RgbaImage::new(1, 1)),
+    };
+    let base = base.as_ref();
+    let crop = chain.crop();
+    let cropped;
+    let src = if crop == shared::effect::Crop::default() {
+        base
+    } else {
+        cropped = effects::crop_source(base, crop);
+        &cropped
+    };
+    let sized = if src.dimensions() == (w as u32, h as u32) {
+        src.clone()
+    } else {
+        imageops::resize(src, w as u32, h as u32, FilterType::Triangle)
+    };
+    effects::apply(chain, sized)
 }
 
 /// The picture of static bitmap content (a ticking layer's current one), if any.
