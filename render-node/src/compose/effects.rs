@@ -488,11 +488,11 @@ fn blur(img: &mut RgbaImage, radius: u32) {
     for (i, p) in img.pixels_mut().enumerate() {
         let a = planes[3][i];
         p.0[3] = a;
-        for c in 0..3 {
-            p.0[c] = if a == 0 {
+        for (out, plane) in p.0.iter_mut().zip(&planes).take(3) {
+            *out = if a == 0 {
                 0
             } else {
-                ((u32::from(planes[c][i]) * 255 + u32::from(a) / 2) / u32::from(a)).min(255) as u8
+                ((u32::from(plane[i]) * 255 + u32::from(a) / 2) / u32::from(a)).min(255) as u8
             };
         }
     }

@@ -415,4 +415,38 @@ mod tests {
         assert_eq!(f.pixel(3, 3), rgb_to_yuv(255, 0, 0));
         assert_eq!(f.pixel(20, 3), rgb_to_yuv(0, 0, 255));
     }
+
+    #[test]
+    fn a_ticking_picture_is_composed_only_when_a_new_one_is_published() {
+        let scene = Uuid::new_v4();
+        let white = |v: u8| {
+            Arc::new(image::RgbaImage::from_pixel(
+                4,
+                4,
+                image::Rgba([v, v, v, 255]),
+            ))
+        };
+        let bitmap = Arc::new(frame_source::LiveBitmap::new(white(255), (4, 4)));
+        let mut c = Compositor::new(8, 8, 30);
+        c.apply(
+            Plan {
+                scene_id: scene,
+                scene_transition: SceneTransition::default(),
+                layers: vec![red_layer(
+                    Uuid::new_v4(),
+                    0.0,
+                    PlannedContent::Replace(LayerContent::Ticking(bitmap.clone())),
+                    None,
+                )],
+            },
+            0,
+        );
+        assert_eq!(c.render(0).pixel(1, 1), rgb_to_yuv(255, 255, 255));
+        assert!(!c.needs_redraw(1));
+        assert!(!c.needs_redraw(2));
+        bitmap.publish(white(0));
+        assert!(c.needs_redraw(3));
+        assert_eq!(c.render(3).pixel(1, 1), rgb_to_yuv(0, 0, 0));
+        assert!(!c.needs_redraw(4));
+    }
 }
