@@ -79,7 +79,6 @@ async fn one_node_holds_a_stream_and_a_lapsed_lease_is_dispatched_again() {
     assert!(grant_b.epoch > epoch);
     // The old holder comes back: fenced, its renewal fails, so it stops pushing.
     assert!(!renew(&a, id, epoch).await);
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -149,7 +148,6 @@ async fn stop_fences_the_holder_and_failures_end_in_failed_with_a_reason() {
         "{}",
         status.body
     );
-    app.cleanup_broker().await;
 }
 
 /// The row version of a stream: changes with every write to its row.
@@ -219,7 +217,6 @@ async fn renewals_write_the_node_row_only_and_a_stream_the_node_dropped_is_taken
         .await
         .unwrap()
         .expect("node-b takes the dropped stream");
-    app.cleanup_broker().await;
 }
 
 /// Ages every claim past its first-renewal guard (the node leases stay as they are).

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use stream_manager_tests::nodes::{Encoder, NodeProcess, Receiver, free_port, spawn_node_with_env};
 use stream_manager_tests::spawn_app_with_private_urls;
-use stream_manager_tests::ws::{connect, next_of};
+use stream_manager_tests::ws::next_of;
 
 use crate::ingest::{
-    IN_BOX, OUTSIDE, ingest_stream, is_green, is_navy, is_red, is_slate, key_list, start_live,
-    wait_pixel,
+    IN_BOX, OUTSIDE, SlateOnAir, ingest_stream, is_green, is_navy, is_red, is_slate, key_list,
+    slate_on_air, start_live, wait_pixel,
 };
 
 /// The URL a publisher calls with `stream_id` (as is: ffmpeg passes the query value on
@@ -41,26 +41,17 @@ async fn refused(node: &NodeProcess, mut encoder: Encoder, what: &str, log_says:
 #[tokio::test]
 async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a_deleted_key_is_cut()
  {
-    let app = spawn_app_with_private_urls(true).await;
-    let receiver = Receiver::start_with_audio("srt-ingest", crate::ingest::W, crate::ingest::H);
-    let (key_id, key) = ingest_stream(&app, &receiver).await;
     let srt_port = free_port();
-    let node = spawn_node_with_env(
-        &app,
-        "node-a",
-        1,
+    let SlateOnAir {
+        app,
+        receiver,
+        key_id,
+        key,
+        node,
+        mut ws,
+    } = slate_on_air(
+        "srt-ingest",
         &[("SRT_ADDR", &format!("127.0.0.1:{srt_port}"))],
-    );
-    let mut ws = connect(&app, "/stream/events", "acme", false)
-        .await
-        .unwrap();
-    start_live(&app).await;
-    wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(15),
-        "slate",
-        is_slate,
     )
     .await;
 
