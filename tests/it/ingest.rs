@@ -64,14 +64,7 @@ pub(crate) async fn slate_on_air(name: &str, env: &[(&str, &str)]) -> SlateOnAir
         .await
         .unwrap();
     start_live(&app).await;
-    wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(15),
-        "slate",
-        is_slate,
-    )
-    .await;
+    wait_slate(&receiver, Duration::from_secs(15)).await;
     SlateOnAir {
         app,
         receiver,
@@ -124,6 +117,11 @@ pub(crate) fn is_red(p: [u8; 3]) -> bool {
 
 pub(crate) fn is_navy(p: [u8; 3]) -> bool {
     p[2] > 90 && p[0] < 50 && p[1] < 50
+}
+
+/// Waits up to `timeout` for the slate in the ingest box; how long it took.
+pub(crate) async fn wait_slate(receiver: &Receiver, timeout: Duration) -> Duration {
+    wait_pixel(receiver, IN_BOX, timeout, "slate", is_slate).await
 }
 
 /// The slate: dark grey-blue.
@@ -201,14 +199,7 @@ async fn a_published_feed_is_composited_with_its_audio_comes_back_after_a_drop_a
     // The encoder drops: the box falls back to the slate while the stream goes on.
     drop(green);
     let before = receiver.bytes();
-    let took = wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(10),
-        "slate",
-        is_slate,
-    )
-    .await;
+    let took = wait_slate(&receiver, Duration::from_secs(10)).await;
     eprintln!("| encoder gone -> slate | {took:?} |");
     assert!(
         receiver.bytes() > before,
@@ -251,14 +242,7 @@ async fn a_published_feed_is_composited_with_its_audio_comes_back_after_a_drop_a
         again.wait_exit(Duration::from_secs(10)).await.is_some(),
         "a deleted key was accepted"
     );
-    wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(10),
-        "slate",
-        is_slate,
-    )
-    .await;
+    wait_slate(&receiver, Duration::from_secs(10)).await;
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);

@@ -32,15 +32,19 @@ async fn expire_leases(app: &TestApp) {
     expire_claim_guard(app).await;
 }
 
+/// Starts acme's stream; its id.
+async fn start_stream(app: &TestApp) -> Uuid {
+    let started = app.post("/stream/start", "acme", json!({})).await;
+    started.data()["streamId"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("the started stream's id")
+}
+
 #[tokio::test]
 async fn one_node_holds_a_stream_and_a_lapsed_lease_is_dispatched_again() {
     let app = spawn_app().await;
-    let started = app.post("/stream/start", "acme", json!({})).await;
-    let id: Uuid = started.data()["streamId"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = start_stream(&app).await;
     app.flush_outbox().await;
     app.next_message(&app.jobs_queue(), Duration::from_secs(10))
         .await
@@ -84,12 +88,7 @@ async fn one_node_holds_a_stream_and_a_lapsed_lease_is_dispatched_again() {
 #[tokio::test]
 async fn stop_fences_the_holder_and_failures_end_in_failed_with_a_reason() {
     let app = spawn_app().await;
-    let started = app.post("/stream/start", "acme", json!({})).await;
-    let id: Uuid = started.data()["streamId"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = start_stream(&app).await;
     let a = node(&app, "node-a");
     let epoch = a.claim(id).await.unwrap().expect("claimed").epoch;
     app.post("/stream/stop", "acme", json!({}))
