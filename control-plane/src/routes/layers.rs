@@ -91,7 +91,8 @@ pub struct PatchLayer {
     /// Replaces the whole effect list (`[]` removes every effect).
     #[schema(value_type = Option<Vec<Effect>>)]
     effects: Option<Value>,
-    /// Animates position, size and opacity to their new values.
+    /// Animates position, size, opacity and the effects' numbers to their new values
+    /// (effects coming in grow from their neutral strength, e.g. a blur from radius 0).
     transition: Option<Transition>,
 }
 

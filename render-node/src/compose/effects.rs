@@ -18,6 +18,7 @@ use image::imageops::{self, FilterType};
 use image::{Rgba as Px, RgbaImage};
 use shared::color::Rgba;
 use shared::effect::{Border, ChromaKey, ColorAdjust, Crop, Effect, Shadow};
+use shared::transition::Easing;
 use uuid::Uuid;
 
 use super::canvas::PlanarView;
@@ -73,6 +74,165 @@ pub fn total_crop(list: &[Effect]) -> Crop {
             acc.bottom = acc.bottom.saturating_add(c.bottom);
         }
         acc
+    })
+}
+
+/// A layer's effects moving from one list to another (a PATCH with a `transition`): every
+/// number of the effects is interpolated, so a blur can come in or a colour fade. Lists
+/// of the same effects in the same order interpolate pairwise; from or to no effects at
+/// all, each effect grows from (or shrinks to) its neutral strength. Anything else (other
+/// effects, chroma key, masks, flips) switches at the start.
+#[derive(Debug, Clone)]
+pub struct EffectTween {
+    from: EffectChain,
+    to: EffectChain,
+    start: u64,
+    frames: u64,
+    easing: Easing,
+}
+
+impl EffectTween {
+    /// From `from` (what is on show) to `to` over `frames` from frame `start`.
+    pub fn new(
+        from: EffectChain,
+        to: EffectChain,
+        start: u64,
+        frames: u64,
+        easing: Easing,
+    ) -> Self {
+        EffectTween {
+            from,
+            to,
+            start,
+            frames,
+            easing,
+        }
+    }
+
+    /// Where the effects are heading.
+    pub fn target(&self) -> &EffectChain {
+        &self.to
+    }
+
+    /// Whether the effects still change after frame `now`.
+    pub fn is_running(&self, now: u64) -> bool {
+        self.frames > 0 && now < self.start + self.frames
+    }
+
+    /// The effects at output frame `now`.
+    pub fn at(&self, now: u64) -> EffectChain {
+        let t = super::tween::progress(self.start, self.frames, self.easing, now);
+        if t >= 1.0 {
+            return self.to.clone();
+        }
+        let (a, b) = (&self.from.list, &self.to.list);
+        let neutral_all = |l: &[Effect]| l.iter().map(neutral).collect::<Option<Vec<_>>>();
+        let pairs: Option<(Vec<Effect>, Vec<Effect>)> = if a.len() == b.len() {
+            Some((a.clone(), b.clone()))
+        } else if a.is_empty() {
+            neutral_all(b).map(|n| (n, b.clone()))
+        } else if b.is_empty() {
+            neutral_all(a).map(|n| (a.clone(), n))
+        } else {
+            None
+        };
+        let Some((a, b)) = pairs else {
+            return self.to.clone();
+        };
+        let list = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| lerp_effect(x, y, t as f32))
+            .collect::<Option<Vec<_>>>();
+        match list {
+            Some(list) => {
+                let mut masks = self.from.masks.clone();
+                masks.extend(self.to.masks.iter().map(|(k, v)| (*k, v.clone())));
+                EffectChain { list, masks }
+            }
+            None => self.to.clone(),
+        }
+    }
+}
+
+/// The effect at no strength (what it animates from when it comes in), if it has one.
+fn neutral(e: &Effect) -> Option<Effect> {
+    let clear = |c: Rgba| Rgba { a: 0, ..c };
+    Some(match e {
+        Effect::Crop(_) => Effect::Crop(Crop::default()),
+        Effect::Rotate(_) => Effect::Rotate(shared::effect::Rotate { degrees: 0.0 }),
+        Effect::CornerRadius(_) => Effect::CornerRadius(shared::effect::CornerRadius { radius: 0 }),
+        Effect::Border(b) => Effect::Border(Border {
+            color: clear(b.color),
+            ..*b
+        }),
+        Effect::Shadow(s) => Effect::Shadow(Shadow {
+            color: clear(s.color),
+            ..*s
+        }),
+        Effect::ColorAdjust(_) => Effect::ColorAdjust(ColorAdjust::default()),
+        Effect::Blur(_) => Effect::Blur(shared::effect::Blur { radius: 0 }),
+        Effect::ChromaKey(_) | Effect::Mask(_) | Effect::Flip(_) => return None,
+    })
+}
+
+/// `a` moved `t` of the way to `b` when both are the same effect.
+fn lerp_effect(a: &Effect, b: &Effect, t: f32) -> Option<Effect> {
+    let f = |x: f32, y: f32| x + (y - x) * t;
+    let u = |x: u32, y: u32| f(x as f32, y as f32).round().max(0.0) as u32;
+    let i = |x: i32, y: i32| f(x as f32, y as f32).round() as i32;
+    let c = |x: Rgba, y: Rgba| {
+        let ch = |p: u8, q: u8| f(f32::from(p), f32::from(q)).round().clamp(0.0, 255.0) as u8;
+        Rgba {
+            r: ch(x.r, y.r),
+            g: ch(x.g, y.g),
+            b: ch(x.b, y.b),
+            a: ch(x.a, y.a),
+        }
+    };
+    Some(match (a, b) {
+        (Effect::Crop(p), Effect::Crop(q)) => Effect::Crop(Crop {
+            left: u(p.left, q.left),
+            top: u(p.top, q.top),
+            right: u(p.right, q.right),
+            bottom: u(p.bottom, q.bottom),
+        }),
+        (Effect::Rotate(p), Effect::Rotate(q)) => Effect::Rotate(shared::effect::Rotate {
+            degrees: f(p.degrees, q.degrees),
+        }),
+        (Effect::CornerRadius(p), Effect::CornerRadius(q)) => {
+            Effect::CornerRadius(shared::effect::CornerRadius {
+                radius: u(p.radius, q.radius),
+            })
+        }
+        (Effect::Border(p), Effect::Border(q)) => Effect::Border(Border {
+            width: u(p.width, q.width).max(1),
+            color: c(p.color, q.color),
+        }),
+        (Effect::Shadow(p), Effect::Shadow(q)) => Effect::Shadow(Shadow {
+            offset_x: i(p.offset_x, q.offset_x),
+            offset_y: i(p.offset_y, q.offset_y),
+            blur: u(p.blur, q.blur),
+            color: c(p.color, q.color),
+        }),
+        (Effect::ChromaKey(p), Effect::ChromaKey(q)) => Effect::ChromaKey(ChromaKey {
+            color: c(p.color, q.color),
+            similarity: f(p.similarity, q.similarity),
+            smoothness: f(p.smoothness, q.smoothness),
+            spill: f(p.spill, q.spill),
+        }),
+        (Effect::ColorAdjust(p), Effect::ColorAdjust(q)) => Effect::ColorAdjust(ColorAdjust {
+            brightness: f(p.brightness, q.brightness),
+            contrast: f(p.contrast, q.contrast),
+            saturation: f(p.saturation, q.saturation),
+            gamma: f(p.gamma, q.gamma),
+        }),
+        (Effect::Blur(p), Effect::Blur(q)) => Effect::Blur(shared::effect::Blur {
+            radius: u(p.radius, q.radius),
+        }),
+        (Effect::Mask(_), Effect::Mask(q)) => Effect::Mask(*q),
+        (Effect::Flip(_), Effect::Flip(q)) => Effect::Flip(*q),
+        _ => return None,
     })
 }
 

@@ -10,12 +10,13 @@ use std::sync::Arc;
 use image::RgbaImage;
 use image::imageops::{self, FilterType};
 use shared::color::Rgba;
+use shared::transition::Easing;
 use uuid::Uuid;
 
 use super::FrameSource;
 use super::blend::{blend_frame, blend_sprite};
 use super::canvas::Canvas;
-use super::effects::{self, EffectChain};
+use super::effects::{self, EffectChain, EffectTween};
 use super::frame_source::LiveBitmap;
 use super::sprite::{Parity, Sprite};
 use super::tween::Tween;
@@ -95,6 +96,8 @@ pub struct LayerRuntime {
     pub content: LayerContent,
     /// Effects on the layer's pixels; a change drops the prepared sprite.
     effects: EffectChain,
+    /// Effects on their way to new values (a change with a transition).
+    effect_tween: Option<EffectTween>,
     cache: Option<(SpriteKey, Sprite)>,
     /// A static layer's pixels with its effects applied, by box size and ticking picture:
     /// kept apart from the sprite so a layer moving to another chroma parity (an animated
@@ -114,9 +117,39 @@ impl LayerRuntime {
             tween,
             content,
             effects: EffectChain::default(),
+            effect_tween: None,
             cache: None,
             baked: None,
             drawn_generation: 0,
+        }
+    }
+
+    /// Sets the layer's effects: at once, or with `animate` (start frame, frames, easing)
+    /// moving there from what is on show. Nothing is prepared again when nothing changed.
+    pub fn change_effects(&mut self, effects: EffectChain, animate: Option<(u64, u64, Easing)>) {
+        match animate {
+            Some((start, frames, easing)) if frames > 0 => {
+                let from = match &self.effect_tween {
+                    Some(t) => t.at(start),
+                    None => self.effects.clone(),
+                };
+                if from == effects {
+                    self.effect_tween = None;
+                    self.set_effects(effects);
+                } else {
+                    self.effect_tween =
+                        Some(EffectTween::new(from, effects, start, frames, easing));
+                }
+            }
+            _ => {
+                // A plan that changed another layer carries this one's running animation
+                // on; anything else jumps to the new effects.
+                let heading = self.effect_tween.as_ref().map(EffectTween::target);
+                if heading != Some(&effects) {
+                    self.effect_tween = None;
+                    self.set_effects(effects);
+                }
+            }
         }
     }
 
@@ -142,13 +175,27 @@ impl LayerRuntime {
             LayerContent::Ticking(b) => b.generation() != self.drawn_generation,
             _ => false,
         };
-        ticked || self.content.is_live() || self.tween.is_running(frame.saturating_sub(1))
+        let effects_moving = self
+            .effect_tween
+            .as_ref()
+            .is_some_and(|t| t.is_running(frame.saturating_sub(1)));
+        ticked
+            || effects_moving
+            || self.content.is_live()
+            || self.tween.is_running(frame.saturating_sub(1))
     }
 
     /// Draws the layer as it is at output frame `frame`.
     pub fn draw(&mut self, canvas: &mut Canvas, frame: u64) {
         if !self.visible {
             return;
+        }
+        if let Some(t) = &self.effect_tween {
+            let now = t.at(frame);
+            if !t.is_running(frame) {
+                self.effect_tween = None;
+            }
+            self.set_effects(now);
         }
         let g = self.tween.at(frame);
         let alpha = g.alpha8();

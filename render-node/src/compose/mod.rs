@@ -162,11 +162,14 @@ impl Compositor {
                         ),
                         None => Tween::still(p.target),
                     };
+                    let animate = p
+                        .transition
+                        .map(|t| (frame, frames_for(t.duration_ms, self.fps), t.easing));
                     if let PlannedContent::Replace(c) = p.content {
                         let prev = l.replace_content(c);
                         self.retired.push(prev);
                     }
-                    l.set_effects(p.effects);
+                    l.change_effects(p.effects, animate);
                     l
                 }
                 None => {
@@ -448,5 +451,60 @@ mod tests {
         assert!(c.needs_redraw(3));
         assert_eq!(c.render(3).pixel(1, 1), rgb_to_yuv(0, 0, 0));
         assert!(!c.needs_redraw(4));
+    }
+
+    #[test]
+    fn effects_animate_with_a_layer_transition() {
+        use shared::effect::{ColorAdjust, Effect};
+        let scene = Uuid::new_v4();
+        let id = Uuid::new_v4();
+        let dark = EffectChain::new(vec![Effect::ColorAdjust(ColorAdjust {
+            brightness: -1.0,
+            ..ColorAdjust::default()
+        })]);
+        let mut c = Compositor::new(8, 8, 10);
+        let mut first = red_layer(
+            id,
+            0.0,
+            PlannedContent::Replace(LayerContent::Solid(Rgba {
+                r: 255,
+                g: 255,
+                b: 255,
+                a: 255,
+            })),
+            None,
+        );
+        first.effects = dark;
+        c.apply(
+            Plan {
+                scene_id: scene,
+                scene_transition: SceneTransition::default(),
+                layers: vec![first],
+            },
+            0,
+        );
+        assert_eq!(c.render(0).pixel(1, 1), rgb_to_yuv(0, 0, 0));
+        // To no effect over 1 s (10 frames): the brightness comes back linearly.
+        let fade = Transition {
+            duration_ms: 1000,
+            easing: Easing::Linear,
+        };
+        c.apply(
+            Plan {
+                scene_id: scene,
+                scene_transition: SceneTransition::default(),
+                layers: vec![red_layer(id, 0.0, PlannedContent::Keep, Some(fade))],
+            },
+            1,
+        );
+        let mid = c.render(6).pixel(1, 1).y;
+        let grey = rgb_to_yuv(128, 128, 128).y;
+        assert!(
+            (i32::from(mid) - i32::from(grey)).abs() <= 4,
+            "{mid} vs {grey}"
+        );
+        assert!(c.needs_redraw(7));
+        assert_eq!(c.render(11).pixel(1, 1), rgb_to_yuv(255, 255, 255));
+        assert!(!c.needs_redraw(13));
     }
 }
