@@ -12,7 +12,7 @@
 //! goes (and its chroma parity) before it bakes it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use image::imageops::{self, FilterType};
 use image::{Rgba as Px, RgbaImage};
@@ -30,7 +30,14 @@ pub struct EffectChain {
     pub list: Vec<Effect>,
     /// Mask images by asset id; an effect whose mask is missing is skipped.
     pub masks: HashMap<Uuid, Arc<RgbaImage>>,
+    /// Chroma keys' tables (per list entry), made at the first frame that needs them and
+    /// shared by the chain's clones, so a moving layer does the keying maths once.
+    key_tables: Arc<OnceLock<Vec<Option<KeyTable>>>>,
 }
+
+/// For each chroma pair (U << 8 | V): the alpha a chroma key leaves (high byte) and how much
+/// of the chroma it keeps (low byte), each out of 255.
+type KeyTable = Arc<Vec<u16>>;
 
 impl PartialEq for EffectChain {
     fn eq(&self, other: &Self) -> bool {
@@ -45,7 +52,21 @@ impl EffectChain {
         EffectChain {
             list,
             masks: HashMap::new(),
+            key_tables: Arc::default(),
         }
+    }
+
+    /// The chroma keys' tables, one per list entry (`None` for other effects).
+    fn key_tables(&self) -> &[Option<KeyTable>] {
+        self.key_tables.get_or_init(|| {
+            self.list
+                .iter()
+                .map(|e| match e {
+                    Effect::ChromaKey(k) => Some(Arc::new(key_table(k))),
+                    _ => None,
+                })
+                .collect()
+        })
     }
 
     /// No effect at all: draw as before.
@@ -146,9 +167,12 @@ impl EffectTween {
             .collect::<Option<Vec<_>>>();
         match list {
             Some(list) => {
-                let mut masks = self.from.masks.clone();
-                masks.extend(self.to.masks.iter().map(|(k, v)| (*k, v.clone())));
-                EffectChain { list, masks }
+                let mut chain = EffectChain::new(list);
+                chain.masks = self.from.masks.clone();
+                chain
+                    .masks
+                    .extend(self.to.masks.iter().map(|(k, v)| (*k, v.clone())));
+                chain
             }
             None => self.to.clone(),
         }
@@ -740,6 +764,26 @@ pub fn frame_to_rgba(f: &PlanarView<'_>) -> RgbaImage {
     out
 }
 
+/// OBS's chroma key (as [`chroma_key`]) for every limited-range chroma pair.
+fn key_table(k: &ChromaKey) -> Vec<u16> {
+    let key = super::yuv::rgb_to_yuv(k.color.r, k.color.g, k.color.b);
+    // Limited-range chroma to the 0..1 scale the settings are in.
+    let to01 = |c: usize| (c as f32 - 16.0) / 224.0;
+    let (kb, kr) = (to01(usize::from(key.u)), to01(usize::from(key.v)));
+    let smooth = k.smoothness.max(1e-4);
+    let spill = k.spill.max(1e-4);
+    let pow15 = |x: f32| x * x.sqrt();
+    (0..65_536usize)
+        .map(|i| {
+            let (cb, cr) = (to01(i >> 8), to01(i & 0xFF));
+            let base = ((cb - kb).powi(2) + (cr - kr).powi(2)).sqrt() - k.similarity;
+            let full = pow15((base / smooth).clamp(0.0, 1.0));
+            let keep = pow15((base / spill).clamp(0.0, 1.0));
+            ((full * 255.0).round() as u16) << 8 | (keep * 255.0).round() as u16
+        })
+        .collect()
+}
+
 /// Whether every effect of the chain has a direct I420 version (no RGB round trip): the
 /// effects moving layers use most. Blur, shadow, masks and free rotation go through RGBA.
 pub fn runs_on_yuv(chain: &EffectChain) -> bool {
@@ -764,9 +808,14 @@ pub fn frame_sprite(chain: &EffectChain, f: &PlanarView<'_>) -> Sprite {
     }
     let mut img = Yuva::from_frame(f);
     let mut radius = 0u32;
-    for e in &chain.list {
+    let tables = chain.key_tables();
+    for (i, e) in chain.list.iter().enumerate() {
         match e {
-            Effect::ChromaKey(k) => img.chroma_key(k),
+            Effect::ChromaKey(_) => {
+                if let Some(Some(t)) = tables.get(i) {
+                    img.chroma_key(t);
+                }
+            }
             Effect::CornerRadius(r) => {
                 radius = r.radius;
                 img.round_corners(r.radius);
@@ -815,34 +864,25 @@ impl Yuva {
         }
     }
 
-    /// OBS's chroma key (as [`chroma_key`]) per 2×2 block: its chroma decides the block's
-    /// alpha and how much of the key's cast is taken out of it.
-    fn chroma_key(&mut self, k: &ChromaKey) {
-        let key = super::yuv::rgb_to_yuv(k.color.r, k.color.g, k.color.b);
-        // Limited-range chroma to the 0..1 scale the settings are in.
-        let to01 = |c: u8| (f32::from(c) - 16.0) / 224.0;
-        let (kb, kr) = (to01(key.u), to01(key.v));
-        let smooth = k.smoothness.max(1e-4);
-        let spill = k.spill.max(1e-4);
+    /// A chroma key per 2×2 block: the block's chroma looks up its alpha and how much of
+    /// the key's cast stays ([`key_table`]).
+    fn chroma_key(&mut self, table: &[u16]) {
         let cw = self.w / 2;
         for by in 0..self.h / 2 {
             for bx in 0..cw {
                 let ci = by * cw + bx;
-                let (cb, cr) = (to01(self.u[ci]), to01(self.v[ci]));
-                let base = ((cb - kb).powi(2) + (cr - kr).powi(2)).sqrt() - k.similarity;
-                if base >= smooth && base >= spill {
+                let t = table[(usize::from(self.u[ci]) << 8) | usize::from(self.v[ci])];
+                if t == u16::MAX {
                     continue;
                 }
-                let pow15 = |x: f32| x * x.sqrt();
-                let full = pow15((base / smooth).clamp(0.0, 1.0));
-                let keep = pow15((base / spill).clamp(0.0, 1.0));
-                let scale = |c: u8| (128.0 + (f32::from(c) - 128.0) * keep).round() as u8;
+                let (fa, keep) = (u32::from(t >> 8), i32::from(t & 0xFF));
+                let scale = |c: u8| (128 + ((i32::from(c) - 128) * keep + 127) / 255) as u8;
                 self.u[ci] = scale(self.u[ci]);
                 self.v[ci] = scale(self.v[ci]);
-                let fa = (full * 256.0) as u32;
-                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                    let i = (2 * by + dy) * self.w + 2 * bx + dx;
-                    self.a[i] = ((u32::from(self.a[i]) * fa) >> 8) as u8;
+                for i in [2 * by * self.w + 2 * bx, (2 * by + 1) * self.w + 2 * bx] {
+                    for a in &mut self.a[i..i + 2] {
+                        *a = ((u32::from(*a) * fa + 127) / 255) as u8;
+                    }
                 }
             }
         }
@@ -874,7 +914,6 @@ impl Yuva {
         let c = super::yuv::rgb_to_yuv(b.color.r, b.color.g, b.color.b);
         let ba = f32::from(b.color.a) / 255.0;
         let cw = self.w / 2;
-        let mut chroma_cover = vec![0f32; cw * (self.h / 2)];
         for y in 0..h {
             let band = y >= inner && y + inner < h;
             let xs: Box<dyn Iterator<Item = u32>> = if band {
@@ -895,14 +934,11 @@ impl Yuva {
                     / oa)
                     .round() as u8;
                 self.a[i] = (oa * 255.0).round() as u8;
-                chroma_cover[(y as usize / 2) * cw + x as usize / 2] += ring / 4.0;
-            }
-        }
-        for (ci, cover) in chroma_cover.into_iter().enumerate() {
-            if cover > 0.0 {
-                let mix = |s: u8, d: u8| {
-                    (f32::from(s) * cover + f32::from(d) * (1.0 - cover)).round() as u8
-                };
+                // Each of the block's four pixels moves its chroma a quarter of the way.
+                let ci = (y as usize / 2) * cw + x as usize / 2;
+                let q = ring / 4.0;
+                let mix =
+                    |s: u8, d: u8| (f32::from(d) + (f32::from(s) - f32::from(d)) * q).round() as u8;
                 self.u[ci] = mix(c.u, self.u[ci]);
                 self.v[ci] = mix(c.v, self.v[ci]);
             }
@@ -935,16 +971,21 @@ impl Yuva {
             2 => self.flip(true, true),
             1 | 3 => {
                 let turn = |plane: &[u8], w: usize, h: usize| -> Vec<u8> {
-                    // Output is h wide and w tall.
+                    // Output is h wide and w tall; 32×32 tiles keep both sides in cache.
+                    const TILE: usize = 32;
                     let mut out = vec![0u8; w * h];
-                    for y in 0..h {
-                        for x in 0..w {
-                            let (nx, ny) = if quarters == 1 {
-                                (h - 1 - y, x)
-                            } else {
-                                (y, w - 1 - x)
-                            };
-                            out[ny * h + nx] = plane[y * w + x];
+                    for ty in (0..h).step_by(TILE) {
+                        for tx in (0..w).step_by(TILE) {
+                            for y in ty..(ty + TILE).min(h) {
+                                for x in tx..(tx + TILE).min(w) {
+                                    let (nx, ny) = if quarters == 1 {
+                                        (h - 1 - y, x)
+                                    } else {
+                                        (y, w - 1 - x)
+                                    };
+                                    out[ny * h + nx] = plane[y * w + x];
+                                }
+                            }
                         }
                     }
                     out
