@@ -689,19 +689,39 @@ pub(crate) fn blur_plane(plane: &mut [u8], w: usize, h: usize, radius: usize) {
     }
     let r = radius.div_ceil(2).max(1);
     let mut line = Vec::new();
+    let mut src = Vec::new();
+    let mut sums = vec![0u32; w];
+    let width = (2 * r + 1) as u32;
     for _ in 0..2 {
         for y in 0..h {
             line.clear();
             line.extend_from_slice(&plane[y * w..(y + 1) * w]);
             box_line(&line, &mut plane[y * w..(y + 1) * w], r);
         }
-        for x in 0..w {
-            line.clear();
-            line.extend((0..h).map(|y| plane[y * w + x]));
-            let mut out = vec![0u8; h];
-            box_line(&line, &mut out, r);
-            for (y, v) in out.into_iter().enumerate() {
-                plane[y * w + x] = v;
+        // Columns as running sums over whole rows: every access is along a row, so it
+        // stays in cache and vectorises (a column at a time would stride through memory).
+        src.clear();
+        src.extend_from_slice(plane);
+        let row = |y: isize| {
+            let y = y.clamp(0, h as isize - 1) as usize;
+            &src[y * w..(y + 1) * w]
+        };
+        sums.fill(0);
+        for k in -(r as isize)..=r as isize {
+            for (s, &p) in sums.iter_mut().zip(row(k)) {
+                *s += u32::from(p);
+            }
+        }
+        for y in 0..h {
+            for (d, &s) in plane[y * w..(y + 1) * w].iter_mut().zip(&sums) {
+                *d = ((s + width / 2) / width) as u8;
+            }
+            let (add, sub) = (
+                row(y as isize + r as isize + 1),
+                row(y as isize - r as isize),
+            );
+            for ((s, &a), &b) in sums.iter_mut().zip(add).zip(sub) {
+                *s = *s + u32::from(a) - u32::from(b);
             }
         }
     }
@@ -785,7 +805,7 @@ fn key_table(k: &ChromaKey) -> Vec<u16> {
 }
 
 /// Whether every effect of the chain has a direct I420 version (no RGB round trip): the
-/// effects moving layers use most. Blur, shadow, masks and free rotation go through RGBA.
+/// effects moving layers use most. Shadow, masks and free rotation go through RGBA.
 pub fn runs_on_yuv(chain: &EffectChain) -> bool {
     chain.list.iter().all(|e| match e {
         Effect::Crop(_)
@@ -793,9 +813,10 @@ pub fn runs_on_yuv(chain: &EffectChain) -> bool {
         | Effect::CornerRadius(_)
         | Effect::Border(_)
         | Effect::Flip(_)
-        | Effect::ColorAdjust(_) => true,
+        | Effect::ColorAdjust(_)
+        | Effect::Blur(_) => true,
         Effect::Rotate(r) => right_angle(r.degrees).is_some(),
-        Effect::Shadow(_) | Effect::Blur(_) | Effect::Mask(_) => false,
+        Effect::Shadow(_) | Effect::Mask(_) => false,
     })
 }
 
@@ -824,7 +845,8 @@ pub fn frame_sprite(chain: &EffectChain, f: &PlanarView<'_>) -> Sprite {
             Effect::Flip(fl) => img.flip(fl.horizontal, fl.vertical),
             Effect::Rotate(r) => img.rotate(right_angle(r.degrees).unwrap_or(0)),
             Effect::ColorAdjust(c) => img.color_adjust(c),
-            Effect::Crop(_) | Effect::Shadow(_) | Effect::Blur(_) | Effect::Mask(_) => {}
+            Effect::Blur(b) => img.blur(b.radius as usize),
+            Effect::Crop(_) | Effect::Shadow(_) | Effect::Mask(_) => {}
         }
     }
     img.into_sprite()
@@ -1020,6 +1042,51 @@ impl Yuva {
         self.v.iter_mut().for_each(|p| *p = chroma[*p as usize]);
     }
 
+    /// Blurs colour and alpha together (premultiplied, as [`blur`]): luma and alpha at full
+    /// resolution, chroma and its block alpha at half.
+    fn blur(&mut self, radius: usize) {
+        if radius == 0 {
+            return;
+        }
+        let (w, h, cw, ch) = (self.w, self.h, self.w / 2, self.h / 2);
+        let mut ac: Vec<u8> = (0..cw * ch)
+            .map(|ci| {
+                let i = 2 * (ci / cw) * w + 2 * (ci % cw);
+                let sum = u32::from(self.a[i])
+                    + u32::from(self.a[i + 1])
+                    + u32::from(self.a[i + w])
+                    + u32::from(self.a[i + w + 1]);
+                ((sum + 2) / 4) as u8
+            })
+            .collect();
+        let premul = |c: &mut [u8], a: &[u8]| {
+            for (c, &a) in c.iter_mut().zip(a) {
+                *c = ((u32::from(*c) * u32::from(a) + 127) / 255) as u8;
+            }
+        };
+        premul(&mut self.y, &self.a);
+        premul(&mut self.u, &ac);
+        premul(&mut self.v, &ac);
+        blur_plane(&mut self.y, w, h, radius);
+        blur_plane(&mut self.a, w, h, radius);
+        let half = radius.div_ceil(2);
+        blur_plane(&mut self.u, cw, ch, half);
+        blur_plane(&mut self.v, cw, ch, half);
+        blur_plane(&mut ac, cw, ch, half);
+        let unpremul = |c: &mut [u8], a: &[u8], neutral: u8| {
+            for (c, &a) in c.iter_mut().zip(a) {
+                *c = if a == 0 {
+                    neutral
+                } else {
+                    ((u32::from(*c) * 255 + u32::from(a) / 2) / u32::from(a)).min(255) as u8
+                };
+            }
+        };
+        unpremul(&mut self.y, &self.a, 16);
+        unpremul(&mut self.u, &ac, 128);
+        unpremul(&mut self.v, &ac, 128);
+    }
+
     fn into_sprite(self) -> Sprite {
         let (w, cw) = (self.w, self.w / 2);
         let mut opaque = true;
@@ -1195,6 +1262,26 @@ mod tests {
         }
         assert_eq!(fast.a[60 * 32 + 28], 255);
         assert_eq!(fast.a[2 * 32 + 2], 0);
+    }
+
+    #[test]
+    fn a_blurred_frame_spreads_its_light_and_stays_opaque() {
+        use super::super::canvas::Canvas;
+        use super::super::yuv::{BLACK, rgb_to_yuv};
+        let mut c = Canvas::new(32, 32, BLACK);
+        let white = rgb_to_yuv(255, 255, 255);
+        for y in 12..20 {
+            for x in 12..20 {
+                c.y[y * 32 + x] = white.y;
+            }
+        }
+        let chain = EffectChain::new(vec![Effect::Blur(Blur { radius: 4 })]);
+        assert!(runs_on_yuv(&chain));
+        let s = frame_sprite(&chain, &c.view());
+        assert!(s.opaque, "an opaque frame stays opaque");
+        let (centre, near, far) = (s.y[16 * 32 + 16], s.y[16 * 32 + 10], s.y[16 * 32 + 1]);
+        assert!(centre < white.y && centre > near && near > far, "{centre} {near} {far}");
+        assert_eq!(far, BLACK.y);
     }
 
     #[test]
