@@ -712,9 +712,10 @@ pub(crate) fn blur_plane(plane: &mut [u8], w: usize, h: usize, radius: usize) {
                 *s += u32::from(p);
             }
         }
+        let inv = divide_by(width);
         for y in 0..h {
             for (d, &s) in plane[y * w..(y + 1) * w].iter_mut().zip(&sums) {
-                *d = ((s + width / 2) / width) as u8;
+                *d = inv(s);
             }
             let (add, sub) = (
                 row(y as isize + r as isize + 1),
@@ -727,17 +728,25 @@ pub(crate) fn blur_plane(plane: &mut [u8], w: usize, h: usize, radius: usize) {
     }
 }
 
-/// A running-sum box filter of radius `r` over `src` into `dst`.
+/// A running-sum box filter of radius `r` over `src` into `dst` (edges clamp).
 fn box_line(src: &[u8], dst: &mut [u8], r: usize) {
     let n = src.len();
-    let at = |i: isize| src[i.clamp(0, n as isize - 1) as usize] as u32;
+    let (first, last) = (u32::from(src[0]), u32::from(src[n - 1]));
+    let at = |i: usize| src.get(i).map_or(last, |&p| u32::from(p));
     let width = (2 * r + 1) as u32;
-    let mut sum: u32 = (-(r as isize)..=r as isize).map(at).sum();
+    let inv = divide_by(width);
+    let mut sum: u32 = first * r as u32 + (0..=r).map(at).sum::<u32>();
     for (i, d) in dst.iter_mut().enumerate() {
-        *d = ((sum + width / 2) / width) as u8;
-        let i = i as isize;
-        sum = sum + at(i + r as isize + 1) - at(i - r as isize);
+        *d = inv(sum);
+        let sub = if i >= r { u32::from(src[i - r]) } else { first };
+        sum = sum + at(i + r + 1) - sub;
     }
+}
+
+/// `x / d` rounded, as a multiplication (a division per pixel is the slow part of a blur).
+fn divide_by(d: u32) -> impl Fn(u32) -> u8 {
+    let inv = ((1u64 << 32) + u64::from(d) / 2) / u64::from(d);
+    move |x: u32| ((((u64::from(x) + u64::from(d) / 2) * inv) >> 32).min(255)) as u8
 }
 
 /// Multiplies alpha by the mask's alpha, the mask scaled to the picture.
@@ -1280,7 +1289,10 @@ mod tests {
         let s = frame_sprite(&chain, &c.view());
         assert!(s.opaque, "an opaque frame stays opaque");
         let (centre, near, far) = (s.y[16 * 32 + 16], s.y[16 * 32 + 10], s.y[16 * 32 + 1]);
-        assert!(centre < white.y && centre > near && near > far, "{centre} {near} {far}");
+        assert!(
+            centre < white.y && centre > near && near > far,
+            "{centre} {near} {far}"
+        );
         assert_eq!(far, BLACK.y);
     }
 
