@@ -43,31 +43,16 @@ pub fn render_node_bin() -> PathBuf {
     workspace_bin("render-node")
 }
 
-/// The RTSP preview URL of the stream in `status`, from the node that runs it.
-pub fn rtsp_url(status: &serde_json::Value) -> String {
-    let node = status["nodeId"].as_str().expect("a node runs the stream");
-    let port = RTSP_PORTS
-        .lock()
-        .ok()
-        .and_then(|m| m.iter().find(|(id, _)| id == node).map(|(_, p)| *p))
-        .expect("the node was spawned by spawn_node");
-    format!(
-        "rtsp://127.0.0.1:{port}/{}",
-        status["streamId"].as_str().unwrap_or_default()
-    )
-}
-
 /// The ids of the nodes this process spawned (nextest runs each test in a process of its
 /// own: the nodes of this test), whose queues the test's app deletes when it is dropped.
 pub fn spawned_node_ids() -> Vec<String> {
-    RTSP_PORTS
+    SPAWNED_NODES
         .lock()
-        .map(|m| m.iter().map(|(id, _)| id.clone()).collect())
+        .map(|ids| ids.clone())
         .unwrap_or_default()
 }
 
-/// RTSP ports of the nodes spawned by this process, by node id.
-static RTSP_PORTS: std::sync::Mutex<Vec<(String, u16)>> = std::sync::Mutex::new(Vec::new());
+static SPAWNED_NODES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// A render node process, killed when dropped.
 pub struct NodeProcess {
@@ -182,9 +167,10 @@ fn spawn(
     let out = std::fs::File::create(&log).expect("node log file");
     let rtsp_port = free_port();
     let ingest_port = free_port();
-    if let Ok(mut ports) = RTSP_PORTS.lock() {
-        ports.retain(|(n, _)| n != id);
-        ports.push((id.to_owned(), rtsp_port));
+    if let Ok(mut ids) = SPAWNED_NODES.lock() {
+        if !ids.iter().any(|n| n == id) {
+            ids.push(id.to_owned());
+        }
     }
     let err = out.try_clone().expect("node log file");
     let mut cmd = match resolv_conf {

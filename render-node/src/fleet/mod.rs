@@ -69,6 +69,7 @@ pub fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         asset_key: Some(cfg.node_secret.clone()),
         feeds: ingest.feeds(),
         preview_addr: Some(cfg.rtsp_addr),
+        preview_key: Some(cfg.node_secret.clone()),
         memory_budget: cfg.stream_memory_budget,
         ..Default::default()
     })?;
