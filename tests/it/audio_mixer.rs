@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stream_manager_tests::nodes::{Encoder, Receiver, spawn_node};
+use stream_manager_tests::nodes::{Encoder, Receiver, spawn_node, spawn_node_with_env};
 use stream_manager_tests::spawn_app_with_private_urls;
 use stream_manager_tests::ws::{Socket, connect, next_of};
 
@@ -281,4 +281,53 @@ async fn faders_are_checked_on_create_stored_and_described_in_the_openapi_docume
         "{}",
         schemas["StreamConfig"]
     );
+}
+
+#[tokio::test]
+async fn a_stream_in_its_own_process_publishes_its_meters_and_takes_fader_changes() {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start_with_audio("mixer-process", W, H);
+    let (_, key) = ingest_stream(&app, &receiver).await;
+    let layers = app.get("/stream/layers", "acme").await;
+    let layer_id = layers.data()["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "ingest")
+        .and_then(|l| l["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let node = spawn_node_with_env(&app, "node-p", 1, &[("STREAM_ISOLATION", "process")]);
+    let mut ws = connect(&app, "/stream/events?meters=1", "acme", false)
+        .await
+        .unwrap();
+    start_live(&app).await;
+    let _feed = Encoder::publish_tone(&node.ingest_url(&key), "0x00FF00", "320x240", 440);
+    wait_pixel(&receiver, IN_BOX, Duration::from_secs(15), "feed", is_green).await;
+    tokio::time::sleep(SETTLE).await;
+    skip_meters(&mut ws, Duration::from_millis(300)).await;
+    let e = next_of(&mut ws, "audio:levels", Duration::from_secs(5))
+        .await
+        .expect("audio:levels from the stream's process");
+    assert!(
+        e["data"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["layerId"] == layer_id.as_str()),
+        "{e}"
+    );
+    let full = metered_rms(&mut ws, 10).await;
+    app.patch(
+        &format!("/stream/layers/{layer_id}"),
+        "acme",
+        json!({"audio": {"volume": 0.5}}),
+    )
+    .await
+    .expect(200);
+    tokio::time::sleep(SETTLE).await;
+    skip_meters(&mut ws, Duration::from_millis(300)).await;
+    let drop_db = metered_rms(&mut ws, 10).await - full;
+    eprintln!("FIGURE mixer_process_volume_half_metered_drop_db={drop_db:.2}");
+    assert!((drop_db + 6.0).abs() <= 1.0, "metered drop {drop_db:.2} dB");
 }
