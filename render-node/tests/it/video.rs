@@ -174,6 +174,94 @@ fn a_video_layers_sound_goes_through_its_fader_and_is_metered() {
     );
 }
 
+/// When (seconds into `path`) the clip's picture first shows in its box, and when its tone
+/// is first heard.
+fn onsets(path: &std::path::Path) -> (f64, f64) {
+    let frames = decode(path);
+    let lit = |f: &Frame| {
+        (80..240)
+            .step_by(8)
+            .any(|x| f.at(x, 120).iter().any(|c| *c > 60))
+    };
+    let video = frames.iter().position(lit).expect("the clip never showed") as f64 / 30.0;
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map", "0:a", "-f", "s16le", "-ac", "1", "-ar", "48000", "-",
+        ])
+        .output()
+        .unwrap();
+    let samples: Vec<f64> = out
+        .stdout
+        .chunks_exact(2)
+        .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0)
+        .collect();
+    // The first 10 ms window well above the silence base.
+    let window = samples
+        .chunks(480)
+        .position(|w| (w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64).sqrt() > 0.01)
+        .expect("the tone was never heard");
+    (video, window as f64 * 0.010)
+}
+
+/// A two-second clip, dark and silent until 1 s, then lit with a 1 kHz tone: picture and
+/// sound start together well after the decoder's own start-up.
+fn flash_and_beep() -> std::path::PathBuf {
+    let path = temp_path("flash.mp4");
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("color=c=black:s=160x120:r=30:d=2,drawbox=c=white:t=fill:enable='gte(t,1)'")
+        .args(["-f", "lavfi", "-i"])
+        .arg("sine=frequency=1000:duration=2,volume=enable='lt(t,1)':volume=0")
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    path
+}
+
+#[test]
+fn a_layers_delay_plays_its_sound_later_than_its_picture() {
+    let uri = format!("file://{}", flash_and_beep().display());
+    let offset = |delay_ms: i32| {
+        let s = Uuid::new_v4();
+        let mut video = layer(
+            s,
+            "video",
+            json!({"uri": uri, "loop": false}),
+            (80, 60, 160, 120),
+            0,
+        );
+        video.audio.delay_ms = delay_ms;
+        let out = temp_path("video-delay.flv");
+        let h = start_with_file(&spec(vec![video]), true, 75, &out);
+        h.wait().unwrap();
+        let (video, audio) = onsets(&out);
+        audio - video
+    };
+    let base = offset(0);
+    let delayed = offset(400);
+    eprintln!("FIGURE video_av_offset_ms={:.0}", base * 1000.0);
+    eprintln!("FIGURE video_av_offset_delay400_ms={:.0}", delayed * 1000.0);
+    assert!(
+        ((delayed - base) - 0.4).abs() <= 0.06,
+        "a delay of 400 ms moved the sound by {:.0} ms",
+        (delayed - base) * 1000.0
+    );
+}
+
 #[test]
 fn missing_video_file_is_reported_and_the_stream_goes_on() {
     let s = Uuid::new_v4();
