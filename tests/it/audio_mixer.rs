@@ -79,6 +79,11 @@ async fn a_layers_volume_and_mute_change_the_decoded_programme_and_the_published
     let levels = next_of(&mut ws, "audio:levels", Duration::from_secs(5))
         .await
         .expect("audio:levels");
+    // What one meter costs Redis and the socket, ten times a second per stream.
+    eprintln!(
+        "FIGURE mixer_meters_event_bytes={} (one layer)",
+        levels.to_string().len()
+    );
     let data = &levels["data"];
     assert!(
         data["layers"]
