@@ -595,6 +595,12 @@ impl Encoder {
         Self::spawn(url, &format!("color=c={color}:s={size}:r={fps}"), "flv")
     }
 
+    /// Like [`Encoder::publish`], with a sine of `hz` (at ffmpeg's default amplitude, 1/8 of
+    /// full scale) as its sound.
+    pub fn publish_tone(url: &str, color: &str, size: &str, hz: u32) -> Encoder {
+        Self::spawn_with_tone(url, &format!("color=c={color}:s={size}:r=30"), "flv", hz)
+    }
+
     /// The same picture and tone as MPEG-TS over SRT, as a hardware encoder or OBS's SRT
     /// output would send it: `url` is `srt://HOST:PORT?streamid=…`.
     pub fn publish_srt(url: &str, color: &str, size: &str) -> Encoder {
@@ -619,10 +625,15 @@ impl Encoder {
     }
 
     fn spawn(url: &str, source: &str, format: &str) -> Encoder {
+        Self::spawn_with_tone(url, source, format, 1000)
+    }
+
+    fn spawn_with_tone(url: &str, source: &str, format: &str, hz: u32) -> Encoder {
         let child = Command::new("ffmpeg")
             .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
             .arg(source)
-            .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"])
+            .args(["-f", "lavfi", "-i"])
+            .arg(format!("sine=frequency={hz}:sample_rate=48000"))
             .args([
                 "-c:v",
                 "libx264",

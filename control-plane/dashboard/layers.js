@@ -147,6 +147,14 @@ function buildRow(id) {
       num("layer-w", "w", 1, 16384),
       num("layer-h", "h", 1, 16384),
     ),
+    // The fader of layers that carry sound; its meter is fed by `audio:levels` (showLevels).
+    h(
+      "div",
+      { class: "layer-audio", hidden: true },
+      h("label", { class: "toggle", title: "Mute" }, h("input", { type: "checkbox", class: "layer-muted" }), h("span", {}, "mute")),
+      h("label", { class: "opacity" }, "volume", h("input", { type: "range", class: "layer-volume", min: 0, max: 2, step: 0.05 }), h("output", { class: "layer-volume-db" })),
+      h("meter", { class: "level layer-level", min: -60, max: 0, low: -18, high: -6, optimum: -30, value: -60, title: "level (dBFS, after the fader)" }),
+    ),
   );
   const q = (cls) => row.querySelector(`.${cls}`);
   q("layer-name").addEventListener("click", () => {
@@ -159,6 +167,11 @@ function buildRow(id) {
     q("layer-opacity-value").textContent = Number(e.target.value).toFixed(2);
   });
   q("layer-opacity").addEventListener("change", (e) => patchLayer(id, { opacity: Number(e.target.value) }, e.target));
+  q("layer-muted").addEventListener("change", (e) => patchLayer(id, { audio: { muted: e.target.checked } }, e.target));
+  q("layer-volume").addEventListener("input", (e) => {
+    q("layer-volume-db").textContent = volumeDb(Number(e.target.value));
+  });
+  q("layer-volume").addEventListener("change", (e) => patchLayer(id, { audio: { volume: Number(e.target.value) } }, e.target));
   const geometry = (e) => {
     const x = Number(q("layer-x").value);
     const y = Number(q("layer-y").value);
@@ -210,11 +223,33 @@ function fillRow(row, l, index, count, force) {
   setValue("layer-y", l.position.y);
   setValue("layer-w", l.size.width);
   setValue("layer-h", l.size.height);
+  const audio = l.audio || { volume: 1, muted: false };
+  q("layer-audio").hidden = !(l.kind === "video" || l.kind === "ingest");
+  setValue("layer-muted", audio.muted);
+  setValue("layer-volume", audio.volume);
+  q("layer-volume-db").textContent = volumeDb(audio.volume);
   q("layer-up").disabled = index === 0;
   q("layer-down").disabled = index === count - 1;
   row.classList.toggle("hidden-layer", !l.visible);
   row.dataset.zIndex = String(l.zIndex);
   row.dataset.visible = String(l.visible);
+}
+
+/** A linear gain as the dB readout beside its slider. */
+function volumeDb(v) {
+  return v > 0 ? `${(20 * Math.log10(v)).toFixed(1)} dB` : "−∞ dB";
+}
+
+/** An `audio:levels` event: the programme's meter and each sounding layer's. */
+export function showLevels(d) {
+  const show = (meter, level) => {
+    if (meter) meter.value = level ? Math.max(-60, level.rmsDb) : -60;
+  };
+  show($("programme-meter"), d.programme);
+  const p = d.programme;
+  $("programme-level").textContent = p ? `${p.rmsDb.toFixed(0)} / ${p.peakDb.toFixed(0)} dBFS` : "–";
+  const heard = new Map((d.layers || []).map((l) => [l.layerId, l]));
+  for (const [id, row] of rows) show(row.querySelector(".layer-level"), heard.get(id));
 }
 
 function kindText(l) {

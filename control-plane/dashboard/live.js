@@ -6,7 +6,7 @@
 import { notify } from "./dom.js";
 import { countEvent, logLine } from "./eventlog.js";
 import { keyLabel, refreshKeysSoon } from "./keys.js";
-import { applyLayerEvent, describeLayerEvent, layerName, renderLayers } from "./layers.js";
+import { applyLayerEvent, describeLayerEvent, layerName, renderLayers, showLevels } from "./layers.js";
 import { pushMetrics } from "./metrics.js";
 import { applySceneEvent, findScene, renderScenes } from "./scenes.js";
 import { applyStatusEvent, onAir, refreshStatusSoon } from "./status.js";
@@ -44,6 +44,10 @@ export function handleEvent(ev) {
       // Only the node running the stream sends its figures: a page that still shows the
       // stream off air missed the status change (events are not replayed), so it asks.
       if (!onAir()) refreshStatusSoon();
+      return;
+    case "audio:levels":
+      // Ten a second: shown, not logged.
+      showLevels(d);
       return;
     case "stream:status":
       applyStatusEvent(d);

@@ -21,6 +21,10 @@ pub enum EventType {
     IngestConnected,
     #[serde(rename = "ingest:disconnected")]
     IngestDisconnected,
+    /// Audio meters ([`crate::audio::AudioLevels`]), ten a second, only to sockets that
+    /// asked for them (`?meters=1`).
+    #[serde(rename = "audio:levels")]
+    AudioLevels,
 }
 
 /// One WebSocket message: `{"type", "streamId", "data"}`.

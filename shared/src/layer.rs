@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::audio::LayerAudio;
 use crate::color::Rgba;
 use crate::validation::{FieldError, in_range, text_len};
 
@@ -248,6 +249,8 @@ pub struct Layer {
     pub opacity: f32,
     /// Higher values are drawn on top.
     pub z_index: i32,
+    /// How the layer's sound (video files, ingest feeds) enters the programme.
+    pub audio: LayerAudio,
 }
 
 /// The serialized form of a layer before its source is read according to its kind.
@@ -264,6 +267,8 @@ struct RawLayer {
     size: Size,
     opacity: f32,
     z_index: i32,
+    #[serde(default)]
+    audio: LayerAudio,
 }
 
 impl TryFrom<RawLayer> for Layer {
@@ -281,6 +286,7 @@ impl TryFrom<RawLayer> for Layer {
             size: r.size,
             opacity: r.opacity,
             z_index: r.z_index,
+            audio: r.audio,
         };
         layer.validate()?;
         Ok(layer)
@@ -319,7 +325,8 @@ impl Layer {
         self.position.validate()?;
         self.size.validate()?;
         validate_opacity(self.opacity)?;
-        validate_z_index(self.z_index)
+        validate_z_index(self.z_index)?;
+        self.audio.validate()
     }
 }
 
@@ -350,8 +357,11 @@ mod tests {
             ("ingest", json!({"keyId": Uuid::nil()})),
         ];
         for (kind, source) in sources {
-            let v = layer_json(kind, source.clone());
+            let mut v = layer_json(kind, source.clone());
             let layer: Layer = serde_json::from_value(v.clone()).unwrap();
+            // Layers stored before the mixer have the default fader.
+            v["audio"] =
+                json!({"volume": 1.0, "volumeDb": 0.0, "muted": false, "pan": 0.0, "delayMs": 0});
             assert_eq!(serde_json::to_value(&layer).unwrap(), v, "{kind}");
         }
     }
@@ -374,5 +384,9 @@ mod tests {
         v["opacity"] = json!(1.5);
         let err = serde_json::from_value::<Layer>(v).unwrap_err().to_string();
         assert!(err.contains("opacity"), "{err}");
+        let mut v = layer_json("color", json!({"color": "#000000"}));
+        v["audio"] = json!({"volume": 3});
+        let err = serde_json::from_value::<Layer>(v).unwrap_err().to_string();
+        assert!(err.contains("audio.volume"), "{err}");
     }
 }

@@ -7,6 +7,8 @@
 //! - [`validation`]: the `FieldError` every validator returns, naming the offending field.
 //! - [`color`], [`layer`], [`scene`], [`transition`]: what a tenant composes — layers of five kinds grouped in
 //!   scenes, with transitions and easing.
+//! - [`audio`]: a layer's fader (volume, mute, pan, A/V delay) and the level meters nodes
+//!   publish for a stream's sources and programme.
 //! - [`stream_config`]: the seed's `STREAM_*` settings plus RTMP `outputs`, parsed and checked.
 //! - [`media_url`]: the policy that keeps media URLs and outputs off private networks.
 //! - [`spec`]: a stream's whole desired state, as a render node receives it.
@@ -31,6 +33,7 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+pub mod audio;
 pub mod backoff;
 pub mod color;
 pub mod env;

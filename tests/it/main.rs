@@ -4,6 +4,7 @@
 mod asset_bombs;
 mod asset_replicas;
 mod assets;
+mod audio_mixer;
 mod auth;
 mod bad_input;
 mod bench_dispatch;

@@ -3,6 +3,7 @@
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use shared::audio::{AudioPatch, LayerAudio};
 use shared::events::EventType;
 use shared::layer::{
     ImageSource, Layer, LayerKind, LayerSource, Position, Size, validate_name, validate_opacity,
@@ -66,6 +67,9 @@ pub struct CreateLayer {
     z_index: Option<i32>,
     /// Defaults to the active scene.
     scene_id: Option<SceneId>,
+    /// How the layer's sound enters the programme (video and ingest layers); defaults to
+    /// volume 1, not muted, centred, no delay.
+    audio: Option<LayerAudio>,
 }
 
 /// Body of `PATCH /layers/{id}`: any subset of the layer's fields.
@@ -80,6 +84,9 @@ pub struct PatchLayer {
     size: Option<Size>,
     opacity: Option<f32>,
     z_index: Option<i32>,
+    /// Changes the fields of the layer's fader it names, live and without clicks (each
+    /// change is ramped over 30 ms on air).
+    audio: Option<AudioPatch>,
     /// Animates position, size and opacity to their new values.
     transition: Option<Transition>,
 }
@@ -182,6 +189,7 @@ async fn create_layer(
         }),
         opacity: body.opacity.unwrap_or(1.0),
         z_index: body.z_index.unwrap_or(0),
+        audio: body.audio.unwrap_or_default(),
     };
     layer.validate()?;
     check_source(&state, &ctx.tenant, &layer.source).await?;
@@ -262,6 +270,9 @@ fn validate_patch(patch: &PatchLayer) -> Result<(), ApiError> {
     if let Some(t) = &patch.transition {
         t.validate().map_err(|e| e.within("transition"))?;
     }
+    if let Some(a) = &patch.audio {
+        a.validate()?;
+    }
     Ok(())
 }
 
@@ -303,6 +314,10 @@ async fn patch_layer(
     apply!(size, "size");
     apply!(opacity, "opacity");
     apply!(z_index, "zIndex");
+    if let Some(a) = &patch.audio {
+        layer.audio = a.apply(layer.audio);
+        changes.insert("audio".into(), json!(layer.audio));
+    }
     layers::update(write.conn(), stream_id, &layer).await?;
     if let Some(t) = &patch.transition {
         changes.insert("transition".into(), json!(t));

@@ -360,6 +360,7 @@ impl Engine {
             stats,
             encoder: built.video_encoder,
             last_frame,
+            mix: built.audio.as_ref().map(|a| a.mix().clone()),
         };
         if spec.desired == DesiredState::Paused {
             running.set_paused(true);

@@ -103,6 +103,11 @@ impl Planner {
 
     /// The plan from the state on air to `spec`; `spec` becomes the state on air.
     pub fn plan(&mut self, spec: &StreamSpec) -> Plan {
+        // Faders first, so inputs started below begin at their layer's volume.
+        if let Some(port) = &self.audio {
+            port.mix()
+                .apply(spec.active_layers().into_iter(), spec.config.master_volume);
+        }
         let previous = self.current.take();
         let same_scene = previous.as_ref().map(|c| c.active_scene_id) == Some(spec.active_scene_id);
         let scene_transition = match &spec.change {
@@ -266,7 +271,7 @@ impl Planner {
                     self.check_url("source.uri", &v.uri, UrlUse::Video)?;
                 }
                 let audio = match (&self.audio, self.live) {
-                    (Some(port), true) => port.add_input().ok(),
+                    (Some(port), true) => port.for_layer(layer.id).add_input().ok(),
                     _ => None,
                 };
                 let (w, h) = self.moving_size(w, h);
@@ -288,7 +293,11 @@ impl Planner {
                     tenant_id: tenant.to_owned(),
                     width: self.moving_size(w, h).0,
                     height: self.moving_size(w, h).1,
-                    audio: self.audio.clone().filter(|_| self.live),
+                    audio: self
+                        .audio
+                        .as_ref()
+                        .filter(|_| self.live)
+                        .map(|port| port.for_layer(layer.id)),
                     on_error: self.events.source_errors(),
                 };
                 match self.ctx.feeds.open(req) {
