@@ -21,6 +21,9 @@ pub enum EventType {
     IngestConnected,
     #[serde(rename = "ingest:disconnected")]
     IngestDisconnected,
+    /// A layer's fallback ladder switched rungs (data: `LayerSourceStatus` plus `previous`).
+    #[serde(rename = "layer:source")]
+    LayerSource,
 }
 
 /// One WebSocket message: `{"type", "streamId", "data"}`.

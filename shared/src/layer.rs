@@ -5,6 +5,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::color::Rgba;
+use crate::fallback::{FallbackRung, check_rung_shapes, validate_ladder};
 use crate::validation::{FieldError, in_range, text_len};
 
 /// Largest coordinate or dimension we accept, in canvas pixels (4× a 4K canvas).
@@ -143,12 +144,46 @@ fn default_true() -> bool {
     true
 }
 
-/// The live feed an encoder publishes with one of the tenant's stream keys.
+/// The live feed an encoder publishes with one of the tenant's stream keys, and the
+/// fallback ladder the layer walks down when it stalls (see [`crate::fallback`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IngestSource {
     pub key_id: Uuid,
+    /// Shown in turn when the source on air stalls; empty: the layer's own slate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<FallbackRung>,
+    /// No frame for this long is a stall (default [`crate::fallback::DEFAULT_STALL_MS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall_ms: Option<u32>,
+    /// A higher rung must be healthy this long before the layer goes back to it
+    /// (default [`crate::fallback::DEFAULT_RECOVER_MS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_ms: Option<u32>,
+    /// Crossfade between rungs on a switch; absent or 0 cuts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossfade_ms: Option<u32>,
+}
+
+impl IngestSource {
+    /// A plain ingest source with no ladder.
+    pub fn of_key(key_id: Uuid) -> Self {
+        IngestSource {
+            key_id,
+            fallbacks: Vec::new(),
+            stall_ms: None,
+            recover_ms: None,
+            crossfade_ms: None,
+        }
+    }
+
+    /// The primary as a rung, to compare fallbacks with.
+    pub fn primary(&self) -> FallbackRung {
+        FallbackRung::Ingest {
+            key_id: self.key_id,
+        }
+    }
 }
 
 /// The kind-specific part of a layer; its shape depends on [`LayerKind`].
@@ -186,7 +221,10 @@ impl LayerSource {
             LayerKind::Image => LayerSource::Image(shape(source)?),
             LayerKind::Text => LayerSource::Text(shape(source)?),
             LayerKind::Video => LayerSource::Video(shape(source)?),
-            LayerKind::Ingest => LayerSource::Ingest(shape(source)?),
+            LayerKind::Ingest => {
+                check_rung_shapes(&source)?;
+                LayerSource::Ingest(shape(source)?)
+            }
         };
         parsed.validate()?;
         Ok(parsed)
@@ -216,7 +254,13 @@ impl LayerSource {
             }
             LayerSource::Video(v) => text_len("source.uri", &v.uri, 1, 2048)?,
             LayerSource::Color(_) | LayerSource::Image(ImageSource::Asset { .. }) => {}
-            LayerSource::Ingest(_) => {}
+            LayerSource::Ingest(i) => validate_ladder(
+                &i.primary(),
+                &i.fallbacks,
+                i.stall_ms,
+                i.recover_ms,
+                i.crossfade_ms,
+            )?,
         }
         Ok(())
     }
@@ -348,6 +392,11 @@ mod tests {
             ),
             ("video", json!({"uri": "file:///m/a.mp4", "loop": false})),
             ("ingest", json!({"keyId": Uuid::nil()})),
+            (
+                "ingest",
+                json!({"keyId": Uuid::nil(), "fallbacks": [{"keyId": Uuid::from_u128(1)},
+                       {"slate": "default"}], "stallMs": 500, "recoverMs": 2000, "crossfadeMs": 200}),
+            ),
         ];
         for (kind, source) in sources {
             let v = layer_json(kind, source.clone());
@@ -366,6 +415,12 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field, "source.fontFamily");
         assert!(LayerSource::parse(LayerKind::Image, json!({"assetId": "nope"})).is_err());
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"keyId": Uuid::nil(), "fallbacks": [{"slate": "default"}, {"keyId": Uuid::nil()}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source.fallbacks[0]");
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - [`color`], [`layer`], [`scene`], [`transition`]: what a tenant composes — layers of five kinds grouped in
 //!   scenes, with transitions and easing.
 //! - [`stream_config`]: the seed's `STREAM_*` settings plus RTMP `outputs`, parsed and checked.
+//! - [`fallback`]: a live layer's fallback ladder — its rungs, limits, and the status of
+//!   the rung on air.
 //! - [`media_url`]: the policy that keeps media URLs and outputs off private networks.
 //! - [`spec`]: a stream's whole desired state, as a render node receives it.
 //! - [`amqp`] (feature `amqp`): connecting to RabbitMQ, declaring the topology, publishing
@@ -35,6 +37,7 @@ pub mod backoff;
 pub mod color;
 pub mod env;
 pub mod events;
+pub mod fallback;
 pub mod layer;
 pub mod media_url;
 pub mod messages;

@@ -4,6 +4,7 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::events::EventType;
+use shared::fallback::{FallbackRung, SlateRef};
 use shared::layer::{
     ImageSource, Layer, LayerKind, LayerSource, Position, Size, validate_name, validate_opacity,
     validate_z_index,
@@ -108,6 +109,28 @@ async fn check_source(
         }
         _ => true,
     };
+    // Every rung of a fallback ladder must be the tenant's own too.
+    if let LayerSource::Ingest(i) = source {
+        for rung in &i.fallbacks {
+            match rung {
+                FallbackRung::Ingest { key_id } => {
+                    if !keys::belongs_to(&state.db, tenant, KeyId::from(*key_id)).await? {
+                        return Err(ApiError::NotFound("stream key"));
+                    }
+                }
+                FallbackRung::Slate {
+                    slate: SlateRef::Asset(id),
+                } => {
+                    if !assets::exists(&state.db, tenant, AssetId::from(*id)).await? {
+                        return Err(ApiError::NotFound("asset"));
+                    }
+                }
+                FallbackRung::Slate {
+                    slate: SlateRef::Default,
+                } => {}
+            }
+        }
+    }
     if !found {
         return Err(ApiError::NotFound(if source.kind() == LayerKind::Ingest {
             "stream key"

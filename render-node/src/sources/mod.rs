@@ -11,7 +11,9 @@
 //! - [`text`]: text rendered once per change.
 //! - [`video`]: decoding pipelines (files, network streams, test patterns).
 //! - [`ingest`]: the interface live feeds plug into, and the slate.
+//! - [`fallback`]: a live layer's fallback ladder (backup feeds, a slate) and its rules.
 
+pub mod fallback;
 pub mod fetch;
 pub mod guard;
 pub mod image;

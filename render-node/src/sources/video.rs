@@ -383,6 +383,13 @@ impl AppsinkSource {
         self.input.as_ref()
     }
 
+    /// Mutes or unmutes the source's audio in the output's mix.
+    pub fn set_muted(&self, muted: bool) {
+        if let Some(input) = self.audio.lock().as_ref() {
+            input.set_muted(muted);
+        }
+    }
+
     /// Decoded frames taken so far.
     pub fn frames(&self) -> u64 {
         self.frames
