@@ -92,10 +92,21 @@ export function applyLayerSource(d) {
   renderLayers();
 }
 
-/** A rung's name in words: a key's label, or the slate. */
+/** A pulled URL's scheme and host (its path may hold a stream key). */
+function pulledHost(url) {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "stream";
+  }
+}
+
+/** A rung's name in words: a key's label, a pulled stream's host, or the slate. */
 export function rungLabel(source) {
   if (!source) return "?";
   if (source.startsWith("ingest:")) return keyLabel(source.slice("ingest:".length));
+  if (source.startsWith("pull:")) return `pulled ${pulledHost(source.slice("pull:".length))}`;
   return source === "slate:default" ? "slate" : "slate image";
 }
 
@@ -251,7 +262,9 @@ function kindText(l) {
   if (l.kind === "text") return `text “${(src.text || "").slice(0, 24)}”`;
   if (l.kind === "ingest") {
     const k = streamKeys().find((x) => x.id === src.keyId);
-    const feed = `live feed ${keyLabel(src.keyId)}${k ? (k.publishing ? " · publishing" : " · no encoder") : ""}`;
+    const feed = src.pull
+      ? `pulled ${pulledHost(src.pull)}`
+      : `live feed ${keyLabel(src.keyId)}${k ? (k.publishing ? " · publishing" : " · no encoder") : ""}`;
     const lad = ladders.get(l.id);
     if (!lad) return feed;
     // Each rung as ● (alive) or ○ (stalled), the one on air in brackets.

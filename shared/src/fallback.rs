@@ -29,6 +29,12 @@ pub enum FallbackRung {
     /// Another stream key's live feed.
     #[serde(rename_all = "camelCase")]
     Ingest { key_id: Uuid },
+    /// A stream the node pulls (RTMP, SRT, an MP4 over HTTP(S)), looped when asked.
+    Pull {
+        pull: String,
+        #[serde(rename = "loop", default, skip_serializing_if = "Option::is_none")]
+        looping: Option<bool>,
+    },
     /// A still picture: an uploaded image asset, or the node's own "waiting" slate.
     Slate {
         #[cfg_attr(feature = "openapi", schema(value_type = String, example = "default"))]
@@ -69,10 +75,14 @@ impl From<SlateRef> for String {
 }
 
 impl FallbackRung {
-    /// The name a rung has in status and events (ids only: never a stream key).
+    /// The name a rung has in status and events (ids only: never a stream key; a pulled
+    /// URL with its credentials and last path segment masked, as outputs are).
     pub fn describe(&self) -> String {
         match self {
             FallbackRung::Ingest { key_id } => format!("ingest:{key_id}"),
+            FallbackRung::Pull { pull, .. } => {
+                format!("pull:{}", crate::status::mask_output_url(pull))
+            }
             FallbackRung::Slate { slate } => format!("slate:{}", String::from(*slate)),
         }
     }
@@ -95,7 +105,7 @@ pub fn check_rung_shapes(source: &Value) -> Result<(), FieldError> {
         serde_json::from_value::<FallbackRung>(rung.clone()).map_err(|_| {
             FieldError::new(
                 format!("source.fallbacks[{i}]"),
-                r#"must be {"keyId": id} or {"slate": assetId | "default"}"#,
+                r#"must be {"keyId": id}, {"pull": url, "loop"?: bool} or {"slate": assetId | "default"}"#,
             )
         })?;
     }
@@ -125,8 +135,11 @@ pub fn validate_ladder(
                 "a slate is always alive: it can only be the last rung",
             ));
         }
-        if *rung == *primary || fallbacks[..i].contains(rung) {
+        if same_source(rung, primary) || fallbacks[..i].iter().any(|r| same_source(r, rung)) {
             return Err(FieldError::new(field, "is already on the ladder"));
+        }
+        if let FallbackRung::Pull { pull, .. } = rung {
+            check_pull_url(&format!("{field}.pull"), pull)?;
         }
     }
     if let Some(v) = stall_ms {
@@ -141,12 +154,36 @@ pub fn validate_ladder(
     Ok(())
 }
 
+/// Whether two rungs show the same thing (a pulled URL looped or not is one source).
+fn same_source(a: &FallbackRung, b: &FallbackRung) -> bool {
+    match (a, b) {
+        (FallbackRung::Pull { pull: x, .. }, FallbackRung::Pull { pull: y, .. }) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Checks a pulled URL's length and kind (the media policy is checked where the server's
+/// settings are known). HLS is refused: its demuxer fetches segments through an HTTP client
+/// of its own, which the node cannot check against the media policy (see the render node's
+/// `sources/guard.rs`), so a playlist could point the node anywhere.
+pub fn check_pull_url(field: &str, url: &str) -> Result<(), FieldError> {
+    crate::validation::text_len(field, url, 1, 2048)?;
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    if path.to_ascii_lowercase().ends_with(".m3u8") {
+        return Err(FieldError::new(
+            field,
+            "HLS playlists are not pulled: their segment fetches cannot be checked against the media policy",
+        ));
+    }
+    Ok(())
+}
+
 /// One rung as a node reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RungStatus {
-    /// `ingest:{keyId}` or `slate:{assetId|default}`.
+    /// `ingest:{keyId}`, `pull:{masked URL}` or `slate:{assetId|default}`.
     pub source: String,
     /// Produced a frame within the layer's `stallMs` (a slate always is).
     pub healthy: bool,

@@ -7,11 +7,13 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use stream_manager_tests::nodes::{Encoder, Receiver, free_port, spawn_node_with_env};
+use stream_manager_tests::nodes::{
+    Encoder, Receiver, RtmpServer, free_port, spawn_node, spawn_node_with_env,
+};
 use stream_manager_tests::ws::{connect, next_of};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
-use crate::ingest::{H, IN_BOX, OUTSIDE, W, is_navy, start_live, wait_pixel};
+use crate::ingest::{H, IN_BOX, OUTSIDE, W, is_navy, is_slate, start_live, wait_pixel};
 
 const STALL_MS: u64 = 1000;
 const RECOVER_MS: u64 = 3000;
@@ -22,6 +24,10 @@ fn is_yellow(p: [u8; 3]) -> bool {
 
 fn is_cyan(p: [u8; 3]) -> bool {
     p[0] < 90 && p[1] > 180 && p[2] > 180
+}
+
+fn is_magenta(p: [u8; 3]) -> bool {
+    p[0] > 180 && p[1] < 90 && p[2] > 180
 }
 
 /// A new stream key: (id, key).
@@ -269,4 +275,175 @@ async fn a_ladder_is_checked_before_it_is_stored() {
     assert_eq!(r.data()["source"]["fallbacks"][0]["keyId"], b.as_str());
     assert_eq!(r.data()["source"]["fallbacks"][1]["slate"], "default");
     assert_eq!(r.data()["source"]["crossfadeMs"], 200);
+}
+
+/// A point inside the bottom-left box (the second layer of the pull test).
+const LOW_BOX: (u32, u32) = (80, 130);
+
+#[tokio::test]
+async fn a_pulled_rtmp_source_shows_comes_back_after_its_server_restarts_and_backs_up_a_feed() {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start("pull", W, H);
+    app.set_test_output(&format!("{W}x{H}"), "600k", &[&receiver.url])
+        .await;
+    app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
+        .await;
+    let mut server = RtmpServer::start();
+    let pulled = server.url("cam");
+    // Top right: the pulled stream itself. Bottom left: a key nobody publishes with, the
+    // pulled stream as its backup.
+    app.add_layer(json!({"kind": "ingest", "source": {"pull": pulled},
+        "position": {"x": W / 2, "y": 0}, "size": {"width": W / 2, "height": H / 2}}))
+        .await;
+    let (key_id, _) = new_key(&app).await;
+    app.add_layer(json!({"kind": "ingest",
+        "source": {"keyId": key_id, "fallbacks": [{"pull": pulled}, {"slate": "default"}]},
+        "position": {"x": 0, "y": H / 2}, "size": {"width": W / 2, "height": H / 2}}))
+        .await;
+    let _node = spawn_node(&app, "node-a", 1);
+    start_live(&app).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(15),
+        "slate",
+        is_slate,
+    )
+    .await;
+
+    // Something publishes to the server: the node pulls it into both boxes.
+    let t0 = Instant::now();
+    let mut encoder = Encoder::publish(&pulled, "0xFF00FF", "640x360");
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(20),
+        "pulled",
+        is_magenta,
+    )
+    .await;
+    eprintln!(
+        "FIGURE pull_publish_to_picture={:.0} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    wait_pixel(
+        &receiver,
+        LOW_BOX,
+        Duration::from_secs(10),
+        "pulled rung",
+        is_magenta,
+    )
+    .await;
+    let ladder = ladder_status(&app, Duration::from_secs(5), |l| l["active"] == 1).await;
+    assert_eq!(ladder["active"], 1, "{ladder}");
+    assert_eq!(
+        ladder["activeSource"],
+        "pull:rtmp://127.0.0.1:PORT/live/****".replace("PORT", &server.port.to_string()),
+        "{ladder}"
+    );
+
+    // The server dies: the boxes hold the last frame, then show the slate; the output goes on.
+    server.stop();
+    drop(encoder);
+    let before = receiver.frame_count();
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(10),
+        "slate after the server died",
+        is_slate,
+    )
+    .await;
+    wait_pixel(
+        &receiver,
+        LOW_BOX,
+        Duration::from_secs(10),
+        "slate rung",
+        is_slate,
+    )
+    .await;
+    assert!(receiver.frame_count() > before, "the output stalled");
+
+    // The server is back and the stream published again: the node reconnects by itself.
+    server.restart();
+    let t1 = Instant::now();
+    encoder = Encoder::publish(&pulled, "0xFF00FF", "640x360");
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(20),
+        "pulled again",
+        is_magenta,
+    )
+    .await;
+    eprintln!(
+        "FIGURE pull_server_restart_to_picture={:.0} ms",
+        t1.elapsed().as_secs_f64() * 1000.0
+    );
+    wait_pixel(
+        &receiver,
+        LOW_BOX,
+        Duration::from_secs(10),
+        "pulled rung again",
+        is_magenta,
+    )
+    .await;
+    // Neither box: the bottom right.
+    wait_pixel(
+        &receiver,
+        (240, 150),
+        Duration::from_secs(1),
+        "navy",
+        is_navy,
+    )
+    .await;
+    drop(encoder);
+}
+
+#[tokio::test]
+async fn pulled_sources_are_checked_against_the_media_policy() {
+    let app = spawn_app_with_private_urls(false).await;
+    let cases = [
+        (json!({"pull": "rtmp://127.0.0.1/live/x"}), "source.pull"),
+        (json!({"pull": "file:///etc/passwd"}), "source.pull"),
+        (
+            json!({"pull": "https://cdn.example.com/live.m3u8"}),
+            "source.pull",
+        ),
+        (json!({"pull": "gopher://example.com/x"}), "source.pull"),
+        (
+            json!({"pull": "rtmp://example.com/live/x", "keyId": uuid::Uuid::new_v4()}),
+            "source",
+        ),
+        (
+            json!({"pull": "rtmp://example.com/live/x", "fallbacks": [{"pull": "srt://10.0.0.1:9000"}]}),
+            "source.fallbacks[0].pull",
+        ),
+    ];
+    for (source, field) in cases {
+        let r = app
+            .post(
+                "/stream/layers",
+                "acme",
+                json!({"kind": "ingest", "source": source}),
+            )
+            .await;
+        r.expect(422);
+        assert_eq!(r.body["error"]["field"], field, "{source}: {}", r.body);
+    }
+    for url in [
+        "rtmp://example.com/live/x",
+        "srt://example.com:9000?streamid=x",
+        "https://cdn.example.com/a.mp4",
+    ] {
+        let r = app
+            .post(
+                "/stream/layers",
+                "acme",
+                json!({"kind": "ingest", "source": {"pull": url, "loop": true}}),
+            )
+            .await;
+        r.expect(201);
+        assert_eq!(r.data()["source"]["pull"], url);
+    }
 }

@@ -100,13 +100,17 @@ async fn check_source(
         };
         state.media().check(field, url, what)?;
     }
+    for (field, url) in source.pulled_urls() {
+        state.media().check(&field, url, UrlUse::Pull)?;
+    }
     let found = match source {
         LayerSource::Image(ImageSource::Asset { asset_id }) => {
             assets::exists(&state.db, tenant, AssetId::from(*asset_id)).await?
         }
-        LayerSource::Ingest(i) => {
-            keys::belongs_to(&state.db, tenant, KeyId::from(i.key_id)).await?
-        }
+        LayerSource::Ingest(i) => match i.key_id {
+            Some(key_id) => keys::belongs_to(&state.db, tenant, KeyId::from(key_id)).await?,
+            None => true,
+        },
         _ => true,
     };
     // Every rung of a fallback ladder must be the tenant's own too.
@@ -127,7 +131,8 @@ async fn check_source(
                 }
                 FallbackRung::Slate {
                     slate: SlateRef::Default,
-                } => {}
+                }
+                | FallbackRung::Pull { .. } => {}
             }
         }
     }

@@ -28,6 +28,7 @@ use crate::sources::fallback::{FallbackSource, Rung, StillSource, Timings};
 use crate::sources::guard::{MEDIA_NOT_LOADED, check_before_open};
 use crate::sources::image::ImageCache;
 use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
+use crate::sources::pull::{PullRequest, PulledSource};
 use crate::sources::text::{render_text, text_box};
 use crate::sources::video::{AppsinkSource, MovingKind};
 
@@ -270,20 +271,12 @@ impl Planner {
             }
             LayerSource::Ingest(i) => {
                 let (fw, fh) = self.moving_size(w, h);
-                let req = |key_id| FeedRequest {
-                    key_id,
-                    tenant_id: tenant.to_owned(),
-                    width: fw,
-                    height: fh,
-                    audio: self.audio.clone().filter(|_| self.live),
-                    on_error: self.events.source_errors(),
-                };
-                match self.ctx.feeds.open(req(i.key_id)) {
-                    Some(feed) if i.fallbacks.is_empty() => LayerContent::Live(feed),
-                    Some(feed) => {
-                        LayerContent::Live(Box::new(self.ladder(layer.id, i, feed, &req, fw, fh)))
+                match self.open_live(layer.id, &i.primary(), tenant, fw, fh) {
+                    Some(live) if i.fallbacks.is_empty() => LayerContent::Live(live),
+                    Some(live) => {
+                        LayerContent::Live(Box::new(self.ladder(layer.id, i, live, tenant, fw, fh)))
                     }
-                    // No ingest on this node (standalone): no feed and no ladder.
+                    // A key's feed with no ingest on this node (standalone): the slate.
                     None => {
                         let (sw, sh) = text_box(w, h, self.canvas);
                         LayerContent::Bitmap(slate(sw, sh))
@@ -323,7 +316,7 @@ impl Planner {
         layer_id: Uuid,
         source: &IngestSource,
         primary: Box<dyn FrameSource>,
-        req: &dyn Fn(Uuid) -> FeedRequest,
+        tenant: &str,
         w: u32,
         h: u32,
     ) -> FallbackSource {
@@ -335,10 +328,12 @@ impl Planner {
         for rung in &source.fallbacks {
             let name = rung.describe();
             let (frames, still): (Box<dyn FrameSource>, bool) = match rung {
-                FallbackRung::Ingest { key_id } => match self.ctx.feeds.open(req(*key_id)) {
-                    Some(feed) => (feed, false),
-                    None => continue,
-                },
+                FallbackRung::Ingest { .. } | FallbackRung::Pull { .. } => {
+                    match self.open_live(layer_id, rung, tenant, w, h) {
+                        Some(live) => (live, false),
+                        None => continue,
+                    }
+                }
                 FallbackRung::Slate { slate: which } => {
                     let image = match which {
                         SlateRef::Default => slate(w, h),
@@ -368,6 +363,42 @@ impl Planner {
             crossfade: ms(source.crossfade_ms, 0),
         };
         FallbackSource::new(layer_id, rungs, timings, self.events.clone())
+    }
+
+    /// A live source of `w`×`h`: a key's feed (`None` when this node has no ingest), or a
+    /// stream pulled from its URL; `None` for a slate.
+    fn open_live(
+        &self,
+        layer_id: Uuid,
+        rung: &FallbackRung,
+        tenant: &str,
+        w: u32,
+        h: u32,
+    ) -> Option<Box<dyn FrameSource>> {
+        let audio = self.audio.clone().filter(|_| self.live);
+        match rung {
+            FallbackRung::Ingest { key_id } => self.ctx.feeds.open(FeedRequest {
+                key_id: *key_id,
+                tenant_id: tenant.to_owned(),
+                width: w,
+                height: h,
+                audio,
+                on_error: self.events.source_errors(),
+            }),
+            FallbackRung::Pull { pull, looping } => {
+                Some(Box::new(PulledSource::start(PullRequest {
+                    url: pull.clone(),
+                    looping: looping.unwrap_or(false),
+                    policy: self.ctx.policy.clone(),
+                    width: w,
+                    height: h,
+                    audio,
+                    // What failed inside a stream the node fetched stays in the node's log.
+                    on_error: self.events.layer_media_errors(layer_id),
+                })))
+            }
+            FallbackRung::Slate { .. } => None,
+        }
     }
 }
 
