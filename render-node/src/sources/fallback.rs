@@ -345,7 +345,17 @@ impl FrameSource for FallbackSource {
     }
 
     fn frame(&mut self) -> Option<PlanarView<'_>> {
-        let now = Instant::now();
+        self.frame_at(Instant::now())
+    }
+
+    fn describe(&self) -> String {
+        format!("ladder:{}", self.names[self.ladder.active()])
+    }
+}
+
+impl FallbackSource {
+    /// [`FrameSource::frame`] at `now` (tests drive the clock).
+    fn frame_at(&mut self, now: Instant) -> Option<PlanarView<'_>> {
         self.step(now);
         let active = self.ladder.active();
         if let Some((from, level)) = self.fade_level(now) {
@@ -371,10 +381,6 @@ impl FrameSource for FallbackSource {
             }
         }
         self.rungs[active].source.frame()
-    }
-
-    fn describe(&self) -> String {
-        format!("ladder:{}", self.names[self.ladder.active()])
     }
 }
 
@@ -458,6 +464,108 @@ mod tests {
         assert!(
             switches.iter().all(|(_, s)| s.reason != "recovered"),
             "{switches:?}"
+        );
+    }
+
+    /// A rung of one grey level, delivering a new frame (stamped by the test's clock) on
+    /// every call while `on`.
+    struct Grey {
+        canvas: Canvas,
+        on: Arc<std::sync::atomic::AtomicBool>,
+        clock: Arc<parking_lot::Mutex<Instant>>,
+        fresh: Option<Instant>,
+        audible: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl FrameSource for Grey {
+        fn set_size(&mut self, _: u32, _: u32) {}
+        fn frame(&mut self) -> Option<PlanarView<'_>> {
+            if self.on.load(Ordering::Relaxed) {
+                self.fresh = Some(*self.clock.lock());
+            }
+            Some(self.canvas.view())
+        }
+        fn describe(&self) -> String {
+            "grey".into()
+        }
+        fn fresh_at(&self) -> Option<Instant> {
+            self.fresh
+        }
+        fn set_audible(&mut self, audible: bool) {
+            self.audible.store(audible, Ordering::Relaxed);
+        }
+    }
+
+    type Flag = Arc<std::sync::atomic::AtomicBool>;
+
+    fn grey(y: u8, clock: &Arc<parking_lot::Mutex<Instant>>) -> (Rung, Flag, Flag) {
+        let on = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let audible = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let canvas = Canvas::new(8, 8, crate::compose::yuv::Yuv { y, u: 128, v: 128 });
+        let source = Grey {
+            canvas,
+            on: on.clone(),
+            clock: clock.clone(),
+            fresh: None,
+            audible: audible.clone(),
+        };
+        let rung = Rung {
+            name: format!("grey:{y}"),
+            source: Box::new(source),
+            still: false,
+        };
+        (rung, on, audible)
+    }
+
+    #[test]
+    fn a_switch_crossfades_moves_the_sound_and_is_reported() {
+        let t0 = Instant::now();
+        let clock = Arc::new(parking_lot::Mutex::new(t0));
+        let (primary, primary_on, primary_heard) = grey(200, &clock);
+        let (backup, _, backup_heard) = grey(50, &clock);
+        let events = EventSink::new(Uuid::nil());
+        let mut rx = events.subscribe();
+        let layer = Uuid::from_u128(7);
+        let timings = Timings {
+            stall: 100 * MS,
+            recover: 3000 * MS,
+            crossfade: 400 * MS,
+        };
+        let mut ladder = FallbackSource::new(layer, vec![primary, backup], timings, events.clone());
+        let luma = |l: &mut FallbackSource, at_ms: u64| {
+            let now = t0 + Duration::from_millis(at_ms);
+            *clock.lock() = now;
+            l.frame_at(now).map(|f| f.y[0]).unwrap()
+        };
+        assert_eq!(luma(&mut ladder, 0), 200);
+        assert!(primary_heard.load(Ordering::Relaxed) && !backup_heard.load(Ordering::Relaxed));
+        primary_on.store(false, Ordering::Relaxed);
+        assert_eq!(luma(&mut ladder, 90), 200, "not stalled yet");
+        // The switch: it starts from the old picture, mixes both rungs, ends on the backup.
+        assert_eq!(luma(&mut ladder, 150), 200);
+        let mid = luma(&mut ladder, 350);
+        assert!((110..140).contains(&mid), "half-way luma {mid}");
+        let later = luma(&mut ladder, 450);
+        assert!(later < mid && later > 50, "fading: {later} after {mid}");
+        assert_eq!(luma(&mut ladder, 600), 50);
+        assert!(!primary_heard.load(Ordering::Relaxed) && backup_heard.load(Ordering::Relaxed));
+        match rx.try_recv() {
+            Ok(NodeEvent::LayerSource {
+                previous,
+                reason,
+                status,
+            }) => {
+                assert_eq!((previous, reason.as_str()), (0, "stalled"));
+                assert_eq!((status.layer_id, status.active), (layer, 1));
+                assert!(!status.rungs[0].healthy && status.rungs[1].healthy);
+            }
+            other => panic!("no layer:source event: {other:?}"),
+        }
+        assert_eq!(events.layer_sources()[0].active, 1);
+        drop(ladder);
+        assert!(
+            events.layer_sources().is_empty(),
+            "a ladder gone stays reported"
         );
     }
 
