@@ -447,3 +447,40 @@ async fn pulled_sources_are_checked_against_the_media_policy() {
         assert_eq!(r.data()["source"]["pull"], url);
     }
 }
+
+#[tokio::test]
+async fn a_pulled_srt_stream_shows() {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start("pull-srt", W, H);
+    app.set_test_output(&format!("{W}x{H}"), "600k", &[&receiver.url])
+        .await;
+    app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
+        .await;
+    // ffmpeg as an SRT listener (a contribution server the node calls).
+    let port = free_port();
+    let _server = Encoder::publish_srt(
+        &format!("srt://127.0.0.1:{port}?mode=listener"),
+        "0x00FFFF",
+        "640x360",
+    );
+    app.add_layer(
+        json!({"kind": "ingest", "source": {"pull": format!("srt://127.0.0.1:{port}")},
+        "position": {"x": W / 2, "y": 0}, "size": {"width": W / 2, "height": H / 2}}),
+    )
+    .await;
+    let _node = spawn_node(&app, "node-a", 1);
+    start_live(&app).await;
+    let took = wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(20),
+        "pulled srt",
+        is_cyan,
+    )
+    .await;
+    eprintln!(
+        "FIGURE pull_srt_live_to_picture={:.0} ms",
+        took.as_secs_f64() * 1000.0
+    );
+    wait_pixel(&receiver, OUTSIDE, Duration::from_secs(1), "navy", is_navy).await;
+}
