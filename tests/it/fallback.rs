@@ -14,6 +14,7 @@ use stream_manager_tests::ws::{connect, next_of};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
 use crate::ingest::{H, IN_BOX, OUTSIDE, W, is_navy, is_slate, start_live, wait_pixel};
+use crate::nested_fetches::CountingServer;
 
 const STALL_MS: u64 = 1000;
 const RECOVER_MS: u64 = 3000;
@@ -483,4 +484,73 @@ async fn a_pulled_srt_stream_shows() {
         took.as_secs_f64() * 1000.0
     );
     wait_pixel(&receiver, OUTSIDE, Duration::from_secs(1), "navy", is_navy).await;
+}
+
+#[tokio::test]
+async fn a_pulled_mp4_over_http_loops() {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start("pull-mp4", W, H);
+    app.set_test_output(&format!("{W}x{H}"), "600k", &[&receiver.url])
+        .await;
+    app.add_layer(json!({"kind": "color", "source": {"color": "#000080"}}))
+        .await;
+    // A two-second clip, its index first so it plays as it downloads.
+    let clip = std::env::temp_dir().join(format!("sm-pull-{}.mp4", uuid::Uuid::new_v4()));
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0xFF00FF:s=320x180:r=25:d=2",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-movflags", "+faststart"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(made.success(), "ffmpeg made no clip");
+    let server = CountingServer::start(std::fs::read(&clip).unwrap());
+    let _ = std::fs::remove_file(&clip);
+    let url = format!("http://127.0.0.1:{}/clip.mp4", server.port);
+    app.add_layer(
+        json!({"kind": "ingest", "source": {"pull": url, "loop": true},
+        "position": {"x": W / 2, "y": 0}, "size": {"width": W / 2, "height": H / 2}}),
+    )
+    .await;
+    let _node = spawn_node(&app, "node-a", 1);
+    start_live(&app).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(20),
+        "pulled mp4",
+        is_magenta,
+    )
+    .await;
+    // Past the clip's end, twice over: it plays again.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    wait_pixel(
+        &receiver,
+        IN_BOX,
+        Duration::from_secs(10),
+        "looped mp4",
+        is_magenta,
+    )
+    .await;
+    let fetched = server.requests.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!("FIGURE pull_mp4_fetches_in_7s={fetched}");
+    assert!(
+        fetched >= 2,
+        "the clip was fetched {fetched} time(s): it did not loop"
+    );
 }

@@ -244,7 +244,10 @@ impl AppsinkSource {
                 gst::MessageView::Eos(_) if self.looping => {
                     let flags = gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT;
                     if let Err(e) = self.pipeline.seek_simple(flags, gst::ClockTime::ZERO) {
+                        // Not seekable (a server without range requests): over, so a pulled
+                        // source loops by fetching it again.
                         tracing::warn!(source = %self.name, error = %e, "cannot loop video");
+                        self.ended = true;
                     }
                 }
                 gst::MessageView::Eos(_) => self.ended = true,
