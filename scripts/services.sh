@@ -27,7 +27,9 @@ if [ -z "${REDIS_URL:-}" ] && ! answers 6379; then
 fi
 if [ -z "${AMQP_URL:-}" ] && ! answers 5672; then
   echo "starting rabbitmq"
-  rabbitmq-server -detached
+  # Every quorum queue holds file descriptors: the default 1024 runs out with a few hundred
+  # queues, and then the broker stops accepting connections.
+  (ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; rabbitmq-server -detached)
   wait_for rabbitmq 5672 60
 fi
 if [ -z "${DATABASE_URL:-}" ]; then

@@ -57,6 +57,15 @@ pub fn rtsp_url(status: &serde_json::Value) -> String {
     )
 }
 
+/// The ids of the nodes this process spawned (nextest runs each test in a process of its
+/// own: the nodes of this test), whose queues the test's app deletes when it is dropped.
+pub fn spawned_node_ids() -> Vec<String> {
+    RTSP_PORTS
+        .lock()
+        .map(|m| m.iter().map(|(id, _)| id.clone()).collect())
+        .unwrap_or_default()
+}
+
 /// RTSP ports of the nodes spawned by this process, by node id.
 static RTSP_PORTS: std::sync::Mutex<Vec<(String, u16)>> = std::sync::Mutex::new(Vec::new());
 

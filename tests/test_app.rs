@@ -36,11 +36,36 @@ pub struct TestApp {
     stop: CancellationToken,
     /// The in-process server, until it is stopped.
     served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Whether this app made its namespace (a replica shares another app's): the owner
+    /// deletes the namespace's queues when it is dropped.
+    owns_namespace: bool,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
+        if !self.owns_namespace {
+            return;
+        }
+        // Quorum queues hold file descriptors on the broker: left behind by every test (and
+        // every panicking one), they exhausted its descriptor limit late in a CI run and new
+        // connections hung. Drop cannot await and may run on a runtime's thread, so the
+        // deletion runs on a thread and a runtime of its own.
+        let (url, namespace) = (self.services.amqp_url.clone(), self.namespace.clone());
+        let nodes = crate::nodes::spawned_node_ids();
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                let delete = delete_broker_namespace(&url, &namespace, &nodes);
+                let _ = tokio::time::timeout(Duration::from_secs(10), delete).await;
+            });
+        });
+        let _ = cleanup.join();
     }
 }
 
@@ -169,6 +194,7 @@ async fn launch_with(
         keys: JwtKeys::new(JWT_SECRET.as_bytes(), AUDIENCE),
         stop,
         served: Some(served),
+        owns_namespace: false,
     }
 }
 
@@ -183,7 +209,9 @@ pub async fn spawn_app_with_private_urls(allow_private: bool) -> TestApp {
     let s = services().await;
     let database_url = create_database(&s.database_url).await;
     let namespace = format!("it-{}.", &Uuid::new_v4().simple().to_string()[..12]);
-    launch(s, database_url, namespace, allow_private).await
+    let mut app = launch(s, database_url, namespace, allow_private).await;
+    app.owns_namespace = true;
+    app
 }
 
 /// A control plane with a fresh database and namespace, its config adjusted first (quotas,
@@ -192,7 +220,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let s = services().await;
     let database_url = create_database(&s.database_url).await;
     let namespace = format!("it-{}.", &Uuid::new_v4().simple().to_string()[..12]);
-    launch_with(s, database_url, namespace, adjust).await
+    let mut app = launch_with(s, database_url, namespace, adjust).await;
+    app.owns_namespace = true;
+    app
 }
 
 /// A second replica sharing `app`'s database, Redis and namespace.
@@ -485,35 +515,42 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// Deletes this test's queues and exchanges so the broker does not collect them.
-    pub async fn cleanup_broker(&self) {
-        self.cleanup_broker_at(&self.services.amqp_url).await;
-    }
-
-    /// The same on the broker (or cluster: a comma list of nodes) at `amqp_url`.
+    /// Deletes this test's queues and exchanges on the broker (or cluster: a comma list of
+    /// nodes) at `amqp_url`; the services' own broker is cleaned when the app is dropped.
     pub async fn cleanup_broker_at(&self, amqp_url: &str) {
-        let topo = shared::messages::Topology::new(self.namespace.clone());
-        let Ok(conn) = shared::amqp::connect(amqp_url, "integration-cleanup").await else {
-            return;
-        };
-        let Ok(channel) = conn.create_channel().await else {
-            return;
-        };
-        for q in [topo.jobs_queue(), topo.dead_letter_queue()] {
-            let _ = channel
-                .queue_delete(
-                    q.as_str().into(),
-                    lapin::options::QueueDeleteOptions::default(),
-                )
-                .await;
-        }
-        for x in [topo.commands_exchange(), topo.dead_letter_exchange()] {
-            let _ = channel
-                .exchange_delete(
-                    x.as_str().into(),
-                    lapin::options::ExchangeDeleteOptions::default(),
-                )
-                .await;
-        }
+        delete_broker_namespace(amqp_url, &self.namespace, &crate::nodes::spawned_node_ids()).await;
     }
+}
+
+/// Deletes `namespace`'s queues (jobs, dead letters, the queues of `nodes`) and exchanges,
+/// so the broker does not collect them; best effort.
+async fn delete_broker_namespace(amqp_url: &str, namespace: &str, nodes: &[String]) {
+    let topo = shared::messages::Topology::new(namespace.to_owned());
+    let Ok(conn) = shared::amqp::connect(amqp_url, "integration-cleanup").await else {
+        return;
+    };
+    let Ok(channel) = conn.create_channel().await else {
+        return;
+    };
+    let node_queues = nodes.iter().map(|id| topo.node_queue(id));
+    for q in [topo.jobs_queue(), topo.dead_letter_queue()]
+        .into_iter()
+        .chain(node_queues)
+    {
+        let _ = channel
+            .queue_delete(
+                q.as_str().into(),
+                lapin::options::QueueDeleteOptions::default(),
+            )
+            .await;
+    }
+    for x in [topo.commands_exchange(), topo.dead_letter_exchange()] {
+        let _ = channel
+            .exchange_delete(
+                x.as_str().into(),
+                lapin::options::ExchangeDeleteOptions::default(),
+            )
+            .await;
+    }
+    let _ = conn.close(200, "cleaned up".into()).await;
 }

@@ -342,7 +342,6 @@ async fn bench_dispatch() {
         idle_rss as f64 / 1024.0,
         holder_rss as f64 / 1024.0
     );
-    app.cleanup_broker().await;
 }
 
 /// A gauge from the Prometheus page of the node holding the stream.

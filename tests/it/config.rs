@@ -89,13 +89,8 @@ async fn invalid_config_values_are_refused_naming_the_field() {
 async fn max_layers_cannot_drop_below_the_layer_count() {
     let app = spawn_app().await;
     for _ in 0..3 {
-        app.post(
-            "/stream/layers",
-            "acme",
-            json!({"kind": "color", "source": {"color": "#000000"}}),
-        )
-        .await
-        .expect(201);
+        app.add_layer(json!({"kind": "color", "source": {"color": "#000000"}}))
+            .await;
     }
     let r = app
         .patch("/stream/config", "acme", json!({"MAX_LAYERS": 2}))

@@ -248,7 +248,6 @@ async fn fault_broker_restart_keeps_the_stream_and_applies_commands_issued_meanw
         t0.elapsed()
     );
     downtime.print_figures("rabbitmq");
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -279,7 +278,6 @@ async fn fault_redis_restart_keeps_the_stream_and_loses_no_configuration() {
         t0.elapsed()
     );
     downtime.print_figures("redis");
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -321,7 +319,6 @@ async fn fault_postgres_restart_keeps_the_stream_on_its_node() {
     assert_eq!(setup(&app).await, before, "the setup changed");
     eprintln!("| Postgres down for 4 s | {downtime}; stream kept its node |");
     downtime.print_figures("postgres");
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -367,5 +364,4 @@ async fn fault_a_start_while_the_broker_is_down_runs_once_it_returns() {
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
-    app.cleanup_broker().await;
 }

@@ -233,7 +233,6 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
         outside[2] > 90 && outside[0] < 60,
         "background should be navy, got {outside:?}"
     );
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -294,7 +293,6 @@ async fn a_killed_node_s_stream_resumes_on_the_other_node_and_a_frozen_one_fence
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -338,5 +336,4 @@ async fn sigterm_drains_a_node_its_stream_moves_and_it_exits() {
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
-    app.cleanup_broker().await;
 }

@@ -12,7 +12,6 @@ async fn probes_answer_without_a_token() {
     assert_eq!(ready.data()["postgres"], true);
     assert_eq!(ready.data()["redis"], true);
     assert_eq!(ready.data()["amqp"], true);
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]

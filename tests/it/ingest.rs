@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::Digest;
-use stream_manager_tests::nodes::{Encoder, NodeProcess, Receiver, pixel, spawn_node};
-use stream_manager_tests::ws::{connect, next_of};
+use stream_manager_tests::nodes::{
+    Encoder, NodeProcess, Receiver, pixel, spawn_node, spawn_node_with_env,
+};
+use stream_manager_tests::ws::{Socket, connect, next_of};
 use stream_manager_tests::{TestApp, spawn_app_with_private_urls};
 
 pub(crate) const W: u32 = 320;
@@ -40,6 +42,37 @@ pub(crate) async fn ingest_stream(app: &TestApp, receiver: &Receiver) -> (String
                          "position": {"x": W / 2, "y": 0}, "size": {"width": W / 2, "height": H / 2}}))
         .await;
     (id, value)
+}
+
+/// An ingest stream live on a new node (started with `env`) with the events socket open and
+/// the slate in the ingest box: where every ingest test starts before a feed arrives.
+pub(crate) struct SlateOnAir {
+    pub app: TestApp,
+    pub receiver: Receiver,
+    pub key_id: String,
+    pub key: String,
+    pub node: NodeProcess,
+    pub ws: Socket,
+}
+
+pub(crate) async fn slate_on_air(name: &str, env: &[(&str, &str)]) -> SlateOnAir {
+    let app = spawn_app_with_private_urls(true).await;
+    let receiver = Receiver::start_with_audio(name, W, H);
+    let (key_id, key) = ingest_stream(&app, &receiver).await;
+    let node = spawn_node_with_env(&app, "node-a", 1, env);
+    let ws = connect(&app, "/stream/events", "acme", false)
+        .await
+        .unwrap();
+    start_live(&app).await;
+    wait_slate(&receiver, Duration::from_secs(15)).await;
+    SlateOnAir {
+        app,
+        receiver,
+        key_id,
+        key,
+        node,
+        ws,
+    }
 }
 
 pub(crate) async fn start_live(app: &TestApp) -> Value {
@@ -86,6 +119,11 @@ pub(crate) fn is_navy(p: [u8; 3]) -> bool {
     p[2] > 90 && p[0] < 50 && p[1] < 50
 }
 
+/// Waits up to `timeout` for the slate in the ingest box; how long it took.
+pub(crate) async fn wait_slate(receiver: &Receiver, timeout: Duration) -> Duration {
+    wait_pixel(receiver, IN_BOX, timeout, "slate", is_slate).await
+}
+
 /// The slate: dark grey-blue.
 pub(crate) fn is_slate(p: [u8; 3]) -> bool {
     p.iter().all(|c| (15..70).contains(c)) && p[2] >= p[0]
@@ -113,24 +151,15 @@ fn published_on(node: &NodeProcess, key: &str) -> String {
 #[tokio::test]
 async fn a_published_feed_is_composited_with_its_audio_comes_back_after_a_drop_and_is_cut_when_its_key_is_deleted()
  {
-    let app = spawn_app_with_private_urls(true).await;
-    let receiver = Receiver::start_with_audio("ingest", W, H);
-    let (key_id, key) = ingest_stream(&app, &receiver).await;
-    let node = spawn_node(&app, "node-a", 1);
-    let mut ws = connect(&app, "/stream/events", "acme", false)
-        .await
-        .unwrap();
-    start_live(&app).await;
-
     // No feed yet: the box shows the slate, the rest of the stream goes on.
-    wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(15),
-        "slate",
-        is_slate,
-    )
-    .await;
+    let SlateOnAir {
+        app,
+        receiver,
+        key_id,
+        key,
+        node,
+        mut ws,
+    } = slate_on_air("ingest", &[]).await;
     wait_pixel(&receiver, OUTSIDE, Duration::from_secs(1), "navy", is_navy).await;
     assert!(receiver.audio_rms(1.0) < 200.0, "silence before the feed");
 
@@ -170,14 +199,7 @@ async fn a_published_feed_is_composited_with_its_audio_comes_back_after_a_drop_a
     // The encoder drops: the box falls back to the slate while the stream goes on.
     drop(green);
     let before = receiver.bytes();
-    let took = wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(10),
-        "slate",
-        is_slate,
-    )
-    .await;
+    let took = wait_slate(&receiver, Duration::from_secs(10)).await;
     eprintln!("| encoder gone -> slate | {took:?} |");
     assert!(
         receiver.bytes() > before,
@@ -220,14 +242,7 @@ async fn a_published_feed_is_composited_with_its_audio_comes_back_after_a_drop_a
         again.wait_exit(Duration::from_secs(10)).await.is_some(),
         "a deleted key was accepted"
     );
-    wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(10),
-        "slate",
-        is_slate,
-    )
-    .await;
+    wait_slate(&receiver, Duration::from_secs(10)).await;
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);

@@ -220,7 +220,6 @@ async fn a_killed_stream_process_is_back_on_the_same_node_and_the_other_stream_m
         stream_process(&node, &acme_id).is_none(),
         "a stopped stream's process lives on"
     );
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -271,5 +270,4 @@ async fn a_stream_over_its_memory_budget_fails_with_the_reason_and_the_other_goe
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
-    app.cleanup_broker().await;
 }

@@ -32,15 +32,19 @@ async fn expire_leases(app: &TestApp) {
     expire_claim_guard(app).await;
 }
 
+/// Starts acme's stream; its id.
+async fn start_stream(app: &TestApp) -> Uuid {
+    let started = app.post("/stream/start", "acme", json!({})).await;
+    started.data()["streamId"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("the started stream's id")
+}
+
 #[tokio::test]
 async fn one_node_holds_a_stream_and_a_lapsed_lease_is_dispatched_again() {
     let app = spawn_app().await;
-    let started = app.post("/stream/start", "acme", json!({})).await;
-    let id: Uuid = started.data()["streamId"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = start_stream(&app).await;
     app.flush_outbox().await;
     app.next_message(&app.jobs_queue(), Duration::from_secs(10))
         .await
@@ -79,18 +83,12 @@ async fn one_node_holds_a_stream_and_a_lapsed_lease_is_dispatched_again() {
     assert!(grant_b.epoch > epoch);
     // The old holder comes back: fenced, its renewal fails, so it stops pushing.
     assert!(!renew(&a, id, epoch).await);
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
 async fn stop_fences_the_holder_and_failures_end_in_failed_with_a_reason() {
     let app = spawn_app().await;
-    let started = app.post("/stream/start", "acme", json!({})).await;
-    let id: Uuid = started.data()["streamId"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = start_stream(&app).await;
     let a = node(&app, "node-a");
     let epoch = a.claim(id).await.unwrap().expect("claimed").epoch;
     app.post("/stream/stop", "acme", json!({}))
@@ -149,7 +147,6 @@ async fn stop_fences_the_holder_and_failures_end_in_failed_with_a_reason() {
         "{}",
         status.body
     );
-    app.cleanup_broker().await;
 }
 
 /// The row version of a stream: changes with every write to its row.
@@ -219,7 +216,6 @@ async fn renewals_write_the_node_row_only_and_a_stream_the_node_dropped_is_taken
         .await
         .unwrap()
         .expect("node-b takes the dropped stream");
-    app.cleanup_broker().await;
 }
 
 /// Ages every claim past its first-renewal guard (the node leases stay as they are).

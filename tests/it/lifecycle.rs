@@ -52,7 +52,6 @@ async fn start_publishes_one_job_and_is_idempotent() {
         .await
         .unwrap();
     assert_eq!(audit, ["start"]);
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -83,7 +82,6 @@ async fn the_relay_publishes_by_itself() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -138,7 +136,6 @@ async fn stop_pause_and_resume_follow_the_rules() {
     ] {
         assert!(metrics.data().get(k).is_some(), "metrics lack {k}");
     }
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -193,5 +190,4 @@ async fn status_shows_what_a_node_reports() {
     )
     .await
     .unwrap();
-    app.cleanup_broker().await;
 }

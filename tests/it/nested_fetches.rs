@@ -194,5 +194,4 @@ async fn a_playlists_segment_on_a_private_address_is_never_fetched_nor_named_to_
         .await
         .expect(200);
     let _ = std::fs::remove_dir_all(&root);
-    app.cleanup_broker().await;
 }

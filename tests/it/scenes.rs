@@ -139,5 +139,4 @@ async fn a_live_stream_on_a_node_gets_the_new_scene_with_its_transition() {
             lapin::options::QueueDeleteOptions::default(),
         )
         .await;
-    app.cleanup_broker().await;
 }

@@ -208,5 +208,4 @@ async fn soak_a_live_stream_with_a_layer_change_every_second() {
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
-    app.cleanup_broker().await;
 }

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use stream_manager_tests::nodes::{Encoder, NodeProcess, Receiver, free_port, spawn_node_with_env};
 use stream_manager_tests::spawn_app_with_private_urls;
-use stream_manager_tests::ws::{connect, next_of};
+use stream_manager_tests::ws::next_of;
 
 use crate::ingest::{
-    IN_BOX, OUTSIDE, ingest_stream, is_green, is_navy, is_red, is_slate, key_list, start_live,
-    wait_pixel,
+    IN_BOX, OUTSIDE, SlateOnAir, ingest_stream, is_green, is_navy, is_red, key_list, slate_on_air,
+    start_live, wait_pixel, wait_slate,
 };
 
 /// The URL a publisher calls with `stream_id` (as is: ffmpeg passes the query value on
@@ -41,26 +41,17 @@ async fn refused(node: &NodeProcess, mut encoder: Encoder, what: &str, log_says:
 #[tokio::test]
 async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a_deleted_key_is_cut()
  {
-    let app = spawn_app_with_private_urls(true).await;
-    let receiver = Receiver::start_with_audio("srt-ingest", crate::ingest::W, crate::ingest::H);
-    let (key_id, key) = ingest_stream(&app, &receiver).await;
     let srt_port = free_port();
-    let node = spawn_node_with_env(
-        &app,
-        "node-a",
-        1,
+    let SlateOnAir {
+        app,
+        receiver,
+        key_id,
+        key,
+        node,
+        mut ws,
+    } = slate_on_air(
+        "srt-ingest",
         &[("SRT_ADDR", &format!("127.0.0.1:{srt_port}"))],
-    );
-    let mut ws = connect(&app, "/stream/events", "acme", false)
-        .await
-        .unwrap();
-    start_live(&app).await;
-    wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(15),
-        "slate",
-        is_slate,
     )
     .await;
 
@@ -80,7 +71,7 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
     let url = srt_url(srt_port, &format!("#!::r=live/{key},m=request"));
     let reader = Encoder::publish_srt(&url, "0xFF00FF", "320x240");
     refused(&node, reader, "a reader", "only m=publish").await;
-    wait_pixel(&receiver, IN_BOX, Duration::from_secs(2), "slate", is_slate).await;
+    wait_slate(&receiver, Duration::from_secs(2)).await;
 
     // The right key in the access-control syntax: the feed shows in the box.
     let t0 = Instant::now();
@@ -144,14 +135,7 @@ async fn an_srt_feed_is_composited_like_an_rtmp_one_wrong_keys_are_refused_and_a
         cut.is_some() && took < Duration::from_secs(4),
         "publisher not cut in time: {cut:?} after {took:?}"
     );
-    wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(10),
-        "slate",
-        is_slate,
-    )
-    .await;
+    wait_slate(&receiver, Duration::from_secs(10)).await;
     let gone = next_of(&mut ws, "ingest:disconnected", Duration::from_secs(5))
         .await
         .expect("ingest:disconnected");
@@ -190,14 +174,7 @@ async fn glass_to_glass_latency_of_an_srt_feed_against_an_rtmp_one() {
         ],
     );
     start_live(&app).await;
-    wait_pixel(
-        &receiver,
-        IN_BOX,
-        Duration::from_secs(15),
-        "slate",
-        is_slate,
-    )
-    .await;
+    wait_slate(&receiver, Duration::from_secs(15)).await;
     let switch_at = Duration::from_secs(5);
     let mut figures = Vec::new();
     for (name, url) in [
@@ -215,14 +192,7 @@ async fn glass_to_glass_latency_of_an_srt_feed_against_an_rtmp_one() {
         );
         figures.push(latency);
         drop(encoder);
-        wait_pixel(
-            &receiver,
-            IN_BOX,
-            Duration::from_secs(10),
-            "slate",
-            is_slate,
-        )
-        .await;
+        wait_slate(&receiver, Duration::from_secs(10)).await;
     }
     eprintln!(
         "FIGURE srt_over_rtmp_latency={:.0} ms (SRT_LATENCY_MS={latency_ms})",

@@ -168,5 +168,4 @@ async fn replayed_stale_and_duplicate_commands_leave_the_stream_at_its_newest_st
         .expect(200);
     let s = wait_status(&app, Duration::from_secs(10), |s| s["state"] == "idle").await;
     assert_eq!(s["state"], "idle", "{s}");
-    app.cleanup_broker().await;
 }

@@ -66,7 +66,6 @@ async fn streams_are_created_listed_read_and_deleted() {
     app.get(&format!("/streams/{id}/layers"), "acme")
         .await
         .expect(404);
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]

@@ -81,7 +81,6 @@ async fn a_text_layer_with_a_huge_box_costs_what_the_canvas_shows() {
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
-    app.cleanup_broker().await;
 }
 
 #[tokio::test]
@@ -122,7 +121,6 @@ async fn a_huge_image_as_a_video_layer_is_refused_before_it_is_decoded() {
         .await
         .expect(200);
     let _ = std::fs::remove_dir_all(&root);
-    app.cleanup_broker().await;
 }
 
 /// Starts `tenant`'s default 320x180 stream to `receiver` with a background.
@@ -184,5 +182,4 @@ async fn a_stream_over_its_memory_budget_fails_and_its_neighbour_goes_on() {
     for tenant in ["acme", "bob"] {
         app.post("/stream/stop", tenant, json!({})).await;
     }
-    app.cleanup_broker().await;
 }
