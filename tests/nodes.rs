@@ -167,10 +167,10 @@ fn spawn(
     let out = std::fs::File::create(&log).expect("node log file");
     let rtsp_port = free_port();
     let ingest_port = free_port();
-    if let Ok(mut ids) = SPAWNED_NODES.lock() {
-        if !ids.iter().any(|n| n == id) {
-            ids.push(id.to_owned());
-        }
+    if let Ok(mut ids) = SPAWNED_NODES.lock()
+        && !ids.iter().any(|n| n == id)
+    {
+        ids.push(id.to_owned());
     }
     let err = out.try_clone().expect("node log file");
     let mut cmd = match resolv_conf {
@@ -679,5 +679,82 @@ impl Encoder {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         None
+    }
+}
+
+/// nginx with its RTMP module (the local stack's receiver, `scripts/local/nginx-rtmp.conf.in`):
+/// a real RTMP server encoders publish to and players — a node pulling a source — play from.
+pub struct RtmpServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Drop for RtmpServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl RtmpServer {
+    /// Starts nginx-rtmp on a free port and waits until it listens.
+    pub fn start() -> RtmpServer {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("sm-nginx-rtmp-{port}"));
+        let mut server = RtmpServer {
+            port,
+            dir,
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// `rtmp://127.0.0.1:PORT/live/{name}`.
+    pub fn url(&self, name: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/live/{name}", self.port)
+    }
+
+    /// Kills the server (every publisher and player loses its connection).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server (again) on its port and waits until it listens.
+    pub fn restart(&mut self) {
+        self.stop();
+        std::fs::create_dir_all(&self.dir).expect("nginx directory");
+        let template = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/local/nginx-rtmp.conf.in"),
+        )
+        .expect("the nginx-rtmp template");
+        // One process: killing it closes every connection at once, and no worker outlives
+        // it holding the port a restart needs.
+        let conf = template
+            .replace("@PREFIX@", &self.dir.display().to_string())
+            .replace("@PORT@", &self.port.to_string())
+            + "\nmaster_process off;\n";
+        let conf_path = self.dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("nginx.conf");
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts (with libnginx-mod-rtmp)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx-rtmp did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

@@ -15,6 +15,9 @@ let selectedId = null;
 const rows = new Map();
 // Names of every layer seen, so an event about a layer already gone still reads well.
 const names = new Map();
+// Layers with a fallback ladder: the rung on air and each rung's health, by layer id
+// (from the status's `layerSources` and `layer:source` events).
+const ladders = new Map();
 
 const schematic = new Schematic($("schematic"), {
   onMove: (layer, position) => patchLayer(layer.id, { position }),
@@ -74,6 +77,43 @@ export function applyLayerEvent(d, render = true) {
     else layers.push(d.layer);
   }
   if (render) renderLayers();
+}
+
+/** The ladders in a status answer (`layerSources`): what each layer has on air. */
+export function setLadders(list) {
+  ladders.clear();
+  for (const s of list || []) ladders.set(s.layerId, s);
+  renderLayers();
+}
+
+/** A `layer:source` event: a layer's ladder switched rungs. */
+export function applyLayerSource(d) {
+  if (d.layerId) ladders.set(d.layerId, d);
+  renderLayers();
+}
+
+/** A pulled URL's scheme and host (its path may hold a stream key). */
+function pulledHost(url) {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "stream";
+  }
+}
+
+/** A rung's name in words: a key's label, a pulled stream's host, or the slate. */
+export function rungLabel(source) {
+  if (!source) return "?";
+  if (source.startsWith("ingest:")) return keyLabel(source.slice("ingest:".length));
+  if (source.startsWith("pull:")) return `pulled ${pulledHost(source.slice("pull:".length))}`;
+  return source === "slate:default" ? "slate" : "slate image";
+}
+
+/** A `layer:source` event in words. */
+export function describeLayerSource(d) {
+  const name = names.get(d.layerId) || d.layerId;
+  return `${name}: on air ${rungLabel(d.activeSource)} (rung ${d.active}, ${d.reason || "switched"})`;
 }
 
 /** A `layer:update` event in words. */
@@ -257,7 +297,14 @@ function kindText(l) {
   if (l.kind === "text") return `text “${(src.text || "").slice(0, 24)}”`;
   if (l.kind === "ingest") {
     const k = streamKeys().find((x) => x.id === src.keyId);
-    return `live feed ${keyLabel(src.keyId)}${k ? (k.publishing ? " · publishing" : " · no encoder") : ""}`;
+    const feed = src.pull
+      ? `pulled ${pulledHost(src.pull)}`
+      : `live feed ${keyLabel(src.keyId)}${k ? (k.publishing ? " · publishing" : " · no encoder") : ""}`;
+    const lad = ladders.get(l.id);
+    if (!lad) return feed;
+    // Each rung as ● (alive) or ○ (stalled), the one on air in brackets.
+    const rungs = (lad.rungs || []).map((r, i) => (i === lad.active ? `[${r.healthy ? "●" : "○"}]` : r.healthy ? "●" : "○")).join("");
+    return `${feed} · on air: ${rungLabel(lad.activeSource)} ${rungs}`;
   }
   return l.kind;
 }

@@ -25,6 +25,9 @@ pub enum EventType {
     /// asked for them (`?meters=1`).
     #[serde(rename = "audio:levels")]
     AudioLevels,
+    /// A layer's fallback ladder switched rungs (data: `LayerSourceStatus` plus `previous`).
+    #[serde(rename = "layer:source")]
+    LayerSource,
 }
 
 /// One WebSocket message: `{"type", "streamId", "data"}`.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::audio::LayerAudio;
 use crate::color::Rgba;
+use crate::fallback::{FallbackRung, check_pull_url, check_rung_shapes, validate_ladder};
 use crate::validation::{FieldError, in_range, text_len};
 
 /// Largest coordinate or dimension we accept, in canvas pixels (4× a 4K canvas).
@@ -144,12 +145,66 @@ fn default_true() -> bool {
     true
 }
 
-/// The live feed an encoder publishes with one of the tenant's stream keys.
+/// A live source: the feed an encoder publishes with one of the tenant's stream keys
+/// (`keyId`), or a stream the node pulls (`pull`: RTMP, SRT, an MP4 over HTTP(S)) — exactly
+/// one of the two — and the fallback ladder the layer walks down when it stalls (see
+/// [`crate::fallback`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IngestSource {
-    pub key_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<Uuid>,
+    /// A stream URL the node pulls and reconnects to by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<String>,
+    /// Loops a pulled file (an MP4); live streams ignore it.
+    #[serde(rename = "loop", default, skip_serializing_if = "Option::is_none")]
+    pub looping: Option<bool>,
+    /// Shown in turn when the source on air stalls; empty: the layer's own slate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<FallbackRung>,
+    /// No frame for this long is a stall (default [`crate::fallback::DEFAULT_STALL_MS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall_ms: Option<u32>,
+    /// A higher rung must be healthy this long before the layer goes back to it
+    /// (default [`crate::fallback::DEFAULT_RECOVER_MS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_ms: Option<u32>,
+    /// Crossfade between rungs on a switch; absent or 0 cuts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossfade_ms: Option<u32>,
+}
+
+impl IngestSource {
+    /// The primary source as a rung (what the ladder starts on).
+    pub fn primary(&self) -> FallbackRung {
+        match (&self.pull, self.key_id) {
+            (Some(url), _) => FallbackRung::Pull {
+                pull: url.clone(),
+                looping: self.looping,
+            },
+            (None, key_id) => FallbackRung::Ingest {
+                key_id: key_id.unwrap_or_default(),
+            },
+        }
+    }
+
+    /// Checks the primary: a key or a pulled URL, not both.
+    fn validate_primary(&self) -> Result<(), FieldError> {
+        match (&self.key_id, &self.pull) {
+            (Some(_), Some(_)) => Err(FieldError::new(
+                "source",
+                "names both a keyId and a pull URL: choose one",
+            )),
+            (None, None) => Err(FieldError::new("source", "needs a keyId or a pull URL")),
+            (None, Some(url)) => check_pull_url("source.pull", url),
+            (Some(_), None) if self.looping.is_some() => {
+                Err(FieldError::new("source.loop", "only a pulled source loops"))
+            }
+            (Some(_), None) => Ok(()),
+        }
+    }
 }
 
 /// The kind-specific part of a layer; its shape depends on [`LayerKind`].
@@ -187,7 +242,10 @@ impl LayerSource {
             LayerKind::Image => LayerSource::Image(shape(source)?),
             LayerKind::Text => LayerSource::Text(shape(source)?),
             LayerKind::Video => LayerSource::Video(shape(source)?),
-            LayerKind::Ingest => LayerSource::Ingest(shape(source)?),
+            LayerKind::Ingest => {
+                check_rung_shapes(&source)?;
+                LayerSource::Ingest(shape(source)?)
+            }
         };
         parsed.validate()?;
         Ok(parsed)
@@ -217,7 +275,16 @@ impl LayerSource {
             }
             LayerSource::Video(v) => text_len("source.uri", &v.uri, 1, 2048)?,
             LayerSource::Color(_) | LayerSource::Image(ImageSource::Asset { .. }) => {}
-            LayerSource::Ingest(_) => {}
+            LayerSource::Ingest(i) => {
+                i.validate_primary()?;
+                validate_ladder(
+                    &i.primary(),
+                    &i.fallbacks,
+                    i.stall_ms,
+                    i.recover_ms,
+                    i.crossfade_ms,
+                )?
+            }
         }
         Ok(())
     }
@@ -229,6 +296,22 @@ impl LayerSource {
             LayerSource::Video(v) => Some(("source.uri", &v.uri)),
             _ => None,
         }
+    }
+
+    /// The streams a live layer pulls (its primary and its ladder's pulled rungs), each
+    /// with the name of its field.
+    pub fn pulled_urls(&self) -> Vec<(String, &str)> {
+        let LayerSource::Ingest(i) = self else {
+            return Vec::new();
+        };
+        let primary = i.pull.as_deref().map(|u| ("source.pull".to_owned(), u));
+        let rungs = i.fallbacks.iter().enumerate().filter_map(|(n, r)| match r {
+            FallbackRung::Pull { pull, .. } => {
+                Some((format!("source.fallbacks[{n}].pull"), pull.as_str()))
+            }
+            _ => None,
+        });
+        primary.into_iter().chain(rungs).collect()
     }
 }
 
@@ -355,6 +438,15 @@ mod tests {
             ),
             ("video", json!({"uri": "file:///m/a.mp4", "loop": false})),
             ("ingest", json!({"keyId": Uuid::nil()})),
+            (
+                "ingest",
+                json!({"pull": "rtmp://example.com/live/x", "loop": false}),
+            ),
+            (
+                "ingest",
+                json!({"keyId": Uuid::nil(), "fallbacks": [{"keyId": Uuid::from_u128(1)},
+                       {"slate": "default"}], "stallMs": 500, "recoverMs": 2000, "crossfadeMs": 200}),
+            ),
         ];
         for (kind, source) in sources {
             let mut v = layer_json(kind, source.clone());
@@ -376,6 +468,30 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field, "source.fontFamily");
         assert!(LayerSource::parse(LayerKind::Image, json!({"assetId": "nope"})).is_err());
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"keyId": Uuid::nil(), "fallbacks": [{"slate": "default"}, {"keyId": Uuid::nil()}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source.fallbacks[0]");
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"keyId": Uuid::nil(), "pull": "rtmp://example.com/live/x"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source");
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"pull": "https://cdn.example.com/a.m3u8?x=1"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source.pull");
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"keyId": Uuid::nil(), "fallbacks": [{"pull": "https://x.example.com/b.M3U8"}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source.fallbacks[0].pull");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! - [`audio`]: a layer's fader (volume, mute, pan, A/V delay) and the level meters nodes
 //!   publish for a stream's sources and programme.
 //! - [`stream_config`]: the seed's `STREAM_*` settings plus RTMP `outputs`, parsed and checked.
+//! - [`fallback`]: a live layer's fallback ladder — its rungs, limits, and the status of
+//!   the rung on air.
 //! - [`media_url`]: the policy that keeps media URLs and outputs off private networks.
 //! - [`spec`]: a stream's whole desired state, as a render node receives it.
 //! - [`amqp`] (feature `amqp`): connecting to RabbitMQ, declaring the topology, publishing
@@ -38,6 +40,7 @@ pub mod backoff;
 pub mod color;
 pub mod env;
 pub mod events;
+pub mod fallback;
 pub mod layer;
 pub mod media_url;
 pub mod messages;

@@ -79,4 +79,32 @@ async fn openapi_document_lists_every_resource() {
             .iter()
             .any(|p| p["name"] == "streamId")
     );
+    // Live sources: a key or a pulled URL, the fallback ladder, and the rung on air.
+    let schemas = &doc["components"]["schemas"];
+    for field in [
+        "keyId",
+        "pull",
+        "loop",
+        "fallbacks",
+        "stallMs",
+        "recoverMs",
+        "crossfadeMs",
+    ] {
+        assert!(
+            schemas["IngestSource"]["properties"].get(field).is_some(),
+            "IngestSource.{field} missing: {}",
+            schemas["IngestSource"]
+        );
+    }
+    assert!(
+        schemas.get("FallbackRung").is_some(),
+        "FallbackRung missing"
+    );
+    assert!(
+        schemas["StreamStatus"]["properties"]
+            .get("layerSources")
+            .is_some(),
+        "StreamStatus.layerSources missing"
+    );
+    assert!(schemas.get("LayerSourceStatus").is_some());
 }

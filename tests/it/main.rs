@@ -15,6 +15,7 @@ mod control_plane_dns;
 mod control_plane_failover;
 mod control_plane_restart;
 mod events;
+mod fallback;
 mod faults;
 mod fleet;
 mod fleet_harness;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::audio::{AudioPatch, LayerAudio};
 use shared::events::EventType;
+use shared::fallback::{FallbackRung, SlateRef};
 use shared::layer::{
     ImageSource, Layer, LayerKind, LayerSource, Position, Size, validate_name, validate_opacity,
     validate_z_index,
@@ -106,15 +107,42 @@ async fn check_source(
         };
         state.media().check(field, url, what)?;
     }
+    for (field, url) in source.pulled_urls() {
+        state.media().check(&field, url, UrlUse::Pull)?;
+    }
     let found = match source {
         LayerSource::Image(ImageSource::Asset { asset_id }) => {
             assets::exists(&state.db, tenant, AssetId::from(*asset_id)).await?
         }
-        LayerSource::Ingest(i) => {
-            keys::belongs_to(&state.db, tenant, KeyId::from(i.key_id)).await?
-        }
+        LayerSource::Ingest(i) => match i.key_id {
+            Some(key_id) => keys::belongs_to(&state.db, tenant, KeyId::from(key_id)).await?,
+            None => true,
+        },
         _ => true,
     };
+    // Every rung of a fallback ladder must be the tenant's own too.
+    if let LayerSource::Ingest(i) = source {
+        for rung in &i.fallbacks {
+            match rung {
+                FallbackRung::Ingest { key_id } => {
+                    if !keys::belongs_to(&state.db, tenant, KeyId::from(*key_id)).await? {
+                        return Err(ApiError::NotFound("stream key"));
+                    }
+                }
+                FallbackRung::Slate {
+                    slate: SlateRef::Asset(id),
+                } => {
+                    if !assets::exists(&state.db, tenant, AssetId::from(*id)).await? {
+                        return Err(ApiError::NotFound("asset"));
+                    }
+                }
+                FallbackRung::Slate {
+                    slate: SlateRef::Default,
+                }
+                | FallbackRung::Pull { .. } => {}
+            }
+        }
+    }
     if !found {
         return Err(ApiError::NotFound(if source.kind() == LayerKind::Ingest {
             "stream key"

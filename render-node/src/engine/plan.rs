@@ -6,24 +6,29 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use shared::layer::{ImageSource, Layer, LayerSource};
+use shared::fallback::{DEFAULT_RECOVER_MS, DEFAULT_STALL_MS, FallbackRung, SlateRef};
+use shared::layer::{ImageSource, IngestSource, Layer, LayerSource};
 use shared::media_url::{MediaPolicy, UrlUse};
 use shared::spec::{ChangeHint, StreamSpec};
 use shared::transition::SceneTransition;
 use uuid::Uuid;
 
 use super::events::{EventSink, NodeEvent};
+use crate::compose::FrameSource;
 use crate::compose::cost;
 use crate::compose::layer::LayerContent;
 use crate::compose::tween::Geometry;
 use crate::compose::{Plan, PlannedContent, PlannedLayer};
 use crate::error::{RenderError, Result};
 use crate::pipeline::audio::AudioPort;
+use crate::sources::fallback::{FallbackSource, Rung, StillSource, Timings};
 use crate::sources::guard::{MEDIA_NOT_LOADED, check_before_open};
 use crate::sources::image::ImageCache;
 use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
+use crate::sources::pull::{PullRequest, PulledSource};
 use crate::sources::text::{render_text, text_box};
 use crate::sources::video::{AppsinkSource, MovingKind};
 
@@ -232,25 +237,7 @@ impl Planner {
                 LayerContent::Bitmap(self.ctx.images.load(url)?)
             }
             LayerSource::Image(ImageSource::Asset { asset_id }) => {
-                let sig = self
-                    .ctx
-                    .asset_key
-                    .as_ref()
-                    .map(|k| shared::node_api::asset_signature(k.expose_secret(), *asset_id))
-                    .unwrap_or_default();
-                // Any replica serves any asset: a replica that is down costs a retry, not
-                // the layer.
-                let mut last = RenderError::InvalidSpec(
-                    "image assets need CONTROL_PLANE_URL to be set".into(),
-                );
-                for base in &self.ctx.asset_bases {
-                    let url = shared::node_api::paths::asset_url(base, *asset_id, &sig);
-                    match self.ctx.images.load(&url) {
-                        Ok(image) => return Ok(LayerContent::Bitmap(image)),
-                        Err(e) => last = e,
-                    }
-                }
-                return Err(last);
+                LayerContent::Bitmap(self.load_asset(*asset_id)?)
             }
             LayerSource::Text(t) => {
                 let (tw, th) = text_box(w, h, self.canvas);
@@ -288,20 +275,13 @@ impl Planner {
                 LayerContent::Live(Box::new(src))
             }
             LayerSource::Ingest(i) => {
-                let req = FeedRequest {
-                    key_id: i.key_id,
-                    tenant_id: tenant.to_owned(),
-                    width: self.moving_size(w, h).0,
-                    height: self.moving_size(w, h).1,
-                    audio: self
-                        .audio
-                        .as_ref()
-                        .filter(|_| self.live)
-                        .map(|port| port.for_layer(layer.id)),
-                    on_error: self.events.source_errors(),
-                };
-                match self.ctx.feeds.open(req) {
-                    Some(feed) => LayerContent::Live(feed),
+                let (fw, fh) = self.moving_size(w, h);
+                match self.open_live(layer.id, &i.primary(), tenant, fw, fh) {
+                    Some(live) if i.fallbacks.is_empty() => LayerContent::Live(live),
+                    Some(live) => {
+                        LayerContent::Live(Box::new(self.ladder(layer.id, i, live, tenant, fw, fh)))
+                    }
+                    // A key's feed with no ingest on this node (standalone): the slate.
                     None => {
                         let (sw, sh) = text_box(w, h, self.canvas);
                         LayerContent::Bitmap(slate(sw, sh))
@@ -309,6 +289,125 @@ impl Planner {
                 }
             }
         })
+    }
+
+    /// An uploaded image asset, from any control-plane replica.
+    fn load_asset(&self, asset_id: Uuid) -> Result<Arc<image::RgbaImage>> {
+        let sig = self
+            .ctx
+            .asset_key
+            .as_ref()
+            .map(|k| shared::node_api::asset_signature(k.expose_secret(), asset_id))
+            .unwrap_or_default();
+        // Any replica serves any asset: a replica that is down costs a retry, not the layer.
+        let mut last =
+            RenderError::InvalidSpec("image assets need CONTROL_PLANE_URL to be set".into());
+        for base in &self.ctx.asset_bases {
+            let url = shared::node_api::paths::asset_url(base, asset_id, &sig);
+            match self.ctx.images.load(&url) {
+                Ok(image) => return Ok(image),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// The ladder of an ingest layer whose primary feed is `primary`: every fallback rung
+    /// opened now, so each is decoding (and its health known) before it is needed. A slate
+    /// asset that cannot be loaded is reported and replaced by the default slate: the
+    /// layer's live rungs matter more than its placeholder.
+    fn ladder(
+        &self,
+        layer_id: Uuid,
+        source: &IngestSource,
+        primary: Box<dyn FrameSource>,
+        tenant: &str,
+        w: u32,
+        h: u32,
+    ) -> FallbackSource {
+        let mut rungs = vec![Rung {
+            name: source.primary().describe(),
+            source: primary,
+            still: false,
+        }];
+        for rung in &source.fallbacks {
+            let name = rung.describe();
+            let (frames, still): (Box<dyn FrameSource>, bool) = match rung {
+                FallbackRung::Ingest { .. } | FallbackRung::Pull { .. } => {
+                    match self.open_live(layer_id, rung, tenant, w, h) {
+                        Some(live) => (live, false),
+                        None => continue,
+                    }
+                }
+                FallbackRung::Slate { slate: which } => {
+                    let image = match which {
+                        SlateRef::Default => slate(w, h),
+                        SlateRef::Asset(id) => self.load_asset(*id).unwrap_or_else(|e| {
+                            tracing::warn!(stream_id = %self.events.stream_id(), %layer_id,
+                                error = %e, "slate asset not loaded; the default slate stands in");
+                            self.events.send(NodeEvent::LayerError {
+                                layer_id,
+                                message: format!("the slate asset {id} could not be loaded"),
+                            });
+                            slate(w, h)
+                        }),
+                    };
+                    (Box::new(StillSource::new(name.clone(), image, w, h)), true)
+                }
+            };
+            rungs.push(Rung {
+                name,
+                source: frames,
+                still,
+            });
+        }
+        let ms = |v: Option<u32>, d: u32| Duration::from_millis(u64::from(v.unwrap_or(d)));
+        let timings = Timings {
+            stall: ms(source.stall_ms, DEFAULT_STALL_MS),
+            recover: ms(source.recover_ms, DEFAULT_RECOVER_MS),
+            crossfade: ms(source.crossfade_ms, 0),
+        };
+        FallbackSource::new(layer_id, rungs, timings, self.events.clone())
+    }
+
+    /// A live source of `w`×`h`: a key's feed (`None` when this node has no ingest), or a
+    /// stream pulled from its URL; `None` for a slate.
+    fn open_live(
+        &self,
+        layer_id: Uuid,
+        rung: &FallbackRung,
+        tenant: &str,
+        w: u32,
+        h: u32,
+    ) -> Option<Box<dyn FrameSource>> {
+        let audio = self
+            .audio
+            .as_ref()
+            .filter(|_| self.live)
+            .map(|port| port.for_layer(layer_id));
+        match rung {
+            FallbackRung::Ingest { key_id } => self.ctx.feeds.open(FeedRequest {
+                key_id: *key_id,
+                tenant_id: tenant.to_owned(),
+                width: w,
+                height: h,
+                audio,
+                on_error: self.events.source_errors(),
+            }),
+            FallbackRung::Pull { pull, looping } => {
+                Some(Box::new(PulledSource::start(PullRequest {
+                    url: pull.clone(),
+                    looping: looping.unwrap_or(false),
+                    policy: self.ctx.policy.clone(),
+                    width: w,
+                    height: h,
+                    audio,
+                    // What failed inside a stream the node fetched stays in the node's log.
+                    on_error: self.events.layer_media_errors(layer_id),
+                })))
+            }
+            FallbackRung::Slate { .. } => None,
+        }
     }
 }
 

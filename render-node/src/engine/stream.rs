@@ -217,6 +217,7 @@ impl StreamHandle {
         let current = self.report.lock().clone();
         let mut r = current.lock().clone();
         r.reported_at = unix_ms();
+        r.layer_sources = self.events.layer_sources();
         r
     }
 

@@ -416,6 +416,12 @@ impl AudioInput {
         let _ = self.src.push_buffer(buf);
     }
 
+    /// Mutes or unmutes this input at the mixer (its buffers keep flowing, so it stays in
+    /// step with the output and is heard again at once).
+    pub fn set_muted(&self, muted: bool) {
+        self.mix_pad.set_property("mute", muted);
+    }
+
     /// Leaves the mixer and the pipeline.
     pub fn close(self) {
         let _ = self.src.end_of_stream();
