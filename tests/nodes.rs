@@ -43,31 +43,16 @@ pub fn render_node_bin() -> PathBuf {
     workspace_bin("render-node")
 }
 
-/// The RTSP preview URL of the stream in `status`, from the node that runs it.
-pub fn rtsp_url(status: &serde_json::Value) -> String {
-    let node = status["nodeId"].as_str().expect("a node runs the stream");
-    let port = RTSP_PORTS
-        .lock()
-        .ok()
-        .and_then(|m| m.iter().find(|(id, _)| id == node).map(|(_, p)| *p))
-        .expect("the node was spawned by spawn_node");
-    format!(
-        "rtsp://127.0.0.1:{port}/{}",
-        status["streamId"].as_str().unwrap_or_default()
-    )
-}
-
 /// The ids of the nodes this process spawned (nextest runs each test in a process of its
 /// own: the nodes of this test), whose queues the test's app deletes when it is dropped.
 pub fn spawned_node_ids() -> Vec<String> {
-    RTSP_PORTS
+    SPAWNED_NODES
         .lock()
-        .map(|m| m.iter().map(|(id, _)| id.clone()).collect())
+        .map(|ids| ids.clone())
         .unwrap_or_default()
 }
 
-/// RTSP ports of the nodes spawned by this process, by node id.
-static RTSP_PORTS: std::sync::Mutex<Vec<(String, u16)>> = std::sync::Mutex::new(Vec::new());
+static SPAWNED_NODES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// A render node process, killed when dropped.
 pub struct NodeProcess {
@@ -182,9 +167,10 @@ fn spawn(
     let out = std::fs::File::create(&log).expect("node log file");
     let rtsp_port = free_port();
     let ingest_port = free_port();
-    if let Ok(mut ports) = RTSP_PORTS.lock() {
-        ports.retain(|(n, _)| n != id);
-        ports.push((id.to_owned(), rtsp_port));
+    if let Ok(mut ids) = SPAWNED_NODES.lock()
+        && !ids.iter().any(|n| n == id)
+    {
+        ids.push(id.to_owned());
     }
     let err = out.try_clone().expect("node log file");
     let mut cmd = match resolv_conf {
@@ -609,6 +595,12 @@ impl Encoder {
         Self::spawn(url, &format!("color=c={color}:s={size}:r={fps}"), "flv")
     }
 
+    /// Like [`Encoder::publish`], with a sine of `hz` (at ffmpeg's default amplitude, 1/8 of
+    /// full scale) as its sound.
+    pub fn publish_tone(url: &str, color: &str, size: &str, hz: u32) -> Encoder {
+        Self::spawn_with_tone(url, &format!("color=c={color}:s={size}:r=30"), "flv", hz)
+    }
+
     /// The same picture and tone as MPEG-TS over SRT, as a hardware encoder or OBS's SRT
     /// output would send it: `url` is `srt://HOST:PORT?streamid=…`.
     pub fn publish_srt(url: &str, color: &str, size: &str) -> Encoder {
@@ -633,10 +625,15 @@ impl Encoder {
     }
 
     fn spawn(url: &str, source: &str, format: &str) -> Encoder {
+        Self::spawn_with_tone(url, source, format, 1000)
+    }
+
+    fn spawn_with_tone(url: &str, source: &str, format: &str, hz: u32) -> Encoder {
         let child = Command::new("ffmpeg")
             .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
             .arg(source)
-            .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"])
+            .args(["-f", "lavfi", "-i"])
+            .arg(format!("sine=frequency={hz}:sample_rate=48000"))
             .args([
                 "-c:v",
                 "libx264",
@@ -682,5 +679,82 @@ impl Encoder {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         None
+    }
+}
+
+/// nginx with its RTMP module (the local stack's receiver, `scripts/local/nginx-rtmp.conf.in`):
+/// a real RTMP server encoders publish to and players — a node pulling a source — play from.
+pub struct RtmpServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Drop for RtmpServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl RtmpServer {
+    /// Starts nginx-rtmp on a free port and waits until it listens.
+    pub fn start() -> RtmpServer {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("sm-nginx-rtmp-{port}"));
+        let mut server = RtmpServer {
+            port,
+            dir,
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// `rtmp://127.0.0.1:PORT/live/{name}`.
+    pub fn url(&self, name: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/live/{name}", self.port)
+    }
+
+    /// Kills the server (every publisher and player loses its connection).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server (again) on its port and waits until it listens.
+    pub fn restart(&mut self) {
+        self.stop();
+        std::fs::create_dir_all(&self.dir).expect("nginx directory");
+        let template = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/local/nginx-rtmp.conf.in"),
+        )
+        .expect("the nginx-rtmp template");
+        // One process: killing it closes every connection at once, and no worker outlives
+        // it holding the port a restart needs.
+        let conf = template
+            .replace("@PREFIX@", &self.dir.display().to_string())
+            .replace("@PORT@", &self.port.to_string())
+            + "\nmaster_process off;\n";
+        let conf_path = self.dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("nginx.conf");
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts (with libnginx-mod-rtmp)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx-rtmp did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

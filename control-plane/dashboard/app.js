@@ -47,7 +47,7 @@ import {
 const socket = new EventSocket({
   url: (id) => {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${proto}//${location.host}/streams/${encodeURIComponent(id)}/events?token=${encodeURIComponent(currentToken() || "")}`;
+    return `${proto}//${location.host}/streams/${encodeURIComponent(id)}/events?meters=1&token=${encodeURIComponent(currentToken() || "")}`;
   },
   onEvent: handleEvent,
   onOpen: (reconnected) => {

@@ -15,6 +15,9 @@ let selectedId = null;
 const rows = new Map();
 // Names of every layer seen, so an event about a layer already gone still reads well.
 const names = new Map();
+// Layers with a fallback ladder: the rung on air and each rung's health, by layer id
+// (from the status's `layerSources` and `layer:source` events).
+const ladders = new Map();
 
 const schematic = new Schematic($("schematic"), {
   onMove: (layer, position) => patchLayer(layer.id, { position }),
@@ -74,6 +77,43 @@ export function applyLayerEvent(d, render = true) {
     else layers.push(d.layer);
   }
   if (render) renderLayers();
+}
+
+/** The ladders in a status answer (`layerSources`): what each layer has on air. */
+export function setLadders(list) {
+  ladders.clear();
+  for (const s of list || []) ladders.set(s.layerId, s);
+  renderLayers();
+}
+
+/** A `layer:source` event: a layer's ladder switched rungs. */
+export function applyLayerSource(d) {
+  if (d.layerId) ladders.set(d.layerId, d);
+  renderLayers();
+}
+
+/** A pulled URL's scheme and host (its path may hold a stream key). */
+function pulledHost(url) {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "stream";
+  }
+}
+
+/** A rung's name in words: a key's label, a pulled stream's host, or the slate. */
+export function rungLabel(source) {
+  if (!source) return "?";
+  if (source.startsWith("ingest:")) return keyLabel(source.slice("ingest:".length));
+  if (source.startsWith("pull:")) return `pulled ${pulledHost(source.slice("pull:".length))}`;
+  return source === "slate:default" ? "slate" : "slate image";
+}
+
+/** A `layer:source` event in words. */
+export function describeLayerSource(d) {
+  const name = names.get(d.layerId) || d.layerId;
+  return `${name}: on air ${rungLabel(d.activeSource)} (rung ${d.active}, ${d.reason || "switched"})`;
 }
 
 /** A `layer:update` event in words. */
@@ -147,6 +187,14 @@ function buildRow(id) {
       num("layer-w", "w", 1, 16384),
       num("layer-h", "h", 1, 16384),
     ),
+    // The fader of layers that carry sound; its meter is fed by `audio:levels` (showLevels).
+    h(
+      "div",
+      { class: "layer-audio", hidden: true },
+      h("label", { class: "toggle", title: "Mute" }, h("input", { type: "checkbox", class: "layer-muted" }), h("span", {}, "mute")),
+      h("label", { class: "opacity" }, "volume", h("input", { type: "range", class: "layer-volume", min: 0, max: 2, step: 0.05 }), h("output", { class: "layer-volume-db" })),
+      h("meter", { class: "level layer-level", min: -60, max: 0, low: -18, high: -6, optimum: -30, value: -60, title: "level (dBFS, after the fader)" }),
+    ),
   );
   const q = (cls) => row.querySelector(`.${cls}`);
   q("layer-name").addEventListener("click", () => {
@@ -159,6 +207,11 @@ function buildRow(id) {
     q("layer-opacity-value").textContent = Number(e.target.value).toFixed(2);
   });
   q("layer-opacity").addEventListener("change", (e) => patchLayer(id, { opacity: Number(e.target.value) }, e.target));
+  q("layer-muted").addEventListener("change", (e) => patchLayer(id, { audio: { muted: e.target.checked } }, e.target));
+  q("layer-volume").addEventListener("input", (e) => {
+    q("layer-volume-db").textContent = volumeDb(Number(e.target.value));
+  });
+  q("layer-volume").addEventListener("change", (e) => patchLayer(id, { audio: { volume: Number(e.target.value) } }, e.target));
   const geometry = (e) => {
     const x = Number(q("layer-x").value);
     const y = Number(q("layer-y").value);
@@ -210,6 +263,11 @@ function fillRow(row, l, index, count, force) {
   setValue("layer-y", l.position.y);
   setValue("layer-w", l.size.width);
   setValue("layer-h", l.size.height);
+  const audio = l.audio || { volume: 1, muted: false };
+  q("layer-audio").hidden = !(l.kind === "video" || l.kind === "ingest");
+  setValue("layer-muted", audio.muted);
+  setValue("layer-volume", audio.volume);
+  q("layer-volume-db").textContent = volumeDb(audio.volume);
   q("layer-up").disabled = index === 0;
   q("layer-down").disabled = index === count - 1;
   row.classList.toggle("hidden-layer", !l.visible);
@@ -217,12 +275,36 @@ function fillRow(row, l, index, count, force) {
   row.dataset.visible = String(l.visible);
 }
 
+/** A linear gain as the dB readout beside its slider. */
+function volumeDb(v) {
+  return v > 0 ? `${(20 * Math.log10(v)).toFixed(1)} dB` : "−∞ dB";
+}
+
+/** An `audio:levels` event: the programme's meter and each sounding layer's. */
+export function showLevels(d) {
+  const show = (meter, level) => {
+    if (meter) meter.value = level ? Math.max(-60, level.rmsDb) : -60;
+  };
+  show($("programme-meter"), d.programme);
+  const p = d.programme;
+  $("programme-level").textContent = p ? `${p.rmsDb.toFixed(0)} / ${p.peakDb.toFixed(0)} dBFS` : "–";
+  const heard = new Map((d.layers || []).map((l) => [l.layerId, l]));
+  for (const [id, row] of rows) show(row.querySelector(".layer-level"), heard.get(id));
+}
+
 function kindText(l) {
   const src = l.source || {};
   if (l.kind === "text") return `text “${(src.text || "").slice(0, 24)}”`;
   if (l.kind === "ingest") {
     const k = streamKeys().find((x) => x.id === src.keyId);
-    return `live feed ${keyLabel(src.keyId)}${k ? (k.publishing ? " · publishing" : " · no encoder") : ""}`;
+    const feed = src.pull
+      ? `pulled ${pulledHost(src.pull)}`
+      : `live feed ${keyLabel(src.keyId)}${k ? (k.publishing ? " · publishing" : " · no encoder") : ""}`;
+    const lad = ladders.get(l.id);
+    if (!lad) return feed;
+    // Each rung as ● (alive) or ○ (stalled), the one on air in brackets.
+    const rungs = (lad.rungs || []).map((r, i) => (i === lad.active ? `[${r.healthy ? "●" : "○"}]` : r.healthy ? "●" : "○")).join("");
+    return `${feed} · on air: ${rungLabel(lad.activeSource)} ${rungs}`;
   }
   return l.kind;
 }

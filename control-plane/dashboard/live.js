@@ -6,7 +6,7 @@
 import { notify } from "./dom.js";
 import { countEvent, logLine } from "./eventlog.js";
 import { keyLabel, refreshKeysSoon } from "./keys.js";
-import { applyLayerEvent, describeLayerEvent, layerName, renderLayers } from "./layers.js";
+import { applyLayerEvent, applyLayerSource, describeLayerEvent, describeLayerSource, layerName, renderLayers, showLevels } from "./layers.js";
 import { pushMetrics } from "./metrics.js";
 import { applySceneEvent, findScene, renderScenes } from "./scenes.js";
 import { applyStatusEvent, onAir, refreshStatusSoon } from "./status.js";
@@ -45,6 +45,10 @@ export function handleEvent(ev) {
       // stream off air missed the status change (events are not replayed), so it asks.
       if (!onAir()) refreshStatusSoon();
       return;
+    case "audio:levels":
+      // Ten a second: shown, not logged.
+      showLevels(d);
+      return;
     case "stream:status":
       applyStatusEvent(d);
       logLine(ev.type, `state ${d.state}${d.nodeId ? ` on ${d.nodeId}` : ""}${d.reason ? `: ${d.reason}` : ""}`);
@@ -71,6 +75,10 @@ export function handleEvent(ev) {
       refreshStatusSoon();
       break;
     }
+    case "layer:source":
+      applyLayerSource(d);
+      logLine(ev.type, describeLayerSource(d), { layerId: d.layerId || "" });
+      break;
     case "ingest:connected":
     case "ingest:disconnected":
       logLine(ev.type, describeIngestEvent(ev.type, d), { keyId: d.keyId || "" });

@@ -9,6 +9,7 @@
 
 import { $, act, confirmClick, h, time } from "./dom.js";
 import { logLine } from "./eventlog.js";
+import { setLadders } from "./layers.js";
 import { metricsOffAir } from "./metrics.js";
 import { api } from "./session.js";
 import { patchSelected, refreshStreams, renderStreams, selectedStream, selectedStreamId, streamConfig, streamPath } from "./streams.js";
@@ -72,6 +73,7 @@ export function showStatus(answer, ticket) {
   shown = ticket;
   status = answer;
   renderStatus();
+  setLadders(answer.layerSources);
   return true;
 }
 

@@ -8,6 +8,11 @@
 //! the subscription to be confirmed before its upgrade is answered, so a client that acts
 //! right after connecting sees the events of what it did.
 //!
+//! Audio meters (`audio:levels`, ten a second per stream with sound) travel on a second
+//! channel per tenant (`meters_channel`), subscribed only while a socket that asked for
+//! them (`?meters=1`) watches the tenant: the other sockets, and replicas with none, never
+//! receive them.
+//!
 //! One subscriber connection per replica feeds a bounded broadcast channel; each socket
 //! filters it by tenant and stream. Every string in an event's data is redacted on the way
 //! in (`shared::tenant_text`). A socket that falls behind the channel is closed (it re-syncs
@@ -20,7 +25,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use shared::backoff::Backoff;
 use shared::events::TenantEvent;
-use shared::redis_link::events::{Messages, Subscriptions, tenant_channel};
+use shared::redis_link::events::{Messages, Subscriptions, meters_channel, tenant_channel};
 use shared::redis_link::{RedisTarget, Timeouts};
 use shared::tenant_text::redact_json;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -37,15 +42,33 @@ const SUBSCRIBER_TIMEOUTS: Timeouts = Timeouts {
     response: Duration::from_secs(2),
 };
 
+/// One Redis channel of a tenant a socket may need.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Topic {
+    /// The tenant's events.
+    Events(String),
+    /// The tenant's audio meters.
+    Meters(String),
+}
+
+impl Topic {
+    fn channel(&self, ns: &str) -> String {
+        match self {
+            Topic::Events(t) => tenant_channel(ns, t),
+            Topic::Meters(t) => meters_channel(ns, t),
+        }
+    }
+}
+
 enum Request {
-    Watch(String, oneshot::Sender<()>),
-    Unwatch(String),
+    Watch(Topic, oneshot::Sender<()>),
+    Unwatch(Topic),
 }
 
 struct Inner {
     tx: broadcast::Sender<Arc<TenantEvent>>,
-    /// Sockets open per watched tenant: the channels this replica must be subscribed to.
-    watched: Mutex<HashMap<String, usize>>,
+    /// Sockets open per watched topic: the channels this replica must be subscribed to.
+    watched: Mutex<HashMap<Topic, usize>>,
     requests: mpsc::UnboundedSender<Request>,
     /// Taken by [`run`].
     pending: Mutex<Option<mpsc::UnboundedReceiver<Request>>>,
@@ -90,70 +113,73 @@ impl EventBus {
     /// waits until the tenant's channel is subscribed (or [`SUBSCRIBE_WAIT`] passed: events
     /// are best effort, the socket opens anyway).
     pub async fn watch(&self, tenant: &str) -> Watch {
+        self.watch_topic(Topic::Events(tenant.to_owned())).await
+    }
+
+    /// Like [`EventBus::watch`], for the tenant's audio meters.
+    pub async fn watch_meters(&self, tenant: &str) -> Watch {
+        self.watch_topic(Topic::Meters(tenant.to_owned())).await
+    }
+
+    async fn watch_topic(&self, topic: Topic) -> Watch {
         let first = {
             let mut watched = self.0.watched.lock();
-            let n = watched.entry(tenant.to_owned()).or_insert(0);
+            let n = watched.entry(topic.clone()).or_insert(0);
             *n += 1;
             *n == 1
         };
         let guard = Watch {
             bus: self.clone(),
-            tenant: tenant.to_owned(),
+            topic: Some(topic.clone()),
         };
         if first {
             let (ack, done) = oneshot::channel();
-            if self
-                .0
-                .requests
-                .send(Request::Watch(tenant.to_owned(), ack))
-                .is_ok()
-            {
+            if self.0.requests.send(Request::Watch(topic, ack)).is_ok() {
                 let _ = tokio::time::timeout(SUBSCRIBE_WAIT, done).await;
             }
         }
         guard
     }
 
-    /// Tenants watched now.
-    fn watched(&self) -> Vec<String> {
+    /// Topics watched now.
+    fn watched(&self) -> Vec<Topic> {
         self.0.watched.lock().keys().cloned().collect()
     }
 
-    /// Whether any socket still watches `tenant` (a late unwatch must not drop a channel a
+    /// Whether any socket still watches `topic` (a late unwatch must not drop a channel a
     /// new socket took again).
-    fn is_watched(&self, tenant: &str) -> bool {
-        self.0.watched.lock().contains_key(tenant)
+    fn is_watched(&self, topic: &Topic) -> bool {
+        self.0.watched.lock().contains_key(topic)
     }
 }
 
-/// A socket's interest in its tenant's events; dropping it may unsubscribe the channel.
+/// A socket's interest in one of its tenant's channels; dropping it may unsubscribe it.
 pub struct Watch {
     bus: EventBus,
-    tenant: String,
+    topic: Option<Topic>,
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
+        let Some(topic) = self.topic.take() else {
+            return;
+        };
         let last = {
             let mut watched = self.bus.0.watched.lock();
-            match watched.get_mut(&self.tenant) {
+            match watched.get_mut(&topic) {
                 Some(n) if *n > 1 => {
                     *n -= 1;
                     false
                 }
                 Some(_) => {
-                    watched.remove(&self.tenant);
+                    watched.remove(&topic);
                     true
                 }
                 None => false,
             }
         };
         if last {
-            let _ = self
-                .bus
-                .0
-                .requests
-                .send(Request::Unwatch(std::mem::take(&mut self.tenant)));
+            let _ = self.bus.0.requests.send(Request::Unwatch(topic));
         }
     }
 }
@@ -212,11 +238,11 @@ async fn connect(
     bus: &EventBus,
 ) -> redis::RedisResult<(Subscriptions, Messages)> {
     let (mut subs, messages) = target.subscriber(SUBSCRIBER_TIMEOUTS).await?;
-    let tenants = bus.watched();
-    for tenant in &tenants {
-        subs.subscribe(&tenant_channel(ns, tenant)).await?;
+    let topics = bus.watched();
+    for topic in &topics {
+        subs.subscribe(&topic.channel(ns)).await?;
     }
-    tracing::info!(tenants = tenants.len(), "subscribed to tenant events");
+    tracing::info!(channels = topics.len(), "subscribed to tenant events");
     Ok((subs, messages))
 }
 
@@ -233,21 +259,21 @@ async fn serve(
         tokio::select! {
             _ = token.cancelled() => return "stopping",
             r = requests.recv() => match r {
-                Some(Request::Watch(tenant, ack)) => {
-                    let done = subs.subscribe(&tenant_channel(ns, &tenant)).await;
+                Some(Request::Watch(topic, ack)) => {
+                    let done = subs.subscribe(&topic.channel(ns)).await;
                     let _ = ack.send(());
                     if let Err(e) = done {
-                        tracing::warn!(%tenant, error = %e, "cannot subscribe a tenant's events");
+                        tracing::warn!(?topic, error = %e, "cannot subscribe a tenant's events");
                         return "subscribe failed";
                     }
-                    tracing::debug!(%tenant, "watching a tenant's events");
+                    tracing::debug!(?topic, "watching a tenant's events");
                 }
-                Some(Request::Unwatch(tenant)) if !bus.is_watched(&tenant) => {
-                    if let Err(e) = subs.unsubscribe(&tenant_channel(ns, &tenant)).await {
-                        tracing::warn!(%tenant, error = %e, "cannot unsubscribe a tenant's events");
+                Some(Request::Unwatch(topic)) if !bus.is_watched(&topic) => {
+                    if let Err(e) = subs.unsubscribe(&topic.channel(ns)).await {
+                        tracing::warn!(?topic, error = %e, "cannot unsubscribe a tenant's events");
                         return "unsubscribe failed";
                     }
-                    tracing::debug!(%tenant, "no longer watching a tenant's events");
+                    tracing::debug!(?topic, "no longer watching a tenant's events");
                 }
                 Some(Request::Unwatch(_)) => {}
                 None => return "bus dropped",

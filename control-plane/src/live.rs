@@ -90,6 +90,7 @@ pub fn compose_status(row: &StreamRow, report: Option<&LiveReport>) -> StreamSta
                 })
                 .collect()
         }),
+        layer_sources: live.map_or_else(Vec::new, |r| r.layer_sources.clone()),
         version: row.version,
     }
 }

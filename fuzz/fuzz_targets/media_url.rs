@@ -35,9 +35,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(raw) = std::str::from_utf8(rest) else {
         return;
     };
-    let what = match selector % 3 {
+    let what = match selector % 4 {
         0 => UrlUse::Image,
         1 => UrlUse::Video,
+        2 => UrlUse::Pull,
         _ => UrlUse::Output,
     };
     let root = PathBuf::from("/srv/media");
@@ -62,6 +63,7 @@ fuzz_target!(|data: &[u8]| {
         let allowed: &[&str] = match what {
             UrlUse::Image => &["http", "https", "file"],
             UrlUse::Video => &["http", "https", "file", "rtsp", "rtmp", "rtmps"],
+            UrlUse::Pull => &["rtmp", "rtmps", "srt", "http", "https"],
             UrlUse::Output => &["rtmp", "rtmps"],
         };
         assert!(

@@ -21,6 +21,13 @@ pub enum EventType {
     IngestConnected,
     #[serde(rename = "ingest:disconnected")]
     IngestDisconnected,
+    /// Audio meters ([`crate::audio::AudioLevels`]), ten a second, only to sockets that
+    /// asked for them (`?meters=1`).
+    #[serde(rename = "audio:levels")]
+    AudioLevels,
+    /// A layer's fallback ladder switched rungs (data: `LayerSourceStatus` plus `previous`).
+    #[serde(rename = "layer:source")]
+    LayerSource,
 }
 
 /// One WebSocket message: `{"type", "streamId", "data"}`.

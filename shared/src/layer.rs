@@ -4,8 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::audio::LayerAudio;
 use crate::color::Rgba;
 use crate::effect::{Effect, validate_effects};
+use crate::fallback::{FallbackRung, check_pull_url, check_rung_shapes, validate_ladder};
 use crate::validation::{FieldError, in_range, text_len};
 
 /// Largest coordinate or dimension we accept, in canvas pixels (4× a 4K canvas).
@@ -274,12 +276,66 @@ fn default_true() -> bool {
     true
 }
 
-/// The live feed an encoder publishes with one of the tenant's stream keys.
+/// A live source: the feed an encoder publishes with one of the tenant's stream keys
+/// (`keyId`), or a stream the node pulls (`pull`: RTMP, SRT, an MP4 over HTTP(S)) — exactly
+/// one of the two — and the fallback ladder the layer walks down when it stalls (see
+/// [`crate::fallback`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IngestSource {
-    pub key_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<Uuid>,
+    /// A stream URL the node pulls and reconnects to by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<String>,
+    /// Loops a pulled file (an MP4); live streams ignore it.
+    #[serde(rename = "loop", default, skip_serializing_if = "Option::is_none")]
+    pub looping: Option<bool>,
+    /// Shown in turn when the source on air stalls; empty: the layer's own slate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<FallbackRung>,
+    /// No frame for this long is a stall (default [`crate::fallback::DEFAULT_STALL_MS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall_ms: Option<u32>,
+    /// A higher rung must be healthy this long before the layer goes back to it
+    /// (default [`crate::fallback::DEFAULT_RECOVER_MS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_ms: Option<u32>,
+    /// Crossfade between rungs on a switch; absent or 0 cuts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossfade_ms: Option<u32>,
+}
+
+impl IngestSource {
+    /// The primary source as a rung (what the ladder starts on).
+    pub fn primary(&self) -> FallbackRung {
+        match (&self.pull, self.key_id) {
+            (Some(url), _) => FallbackRung::Pull {
+                pull: url.clone(),
+                looping: self.looping,
+            },
+            (None, key_id) => FallbackRung::Ingest {
+                key_id: key_id.unwrap_or_default(),
+            },
+        }
+    }
+
+    /// Checks the primary: a key or a pulled URL, not both.
+    fn validate_primary(&self) -> Result<(), FieldError> {
+        match (&self.key_id, &self.pull) {
+            (Some(_), Some(_)) => Err(FieldError::new(
+                "source",
+                "names both a keyId and a pull URL: choose one",
+            )),
+            (None, None) => Err(FieldError::new("source", "needs a keyId or a pull URL")),
+            (None, Some(url)) => check_pull_url("source.pull", url),
+            (Some(_), None) if self.looping.is_some() => {
+                Err(FieldError::new("source.loop", "only a pulled source loops"))
+            }
+            (Some(_), None) => Ok(()),
+        }
+    }
 }
 
 /// The kind-specific part of a layer; its shape depends on [`LayerKind`].
@@ -317,7 +373,10 @@ impl LayerSource {
             LayerKind::Image => LayerSource::Image(shape(source)?),
             LayerKind::Text => LayerSource::Text(shape(source)?),
             LayerKind::Video => LayerSource::Video(shape(source)?),
-            LayerKind::Ingest => LayerSource::Ingest(shape(source)?),
+            LayerKind::Ingest => {
+                check_rung_shapes(&source)?;
+                LayerSource::Ingest(shape(source)?)
+            }
         };
         parsed.validate()?;
         Ok(parsed)
@@ -348,7 +407,16 @@ impl LayerSource {
             }
             LayerSource::Video(v) => text_len("source.uri", &v.uri, 1, 2048)?,
             LayerSource::Color(_) | LayerSource::Image(ImageSource::Asset { .. }) => {}
-            LayerSource::Ingest(_) => {}
+            LayerSource::Ingest(i) => {
+                i.validate_primary()?;
+                validate_ladder(
+                    &i.primary(),
+                    &i.fallbacks,
+                    i.stall_ms,
+                    i.recover_ms,
+                    i.crossfade_ms,
+                )?
+            }
         }
         Ok(())
     }
@@ -360,6 +428,22 @@ impl LayerSource {
             LayerSource::Video(v) => Some(("source.uri", &v.uri)),
             _ => None,
         }
+    }
+
+    /// The streams a live layer pulls (its primary and its ladder's pulled rungs), each
+    /// with the name of its field.
+    pub fn pulled_urls(&self) -> Vec<(String, &str)> {
+        let LayerSource::Ingest(i) = self else {
+            return Vec::new();
+        };
+        let primary = i.pull.as_deref().map(|u| ("source.pull".to_owned(), u));
+        let rungs = i.fallbacks.iter().enumerate().filter_map(|(n, r)| match r {
+            FallbackRung::Pull { pull, .. } => {
+                Some((format!("source.fallbacks[{n}].pull"), pull.as_str()))
+            }
+            _ => None,
+        });
+        primary.into_iter().chain(rungs).collect()
     }
 }
 
@@ -383,6 +467,8 @@ pub struct Layer {
     /// Effects applied to the layer's pixels, first to last.
     #[serde(default)]
     pub effects: Vec<Effect>,
+    /// How the layer's sound (video files, ingest feeds) enters the programme.
+    pub audio: LayerAudio,
 }
 
 /// The serialized form of a layer before its source is read according to its kind.
@@ -401,6 +487,8 @@ struct RawLayer {
     z_index: i32,
     #[serde(default)]
     effects: Vec<Effect>,
+    #[serde(default)]
+    audio: LayerAudio,
 }
 
 impl TryFrom<RawLayer> for Layer {
@@ -419,6 +507,7 @@ impl TryFrom<RawLayer> for Layer {
             opacity: r.opacity,
             z_index: r.z_index,
             effects: r.effects,
+            audio: r.audio,
         };
         layer.validate()?;
         Ok(layer)
@@ -458,7 +547,8 @@ impl Layer {
         self.size.validate()?;
         validate_opacity(self.opacity)?;
         validate_z_index(self.z_index)?;
-        validate_effects(&self.effects)
+        validate_effects(&self.effects)?;
+        self.audio.validate()
     }
 }
 
@@ -497,10 +587,22 @@ mod tests {
             ),
             ("video", json!({"uri": "file:///m/a.mp4", "loop": false})),
             ("ingest", json!({"keyId": Uuid::nil()})),
+            (
+                "ingest",
+                json!({"pull": "rtmp://example.com/live/x", "loop": false}),
+            ),
+            (
+                "ingest",
+                json!({"keyId": Uuid::nil(), "fallbacks": [{"keyId": Uuid::from_u128(1)},
+                       {"slate": "default"}], "stallMs": 500, "recoverMs": 2000, "crossfadeMs": 200}),
+            ),
         ];
         for (kind, source) in sources {
-            let v = layer_json(kind, source.clone());
+            let mut v = layer_json(kind, source.clone());
             let layer: Layer = serde_json::from_value(v.clone()).unwrap();
+            // Layers stored before the mixer have the default fader.
+            v["audio"] =
+                json!({"volume": 1.0, "volumeDb": 0.0, "muted": false, "pan": 0.0, "delayMs": 0});
             assert_eq!(serde_json::to_value(&layer).unwrap(), v, "{kind}");
         }
     }
@@ -515,6 +617,30 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field, "source.fontFamily");
         assert!(LayerSource::parse(LayerKind::Image, json!({"assetId": "nope"})).is_err());
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"keyId": Uuid::nil(), "fallbacks": [{"slate": "default"}, {"keyId": Uuid::nil()}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source.fallbacks[0]");
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"keyId": Uuid::nil(), "pull": "rtmp://example.com/live/x"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source");
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"pull": "https://cdn.example.com/a.m3u8?x=1"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source.pull");
+        let err = LayerSource::parse(
+            LayerKind::Ingest,
+            json!({"keyId": Uuid::nil(), "fallbacks": [{"pull": "https://x.example.com/b.M3U8"}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "source.fallbacks[0].pull");
     }
 
     #[test]
@@ -559,5 +685,9 @@ mod tests {
         v["opacity"] = json!(1.5);
         let err = serde_json::from_value::<Layer>(v).unwrap_err().to_string();
         assert!(err.contains("opacity"), "{err}");
+        let mut v = layer_json("color", json!({"color": "#000000"}));
+        v["audio"] = json!({"volume": 3});
+        let err = serde_json::from_value::<Layer>(v).unwrap_err().to_string();
+        assert!(err.contains("audio.volume"), "{err}");
     }
 }

@@ -8,7 +8,11 @@
 //! - [`color`], [`layer`], [`scene`], [`transition`]: what a tenant composes — layers of five kinds grouped in
 //!   scenes, with transitions and easing; [`effect`]: per-layer effects (crop, chroma key,
 //!   corners, …); [`text_template`]: live placeholders in text layers (clock, date, countdown).
+//! - [`audio`]: a layer's fader (volume, mute, pan, A/V delay) and the level meters nodes
+//!   publish for a stream's sources and programme.
 //! - [`stream_config`]: the seed's `STREAM_*` settings plus RTMP `outputs`, parsed and checked.
+//! - [`fallback`]: a live layer's fallback ladder — its rungs, limits, and the status of
+//!   the rung on air.
 //! - [`media_url`]: the policy that keeps media URLs and outputs off private networks.
 //! - [`spec`]: a stream's whole desired state, as a render node receives it.
 //! - [`amqp`] (feature `amqp`): connecting to RabbitMQ, declaring the topology, publishing
@@ -32,11 +36,13 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+pub mod audio;
 pub mod backoff;
 pub mod color;
 pub mod effect;
 pub mod env;
 pub mod events;
+pub mod fallback;
 pub mod layer;
 pub mod media_url;
 pub mod messages;

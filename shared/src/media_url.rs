@@ -26,6 +26,9 @@ pub struct MediaPolicy {
 
 /// Schemes a video layer may read.
 const VIDEO_SCHEMES: &[&str] = &["http", "https", "file", "rtsp", "rtmp", "rtmps"];
+/// Schemes a live layer may pull a stream from (no `file`: a pulled source is a network
+/// stream; a file belongs in a video layer).
+const PULL_SCHEMES: &[&str] = &["rtmp", "rtmps", "srt", "http", "https"];
 /// Schemes an image layer may read.
 const IMAGE_SCHEMES: &[&str] = &["http", "https", "file"];
 /// Schemes a destination may be.
@@ -36,6 +39,8 @@ const OUTPUT_SCHEMES: &[&str] = &["rtmp", "rtmps"];
 pub enum UrlUse {
     Image,
     Video,
+    /// A stream a live layer pulls (`{"pull"}`).
+    Pull,
     Output,
 }
 
@@ -55,6 +60,7 @@ impl MediaPolicy {
         let schemes = match what {
             UrlUse::Image => IMAGE_SCHEMES,
             UrlUse::Video => VIDEO_SCHEMES,
+            UrlUse::Pull => PULL_SCHEMES,
             UrlUse::Output => OUTPUT_SCHEMES,
         };
         if !schemes.contains(&url.scheme()) {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fallback::LayerSourceStatus;
+
 /// Where a stream is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -66,6 +68,9 @@ pub struct LiveReport {
     pub start_time: Option<i64>,
     pub reason: Option<String>,
     pub outputs: Vec<OutputStatus>,
+    /// Layers with a fallback ladder: the rung on air and each rung's health.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layer_sources: Vec<LayerSourceStatus>,
     /// Unix milliseconds of the report.
     pub reported_at: i64,
 }
@@ -88,6 +93,9 @@ pub struct StreamStatus {
     pub node_id: Option<String>,
     pub reason: Option<String>,
     pub outputs: Vec<OutputStatus>,
+    /// Layers with a fallback ladder: the rung on air and each rung's health.
+    #[serde(default)]
+    pub layer_sources: Vec<LayerSourceStatus>,
     /// The desired-state version this status answers for.
     pub version: i64,
 }

@@ -133,6 +133,13 @@ pub struct StreamConfig {
     /// RTMP destinations; several means simulcast.
     #[serde(default)]
     pub outputs: Vec<String>,
+    /// The programme's linear gain after the layers are mixed, 0 to 2 (default 1).
+    #[serde(rename = "masterVolume", default = "unity")]
+    pub master_volume: f32,
+}
+
+fn unity() -> f32 {
+    1.0
 }
 
 impl Default for StreamConfig {
@@ -148,6 +155,7 @@ impl Default for StreamConfig {
             bitrate: Bitrate { kbps: 4500 },
             hardware_acceleration: false,
             outputs: Vec::new(),
+            master_volume: 1.0,
         }
     }
 }
@@ -171,6 +179,7 @@ impl StreamConfig {
         in_range("TARGET_FPS", self.target_fps, 1, 60)?;
         in_range("RENDER_QUALITY", self.render_quality, 1, 9)?;
         in_range("MAX_LAYERS", self.max_layers, 1, 64)?;
+        crate::audio::validate_volume("masterVolume", self.master_volume)?;
         if self.outputs.len() > MAX_OUTPUTS {
             return Err(FieldError::new(
                 "outputs",
@@ -238,5 +247,15 @@ mod tests {
         assert_eq!(v["STREAM_RESOLUTION"], "1920x1080");
         assert_eq!(v["STREAM_BITRATE"], "4500k");
         assert_eq!(StreamConfig::default().x264_preset(), "veryfast");
+        assert_eq!(v["masterVolume"], 1.0);
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("masterVolume");
+        let c: StreamConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(c.master_volume, 1.0, "configs stored before the mixer");
+        let loud = StreamConfig {
+            master_volume: 2.5,
+            ..StreamConfig::default()
+        };
+        assert_eq!(loud.validate().unwrap_err().field, "masterVolume");
     }
 }

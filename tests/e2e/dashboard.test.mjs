@@ -548,6 +548,17 @@ try {
       const meta = await page.textContent(`#key-list li[data-key-id="${keyId}"] .key-meta`);
       assert(meta.includes("last used"), `lastUsed shown: ${meta}`);
       await until("the layer row says publishing", () => [...document.querySelectorAll("#layer-list .layer-kind")].some((k) => k.textContent.includes("· publishing")));
+      // Audio: the feed's tone moves its layer's meter and the programme's (`audio:levels`, on
+      // the socket the page opens with ?meters=1); muting it from its row silences its meter.
+      const feedLayer = (await api("GET", `/streams/${streamId}/layers`)).layers.find((l) => l.kind === "ingest");
+      const feedRow = `#layer-list li[data-layer-id="${feedLayer.id}"]`;
+      await until("the feed's meter moving", (sel) => document.querySelector(`${sel} .layer-level`)?.value > -40, feedRow);
+      await until("the programme meter moving", () => document.getElementById("programme-meter").value > -40);
+      assert((await page.textContent(`${feedRow} .layer-volume-db`)) === "0.0 dB", "the volume's dB readout");
+      await page.click(`${feedRow} .layer-muted`);
+      await eventually("the feed muted in the API", async () => (await api("GET", `/streams/${streamId}/layers/${feedLayer.id}`)).audio.muted === true);
+      await until("the muted feed's meter at the floor", (sel) => document.querySelector(`${sel} .layer-level`).value <= -59, feedRow);
+      await screenshot("audio-meters");
       await page.locator("#key-list").scrollIntoViewIfNeeded();
       await screenshot("ingest-publishing");
       encoder.kill("SIGINT");

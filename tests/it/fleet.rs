@@ -174,28 +174,41 @@ async fn a_started_stream_reaches_the_receiver_changes_live_and_stops_cleanly() 
         .await
         .unwrap();
     assert_eq!(forged.status().as_u16(), 404);
-    // The RTSP preview shows the same frame.
-    let rtsp = stream_manager_tests::nodes::rtsp_url(&live);
-    let png = std::env::temp_dir().join(format!("{}preview.png", app.namespace));
-    let grabbed = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-rtsp_transport",
-            "tcp",
-            "-i",
-            &rtsp,
-            "-frames:v",
-            "1",
-        ])
-        .arg(&png)
-        .status()
-        .unwrap();
-    assert!(grabbed.success(), "no frame from {rtsp}");
-    let img = image::open(&png).unwrap().to_rgb8();
+    // The RTSP preview shows the same frame, to a player holding the URL the API signed.
+    let rtsp = app.get("/stream/preview/rtsp", "acme").await;
+    rtsp.expect(200);
+    let rtsp = rtsp.data()["url"].as_str().unwrap().to_owned();
+    let img = grab_rtsp(&rtsp, &app.namespace).expect("a frame from the signed RTSP URL");
     let p = img.get_pixel(40, 40).0;
     assert!(p[0] > 180 && p[1] < 80, "rtsp preview box not red: {p:?}");
+    // Without the grant, with another stream's or with a snapshot grant: refused.
+    let bare = rtsp_without_credentials(&rtsp);
+    assert_unauthorized(&bare, &app.namespace, "no grant");
+    let stream_id: uuid::Uuid = live["streamId"].as_str().unwrap().parse().unwrap();
+    let host = bare
+        .trim_start_matches("rtsp://")
+        .split('/')
+        .next()
+        .unwrap();
+    let now = shared::node_api::signing::unix_now_secs();
+    let other = shared::node_api::paths::rtsp_preview_url(
+        host,
+        uuid::Uuid::new_v4(),
+        stream_manager_tests::test_app::NODE_SECRET,
+        now,
+    );
+    let (other_grant, _) = other.split_once('@').unwrap();
+    let borrowed = format!("{other_grant}@{host}/{stream_id}");
+    assert_unauthorized(&borrowed, &app.namespace, "another stream's grant");
+    let expires = now + 30;
+    let snapshot_sig = shared::node_api::StreamGrant::Snapshot.sign(
+        stream_manager_tests::test_app::NODE_SECRET,
+        stream_id,
+        expires,
+    );
+    let snapshot_grant = format!("rtsp://{expires}:{snapshot_sig}@{host}/{stream_id}");
+    assert_unauthorized(&snapshot_grant, &app.namespace, "a snapshot grant");
+    app.get("/stream/preview/rtsp", "mallory").await.expect(404);
 
     // The node serves Prometheus metrics for its streams.
     let node_http = fleet["data"]["nodes"][0]["httpAddr"].as_str().unwrap();
@@ -336,4 +349,50 @@ async fn sigterm_drains_a_node_its_stream_moves_and_it_exits() {
     app.post("/stream/stop", "acme", json!({}))
         .await
         .expect(200);
+}
+
+/// The URL without its credentials (`rtsp://user:pass@host/…` → `rtsp://host/…`).
+fn rtsp_without_credentials(url: &str) -> String {
+    match url.trim_start_matches("rtsp://").split_once('@') {
+        Some((_, rest)) => format!("rtsp://{rest}"),
+        None => url.to_owned(),
+    }
+}
+
+/// One decoded frame of the RTSP stream at `url`, or what ffmpeg said when it got none.
+fn grab_rtsp(url: &str, namespace: &str) -> Result<image::RgbImage, String> {
+    let png = std::env::temp_dir().join(format!("{namespace}preview.png"));
+    let _ = std::fs::remove_file(&png);
+    let grabbed = std::process::Command::new("timeout")
+        .args([
+            "20",
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-rtsp_transport",
+            "tcp",
+            "-i",
+            url,
+        ])
+        .args(["-frames:v", "1"])
+        .arg(&png)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !grabbed.status.success() {
+        return Err(String::from_utf8_lossy(&grabbed.stderr).into_owned());
+    }
+    Ok(image::open(&png).map_err(|e| e.to_string())?.to_rgb8())
+}
+
+/// Asserts the RTSP server refused `url` as unauthorized.
+#[track_caller]
+fn assert_unauthorized(url: &str, namespace: &str, what: &str) {
+    match grab_rtsp(url, namespace) {
+        Ok(_) => panic!("{what} played"),
+        Err(said) => assert!(
+            said.contains("401"),
+            "{what}: refused for another reason: {said}"
+        ),
+    }
 }

@@ -104,4 +104,31 @@ async fn openapi_document_lists_every_resource() {
     ] {
         assert!(text.contains(f), "TextSource schema lacks {f}: {text}");
     }
+    // Live sources: a key or a pulled URL, the fallback ladder, and the rung on air.
+    for field in [
+        "keyId",
+        "pull",
+        "loop",
+        "fallbacks",
+        "stallMs",
+        "recoverMs",
+        "crossfadeMs",
+    ] {
+        assert!(
+            schemas["IngestSource"]["properties"].get(field).is_some(),
+            "IngestSource.{field} missing: {}",
+            schemas["IngestSource"]
+        );
+    }
+    assert!(
+        schemas.get("FallbackRung").is_some(),
+        "FallbackRung missing"
+    );
+    assert!(
+        schemas["StreamStatus"]["properties"]
+            .get("layerSources")
+            .is_some(),
+        "StreamStatus.layerSources missing"
+    );
+    assert!(schemas.get("LayerSourceStatus").is_some());
 }

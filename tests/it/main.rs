@@ -4,6 +4,7 @@
 mod asset_bombs;
 mod asset_replicas;
 mod assets;
+mod audio_mixer;
 mod auth;
 mod bad_input;
 mod bench_dispatch;
@@ -14,6 +15,7 @@ mod control_plane_dns;
 mod control_plane_failover;
 mod control_plane_restart;
 mod events;
+mod fallback;
 mod faults;
 mod fleet;
 mod fleet_harness;

@@ -3,6 +3,9 @@
 //! A socket lives within limits: at most `QUOTA_WEBSOCKETS` per tenant on this replica, no
 //! longer than its token (closed with 4001 when `exp` passes: reconnect with a fresh one),
 //! and a client that does not take a message within `WS_SEND_TIMEOUT_MS` is dropped.
+//!
+//! `?meters=1` adds the stream's audio meters (`audio:levels`, ten a second); without it a
+//! socket never receives them, even when another socket of the tenant asked.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,11 +16,12 @@ use crate::limits::server::ConnectionSlot;
 use crate::limits::sockets::SocketSlot;
 use crate::state::AppState;
 use axum::Extension;
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use shared::events::TenantEvent;
+use serde::Deserialize;
+use shared::events::{EventType, TenantEvent};
 use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -43,15 +47,25 @@ struct Socket {
     expires_at: u64,
     /// Keeps the tenant's event channel subscribed on this replica.
     _watch: Watch,
+    /// Keeps the tenant's meter channel subscribed, when this socket asked for meters.
+    meters: Option<Watch>,
     /// Taken before the upgrade is answered, so no event after it is missed.
     events: broadcast::Receiver<Arc<TenantEvent>>,
     _tenant_slot: SocketSlot,
     _connection_slot: Option<ConnectionSlot>,
 }
 
+/// The socket's options (the browser's `token` is read by the authentication extractor).
+#[derive(Deserialize, Default)]
+struct Options {
+    /// `1` or `true`: also send the audio meters.
+    meters: Option<String>,
+}
+
 async fn upgrade(
     State(state): State<AppState>,
     ctx: TenantStream,
+    options: Result<Query<Options>, axum::extract::rejection::QueryRejection>,
     expiry: Option<Extension<TokenExpiry>>,
     connection: Option<Extension<ConnectionSlot>>,
     ws: WebSocketUpgrade,
@@ -62,8 +76,15 @@ async fn upgrade(
         ApiError::quota("QUOTA_WEBSOCKETS", limit, "open event sockets on one replica")
     })?;
     let watch = state.events.watch(&ctx.tenant).await;
+    // Options are extras: a malformed query string leaves them off.
+    let options = options.map(|Query(o)| o).unwrap_or_default();
+    let meters = match options.meters.as_deref() {
+        Some("1" | "true") => Some(state.events.watch_meters(&ctx.tenant).await),
+        _ => None,
+    };
     let socket = Socket {
         _watch: watch,
+        meters,
         events: state.events.subscribe(),
         stream_id: ctx.stream.id,
         tenant: ctx.tenant,
@@ -94,6 +115,7 @@ async fn serve(state: AppState, socket: WebSocket, mut held: Socket) {
     let send_timeout = state.config.limits.ws_send_timeout;
     let expired = tokio::time::sleep(until(held.expires_at));
     tokio::pin!(expired);
+    let wants_meters = held.meters.is_some();
     let events = &mut held.events;
     let (mut tx, mut rx) = socket.split();
     metrics::gauge!("websocket_connections").increment(1.0);
@@ -122,7 +144,8 @@ async fn serve(state: AppState, socket: WebSocket, mut held: Socket) {
                 }
             }
             event = events.recv() => match event {
-                Ok(e) if e.tenant_id == tenant && e.event.stream_id == stream_id.get() => {
+                Ok(e) if e.tenant_id == tenant && e.event.stream_id == stream_id.get()
+                    && (wants_meters || e.event.kind != EventType::AudioLevels) => {
                     let Ok(text) = serde_json::to_string(&e.event) else { continue };
                     if !sent(&mut tx, Message::Text(text.into()), send_timeout).await {
                         tracing::info!(%tenant, %stream_id, "dropping a websocket that does not read");

@@ -3,8 +3,10 @@
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use shared::audio::{AudioPatch, LayerAudio};
 use shared::effect::{Effect, parse_effects};
 use shared::events::EventType;
+use shared::fallback::{FallbackRung, SlateRef};
 use shared::layer::{
     ImageSource, Layer, LayerKind, LayerSource, Position, Size, validate_name, validate_opacity,
     validate_z_index,
@@ -74,6 +76,9 @@ pub struct CreateLayer {
     /// shadow, chromaKey, colorAdjust, blur, mask, flip); none by default.
     #[schema(value_type = Option<Vec<Effect>>)]
     effects: Option<Value>,
+    /// How the layer's sound enters the programme (video and ingest layers); defaults to
+    /// volume 1, not muted, centred, no delay.
+    audio: Option<LayerAudio>,
 }
 
 /// Body of `PATCH /layers/{id}`: any subset of the layer's fields.
@@ -91,6 +96,9 @@ pub struct PatchLayer {
     /// Replaces the whole effect list (`[]` removes every effect).
     #[schema(value_type = Option<Vec<Effect>>)]
     effects: Option<Value>,
+    /// Changes the fields of the layer's fader it names, live and without clicks (each
+    /// change is ramped over 30 ms on air).
+    audio: Option<AudioPatch>,
     /// Animates position, size, opacity and the effects' numbers to their new values
     /// (effects coming in grow from their neutral strength, e.g. a blur from radius 0).
     transition: Option<Transition>,
@@ -111,15 +119,42 @@ async fn check_source(
         };
         state.media().check(field, url, what)?;
     }
+    for (field, url) in source.pulled_urls() {
+        state.media().check(&field, url, UrlUse::Pull)?;
+    }
     let found = match source {
         LayerSource::Image(ImageSource::Asset { asset_id }) => {
             assets::exists(&state.db, tenant, AssetId::from(*asset_id)).await?
         }
-        LayerSource::Ingest(i) => {
-            keys::belongs_to(&state.db, tenant, KeyId::from(i.key_id)).await?
-        }
+        LayerSource::Ingest(i) => match i.key_id {
+            Some(key_id) => keys::belongs_to(&state.db, tenant, KeyId::from(key_id)).await?,
+            None => true,
+        },
         _ => true,
     };
+    // Every rung of a fallback ladder must be the tenant's own too.
+    if let LayerSource::Ingest(i) = source {
+        for rung in &i.fallbacks {
+            match rung {
+                FallbackRung::Ingest { key_id } => {
+                    if !keys::belongs_to(&state.db, tenant, KeyId::from(*key_id)).await? {
+                        return Err(ApiError::NotFound("stream key"));
+                    }
+                }
+                FallbackRung::Slate {
+                    slate: SlateRef::Asset(id),
+                } => {
+                    if !assets::exists(&state.db, tenant, AssetId::from(*id)).await? {
+                        return Err(ApiError::NotFound("asset"));
+                    }
+                }
+                FallbackRung::Slate {
+                    slate: SlateRef::Default,
+                }
+                | FallbackRung::Pull { .. } => {}
+            }
+        }
+    }
     if !found {
         return Err(ApiError::NotFound(if source.kind() == LayerKind::Ingest {
             "stream key"
@@ -209,6 +244,7 @@ async fn create_layer(
         opacity: body.opacity.unwrap_or(1.0),
         z_index: body.z_index.unwrap_or(0),
         effects,
+        audio: body.audio.unwrap_or_default(),
     };
     layer.validate()?;
     check_source(&state, &ctx.tenant, &layer.source).await?;
@@ -290,6 +326,9 @@ fn validate_patch(patch: &PatchLayer) -> Result<(), ApiError> {
     if let Some(t) = &patch.transition {
         t.validate().map_err(|e| e.within("transition"))?;
     }
+    if let Some(a) = &patch.audio {
+        a.validate()?;
+    }
     Ok(())
 }
 
@@ -342,6 +381,10 @@ async fn patch_layer(
     if let Some(e) = effects {
         changes.insert("effects".into(), json!(e));
         layer.effects = e;
+    }
+    if let Some(a) = &patch.audio {
+        layer.audio = a.apply(layer.audio);
+        changes.insert("audio".into(), json!(layer.audio));
     }
     layers::update(write.conn(), stream_id, &layer).await?;
     if let Some(t) = &patch.transition {

@@ -52,7 +52,12 @@ pub fn before_loading(layer: &Layer, canvas: (u32, u32)) -> u64 {
             }
             LayerSource::Video(_) | LayerSource::Ingest(_) => {
                 let frame = w.min(2 * cw) * h.min(2 * ch) * 3 / 2;
-                frame * MOVING_FRAMES
+                // Every rung of a fallback ladder decodes all the time (a slate holds one frame).
+                let rungs = match &layer.source {
+                    LayerSource::Ingest(i) => 1 + i.fallbacks.len() as u64,
+                    _ => 1,
+                };
+                frame * MOVING_FRAMES * rungs
             }
         }
 }

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use image::RgbaImage;
 use parking_lot::Mutex;
 
+use std::time::Instant;
+
 use super::canvas::PlanarView;
 
 /// A layer whose pixels change by themselves (video, live feed). Crop effects are the
@@ -23,6 +25,15 @@ pub trait FrameSource: Send {
     fn frame(&mut self) -> Option<PlanarView<'_>>;
     /// A short name for logs and events (never a secret: no stream keys).
     fn describe(&self) -> String;
+    /// When the source last delivered a new picture of its own (a live feed's frame, not
+    /// its slate), read after [`Self::frame`]; `None` before the first, and for sources that
+    /// do not tell. A fallback ladder judges its rungs' health by it.
+    fn fresh_at(&self) -> Option<Instant> {
+        None
+    }
+    /// Whether the source's audio is heard in the mix: a fallback ladder lets only the rung
+    /// on air be heard. Sources without audio ignore it.
+    fn set_audible(&mut self, _audible: bool) {}
 }
 
 /// A picture for the top-left part of a box of size `of` (like `LayerContent::Partial`)

@@ -5,9 +5,12 @@
 //! engine, tell theirs through the callbacks [`EventSink::source_errors`] and
 //! [`EventSink::output_changes`] hand them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use shared::fallback::LayerSourceStatus;
 use shared::status::{OutputState, OutputStatus};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -33,6 +36,14 @@ pub enum NodeEvent {
         state: OutputState,
         error: Option<String>,
     },
+    /// A layer's fallback ladder switched rungs, from `previous` to `status.active`,
+    /// because of `reason` (`stalled`, `recovered`, `picture`).
+    #[serde(rename_all = "camelCase")]
+    LayerSource {
+        previous: usize,
+        reason: String,
+        status: LayerSourceStatus,
+    },
     /// The first frame is out: the stream is live.
     Live,
     /// The stream itself failed and stopped.
@@ -42,18 +53,28 @@ pub enum NodeEvent {
     StreamEnded,
 }
 
-/// Sends a stream's events to its subscribers and to the log.
+/// The ladders on air, by layer: each entry tagged with the load that wrote it, so a
+/// replaced ladder going away does not remove its successor's entry.
+type Ladders = Arc<Mutex<BTreeMap<Uuid, (u64, LayerSourceStatus)>>>;
+
+/// Sends a stream's events to its subscribers and to the log, and keeps the state of its
+/// layers' fallback ladders for the stream's report.
 #[derive(Debug, Clone)]
 pub struct EventSink {
     stream_id: Uuid,
     tx: broadcast::Sender<NodeEvent>,
+    ladders: Ladders,
 }
 
 impl EventSink {
     /// A sink for `stream_id` keeping up to 256 unread events per subscriber.
     pub fn new(stream_id: Uuid) -> Self {
         let (tx, _) = broadcast::channel(256);
-        EventSink { stream_id, tx }
+        EventSink {
+            stream_id,
+            tx,
+            ladders: Ladders::default(),
+        }
     }
 
     /// Publishes an event; having no subscriber is fine.
@@ -70,6 +91,14 @@ impl EventSink {
             }
             NodeEvent::StreamFailed { message } => {
                 tracing::error!(stream_id = %self.stream_id, %message, "stream failed")
+            }
+            NodeEvent::LayerSource {
+                previous,
+                reason,
+                status,
+            } => {
+                tracing::info!(stream_id = %self.stream_id, layer_id = %status.layer_id, previous,
+                    active = status.active, source = %status.active_source, %reason, "layer switched source")
             }
             NodeEvent::Live => tracing::debug!(stream_id = %self.stream_id, "first frame out"),
             NodeEvent::StreamEnded => tracing::info!(stream_id = %self.stream_id, "stream ended"),
@@ -118,6 +147,28 @@ impl EventSink {
                 error: o.error,
             })
         })
+    }
+
+    /// Records the state of a layer's ladder (loaded as `load`), for the report.
+    pub fn ladder_state(&self, load: u64, status: LayerSourceStatus) {
+        self.ladders.lock().insert(status.layer_id, (load, status));
+    }
+
+    /// A layer's ladder (loaded as `load`) left the air.
+    pub fn ladder_gone(&self, layer_id: Uuid, load: u64) {
+        let mut ladders = self.ladders.lock();
+        if ladders.get(&layer_id).is_some_and(|(l, _)| *l == load) {
+            ladders.remove(&layer_id);
+        }
+    }
+
+    /// Every ladder on air, by layer id.
+    pub fn layer_sources(&self) -> Vec<LayerSourceStatus> {
+        self.ladders
+            .lock()
+            .values()
+            .map(|(_, s)| s.clone())
+            .collect()
     }
 
     /// The stream these events belong to.

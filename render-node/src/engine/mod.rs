@@ -16,6 +16,7 @@
 //! - [`flv_offset`]: output timestamps starting where a restarted stream's process left off.
 //! - [`snapshot`]: a JPEG of the frame on air.
 //! - [`preview`]: the RTSP preview of every stream (`RTSP_ADDR`).
+//! - [`preview_auth`]: who may watch it (a signed, expiring grant per stream).
 //! - [`stream_engine`]: the seam the fleet drives engines through ([`StreamEngine`],
 //!   [`RunningStream`]), implemented here for this in-process GStreamer engine.
 //! - [`sim`]: a simulated engine that reports frames without GStreamer (fleet load tests).
@@ -24,6 +25,7 @@ pub mod events;
 pub mod flv_offset;
 pub mod plan;
 pub mod preview;
+pub mod preview_auth;
 pub mod render_loop;
 pub mod sim;
 pub mod snapshot;
@@ -86,6 +88,9 @@ pub struct EngineConfig {
     pub feeds: Arc<dyn IngestFeeds>,
     /// Where to serve every stream's RTSP preview; `None` serves none.
     pub preview_addr: Option<SocketAddr>,
+    /// The key preview grants are signed with (`NODE_SECRET`); `None` serves the preview to
+    /// anyone who reaches it (the standalone command on loopback).
+    pub preview_key: Option<SecretString>,
     /// Bytes of pictures one stream may hold (`compose::cost`): a stream past it fails,
     /// the node's other streams go on. `None`: no limit.
     pub memory_budget: Option<u64>,
@@ -101,6 +106,7 @@ impl Default for EngineConfig {
             retry: DEFAULT_RETRY,
             feeds: Arc::new(NoFeeds),
             preview_addr: None,
+            preview_key: None,
             memory_budget: None,
         }
     }
@@ -163,15 +169,15 @@ impl Engine {
             what: "initialise GStreamer".into(),
             source: gst::glib::bool_error!("{e}"),
         })?;
-        let preview = cfg
-            .preview_addr
-            .and_then(|addr| match Preview::start(addr) {
-                Ok(p) => Some(Arc::new(p)),
-                Err(e) => {
-                    tracing::error!(error = %e, "running without an RTSP preview");
-                    None
-                }
-            });
+        let preview =
+            cfg.preview_addr
+                .and_then(|addr| match Preview::start(addr, cfg.preview_key.clone()) {
+                    Ok(p) => Some(Arc::new(p)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "running without an RTSP preview");
+                        None
+                    }
+                });
         Ok(Engine {
             cfg,
             images: Arc::new(ImageCache::new()),
@@ -354,6 +360,7 @@ impl Engine {
             stats,
             encoder: built.video_encoder,
             last_frame,
+            mix: built.audio.as_ref().map(|a| a.mix().clone()),
         };
         if spec.desired == DesiredState::Paused {
             running.set_paused(true);

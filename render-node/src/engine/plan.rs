@@ -6,10 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use shared::effect::{Crop, Effect};
-use shared::layer::{ImageSource, Layer, LayerSource};
+use shared::fallback::{DEFAULT_RECOVER_MS, DEFAULT_STALL_MS, FallbackRung, SlateRef};
+use shared::layer::{ImageSource, IngestSource, Layer, LayerSource};
 use shared::media_url::{MediaPolicy, UrlUse};
 use shared::spec::{ChangeHint, StreamSpec};
 use shared::text_template::Template;
@@ -17,6 +19,7 @@ use shared::transition::SceneTransition;
 use uuid::Uuid;
 
 use super::events::{EventSink, NodeEvent};
+use crate::compose::FrameSource;
 use crate::compose::cost;
 use crate::compose::effects::{EffectChain, total_crop};
 use crate::compose::layer::LayerContent;
@@ -24,9 +27,11 @@ use crate::compose::tween::Geometry;
 use crate::compose::{Plan, PlannedContent, PlannedLayer};
 use crate::error::{RenderError, Result};
 use crate::pipeline::audio::AudioPort;
+use crate::sources::fallback::{FallbackSource, Rung, StillSource, Timings};
 use crate::sources::guard::{MEDIA_NOT_LOADED, check_before_open};
 use crate::sources::image::ImageCache;
 use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
+use crate::sources::pull::{PullRequest, PulledSource};
 use crate::sources::text::{TickingText, render_text, text_box};
 use crate::sources::video::{AppsinkSource, MovingKind};
 
@@ -106,6 +111,11 @@ impl Planner {
 
     /// The plan from the state on air to `spec`; `spec` becomes the state on air.
     pub fn plan(&mut self, spec: &StreamSpec) -> Plan {
+        // Faders first, so inputs started below begin at their layer's volume.
+        if let Some(port) = &self.audio {
+            port.mix()
+                .apply(spec.active_layers().into_iter(), spec.config.master_volume);
+        }
         let previous = self.current.take();
         let same_scene = previous.as_ref().map(|c| c.active_scene_id) == Some(spec.active_scene_id);
         let scene_transition = match &spec.change {
@@ -202,50 +212,6 @@ impl Planner {
         }
     }
 
-    /// An uploaded image, from any control-plane replica.
-    fn load_asset(&self, asset_id: Uuid) -> Result<Arc<image::RgbaImage>> {
-        let sig = self
-            .ctx
-            .asset_key
-            .as_ref()
-            .map(|k| shared::node_api::asset_signature(k.expose_secret(), asset_id))
-            .unwrap_or_default();
-        // Any replica serves any asset: a replica that is down costs a retry, not
-        // the layer.
-        let mut last =
-            RenderError::InvalidSpec("image assets need CONTROL_PLANE_URL to be set".into());
-        for base in &self.ctx.asset_bases {
-            let url = shared::node_api::paths::asset_url(base, asset_id, &sig);
-            match self.ctx.images.load(&url) {
-                Ok(image) => return Ok(image),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
-    }
-
-    /// The layer's effects with their masks loaded; a mask that cannot be loaded is
-    /// reported and left out (the rest of the effects still apply).
-    fn effects_of(&self, layer: &Layer) -> EffectChain {
-        let mut chain = EffectChain::new(layer.effects.clone());
-        for id in layer.effects.iter().filter_map(Effect::asset_id) {
-            match self.load_asset(id) {
-                Ok(img) => {
-                    chain.masks.insert(id, img);
-                }
-                Err(e) => {
-                    tracing::warn!(stream_id = %self.events.stream_id(), layer_id = %layer.id,
-                        error = %e, "mask not loaded");
-                    self.events.send(NodeEvent::LayerError {
-                        layer_id: layer.id,
-                        message: format!("mask {id} not loaded: {}", tenant_message(layer, &e)),
-                    });
-                }
-            }
-        }
-        chain
-    }
-
     fn check_url(&self, field: &str, url: &str, what: UrlUse) -> Result<()> {
         match &self.ctx.policy {
             Some(p) => check_before_open(p, field, url, what),
@@ -301,7 +267,7 @@ impl Planner {
                     self.check_url("source.uri", &v.uri, UrlUse::Video)?;
                 }
                 let audio = match (&self.audio, self.live) {
-                    (Some(port), true) => port.add_input().ok(),
+                    (Some(port), true) => port.for_layer(layer.id).add_input().ok(),
                     _ => None,
                 };
                 let (w, h) = self.moving_size(w, h);
@@ -314,22 +280,24 @@ impl Planner {
                     self.live,
                     audio,
                     self.events.layer_media_errors(layer.id),
-                    crop_of(layer),
+                    total_crop(&layer.effects),
                 )?;
                 LayerContent::Live(Box::new(src))
             }
             LayerSource::Ingest(i) => {
-                let req = FeedRequest {
-                    key_id: i.key_id,
-                    tenant_id: tenant.to_owned(),
-                    width: self.moving_size(w, h).0,
-                    height: self.moving_size(w, h).1,
-                    audio: self.audio.clone().filter(|_| self.live),
-                    on_error: self.events.source_errors(),
-                    crop: crop_of(layer),
-                };
-                match self.ctx.feeds.open(req) {
-                    Some(feed) => LayerContent::Live(feed),
+                let (fw, fh) = self.moving_size(w, h);
+                let crop = total_crop(&layer.effects);
+                match self.open_live(layer.id, &i.primary(), tenant, (fw, fh), crop) {
+                    Some(live) if i.fallbacks.is_empty() => LayerContent::Live(live),
+                    Some(live) => LayerContent::Live(Box::new(self.ladder(
+                        layer.id,
+                        i,
+                        live,
+                        tenant,
+                        (fw, fh),
+                        crop,
+                    ))),
+                    // A key's feed with no ingest on this node (standalone): the slate.
                     None => {
                         let (sw, sh) = text_box(w, h, self.canvas);
                         LayerContent::Bitmap(slate(sw, sh))
@@ -337,6 +305,149 @@ impl Planner {
                 }
             }
         })
+    }
+
+    /// An uploaded image asset, from any control-plane replica.
+    fn load_asset(&self, asset_id: Uuid) -> Result<Arc<image::RgbaImage>> {
+        let sig = self
+            .ctx
+            .asset_key
+            .as_ref()
+            .map(|k| shared::node_api::asset_signature(k.expose_secret(), asset_id))
+            .unwrap_or_default();
+        // Any replica serves any asset: a replica that is down costs a retry, not the layer.
+        let mut last =
+            RenderError::InvalidSpec("image assets need CONTROL_PLANE_URL to be set".into());
+        for base in &self.ctx.asset_bases {
+            let url = shared::node_api::paths::asset_url(base, asset_id, &sig);
+            match self.ctx.images.load(&url) {
+                Ok(image) => return Ok(image),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// The layer's effects with their masks loaded; a mask that cannot be loaded is
+    /// reported and left out (the rest of the effects still apply).
+    fn effects_of(&self, layer: &Layer) -> EffectChain {
+        let mut chain = EffectChain::new(layer.effects.clone());
+        for id in layer.effects.iter().filter_map(Effect::asset_id) {
+            match self.load_asset(id) {
+                Ok(img) => {
+                    chain.masks.insert(id, img);
+                }
+                Err(e) => {
+                    tracing::warn!(stream_id = %self.events.stream_id(), layer_id = %layer.id,
+                        error = %e, "mask not loaded");
+                    self.events.send(NodeEvent::LayerError {
+                        layer_id: layer.id,
+                        message: format!("mask {id} not loaded: {}", tenant_message(layer, &e)),
+                    });
+                }
+            }
+        }
+        chain
+    }
+
+    /// The ladder of an ingest layer whose primary feed is `primary`: every fallback rung
+    /// opened now, so each is decoding (and its health known) before it is needed. A slate
+    /// asset that cannot be loaded is reported and replaced by the default slate: the
+    /// layer's live rungs matter more than its placeholder.
+    fn ladder(
+        &self,
+        layer_id: Uuid,
+        source: &IngestSource,
+        primary: Box<dyn FrameSource>,
+        tenant: &str,
+        (w, h): (u32, u32),
+        crop: Crop,
+    ) -> FallbackSource {
+        let mut rungs = vec![Rung {
+            name: source.primary().describe(),
+            source: primary,
+            still: false,
+        }];
+        for rung in &source.fallbacks {
+            let name = rung.describe();
+            let (frames, still): (Box<dyn FrameSource>, bool) = match rung {
+                FallbackRung::Ingest { .. } | FallbackRung::Pull { .. } => {
+                    match self.open_live(layer_id, rung, tenant, (w, h), crop) {
+                        Some(live) => (live, false),
+                        None => continue,
+                    }
+                }
+                FallbackRung::Slate { slate: which } => {
+                    let image = match which {
+                        SlateRef::Default => slate(w, h),
+                        SlateRef::Asset(id) => self.load_asset(*id).unwrap_or_else(|e| {
+                            tracing::warn!(stream_id = %self.events.stream_id(), %layer_id,
+                                error = %e, "slate asset not loaded; the default slate stands in");
+                            self.events.send(NodeEvent::LayerError {
+                                layer_id,
+                                message: format!("the slate asset {id} could not be loaded"),
+                            });
+                            slate(w, h)
+                        }),
+                    };
+                    (Box::new(StillSource::new(name.clone(), image, w, h)), true)
+                }
+            };
+            rungs.push(Rung {
+                name,
+                source: frames,
+                still,
+            });
+        }
+        let ms = |v: Option<u32>, d: u32| Duration::from_millis(u64::from(v.unwrap_or(d)));
+        let timings = Timings {
+            stall: ms(source.stall_ms, DEFAULT_STALL_MS),
+            recover: ms(source.recover_ms, DEFAULT_RECOVER_MS),
+            crossfade: ms(source.crossfade_ms, 0),
+        };
+        FallbackSource::new(layer_id, rungs, timings, self.events.clone())
+    }
+
+    /// A live source of `w`×`h`, cropped by `crop` in its decoder: a key's feed (`None` when
+    /// this node has no ingest), or a stream pulled from its URL; `None` for a slate.
+    fn open_live(
+        &self,
+        layer_id: Uuid,
+        rung: &FallbackRung,
+        tenant: &str,
+        (w, h): (u32, u32),
+        crop: Crop,
+    ) -> Option<Box<dyn FrameSource>> {
+        let audio = self
+            .audio
+            .as_ref()
+            .filter(|_| self.live)
+            .map(|port| port.for_layer(layer_id));
+        match rung {
+            FallbackRung::Ingest { key_id } => self.ctx.feeds.open(FeedRequest {
+                key_id: *key_id,
+                tenant_id: tenant.to_owned(),
+                width: w,
+                height: h,
+                audio,
+                on_error: self.events.source_errors(),
+                crop,
+            }),
+            FallbackRung::Pull { pull, looping } => {
+                Some(Box::new(PulledSource::start(PullRequest {
+                    url: pull.clone(),
+                    looping: looping.unwrap_or(false),
+                    policy: self.ctx.policy.clone(),
+                    width: w,
+                    height: h,
+                    audio,
+                    // What failed inside a stream the node fetched stays in the node's log.
+                    on_error: self.events.layer_media_errors(layer_id),
+                    crop,
+                })))
+            }
+            FallbackRung::Slate { .. } => None,
+        }
     }
 }
 
@@ -349,14 +460,11 @@ fn same_content(old: &Layer, new: &Layer) -> bool {
         // Text is rendered into its box: a new box size needs a new rendering.
         LayerSource::Text(_) => old.size == new.size,
         // Moving sources crop in their decoder: a new crop is a new decoder.
-        LayerSource::Video(_) | LayerSource::Ingest(_) => crop_of(old) == crop_of(new),
+        LayerSource::Video(_) | LayerSource::Ingest(_) => {
+            total_crop(&old.effects) == total_crop(&new.effects)
+        }
         _ => true,
     }
-}
-
-/// The layer's crop effects added up.
-fn crop_of(layer: &Layer) -> Crop {
-    total_crop(&layer.effects)
 }
 
 /// What the tenant reads when a layer cannot be loaded. Media (images, videos) fails with

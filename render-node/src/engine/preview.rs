@@ -2,12 +2,14 @@
 //!
 //! A preview re-encodes the composed frames the pipeline hands to an `intervideo` channel
 //! (ultrafast, low bitrate), so it costs CPU only while someone watches, and a slow viewer
-//! never touches the stream's own output.
+//! never touches the stream's own output. In a fleet only players holding a signed grant for
+//! the stream get it ([`super::preview_auth`]).
 
 use std::net::SocketAddr;
 
 use gstreamer_rtsp_server as rtsp;
 use gstreamer_rtsp_server::prelude::*;
+use secrecy::SecretString;
 use shared::spec::StreamSpec;
 use uuid::Uuid;
 
@@ -26,9 +28,15 @@ pub struct Preview {
 pub struct PreviewError(String);
 
 impl Preview {
-    /// Starts serving on `addr`.
-    pub fn start(addr: SocketAddr) -> Result<Self, PreviewError> {
+    /// Starts serving on `addr`; with `grant_key` (`NODE_SECRET`), only to players holding
+    /// a grant signed with it, without one (the standalone command), to anyone who reaches
+    /// the address.
+    pub fn start(addr: SocketAddr, grant_key: Option<SecretString>) -> Result<Self, PreviewError> {
         let server = rtsp::RTSPServer::new();
+        if let Some(key) = grant_key {
+            let auth = super::preview_auth::SignedPreviewAuth::new(key);
+            server.set_auth(Some(&auth));
+        }
         server.set_address(&addr.ip().to_string());
         server.set_service(&addr.port().to_string());
         let context = gstreamer::glib::MainContext::new();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use gstreamer as gst;
 use gstreamer_app as gst_app;
 use parking_lot::Mutex;
+use shared::audio::AudioLevels;
 use shared::spec::{DesiredState, StreamSpec};
 use shared::status::{LiveReport, StreamState};
 use tokio::sync::broadcast;
@@ -21,6 +22,7 @@ use super::stats::FrameStats;
 use super::supervisor::SupervisorCommand;
 use super::{Applied, Engine, StreamOptions};
 use crate::error::{RenderError, Result};
+use crate::pipeline::audio::Mix;
 use crate::pipeline::encoder;
 use crate::system::unix_ms;
 
@@ -39,6 +41,8 @@ pub(crate) struct Running {
     pub(crate) stats: Arc<FrameStats>,
     pub(crate) encoder: Option<gst::Element>,
     pub(crate) last_frame: Arc<Mutex<Option<gst::Buffer>>>,
+    /// The faders and meters of the pipeline's audio (none when it only composites).
+    pub(crate) mix: Option<Arc<Mix>>,
 }
 
 impl Running {
@@ -136,6 +140,8 @@ pub struct StreamHandle {
     /// The current pipeline's report, readable while `inner` is held by an `apply` that
     /// loads media or rebuilds the pipeline.
     report: Mutex<Arc<Mutex<LiveReport>>>,
+    /// The current pipeline's meters, readable like `report`.
+    mix: Mutex<Option<Arc<Mix>>>,
     inner: Mutex<Running>,
 }
 
@@ -153,6 +159,7 @@ impl StreamHandle {
             stream_id,
             events,
             report: Mutex::new(running.report.clone()),
+            mix: Mutex::new(running.mix.clone()),
             inner: Mutex::new(running),
         }
     }
@@ -195,6 +202,7 @@ impl StreamHandle {
                 .engine
                 .launch(spec, &self.opts, &self.events, start_time)?;
             *self.report.lock() = running.report.clone();
+            *self.mix.lock() = running.mix.clone();
             self.engine.mount_preview(spec);
             return Ok(Applied::Restarted);
         }
@@ -209,7 +217,14 @@ impl StreamHandle {
         let current = self.report.lock().clone();
         let mut r = current.lock().clone();
         r.reported_at = unix_ms();
+        r.layer_sources = self.events.layer_sources();
         r
+    }
+
+    /// The audio levels since the last call (the programme's and each sounding layer's),
+    /// without waiting for an `apply` in progress; `None` when the pipeline has no audio.
+    pub fn audio_levels(&self) -> Option<AudioLevels> {
+        self.mix.lock().as_ref().map(|m| m.levels())
     }
 
     /// Events from now on: layer and source errors, output states, the end.

@@ -13,6 +13,7 @@
 //! process): async callers run them in `spawn_blocking`, except [`RunningStream::report`]
 //! and [`RunningStream::events`], which must return at once.
 
+use shared::audio::AudioLevels;
 use shared::spec::StreamSpec;
 use shared::status::LiveReport;
 use tokio::sync::broadcast;
@@ -49,6 +50,12 @@ pub trait RunningStream: Send + Sync {
         Ok(None)
     }
 
+    /// The audio levels since the last call; `None` when the engine does not meter (must
+    /// return at once: it is read ten times a second).
+    fn audio_levels(&self) -> Option<AudioLevels> {
+        None
+    }
+
     /// Ends the stream cleanly and returns its final report; an error if it had failed.
     fn stop(&self) -> Result<LiveReport>;
 }
@@ -79,6 +86,10 @@ impl RunningStream for StreamHandle {
 
     fn snapshot_jpeg(&self, quality: u8) -> Result<Option<Vec<u8>>> {
         StreamHandle::snapshot_jpeg(self, quality)
+    }
+
+    fn audio_levels(&self) -> Option<AudioLevels> {
+        StreamHandle::audio_levels(self)
     }
 
     fn stop(&self) -> Result<LiveReport> {

@@ -72,7 +72,7 @@ async fn snapshot(
         return not_found();
     };
     let granted = query.is_ok_and(|Query(q)| {
-        shared::node_api::snapshot_allowed(
+        shared::node_api::StreamGrant::Snapshot.allows(
             node.links.cfg.node_secret.expose_secret(),
             id,
             q.expires,

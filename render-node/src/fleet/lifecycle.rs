@@ -56,8 +56,8 @@ pub(crate) async fn start_stream(node: &Arc<Node>, spec: StreamSpec, epoch: i64,
     ));
 }
 
-/// Turns a stream's errors into `stream:error` events for its tenant, and reports the stream
-/// the moment it goes live.
+/// Turns a stream's errors into `stream:error` events and its layers' rung switches into
+/// `layer:source` events for its tenant, and reports the stream the moment it goes live.
 async fn forward_events(
     node: Arc<Node>,
     stream_id: Uuid,
@@ -66,6 +66,10 @@ async fn forward_events(
     mut events: broadcast::Receiver<NodeEvent>,
 ) {
     while let Ok(event) = events.recv().await {
+        let kind = match &event {
+            NodeEvent::LayerSource { .. } => EventType::LayerSource,
+            _ => EventType::StreamError,
+        };
         let data = match &event {
             // Reported now rather than at the next tick: status, the control plane's `live`
             // and the tenant's `stream:status` come up to a second sooner after a start or a
@@ -84,12 +88,22 @@ async fn forward_events(
             NodeEvent::Output { error: Some(_), .. } => {
                 serde_json::to_value(&event).unwrap_or_default()
             }
+            NodeEvent::LayerSource {
+                previous,
+                reason,
+                status,
+            } => {
+                let mut data = serde_json::to_value(status).unwrap_or_default();
+                data["previous"] = json!(previous);
+                data["reason"] = json!(reason);
+                data
+            }
             NodeEvent::StreamEnded => break,
             NodeEvent::Output { .. } => continue,
         };
         node.links
             .live
-            .publish(&tenant, stream_id, EventType::StreamError, data)
+            .publish(&tenant, stream_id, kind, data)
             .await;
     }
 }

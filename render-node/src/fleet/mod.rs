@@ -11,6 +11,7 @@
 //! - [`lifecycle`]: starting, changing and stopping a stream here.
 //! - [`leases`]: renewal every second, and self-fencing when renewals fail.
 //! - [`reports`]: live reports, tenant metrics events and the heartbeat every second.
+//! - [`meters`]: audio meters ten times a second, while someone watches them.
 //! - [`drain`]: handing every stream to other nodes on shutdown.
 //! - [`held`]: the streams this node runs and their leases.
 //! - [`admission`]: whether the node takes another job (slots, measured CPU and memory).
@@ -31,6 +32,7 @@ pub mod http;
 pub mod jobs;
 pub mod leases;
 pub mod lifecycle;
+pub mod meters;
 pub mod node;
 pub mod reports;
 
@@ -69,6 +71,7 @@ pub fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         asset_key: Some(cfg.node_secret.clone()),
         feeds: ingest.feeds(),
         preview_addr: Some(cfg.rtsp_addr),
+        preview_key: Some(cfg.node_secret.clone()),
         memory_budget: cfg.stream_memory_budget,
         ..Default::default()
     })?;
@@ -118,6 +121,7 @@ pub async fn run(node: Arc<Node>, token: CancellationToken) {
     tasks.spawn(http::serve(node.clone(), token.clone()));
     tasks.spawn(leases::lease_loop(node.clone(), drained.clone()));
     tasks.spawn(reports::report_loop(node.clone(), token.clone()));
+    tasks.spawn(meters::meter_loop(node.clone(), token.clone()));
     if let Some(ingest) = &node.ingest {
         tasks.spawn(ingest.clone().run(token.clone()));
     }

@@ -169,6 +169,7 @@ impl Node {
             accepting: self.accepting(),
             draining: self.draining.load(Ordering::Relaxed),
             http_addr: self.links.cfg.advertise_addr.clone(),
+            rtsp_addr: self.links.cfg.rtsp_advertise_addr(),
             updated_at: unix_ms(),
         }
     }

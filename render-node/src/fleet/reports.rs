@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use serde_json::json;
 use shared::events::EventType;
 use shared::node_api::Release;
@@ -17,6 +18,9 @@ use super::node::Node;
 use crate::system::memory::MemoryUse;
 use crate::system::process::CpuMeter;
 
+/// Streams whose reports are written at once (each is two or three Redis commands).
+const REPORTS_IN_FLIGHT: usize = 64;
+
 /// Writes the reports and the heartbeat every second until `token` is cancelled.
 pub(crate) async fn report_loop(node: Arc<Node>, token: CancellationToken) {
     let mut tick = tokio::time::interval(REFRESH_EVERY);
@@ -29,9 +33,17 @@ pub(crate) async fn report_loop(node: Arc<Node>, token: CancellationToken) {
         }
         let memory = MemoryUse::measure();
         node.measured(cpu.sample().map(|cores| cores * 100.0), memory);
-        for (id, held) in node.held.all() {
-            report_stream(&node, id, &held).await;
-        }
+        // All streams' writes at once: the connection is multiplexed, so concurrent
+        // commands share its socket writes (pipelined) instead of costing one round trip
+        // each, one stream after another — a tick stays short with many streams or a
+        // slow Redis.
+        let held = node.held.all();
+        futures_util::stream::iter(held)
+            .for_each_concurrent(REPORTS_IN_FLIGHT, |(id, held)| {
+                let node = &node;
+                async move { report_stream(node, id, &held).await }
+            })
+            .await;
         let info = node.info();
         let g = &node.gauges;
         g.capacity.set(info.capacity as f64);

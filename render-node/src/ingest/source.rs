@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -121,6 +122,11 @@ pub struct IngestSource {
     retired: async_mpsc::UnboundedSender<AppsinkSource>,
     frames_seen: u64,
     fresh_at: Instant,
+    /// When the feed last delivered a new frame (for a fallback ladder); `None` before one.
+    last_new: Option<Instant>,
+    /// Whether this feed's audio is heard (a ladder mutes the rungs not on air); shared
+    /// with the connecting task so a new decoder starts muted when it should.
+    audible: Arc<AtomicBool>,
     slate: Option<Canvas>,
     stop: CancellationToken,
 }
@@ -133,9 +139,11 @@ impl IngestSource {
         let (retired, retired_rx) = async_mpsc::unbounded_channel();
         let stop = CancellationToken::new();
         let key_id = req.key_id;
+        let audible = Arc::new(AtomicBool::new(true));
         ingest.runtime.spawn(connect_loop(
             ingest.clone(),
             req,
+            audible.clone(),
             size.clone(),
             tx,
             retired_rx,
@@ -149,6 +157,8 @@ impl IngestSource {
             retired,
             frames_seen: 0,
             fresh_at: Instant::now(),
+            last_new: None,
+            audible,
             slate: None,
             stop,
         }
@@ -182,6 +192,7 @@ impl FrameSource for IngestSource {
         while let Ok(mut d) = self.incoming.try_recv() {
             let (w, h) = *self.size.lock();
             d.set_size(w, h);
+            d.set_muted(!self.audible.load(Ordering::Relaxed));
             if let Some(old) = self.decoder.replace(d) {
                 let _ = self.retired.send(old);
             }
@@ -194,6 +205,7 @@ impl FrameSource for IngestSource {
                 if d.frames() != self.frames_seen {
                     self.frames_seen = d.frames();
                     self.fresh_at = now;
+                    self.last_new = Some(now);
                 }
                 self.frames_seen > 0 && now.duration_since(self.fresh_at) < HOLD_LAST_FRAME
             }
@@ -209,6 +221,18 @@ impl FrameSource for IngestSource {
     fn describe(&self) -> String {
         format!("ingest:{}", self.key_id)
     }
+
+    fn fresh_at(&self) -> Option<Instant> {
+        self.last_new
+    }
+
+    fn set_audible(&mut self, audible: bool) {
+        if audible != self.audible.swap(audible, Ordering::Relaxed)
+            && let Some(d) = &self.decoder
+        {
+            d.set_muted(!audible);
+        }
+    }
 }
 
 impl Drop for IngestSource {
@@ -221,6 +245,7 @@ impl Drop for IngestSource {
 async fn connect_loop(
     ingest: Arc<Ingest>,
     req: FeedRequest,
+    audible: Arc<AtomicBool>,
     size: Arc<Mutex<(u32, u32)>>,
     to_layer: mpsc::Sender<AppsinkSource>,
     mut retired: async_mpsc::UnboundedReceiver<AppsinkSource>,
@@ -270,6 +295,8 @@ async fn connect_loop(
         let Some(input) = decoder.feed_input().cloned() else {
             continue;
         };
+        // Before any tag is pushed: a rung off air is never heard, even for a moment.
+        decoder.set_muted(!audible.load(Ordering::Relaxed));
         if to_layer.send(decoder).is_err() {
             break;
         }

@@ -1,7 +1,7 @@
 //! `render-node stream-child`: one stream's own process. It runs the in-process engine for
 //! that single stream and talks to its node over the socket it was given as stdin (see
 //! [`super::protocol`]): the start, changes, snapshots and stop come in; reports several
-//! times a second, events and answers go out.
+//! times a second, audio levels ten times a second, events and answers go out.
 //!
 //! It dies with its node (`PR_SET_PDEATHSIG`), never dumps core (a tenant's crash must not
 //! fill the disk) and, without a cgroup, caps its own address space (`RLIMIT_AS`).
@@ -114,6 +114,7 @@ pub fn run(args: &ChildArgs) -> anyhow::Result<()> {
     let fps = u64::from(spec.config.target_fps.max(1));
     forward_events(handle.clone(), writer.clone());
     send_reports(handle.clone(), writer.clone(), timestamp_offset_ms, fps);
+    send_levels(handle.clone(), writer.clone());
     serve_requests(&handle, &mut reader, &writer);
     Ok(())
 }
@@ -201,6 +202,22 @@ fn send_reports(handle: Arc<StreamHandle>, writer: Writer, offset_ms: u64, fps: 
                 return;
             }
             std::thread::sleep(REPORT_EVERY);
+        }
+    });
+}
+
+/// Sends the audio levels at the rate the node publishes them, so each covers one period.
+fn send_levels(handle: Arc<StreamHandle>, writer: Writer) {
+    let every = Duration::from_millis(1000 / u64::from(shared::audio::METER_HZ));
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            let Some(levels) = handle.audio_levels() else {
+                continue;
+            };
+            if !send(&writer, &FromChild::Levels { levels }) {
+                return;
+            }
         }
     });
 }

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use shared::audio::AudioLevels;
 use shared::spec::StreamSpec;
 use shared::status::LiveReport;
 use tokio::sync::broadcast;
@@ -148,6 +149,10 @@ impl RunningStream for ChildStream {
 
     fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.shared.events.subscribe()
+    }
+
+    fn audio_levels(&self) -> Option<AudioLevels> {
+        self.shared.levels.lock().take()
     }
 
     fn snapshot_jpeg(&self, quality: u8) -> Result<Option<Vec<u8>>> {

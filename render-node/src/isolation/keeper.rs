@@ -16,6 +16,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use shared::audio::AudioLevels;
 use shared::spec::StreamSpec;
 use shared::status::{LiveReport, StreamState};
 
@@ -48,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) events: EventSink,
     /// The newest report, with counters carried over restarts.
     pub(crate) report: Mutex<LiveReport>,
+    /// The newest audio levels, until the node reads them.
+    pub(crate) levels: Mutex<Option<AudioLevels>>,
     /// The newest desired spec: what a restarted process starts with.
     pub(crate) spec: Mutex<StreamSpec>,
     /// The current process's socket, when one is up and started.
@@ -73,6 +76,7 @@ impl Shared {
                 reported_at: unix_ms(),
                 ..LiveReport::default()
             }),
+            levels: Mutex::new(None),
             spec: Mutex::new(spec.clone()),
             writer: Mutex::new(None),
             replies: Mutex::new(None),
@@ -241,6 +245,7 @@ impl Keeper {
                     self.store(*report, carry);
                 }
                 Ok(FromChild::Event { event }) => shared.events.send(event),
+                Ok(FromChild::Levels { levels }) => *shared.levels.lock() = Some(levels),
                 Ok(FromChild::Reply { id: rid, result }) => {
                     if let Some(tx) = &reply_tx {
                         let _ = tx.send((rid, result));

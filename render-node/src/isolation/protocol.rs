@@ -8,6 +8,7 @@
 use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
+use shared::audio::AudioLevels;
 use shared::spec::StreamSpec;
 use shared::status::LiveReport;
 
@@ -55,6 +56,8 @@ pub enum FromChild {
     },
     /// One of the stream's events, as the in-process engine sends them.
     Event { event: NodeEvent },
+    /// The stream's audio levels over the last meter period (`METER_HZ` a second).
+    Levels { levels: AudioLevels },
     /// The answer to the request `id`.
     Reply {
         id: u64,

@@ -147,6 +147,19 @@ fn control_plane_urls(raw: &str) -> Result<Vec<String>, EnvError> {
 }
 
 impl NodeConfig {
+    /// How others reach the RTSP preview: `RTSP_ADDR` itself when it names an address, else
+    /// the advertised host with its port.
+    pub fn rtsp_advertise_addr(&self) -> String {
+        if !self.rtsp_addr.ip().is_unspecified() {
+            return self.rtsp_addr.to_string();
+        }
+        let host = self
+            .advertise_addr
+            .rsplit_once(':')
+            .map_or(self.advertise_addr.as_str(), |(h, _)| h);
+        format!("{host}:{}", self.rtsp_addr.port())
+    }
+
     /// Reads the settings; `NODE_SECRET` is required.
     pub fn from_env() -> Result<Self, EnvError> {
         let metrics_addr: SocketAddr =
@@ -241,6 +254,15 @@ mod tests {
         let cfg = test_config("n1");
         let text = format!("{cfg:?}");
         assert!(text.contains("n1") && !text.contains("hunter"), "{text}");
+    }
+
+    #[test]
+    fn the_rtsp_preview_is_advertised_on_the_nodes_host() {
+        let mut cfg = test_config("n1");
+        assert_eq!(cfg.rtsp_advertise_addr(), "127.0.0.1:8554");
+        cfg.rtsp_addr = SocketAddr::from(([0, 0, 0, 0], 8554));
+        cfg.advertise_addr = "node-7.internal:9091".into();
+        assert_eq!(cfg.rtsp_advertise_addr(), "node-7.internal:8554");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use redis::AsyncCommands;
 use shared::events::{EventType, TenantEvent};
 use shared::node_api::keys::{HEARTBEAT_TTL, REPORT_TTL};
 use shared::node_api::{NodeInfo, node_key, nodes_set, report_key};
-use shared::redis_link::events::{self as channels, tenant_channel};
+use shared::redis_link::events::{self as channels, meters_channel, tenant_channel};
 use shared::redis_link::{RedisConn, RedisTarget, RedisUrlError, Timeouts};
 use shared::status::LiveReport;
 use tokio::sync::Mutex;
@@ -91,6 +91,27 @@ impl LiveState {
         let r = channels::publish(&mut c, &tenant_channel(&self.ns, tenant), &json).await;
         if let Err(e) = r {
             tracing::warn!(%stream_id, error = %e, "event not published");
+        }
+    }
+
+    /// Publishes a stream's audio meters on its tenant's meter channel; how many replicas
+    /// received them (`None` when Redis did not answer).
+    pub async fn publish_meters(
+        &self,
+        tenant: &str,
+        stream_id: Uuid,
+        data: serde_json::Value,
+    ) -> Option<i64> {
+        let event = TenantEvent::new(tenant, stream_id, EventType::AudioLevels, data);
+        let (Some(mut c), Ok(json)) = (self.conn().await, serde_json::to_string(&event)) else {
+            return None;
+        };
+        match channels::publish(&mut c, &meters_channel(&self.ns, tenant), &json).await {
+            Ok(n) => Some(n),
+            Err(e) => {
+                tracing::debug!(%stream_id, error = %e, "meters not published");
+                None
+            }
         }
     }
 

@@ -54,6 +54,14 @@ pub fn audio_encoder() -> Result<gst::Element> {
             if e.has_property_with_type("bitrate", i32::static_type()) {
                 e.set_property("bitrate", 128_000i32);
             }
+            // gst-libav sets FFmpeg's encoder to force mid/side coding and to use intensity
+            // stereo: a hard-panned layer (its `pan`) then decodes as the same sound in both
+            // channels. Plain left/right coding keeps a pan where it was put.
+            for option in ["aac-is", "aac-ms"] {
+                if e.has_property_with_type(option, bool::static_type()) {
+                    e.set_property(option, false);
+                }
+            }
             return Ok(e);
         }
     }

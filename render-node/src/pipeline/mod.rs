@@ -3,24 +3,26 @@
 //! ```text
 //! appsrc(I420) ─ tee ─ queue ─ x264enc ─ h264parse ─ queue ─┐
 //!                 └─ queue ─ appsink (tap, tests/preview)   flvmux ─ tee ─ output branches
-//! audiotestsrc(silence) ─ audiomixer ─ aac ─ aacparse ─ queue ─┘            (see `output`)
-//!                 video layers' audio ─┘
+//! audiotestsrc(silence) ─ audiomixer ─ caps ─ aac ─ aacparse ─ queue ─┘     (see `output`)
+//!   video layers' audio (faders) ─┘         └ probe: master volume, programme meter
 //! ```
 //!
 //! - [`encoder`]: the H.264 and AAC encoders from the stream config.
-//! - [`audio`]: the mixer inputs video layers push their sound into.
+//! - [`audio`]: the mixer inputs video layers push their sound into, their faders and meters.
 //! - [`latency`]: encoder latency measured on its pads.
 
 pub mod audio;
 pub mod encoder;
 pub mod latency;
 
+use std::sync::Arc;
+
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use shared::stream_config::StreamConfig;
 
-use self::audio::{AudioPort, audio_caps};
+use self::audio::{AudioPort, Mix, audio_caps};
 use self::latency::LatencyProbe;
 use crate::error::{RenderError, Result, make, make_named};
 
@@ -169,6 +171,9 @@ impl OutputPipeline {
         let acaps = make("capsfilter")?;
         acaps.set_property("caps", audio_caps());
         let mixer = make("audiomixer")?;
+        // Fixes the mix to our one format, so the programme probe reads known samples.
+        let mixcaps = make("capsfilter")?;
+        mixcaps.set_property("caps", audio_caps());
         let aconv = make("audioconvert")?;
         let aenc = encoder::audio_encoder()?;
         let aparse = make("aacparse")?;
@@ -179,8 +184,8 @@ impl OutputPipeline {
         mux_tee.set_property("allow-not-linked", true);
         pipeline
             .add_many([
-                &vq, &venc, &parse, &vq2, &asrc, &acaps, &mixer, &aconv, &aenc, &aparse, &aq, &mux,
-                &mux_tee,
+                &vq, &venc, &parse, &vq2, &asrc, &acaps, &mixer, &mixcaps, &aconv, &aenc, &aparse,
+                &aq, &mux, &mux_tee,
             ])
             .map_err(RenderError::gst("add the encoders"))?;
         link(
@@ -188,9 +193,16 @@ impl OutputPipeline {
             "the video encoder",
         )?;
         link(
-            &[&asrc, &acaps, &mixer, &aconv, &aenc, &aparse, &aq, &mux],
+            &[
+                &asrc, &acaps, &mixer, &mixcaps, &aconv, &aenc, &aparse, &aq, &mux,
+            ],
             "the audio encoder",
         )?;
+        let mix = Arc::new(Mix::default());
+        mix.apply(std::iter::empty(), config.master_volume);
+        if let Some(pad) = mixcaps.static_pad("src") {
+            mix.attach_programme(&pad);
+        }
         link(&[&mux, &mux_tee], "the muxer")?;
         log_first_output(&mux, stream_id);
         let latency = LatencyProbe::attach(&venc);
@@ -199,7 +211,7 @@ impl OutputPipeline {
             _ => None,
         };
         Ok(OutputPipeline {
-            audio: Some(AudioPort::new(&pipeline, mixer)),
+            audio: Some(AudioPort::new(&pipeline, mixer, mix)),
             pipeline,
             video_in,
             mux_tee: Some(mux_tee),

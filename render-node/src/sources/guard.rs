@@ -143,7 +143,17 @@ fn check_source(element: &gst::Element, policy: Option<&MediaPolicy>) {
     let refused = match uri.as_deref() {
         // Sockets an RTSP source binds to receive RTP on: local ports, not fetches.
         Some(u) if u.starts_with("udp://") => None,
-        Some(u) => check_before_open(policy, "source.uri", u, UrlUse::Video).err(),
+        // The layer's own URL was checked for its use before the decoder opened it; what
+        // its decoder opens besides may be any scheme a video or a pulled stream may have
+        // (a pulled `srt://` makes an `srtsrc`), under the same address rules.
+        Some(u) => {
+            let what = if u.starts_with("srt://") {
+                UrlUse::Pull
+            } else {
+                UrlUse::Video
+            };
+            check_before_open(policy, "source.uri", u, what).err()
+        }
         None => Some(RenderError::Refused("a source without a URI".into())),
     };
     if let Some(e) = refused {

@@ -11,12 +11,16 @@
 //! - [`text`]: text rendered once per change.
 //! - [`video`]: decoding pipelines (files, network streams, test patterns).
 //! - [`ingest`]: the interface live feeds plug into, and the slate.
+//! - [`pull`]: streams a live layer pulls itself (RTMP, SRT, MP4 over HTTP(S)), reconnecting.
+//! - [`fallback`]: a live layer's fallback ladder (backup feeds, a slate) and its rules.
 
+pub mod fallback;
 pub mod fetch;
 pub mod guard;
 pub mod image;
 pub mod ingest;
 pub mod pattern;
+pub mod pull;
 pub mod text;
 pub mod video;
 

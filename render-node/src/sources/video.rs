@@ -63,6 +63,8 @@ pub struct AppsinkSource {
     last: Option<gst_video::VideoFrame<gst_video::video_frame::Readable>>,
     on_error: OnSourceError,
     failed: bool,
+    /// The stream ended (EOS, not looped): a pulled source reconnects.
+    ended: bool,
     /// What the decoder's guard refused, in words for the tenant.
     verdict: Verdict,
     audio: Arc<Mutex<Option<AudioInput>>>,
@@ -205,6 +207,7 @@ impl AppsinkSource {
             last: None,
             on_error,
             failed: false,
+            ended: false,
             verdict,
             audio,
             input,
@@ -261,10 +264,13 @@ impl AppsinkSource {
                 gst::MessageView::Eos(_) if self.looping => {
                     let flags = gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT;
                     if let Err(e) = self.pipeline.seek_simple(flags, gst::ClockTime::ZERO) {
+                        // Not seekable (a server without range requests): over, so a pulled
+                        // source loops by fetching it again.
                         tracing::warn!(source = %self.name, error = %e, "cannot loop video");
+                        self.ended = true;
                     }
                 }
-                gst::MessageView::Eos(_) => {}
+                gst::MessageView::Eos(_) => self.ended = true,
                 gst::MessageView::Error(e) if !self.failed => {
                     self.failed = true;
                     (self.on_error)(&self.name, &e.error().to_string());
@@ -401,6 +407,19 @@ impl AppsinkSource {
     /// Where a [`MovingKind::Feed`]'s FLV bytes are pushed.
     pub fn feed_input(&self) -> Option<&gst_app::AppSrc> {
         self.input.as_ref()
+    }
+
+    /// Mutes or unmutes the source's audio in the output's mix.
+    pub fn set_muted(&self, muted: bool) {
+        if let Some(input) = self.audio.lock().as_ref() {
+            input.set_muted(muted);
+        }
+    }
+
+    /// Whether the source is over: it failed, or its stream ended without looping (read
+    /// after [`Self::pull`], which takes the bus's news).
+    pub fn is_over(&self) -> bool {
+        self.failed || self.ended
     }
 
     /// Decoded frames taken so far.

@@ -21,9 +21,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use keys::{feed_key, node_key, nodes_set, report_key};
-pub use signing::{
-    asset_signature, feed_signature, same_secret, snapshot_allowed, snapshot_signature,
-};
+pub use signing::{StreamGrant, asset_signature, feed_signature, same_secret};
 
 use crate::spec::StreamSpec;
 
@@ -101,6 +99,9 @@ pub struct NodeInfo {
     /// Where the node serves `/metrics` and stream snapshots (`METRICS_ADDR`).
     #[serde(default)]
     pub http_addr: String,
+    /// Where the node serves its RTSP preview (`RTSP_ADDR`, as reachable by others).
+    #[serde(default)]
+    pub rtsp_addr: String,
     /// Unix milliseconds of this heartbeat.
     pub updated_at: i64,
 }

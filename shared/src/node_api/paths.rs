@@ -23,7 +23,7 @@ pub const INGEST_CHECK: &str = "/internal/ingest/check";
 pub const FEED: &str = "/internal/feeds/{keyId}";
 
 /// `GET ?expires=&sig=` on a render node: a held stream's current frame as JPEG, signed per
-/// stream with an expiry (see [`super::snapshot_signature`]).
+/// stream with an expiry (see [`super::StreamGrant`]).
 pub const SNAPSHOT: &str = "/streams/{streamId}/snapshot.jpg";
 
 /// A stream route ([`CLAIM`], [`LIVE`], [`RELEASE`], [`SPEC`]) for one stream.
@@ -47,12 +47,25 @@ pub fn feed_url(addr: &str, key_id: Uuid, sig: &str) -> String {
 /// A snapshot URL on the node serving HTTP at `addr`, good for
 /// [`super::signing::SNAPSHOT_URL_TTL_SECS`] from `now` (Unix seconds).
 pub fn snapshot_url(addr: &str, stream_id: Uuid, secret: &str, now: i64) -> String {
-    let expires = now + super::signing::SNAPSHOT_URL_TTL_SECS;
-    let sig = super::snapshot_signature(secret, stream_id, expires);
+    let grant = super::StreamGrant::Snapshot;
+    let expires = now + grant.ttl_secs();
+    let sig = grant.sign(secret, stream_id, expires);
     format!(
         "http://{addr}{}?expires={expires}&sig={sig}",
         stream(SNAPSHOT, stream_id)
     )
+}
+
+/// The RTSP preview URL of a stream on the node whose RTSP server is at `addr`, good for
+/// starting to watch for [`super::signing::RTSP_URL_TTL_SECS`] from `now` (Unix seconds).
+/// The grant travels as the URL's credentials (user: the expiry, password: the signature):
+/// every RTSP player sends them as Basic authorization on each request once challenged,
+/// while a query string is lost from the per-track URLs players build for `SETUP`.
+pub fn rtsp_preview_url(addr: &str, stream_id: Uuid, secret: &str, now: i64) -> String {
+    let grant = super::StreamGrant::RtspPreview;
+    let expires = now + grant.ttl_secs();
+    let sig = grant.sign(secret, stream_id, expires);
+    format!("rtsp://{expires}:{sig}@{addr}/{stream_id}")
 }
 
 #[cfg(test)]

@@ -38,35 +38,66 @@ pub fn feed_signature(secret: &str, key_id: Uuid) -> String {
 /// How long a signed snapshot URL stays good: the control plane signs one per preview fetch.
 pub const SNAPSHOT_URL_TTL_SECS: i64 = 60;
 
-/// Unix seconds now, the clock snapshot expiries are read against (nodes' and control
-/// planes' clocks are NTP-synchronised; a minute's TTL absorbs what skew remains).
+/// How long a signed RTSP preview URL stays good for starting to watch: a player opens its
+/// session within it (a session that is playing goes on past it).
+pub const RTSP_URL_TTL_SECS: i64 = 300;
+
+/// Unix seconds now, the clock URL expiries are read against (nodes' and control planes'
+/// clocks are NTP-synchronised; a TTL of a minute or more absorbs what skew remains).
 pub fn unix_now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// The signature that lets its holder fetch one stream's snapshot from a node until
-/// `expires` (Unix seconds).
-pub fn snapshot_signature(secret: &str, stream_id: Uuid, expires: i64) -> String {
-    signature(
-        secret,
-        &[
-            b"snapshot:",
-            stream_id.as_bytes(),
-            expires.to_string().as_bytes(),
-        ],
-    )
+/// What an expiring URL grants on one stream: each is signed under its own label, so a
+/// snapshot signature never opens the RTSP preview or the other way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamGrant {
+    /// `GET` of the stream's snapshot on its node's HTTP endpoint.
+    Snapshot,
+    /// The stream's RTSP preview on its node.
+    RtspPreview,
 }
 
-/// Whether `sig` grants `stream_id`'s snapshot at `now` (Unix seconds): signed under the
-/// secret, not expired, and not valid for longer than one TTL (a far-future expiry would be
-/// a grant for ever).
-pub fn snapshot_allowed(secret: &str, stream_id: Uuid, expires: i64, sig: &str, now: i64) -> bool {
-    let want = snapshot_signature(secret, stream_id, expires);
-    same_secret(sig.as_bytes(), want.as_bytes())
-        && expires >= now
-        && expires <= now + SNAPSHOT_URL_TTL_SECS
+impl StreamGrant {
+    fn label(self) -> &'static [u8] {
+        match self {
+            StreamGrant::Snapshot => b"snapshot:",
+            StreamGrant::RtspPreview => b"rtsp:",
+        }
+    }
+
+    /// How long a URL of this grant may be valid for.
+    pub fn ttl_secs(self) -> i64 {
+        match self {
+            StreamGrant::Snapshot => SNAPSHOT_URL_TTL_SECS,
+            StreamGrant::RtspPreview => RTSP_URL_TTL_SECS,
+        }
+    }
+
+    /// The signature that lets its holder use this grant on `stream_id` until `expires`
+    /// (Unix seconds).
+    pub fn sign(self, secret: &str, stream_id: Uuid, expires: i64) -> String {
+        signature(
+            secret,
+            &[
+                self.label(),
+                stream_id.as_bytes(),
+                expires.to_string().as_bytes(),
+            ],
+        )
+    }
+
+    /// Whether `sig` grants this on `stream_id` at `now` (Unix seconds): signed under the
+    /// secret, not expired, and not valid for longer than one TTL (a far-future expiry
+    /// would be a grant for ever).
+    pub fn allows(self, secret: &str, stream_id: Uuid, expires: i64, sig: &str, now: i64) -> bool {
+        let want = self.sign(secret, stream_id, expires);
+        same_secret(sig.as_bytes(), want.as_bytes())
+            && expires >= now
+            && expires <= now.saturating_add(self.ttl_secs())
+    }
 }
 
 #[cfg(test)]
@@ -84,9 +115,12 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_grants_expire_and_name_one_stream() {
+    fn stream_grants_expire_and_name_one_stream_and_one_use() {
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let sig = snapshot_signature("s", a, 1_060);
+        let snapshot_allowed = |secret: &str, id, expires, sig: &str, now| {
+            StreamGrant::Snapshot.allows(secret, id, expires, sig, now)
+        };
+        let sig = StreamGrant::Snapshot.sign("s", a, 1_060);
         assert!(snapshot_allowed("s", a, 1_060, &sig, 1_000));
         assert!(!snapshot_allowed("s", a, 1_060, &sig, 1_061), "expired");
         assert!(
@@ -101,11 +135,18 @@ mod tests {
             !snapshot_allowed("s", a, 1_061, &sig, 1_000),
             "another expiry"
         );
-        let far = snapshot_signature("s", a, 9_999);
+        let far = StreamGrant::Snapshot.sign("s", a, 9_999);
         assert!(
             !snapshot_allowed("s", a, 9_999, &far, 1_000),
             "longer than one TTL"
         );
+        assert!(
+            !StreamGrant::RtspPreview.allows("s", a, 1_060, &sig, 1_000),
+            "a snapshot grant does not open the RTSP preview"
+        );
+        let rtsp = StreamGrant::RtspPreview.sign("s", a, 1_300);
+        assert!(StreamGrant::RtspPreview.allows("s", a, 1_300, &rtsp, 1_000));
+        assert!(!snapshot_allowed("s", a, 1_300, &rtsp, 1_000));
     }
 
     #[test]

@@ -21,6 +21,12 @@ pub fn tenant_channel(ns: &str, tenant: &str) -> String {
     format!("{ns}sm:events:{tenant}")
 }
 
+/// The channel carrying one tenant's audio meters (`audio:levels`), apart from its events:
+/// at ten a second per stream they would be most of the traffic, and few sockets want them.
+pub fn meters_channel(ns: &str, tenant: &str) -> String {
+    format!("{ns}sm:meters:{tenant}")
+}
+
 /// Publishes `payload` (a serialized `TenantEvent`) on `channel`: sharded on a cluster.
 /// Returns how many subscribers received it.
 pub async fn publish(conn: &mut RedisConn, channel: &str, payload: &str) -> RedisResult<i64> {
@@ -146,6 +152,7 @@ mod tests {
     fn each_tenant_has_its_own_channel() {
         assert_eq!(tenant_channel("t1:", "acme"), "t1:sm:events:acme");
         assert_ne!(tenant_channel("", "a"), tenant_channel("", "b"));
+        assert_ne!(meters_channel("", "a"), tenant_channel("", "a"));
     }
 
     #[test]
