@@ -198,3 +198,43 @@ fn a_moving_layer_is_turned_and_rounded_on_every_frame() {
     assert_color(&f, 141, 61, RED);
     assert_color(&f, 160, 54, RED);
 }
+
+#[test]
+fn a_moving_layer_is_cropped_in_its_decoder() {
+    let s = Uuid::new_v4();
+    // SMPTE bars: seven bars, grey first and blue last along the top two thirds.
+    let bars = |x: i32, effects: Value| {
+        with_effects(
+            layer(
+                s,
+                "video",
+                json!({"uri": "testsrc://smpte"}),
+                (x, 20, 140, 100),
+                0,
+            ),
+            effects,
+        )
+    };
+    let plain = bars(0, json!([]));
+    // Cut off all but the first bar's width from the right: only grey is left, scaled in.
+    let cropped = bars(160, json!([{"type": "crop", "right": 1000}]));
+    let f = third_frame(vec![plain, cropped]);
+    let blueish = |p: [u8; 3]| p[2] > 150 && p[0] < 80 && p[1] < 80;
+    assert!(
+        blueish(f.at(134, 40)),
+        "uncropped right bar: {:?}",
+        f.at(134, 40)
+    );
+    let left = f.at(164, 40);
+    assert!(
+        left.iter().all(|&c| c > 120) && close(left, [left[0]; 3], 24),
+        "the cropped layer shows {left:?}, not the grey bar"
+    );
+    for x in [200, 250, 294] {
+        assert!(
+            close(f.at(x, 40), left, 24),
+            "{:?} at {x} vs {left:?}",
+            f.at(x, 40)
+        );
+    }
+}
