@@ -13,7 +13,10 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use stream_manager_tests::{TestApp, spawn_app_with};
+use shared::node_api::Release;
+use shared::node_api::client::ControlPlane;
+use stream_manager_tests::test_app::NODE_SECRET;
+use stream_manager_tests::{TestApp, spawn_app_with, spawn_replica_with};
 use tokio::sync::Mutex;
 
 /// One request the receiver got.
@@ -46,6 +49,15 @@ struct Receiver {
 }
 
 async fn receiver(answers: Vec<u16>) -> Receiver {
+    serve(answers, Duration::ZERO).await
+}
+
+/// A receiver that answers 200 after `delay`.
+async fn receiver_with_delay(delay: Duration) -> Receiver {
+    serve(vec![], delay).await
+}
+
+async fn serve(answers: Vec<u16>, delay: Duration) -> Receiver {
     let got = Arc::new(Mutex::new(Vec::new()));
     let answers = Arc::new(Mutex::new(answers.into_iter()));
     let state = (got.clone(), answers);
@@ -53,13 +65,14 @@ async fn receiver(answers: Vec<u16>) -> Receiver {
         .route(
             "/hook",
             post(
-                |State((got, answers)): State<(
+                move |State((got, answers)): State<(
                     Arc<Mutex<Vec<Received>>>,
                     Arc<Mutex<std::vec::IntoIter<u16>>>,
                 )>,
-                 headers: HeaderMap,
-                 body: Bytes| async move {
+                      headers: HeaderMap,
+                      body: Bytes| async move {
                     got.lock().await.push(Received { headers, body });
+                    tokio::time::sleep(delay).await;
                     let code = answers.lock().await.next().unwrap_or(200);
                     StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
                 },
@@ -173,9 +186,7 @@ async fn webhook_gets_signed_stream_events_with_a_log_and_redelivery() {
         let body = r.json();
         assert_eq!(r.header("webhook-event"), body["type"].as_str().unwrap());
         assert!(!r.header("webhook-id").is_empty());
-        if !stream_id.is_null() {
-            assert_eq!(body["streamId"], stream_id);
-        }
+        assert_eq!(body["streamId"], stream_id);
         types.push(body["type"].as_str().unwrap().to_owned());
     }
     types.sort();
@@ -372,4 +383,99 @@ async fn webhook_urls_are_checked_and_other_tenants_get_404() {
     app.get(&format!("/webhooks/{id}"), "acme")
         .await
         .expect(404);
+}
+
+#[tokio::test]
+async fn webhook_hears_what_render_nodes_report() {
+    let app = app_with_fast_retries().await;
+    let rx = receiver(vec![]).await;
+    let (_, secret) = register(&app, "acme", &rx.url, &["stream.live", "stream.failed"]).await;
+    let started = app.post("/stream/start", "acme", json!({})).await;
+    let id: uuid::Uuid = started.data()["streamId"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.flush_outbox().await;
+
+    // A node claims the stream, reports it live, then gives it up with a failure whose text
+    // holds a credential, through the real internal API.
+    let node = ControlPlane::new(std::slice::from_ref(&app.base), NODE_SECRET, "node-a").unwrap();
+    let epoch = node.claim(id).await.unwrap().expect("claimed").epoch;
+    node.live(id, epoch).await.unwrap().expect("marked live");
+    let release = Release {
+        epoch,
+        failure: Some("output rtmp://user:hunter2@example.com/live refused".into()),
+        handoff: false,
+    };
+    node.release(id, &release).await.unwrap().expect("released");
+
+    let got = rx.wait_for(2).await;
+    let bodies: Vec<Value> = got.iter().map(Received::json).collect();
+    for r in &got {
+        verify(&secret, r);
+    }
+    let live = bodies
+        .iter()
+        .find(|b| b["type"] == "stream.live")
+        .expect("stream.live");
+    assert_eq!(live["streamId"], id.to_string());
+    assert_eq!(live["data"]["nodeId"], "node-a");
+    let failed = bodies
+        .iter()
+        .find(|b| b["type"] == "stream.failed")
+        .expect("stream.failed");
+    let reason = failed["data"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("refused") && !reason.contains("hunter2"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_never_try_the_same_delivery_at_once() {
+    let app = app_with_fast_retries().await;
+    let replica = spawn_replica_with(&app, |c| {
+        c.media.allow_private = true;
+        c.webhooks.retry_base = Duration::from_millis(200);
+    })
+    .await;
+    // A slow receiver, so both replicas' deliverers are busy at the same time.
+    let slow = receiver_with_delay(Duration::from_millis(300)).await;
+    let (_, secret) = register(
+        &app,
+        "acme",
+        &slow.url,
+        &["stream.started", "stream.stopped"],
+    )
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let created = app
+            .post("/streams", "acme", json!({ "name": format!("show-{i}") }))
+            .await;
+        created.expect(201);
+        ids.push(created.data()["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        replica
+            .post(&format!("/streams/{id}/start"), "acme", json!({}))
+            .await
+            .expect(200);
+        app.post(&format!("/streams/{id}/stop"), "acme", json!({}))
+            .await
+            .expect(200);
+    }
+    let got = slow.wait_for(10).await;
+    // Settle: anything tried twice would arrive within a few polls.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got_all = slow.got.lock().await.clone();
+    assert_eq!(got_all.len(), 10, "each delivery tried once");
+    let mut delivery_ids: Vec<String> = got.iter().map(|r| r.header("webhook-id")).collect();
+    delivery_ids.sort();
+    delivery_ids.dedup();
+    assert_eq!(delivery_ids.len(), 10);
+    for r in &got {
+        verify(&secret, r);
+    }
 }
