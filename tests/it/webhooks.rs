@@ -57,6 +57,12 @@ async fn receiver_with_delay(delay: Duration) -> Receiver {
     serve(vec![], delay).await
 }
 
+/// What the receiver's handler shares: the requests so far, the answers still to give.
+type ReceiverState = (
+    Arc<Mutex<Vec<Received>>>,
+    Arc<Mutex<std::vec::IntoIter<u16>>>,
+);
+
 async fn serve(answers: Vec<u16>, delay: Duration) -> Receiver {
     let got = Arc::new(Mutex::new(Vec::new()));
     let answers = Arc::new(Mutex::new(answers.into_iter()));
@@ -65,10 +71,7 @@ async fn serve(answers: Vec<u16>, delay: Duration) -> Receiver {
         .route(
             "/hook",
             post(
-                move |State((got, answers)): State<(
-                    Arc<Mutex<Vec<Received>>>,
-                    Arc<Mutex<std::vec::IntoIter<u16>>>,
-                )>,
+                move |State((got, answers)): State<ReceiverState>,
                       headers: HeaderMap,
                       body: Bytes| async move {
                     got.lock().await.push(Received { headers, body });

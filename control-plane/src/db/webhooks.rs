@@ -222,6 +222,19 @@ pub async fn settle(
     Ok(())
 }
 
+/// Deletes finished deliveries (delivered or given up) older than `days`, with their tries,
+/// so the queue and the log stay small.
+pub async fn prune(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "DELETE FROM webhook_deliveries
+         WHERE next_attempt_at IS NULL AND created_at < now() - make_interval(days => $1)",
+        days
+    )
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// The webhook's deliveries, newest first.
 #[tracing::instrument(skip(db))]
 pub async fn deliveries(

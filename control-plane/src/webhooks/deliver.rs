@@ -20,6 +20,10 @@ use crate::webhooks::url;
 const BATCH: i64 = 20;
 /// How often the deliverer looks for due deliveries.
 const POLL: Duration = Duration::from_millis(250);
+/// Finished deliveries are kept this long in the log.
+const KEEP_DAYS: i32 = 7;
+/// Loop turns between prunes (about an hour at the poll interval).
+const PRUNE_EVERY: u64 = 14_400;
 /// Longest error text kept in the log.
 const MAX_ERROR_BYTES: usize = 300;
 
@@ -131,7 +135,14 @@ async fn try_once(state: &AppState, d: &DueDelivery) -> Outcome {
 /// Runs the deliverer until cancelled.
 pub async fn run(state: AppState, token: CancellationToken) {
     let mut backoff = shared::backoff::Backoff::new();
+    let mut turns: u64 = 0;
     loop {
+        turns += 1;
+        if turns.is_multiple_of(PRUNE_EVERY)
+            && let Err(e) = webhooks::prune(&state.db, KEEP_DAYS).await
+        {
+            tracing::warn!(error = %e, "webhook delivery prune failed");
+        }
         let wait = match deliver_due(&state).await {
             Ok(n) if n as i64 == BATCH => Duration::ZERO,
             Ok(_) => {
