@@ -105,6 +105,7 @@ impl Application {
             )),
             config: Arc::new(config),
             relay_wake: Arc::new(Notify::new()),
+            webhook_wake: Arc::new(Notify::new()),
             events: crate::fanout::EventBus::new(),
             http: reqwest::Client::new(),
             decode,

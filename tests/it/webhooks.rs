@@ -24,6 +24,7 @@ use tokio::sync::Mutex;
 struct Received {
     headers: HeaderMap,
     body: Bytes,
+    at: std::time::Instant,
 }
 
 impl Received {
@@ -74,7 +75,8 @@ async fn serve(answers: Vec<u16>, delay: Duration) -> Receiver {
                 move |State((got, answers)): State<ReceiverState>,
                       headers: HeaderMap,
                       body: Bytes| async move {
-                    got.lock().await.push(Received { headers, body });
+                    let at = std::time::Instant::now();
+                    got.lock().await.push(Received { headers, body, at });
                     tokio::time::sleep(delay).await;
                     let code = answers.lock().await.next().unwrap_or(200);
                     StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
@@ -481,4 +483,33 @@ async fn two_replicas_never_try_the_same_delivery_at_once() {
     for r in &got {
         verify(&secret, r);
     }
+}
+
+/// Webhook delivery latency: from the API's answer to a start or stop to the signed
+/// delivery's arrival at a local receiver. A benchmark: prints FIGURE lines, asserts nothing
+/// about speed.
+#[tokio::test]
+#[ignore = "benchmark: cargo nextest run --workspace --run-ignored only -E 'test(bench_webhook)'"]
+async fn bench_webhook_delivery_latency() {
+    let app = app_with_fast_retries().await;
+    let rx = receiver(vec![]).await;
+    register(&app, "acme", &rx.url, &["stream.started", "stream.stopped"]).await;
+    let runs = 40;
+    let mut latencies = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let action = if i % 2 == 0 { "start" } else { "stop" };
+        app.post(&format!("/stream/{action}"), "acme", json!({}))
+            .await
+            .expect(200);
+        let answered = std::time::Instant::now();
+        let got = rx.wait_for(i + 1).await;
+        latencies.push(got[i].at.saturating_duration_since(answered).as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    eprintln!(
+        "FIGURE webhook_latency_p50={:.0} ms\nFIGURE webhook_latency_p99={:.0} ms\nFIGURE webhook_latency_runs={runs} runs",
+        pick(0.5),
+        pick(0.99)
+    );
 }

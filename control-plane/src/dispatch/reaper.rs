@@ -67,6 +67,9 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
         tracing::warn!(stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts, timed_out = r.start_timed_out, "lease lapsed: stream dispatched again");
     }
     tx.commit().await?;
+    if !failed.is_empty() {
+        webhooks::wake(state);
+    }
     if !reaped.is_empty() {
         metrics::counter!("streams_reaped_total").increment(reaped.len() as u64);
     }

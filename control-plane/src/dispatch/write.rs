@@ -188,6 +188,9 @@ impl<'a> StreamWrite<'a> {
             webhooks::emit(self.tx.conn(), &row.tenant_id, id, kind, data).await?;
         }
         self.tx.commit().await?;
+        if hook.is_some() {
+            webhooks::wake(state);
+        }
         let status = live::status(state, &row).await;
         tracing::info!(tenant = %row.tenant_id, stream_id = %id, to = to.as_str(), version, "desired state changed");
         let data = serde_json::to_value(&status).unwrap_or_default();

@@ -168,6 +168,7 @@ async fn live(
         .await?;
     }
     tx.commit().await?;
+    webhooks::wake(&state);
     ok(json!({ "streamId": stream_id }))
 }
 
@@ -209,6 +210,7 @@ async fn release(
     }
     tx.commit().await?;
     if let (Some((tenant, _)), Some(reason)) = (&released, failure) {
+        webhooks::wake(&state);
         crate::events::publish(
             &state,
             tenant,

@@ -157,6 +157,7 @@ pub async fn run(state: AppState, token: CancellationToken) {
         };
         tokio::select! {
             _ = token.cancelled() => break,
+            _ = state.webhook_wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
         }
     }

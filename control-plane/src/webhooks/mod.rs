@@ -141,6 +141,12 @@ pub async fn emit(
     Ok(())
 }
 
+/// Wakes this replica's deliverer; call it after the transaction that called [`emit`]
+/// commits (other replicas find the deliveries at their next poll).
+pub fn wake(state: &crate::state::AppState) {
+    state.webhook_wake.notify_one();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
