@@ -140,14 +140,15 @@ pub struct Redelivery {
 }
 
 /// Checks a create body; errors name the field.
-fn validate(state: &AppState, body: &CreateWebhook) -> Result<Vec<String>, ApiError> {
+async fn validate(state: &AppState, body: &CreateWebhook) -> Result<Vec<String>, ApiError> {
     if body.url.len() > MAX_URL_BYTES {
         return Err(ApiError::invalid(
             "url",
             format!("must be at most {MAX_URL_BYTES} bytes"),
         ));
     }
-    url::check(state.media(), "url", &body.url)?;
+    let endpoint = url::check(state.media(), "url", &body.url)?;
+    url::check_dns(state.media(), "url", &endpoint).await?;
     if body.events.is_empty() {
         return Err(ApiError::invalid(
             "events",
@@ -192,7 +193,7 @@ async fn create_webhook(
     Tenant(tenant): Tenant,
     ApiJson(body): ApiJson<CreateWebhook>,
 ) -> Result<Created<NewWebhook>, ApiError> {
-    let events = validate(&state, &body)?;
+    let events = validate(&state, &body).await?;
     let _gate = state.gates.enter(&tenant).await;
     let mut tx = state.db.begin().await?;
     reserve(&mut tx, &state.config.quotas, &tenant, Counted::Webhooks).await?;

@@ -28,6 +28,34 @@ pub fn check(policy: &MediaPolicy, field: &str, raw: &str) -> Result<Url, FieldE
     policy.check(field, raw, UrlUse::Image)
 }
 
+/// At registration: refuses a host name that resolves to a loopback or private address
+/// (a public-looking name the literal checks could not see through). A name that does not
+/// resolve passes here: its deliveries fail, logged, until it does.
+pub async fn check_dns(policy: &MediaPolicy, field: &str, url: &Url) -> Result<(), FieldError> {
+    let Some(Host::Domain(name)) = url.host() else {
+        return Ok(());
+    };
+    if policy.allow_private {
+        return Ok(());
+    }
+    let port = url.port_or_known_default().unwrap_or(443);
+    let Ok(addrs) = tokio::net::lookup_host((name, port)).await else {
+        return Ok(());
+    };
+    for a in addrs {
+        if !policy.check_resolved(a.ip()) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "host {name} resolves to {}, on a loopback or private network",
+                    a.ip()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Where a try connects: the host name and the checked address to use for it (`None` for
 /// an IP literal, which needs no resolving).
 pub type Pin = Option<(String, SocketAddr)>;
