@@ -6,13 +6,13 @@
 //! `expose_secret()`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use shared::env::{self, EnvError};
 use shared::media_url::MediaPolicy;
 
 use crate::limits::{Quotas, ServerLimits};
-use crate::webhooks::WebhookSettings;
 
 /// Everything the control plane needs to start.
 #[derive(Debug, Clone)]
@@ -125,5 +125,59 @@ mod tests {
         for secret in secrets {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
+    }
+}
+
+/// How deliveries are tried (`WEBHOOK_*`).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// First retry delay, doubled per failed try (`WEBHOOK_RETRY_BASE_MS`, default 10 s).
+    pub retry_base: Duration,
+    /// Longest retry delay (`WEBHOOK_RETRY_MAX_MS`, default 1 h).
+    pub retry_max: Duration,
+    /// How long after the event a delivery is retried before it is given up
+    /// (`WEBHOOK_RETRY_FOR_SECS`, default a day).
+    pub retry_for: Duration,
+    /// How long one try may take, connect to answer (`WEBHOOK_TIMEOUT_MS`, default 10 s).
+    pub timeout: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(3600),
+            retry_for: Duration::from_secs(24 * 3600),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// The settings from the environment, defaults for what is unset.
+    pub fn from_env() -> Result<Self, EnvError> {
+        let d = WebhookSettings::default();
+        let ms = |d: Duration| d.as_millis() as u64;
+        Ok(WebhookSettings {
+            retry_base: Duration::from_millis(env::parse_or(
+                "WEBHOOK_RETRY_BASE_MS",
+                ms(d.retry_base),
+            )?),
+            retry_max: Duration::from_millis(env::parse_or(
+                "WEBHOOK_RETRY_MAX_MS",
+                ms(d.retry_max),
+            )?),
+            retry_for: Duration::from_secs(env::parse_or(
+                "WEBHOOK_RETRY_FOR_SECS",
+                d.retry_for.as_secs(),
+            )?),
+            timeout: Duration::from_millis(env::parse_or("WEBHOOK_TIMEOUT_MS", ms(d.timeout))?),
+        })
+    }
+
+    /// The wait after `failed` failed tries: base × 2^(failed−1), capped.
+    pub fn retry_delay(&self, failed: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failed.saturating_sub(1).min(30));
+        self.retry_base.saturating_mul(factor).min(self.retry_max)
     }
 }

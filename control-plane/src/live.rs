@@ -5,10 +5,8 @@
 
 use redis::AsyncCommands;
 use shared::spec::DesiredState;
-use shared::status::{
-    LiveReport, OutputStatus, StreamMetrics, StreamState, StreamStatus, mask_output_url,
-};
-use shared::tenant_text::redact;
+use shared::status::{LiveReport, OutputStatus, StreamMetrics, StreamState, StreamStatus};
+use shared::tenant_text::{mask_output_url, redact};
 
 use crate::db::streams::StreamRow;
 use crate::db::unix_ms;

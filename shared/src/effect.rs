@@ -210,7 +210,7 @@ fn finite_in(field: &str, v: f32, min: f32, max: f32) -> Result<(), FieldError> 
 impl Effect {
     /// Checks the effect's values; errors name the field within the effect.
     pub fn validate(&self) -> Result<(), FieldError> {
-        const SIDE: u32 = crate::layer::MAX_COORD as u32;
+        const SIDE: u32 = crate::validation::MAX_COORD as u32;
         match self {
             Effect::Crop(c) => {
                 in_range("left", c.left, 0, SIDE)?;

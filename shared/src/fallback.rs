@@ -81,7 +81,7 @@ impl FallbackRung {
         match self {
             FallbackRung::Ingest { key_id } => format!("ingest:{key_id}"),
             FallbackRung::Pull { pull, .. } => {
-                format!("pull:{}", crate::status::mask_output_url(pull))
+                format!("pull:{}", crate::tenant_text::mask_output_url(pull))
             }
             FallbackRung::Slate { slate } => format!("slate:{}", String::from(*slate)),
         }

@@ -10,8 +10,7 @@ use crate::effect::{Effect, validate_effects};
 use crate::fallback::{FallbackRung, check_pull_url, check_rung_shapes, validate_ladder};
 use crate::validation::{FieldError, in_range, text_len};
 
-/// Largest coordinate or dimension we accept, in canvas pixels (4× a 4K canvas).
-pub const MAX_COORD: i32 = 16_384;
+pub use crate::validation::MAX_COORD;
 
 /// What a layer shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

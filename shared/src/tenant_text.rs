@@ -6,6 +6,7 @@
 //! Failure texts come from GStreamer and libraries on the render nodes and quote the URLs
 //! they failed on, among them the node's signed asset URLs and tenants' RTMP destinations;
 //! the control plane passes every such text through [`redact`] before a tenant sees it.
+//! Destination and pulled-source URLs are shown through [`mask_output_url`].
 
 /// Query parameters whose values are secrets.
 const SECRET_PARAMS: [&str; 2] = ["sig=", "token="];
@@ -99,6 +100,25 @@ pub fn redact_json(value: &mut serde_json::Value) {
     }
 }
 
+/// Hides the secret parts of an RTMP URL: its user information and its last path segment
+/// (the stream key).
+pub fn mask_output_url(raw: &str) -> String {
+    let raw = &mask_userinfo(raw);
+    let (head, key) = match raw.rsplit_once('/') {
+        Some((h, k)) if !h.ends_with('/') && !h.is_empty() => (h, k),
+        _ => return "****".to_owned(),
+    };
+    let tail: String = key
+        .chars()
+        .rev()
+        .take(if key.chars().count() > 8 { 4 } else { 0 })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{head}/****{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +165,19 @@ mod tests {
         redact_json(&mut v);
         assert_eq!(v["reason"], "x http://****@h/?sig=****");
         assert_eq!(v["l"][0], "token=****");
+    }
+
+    #[test]
+    fn masks_the_key_segment() {
+        assert_eq!(
+            mask_output_url("rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl"),
+            "rtmp://a.rtmp.youtube.com/live2/****ijkl"
+        );
+        assert_eq!(mask_output_url("rtmp://h/live/short"), "rtmp://h/live/****");
+        assert_eq!(mask_output_url("garbage"), "****");
+        assert_eq!(
+            mask_output_url("rtmp://bob:pw@h/live/abcd-efgh-ijkl"),
+            "rtmp://****@h/live/****ijkl"
+        );
     }
 }

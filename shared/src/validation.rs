@@ -1,6 +1,10 @@
-//! The one error type every validator in this crate returns.
+//! The one error type every validator in this crate returns, and the limits validators
+//! share.
 
 use std::fmt;
+
+/// Largest coordinate or dimension we accept, in canvas pixels (4× a 4K canvas).
+pub const MAX_COORD: i32 = 16_384;
 
 /// A value a tenant sent that we refuse, with the JSON path of the field that holds it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -176,3 +176,21 @@ impl EventSink {
         self.stream_id
     }
 }
+
+impl crate::sources::fallback::LadderReports for EventSink {
+    fn state(&self, load: u64, status: LayerSourceStatus) {
+        self.ladder_state(load, status);
+    }
+
+    fn switched(&self, previous: usize, reason: &str, status: LayerSourceStatus) {
+        self.send(NodeEvent::LayerSource {
+            previous,
+            reason: reason.to_owned(),
+            status,
+        });
+    }
+
+    fn gone(&self, layer_id: Uuid, load: u64) {
+        self.ladder_gone(layer_id, load);
+    }
+}

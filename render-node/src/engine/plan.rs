@@ -405,7 +405,7 @@ impl Planner {
             recover: ms(source.recover_ms, DEFAULT_RECOVER_MS),
             crossfade: ms(source.crossfade_ms, 0),
         };
-        FallbackSource::new(layer_id, rungs, timings, self.events.clone())
+        FallbackSource::new(layer_id, rungs, timings, Arc::new(self.events.clone()))
     }
 
     /// A live source of `w`×`h`, cropped by `crop` in its decoder: a key's feed (`None` when

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use shared::status::mask_output_url;
+use shared::tenant_text::mask_output_url;
 
 /// Where muxed FLV goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

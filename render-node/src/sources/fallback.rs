@@ -26,7 +26,17 @@ use crate::compose::blend::{blend_frame, blend_sprite};
 use crate::compose::canvas::{Canvas, PlanarView};
 use crate::compose::sprite::{Parity, Sprite};
 use crate::compose::yuv::BLACK;
-use crate::engine::events::{EventSink, NodeEvent};
+
+/// Where a ladder reports to (the stream's events, implemented by the engine): sources
+/// know nothing of the engine above them.
+pub trait LadderReports: Send + Sync {
+    /// The state of `status.layer_id`'s ladder (loaded as `load`), for the stream's report.
+    fn state(&self, load: u64, status: LayerSourceStatus);
+    /// The ladder switched from rung `previous` because of `reason`.
+    fn switched(&self, previous: usize, reason: &str, status: LayerSourceStatus);
+    /// The ladder (loaded as `load`) left the air.
+    fn gone(&self, layer_id: Uuid, load: u64);
+}
 
 /// How often the ladder's state is written for the report (switches are written at once).
 const STATE_EVERY: Duration = Duration::from_millis(250);
@@ -266,14 +276,19 @@ pub struct FallbackSource {
     fade: Option<Fade>,
     /// Where a crossfade is drawn.
     mix: Option<Canvas>,
-    events: EventSink,
+    events: Arc<dyn LadderReports>,
     stated_at: Option<Instant>,
 }
 
 impl FallbackSource {
     /// A ladder over `rungs` (the primary first) for `layer_id`, on air on the primary; only
     /// the primary is heard.
-    pub fn new(layer_id: Uuid, mut rungs: Vec<Rung>, timings: Timings, events: EventSink) -> Self {
+    pub fn new(
+        layer_id: Uuid,
+        mut rungs: Vec<Rung>,
+        timings: Timings,
+        events: Arc<dyn LadderReports>,
+    ) -> Self {
         for (i, r) in rungs.iter_mut().enumerate() {
             r.source.set_audible(i == 0);
         }
@@ -307,19 +322,15 @@ impl FallbackSource {
                 start: now,
             });
             let status = self.ladder.status(self.layer_id, &self.names, now);
-            self.events.ladder_state(self.load, status.clone());
-            self.events.send(NodeEvent::LayerSource {
-                previous: s.from,
-                reason: s.reason.into(),
-                status,
-            });
+            self.events.state(self.load, status.clone());
+            self.events.switched(s.from, s.reason, status);
             self.stated_at = Some(now);
         } else if self
             .stated_at
             .is_none_or(|t| now.saturating_duration_since(t) >= STATE_EVERY)
         {
             let status = self.ladder.status(self.layer_id, &self.names, now);
-            self.events.ladder_state(self.load, status);
+            self.events.state(self.load, status);
             self.stated_at = Some(now);
         }
     }
@@ -386,7 +397,7 @@ impl FallbackSource {
 
 impl Drop for FallbackSource {
     fn drop(&mut self) {
-        self.events.ladder_gone(self.layer_id, self.load);
+        self.events.gone(self.layer_id, self.load);
     }
 }
 
@@ -517,14 +528,35 @@ mod tests {
         (rung, on, audible)
     }
 
+    /// What a ladder reported, as the engine's event sink would receive it.
+    #[derive(Default)]
+    struct Recorded {
+        state: parking_lot::Mutex<Option<LayerSourceStatus>>,
+        switches: parking_lot::Mutex<Vec<(usize, String, LayerSourceStatus)>>,
+        gone: parking_lot::Mutex<Option<(Uuid, u64)>>,
+    }
+
+    impl LadderReports for Recorded {
+        fn state(&self, _load: u64, status: LayerSourceStatus) {
+            *self.state.lock() = Some(status);
+        }
+        fn switched(&self, previous: usize, reason: &str, status: LayerSourceStatus) {
+            self.switches
+                .lock()
+                .push((previous, reason.to_owned(), status));
+        }
+        fn gone(&self, layer_id: Uuid, load: u64) {
+            *self.gone.lock() = Some((layer_id, load));
+        }
+    }
+
     #[test]
     fn a_switch_crossfades_moves_the_sound_and_is_reported() {
         let t0 = Instant::now();
         let clock = Arc::new(parking_lot::Mutex::new(t0));
         let (primary, primary_on, primary_heard) = grey(200, &clock);
         let (backup, _, backup_heard) = grey(50, &clock);
-        let events = EventSink::new(Uuid::nil());
-        let mut rx = events.subscribe();
+        let events = Arc::new(Recorded::default());
         let layer = Uuid::from_u128(7);
         let timings = Timings {
             stall: 100 * MS,
@@ -549,23 +581,19 @@ mod tests {
         assert!(later < mid && later > 50, "fading: {later} after {mid}");
         assert_eq!(luma(&mut ladder, 600), 50);
         assert!(!primary_heard.load(Ordering::Relaxed) && backup_heard.load(Ordering::Relaxed));
-        match rx.try_recv() {
-            Ok(NodeEvent::LayerSource {
-                previous,
-                reason,
-                status,
-            }) => {
-                assert_eq!((previous, reason.as_str()), (0, "stalled"));
+        match events.switches.lock().first() {
+            Some((previous, reason, status)) => {
+                assert_eq!((*previous, reason.as_str()), (0, "stalled"));
                 assert_eq!((status.layer_id, status.active), (layer, 1));
                 assert!(!status.rungs[0].healthy && status.rungs[1].healthy);
             }
-            other => panic!("no layer:source event: {other:?}"),
+            None => panic!("the switch was not reported"),
         }
-        assert_eq!(events.layer_sources()[0].active, 1);
+        assert_eq!(events.state.lock().as_ref().map(|s| s.active), Some(1));
         drop(ladder);
         assert!(
-            events.layer_sources().is_empty(),
-            "a ladder gone stays reported"
+            events.gone.lock().is_some(),
+            "the ladder's end was not reported"
         );
     }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use shared::backoff::{Backoff, Policy};
 use shared::media_url::{MediaPolicy, UrlUse};
-use shared::status::mask_output_url;
+use shared::tenant_text::mask_output_url;
 
 use super::OnSourceError;
 use super::guard::check_before_open;
