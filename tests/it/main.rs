@@ -45,3 +45,4 @@ mod streams;
 mod surface_caps;
 mod tenancy;
 mod traces;
+mod whip_ingest;
