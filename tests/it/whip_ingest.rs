@@ -197,6 +197,10 @@ async fn a_browser_publishes_over_whip_into_an_ingest_layer_and_delete_ends_it()
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "a bad offer");
+    let r = offer(format!("{node_http}/whip/{key}"), "v=0\r\ns=-\r\n")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "an offer without media");
     let min_sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\na=sendonly\r\n";
     let r = offer(format!("{node_http}/whip/sk_wrong"), min_sdp)
         .await
@@ -294,6 +298,54 @@ async fn a_browser_publishes_over_whip_into_an_ingest_layer_and_delete_ends_it()
         .unwrap();
     assert_eq!(r.status(), 404, "an ended session");
     drop(browser);
+
+    // A tab closed without DELETE: the publish ends by itself (connection lost, no media).
+    let (page_port, mut reports) = serve_page().await;
+    let browser = Browser::open(&format!(
+        "http://127.0.0.1:{page_port}/?whip={}",
+        url_escape(&whip_url)
+    ));
+    assert_eq!(report_with(&mut reports, "status").await["status"], 201);
+    wait_not_slate(&receiver, Duration::from_secs(30)).await;
+    let t0 = Instant::now();
+    drop(browser);
+    wait_slate(&receiver, Duration::from_secs(30)).await;
+    eprintln!(
+        "FIGURE whip_tab_closed_to_slate={:.0} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    // The slate shows once frames stop; the publish itself ends when the node notices.
+    let gone = next_of(&mut ws, "ingest:disconnected", Duration::from_secs(30))
+        .await
+        .expect("a closed tab's publish ends");
+    eprintln!(
+        "FIGURE whip_tab_closed_to_unpublished={:.0} ms ({})",
+        t0.elapsed().as_secs_f64() * 1000.0,
+        gone["data"]["reason"]
+    );
+
+    // Deleting the key cuts a WHIP publisher like any other.
+    let (page_port, mut reports) = serve_page().await;
+    let browser = Browser::open(&format!(
+        "http://127.0.0.1:{page_port}/?whip={}",
+        url_escape(&whip_url)
+    ));
+    assert_eq!(report_with(&mut reports, "status").await["status"], 201);
+    wait_not_slate(&receiver, Duration::from_secs(30)).await;
+    let t0 = Instant::now();
+    app.delete(&format!("/stream/keys/{key_id}"), "acme")
+        .await
+        .expect(200);
+    wait_slate(&receiver, Duration::from_secs(10)).await;
+    eprintln!(
+        "FIGURE whip_key_deleted_to_slate={:.0} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    drop(browser);
+    let r = offer(format!("{node_http}/whip/{key}"), min_sdp)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a deleted key");
     assert!(
         !node.log_text().contains(&key),
         "a stream key appears in the node's log"

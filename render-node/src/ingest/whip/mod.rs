@@ -131,9 +131,10 @@ async fn publish(
         );
     }
     // A bad offer is refused before it costs a key check.
-    if gstreamer_sdp::SDPMessage::parse_buffer(&body).is_err() {
-        return plain(StatusCode::BAD_REQUEST, "the offer is not SDP");
-    }
+    let sdp = match session::check_offer(&body) {
+        Ok(sdp) => sdp,
+        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
+    };
     if key.is_empty() || key.len() > MAX_KEY {
         return refused(ingest.refuse(Refusal::UnknownKey), peer);
     }
@@ -150,7 +151,7 @@ async fn publish(
     };
     let o = &feed.owner;
     tracing::info!(%peer, key_id = %o.key_id, tenant = %o.tenant_id, stream_id = %o.stream_id, "whip publish admitted");
-    let (receiver, answer) = match session::answer(feed.clone(), &body).await {
+    let (receiver, answer) = match session::answer(feed.clone(), sdp).await {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(%peer, key_id = %o.key_id, error = %e, "whip offer not answered");

@@ -74,17 +74,27 @@ impl Receiver {
     }
 }
 
-/// Parses `offer` (SDP text), starts a receiver feeding `feed` and answers: the answer's SDP
-/// text with every local candidate in it.
-pub async fn answer(feed: Arc<Feed>, offer: &[u8]) -> Result<(Receiver, String), OfferError> {
-    let sdp =
-        gst_sdp::SDPMessage::parse_buffer(offer).map_err(|_| OfferError::Bad("not SDP".into()))?;
+/// `offer` as SDP, when it looks like a WebRTC publisher's: GStreamer's parser skips lines
+/// it does not know (it takes "hello" as an empty message), so the shape is checked here,
+/// before the offer may cost a key check.
+pub fn check_offer(offer: &[u8]) -> Result<gst_sdp::SDPMessage, &'static str> {
+    if !offer.starts_with(b"v=0") {
+        return Err("the offer is not SDP");
+    }
+    let sdp = gst_sdp::SDPMessage::parse_buffer(offer).map_err(|_| "the offer is not SDP")?;
     let media = sdp.medias().filter_map(|m| m.media()).collect::<Vec<_>>();
     if media.is_empty() || !media.iter().all(|m| *m == "audio" || *m == "video") {
-        return Err(OfferError::Bad(
-            "the offer must carry audio or video only".into(),
-        ));
+        return Err("the offer must carry audio or video, and nothing else");
     }
+    Ok(sdp)
+}
+
+/// Starts a receiver for `sdp` (an offer [`check_offer`] passed) feeding `feed` and
+/// answers: the answer's SDP text with every local candidate in it.
+pub async fn answer(
+    feed: Arc<Feed>,
+    sdp: gst_sdp::SDPMessage,
+) -> Result<(Receiver, String), OfferError> {
     let offer = gst_webrtc::WebRTCSessionDescription::new(gst_webrtc::WebRTCSDPType::Offer, sdp);
 
     let pipeline = gst::Pipeline::with_name(&format!("whip-{}", feed.session));
@@ -296,5 +306,23 @@ fn link_failed(e: gst::PadLinkError) -> RenderError {
         element: "webrtcbin".into(),
         message: format!("cannot link an incoming stream: {e}"),
         debug: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_offer;
+
+    #[test]
+    fn check_offer_takes_media_offers_only() {
+        gstreamer::init().expect("gstreamer");
+        let ok = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n";
+        assert!(check_offer(ok.as_bytes()).is_ok());
+        assert!(check_offer(b"hello").is_err());
+        assert!(check_offer(b"").is_err());
+        assert!(check_offer(b"v=0\r\ns=-\r\n").is_err(), "no media");
+        let data = "v=0\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+        assert!(check_offer(data.as_bytes()).is_err(), "a data channel only");
+        assert!(check_offer(&[0xff, 0xfe, 0x00]).is_err());
     }
 }
