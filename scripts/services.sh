@@ -28,8 +28,13 @@ fi
 if [ -z "${AMQP_URL:-}" ] && ! answers 5672; then
   echo "starting rabbitmq"
   # Every quorum queue holds file descriptors: the default 1024 runs out with a few hundred
-  # queues, and then the broker stops accepting connections.
-  (ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; rabbitmq-server -detached)
+  # queues, and then the broker stops accepting connections. Debian's wrapper starts the
+  # server through `su`, which resets the limit, so raise it inside the server's own shell.
+  if [ "$(id -u)" = 0 ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && id rabbitmq >/dev/null 2>&1; then
+    su rabbitmq -s /bin/sh -c "ulimit -n $(ulimit -Hn); cd /var/lib/rabbitmq && /usr/lib/rabbitmq/bin/rabbitmq-server -detached"
+  else
+    rabbitmq-server -detached
+  fi
   wait_for rabbitmq 5672 60
 fi
 if [ -z "${DATABASE_URL:-}" ]; then

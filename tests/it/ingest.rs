@@ -347,6 +347,8 @@ async fn another_tenants_key_is_refused_as_a_layer_source_and_keys_never_reach_t
     // The node that refused and admitted publishers never wrote the key down.
     let node = spawn_node(&app, "node-a", 1);
     let value = theirs.data()["key"].as_str().unwrap().to_owned();
+    // An encoder that finds the port closed gives up at once: publish once the node listens.
+    node.wait_ingest_listening().await;
     let encoder = Encoder::publish(&node.ingest_url(&value), "0x00FF00", "320x180");
     // ffmpeg takes a while to start on a loaded machine: wait for the publish itself.
     node.wait_for_log(

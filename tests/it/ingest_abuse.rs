@@ -16,6 +16,8 @@ async fn a_stream_key_stays_out_of_the_nodes_log_with_every_library_at_debug() {
     // Every target at debug: the RTMP library's own lines (unknown commands such as
     // ffmpeg's releaseStream/FCPublish, which carry the key) included.
     let node = spawn_node_with_env(&app, "node-a", 1, &[("RUST_LOG", "debug")]);
+    // An encoder that finds the port closed gives up at once: publish once the node listens.
+    node.wait_ingest_listening().await;
     let encoder = Encoder::publish(&node.ingest_url(&value), "0x00FF00", "320x180");
     node.wait_for_log(
         "encoder publishing",
