@@ -34,7 +34,10 @@ const report = (o) => fetch("/report", {method: "POST", body: JSON.stringify(o)}
       if (pc.iceGatheringState === "complete") return ok();
       pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && ok());
     });
-    const res = await fetch(whip, {method: "POST", headers: {"Content-Type": "application/sdp"}, body: pc.localDescription.sdp});
+    const headers = {"Content-Type": "application/sdp"};
+    const bearer = new URLSearchParams(location.search).get("bearer");
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    const res = await fetch(whip, {method: "POST", headers, body: pc.localDescription.sdp});
     const answer = await res.text();
     if (res.status !== 201) return report({status: res.status, error: answer});
     await pc.setRemoteDescription({type: "answer", sdp: answer});
@@ -324,11 +327,25 @@ async fn a_browser_publishes_over_whip_into_an_ingest_layer_and_delete_ends_it()
         gone["data"]["reason"]
     );
 
+    // The key as a bearer token (OBS's form) works too, and a wrong token is refused.
+    let r = http
+        .post(format!("{node_http}/whip"))
+        .header("content-type", "application/sdp")
+        .header("authorization", "Bearer sk_wrong")
+        .body(min_sdp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a wrong bearer token");
+    let r = offer(format!("{node_http}/whip"), min_sdp).await.unwrap();
+    assert_eq!(r.status(), 401, "no token");
+
     // Deleting the key cuts a WHIP publisher like any other.
     let (page_port, mut reports) = serve_page().await;
     let browser = Browser::open(&format!(
-        "http://127.0.0.1:{page_port}/?whip={}",
-        url_escape(&whip_url)
+        "http://127.0.0.1:{page_port}/?whip={}&bearer={}",
+        url_escape(&format!("{node_http}/whip")),
+        url_escape(&key)
     ));
     assert_eq!(report_with(&mut reports, "status").await["status"], 201);
     wait_not_slate(&receiver, Duration::from_secs(30)).await;

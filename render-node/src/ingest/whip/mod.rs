@@ -1,5 +1,6 @@
 //! WHIP ingest (WebRTC-HTTP Ingestion Protocol, RFC 9725): a browser or OBS publishes
-//! WebRTC with `POST /whip/{streamKey}` (an SDP offer, `Content-Type: application/sdp`) on
+//! WebRTC with `POST /whip/{streamKey}`, or `POST /whip` with `Authorization: Bearer
+//! {streamKey}` (an SDP offer, `Content-Type: application/sdp`) on
 //! the node's HTTP server (`METRICS_ADDR`), and the feed joins the same hub, relay and ingest
 //! layers as an RTMP or SRT feed, its key checked the same way ([`super::admit`]: throttle,
 //! SHA-256 lookup, `lastUsed`, `ingest:connected`/`disconnected`, cut when deleted).
@@ -54,7 +55,8 @@ pub struct Sessions {
 /// The WHIP routes, for the node's HTTP server (which must serve with connect info).
 pub fn router(ingest: Arc<Ingest>) -> Router {
     Router::new()
-        .route("/whip/{key}", post(publish).options(preflight))
+        .route("/whip", post(publish_with_token).options(preflight))
+        .route("/whip/{key}", post(publish_in_path).options(preflight))
         .route("/whip/sessions/{id}", delete(end).options(preflight))
         .layer(DefaultBodyLimit::max(MAX_OFFER))
         .layer(axum::middleware::map_response(cors))
@@ -113,10 +115,38 @@ fn refused(r: Refusal, peer: SocketAddr) -> Response {
     }
 }
 
-async fn publish(
+/// `POST /whip/{streamKey}`.
+async fn publish_in_path(
     State(ingest): State<Arc<Ingest>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    publish(ingest, peer, key, headers, body).await
+}
+
+/// `POST /whip` with `Authorization: Bearer {streamKey}` (RFC 9725's token form, what OBS
+/// sends when its "Bearer Token" field is set): the key stays out of URLs and access logs.
+async fn publish_with_token(
+    State(ingest): State<Arc<Ingest>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|k| k.trim().to_owned())
+        .unwrap_or_default();
+    publish(ingest, peer, key, headers, body).await
+}
+
+async fn publish(
+    ingest: Arc<Ingest>,
+    peer: SocketAddr,
+    key: String,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
