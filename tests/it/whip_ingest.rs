@@ -2,7 +2,8 @@
 //! WebRTC from a page the test serves (`getUserMedia`, `RTCPeerConnection`, the offer POSTed
 //! cross-origin to a real render node's `/whip/{streamKey}`), and the composed output,
 //! decoded at a real RTMP receiver, shows the camera's moving picture in the ingest layer's
-//! box; `DELETE` on the session ends it (slate again); wrong keys and bad offers are refused.
+//! box and carries its microphone's beeps; `DELETE` on the session ends it (slate again), as
+//! do closing the tab and deleting the key; wrong keys and bad offers are refused.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -273,6 +274,17 @@ async fn a_browser_publishes_over_whip_into_an_ingest_layer_and_delete_ends_it()
         moved = moved.max(mean_diff(&first, &box_pixels(&receiver)));
     }
     eprintln!("FIGURE whip_box_change={moved:.1} mean abs difference over 5 s");
+    // Chromium's fake microphone beeps: the Opus → AAC path reaches the programme.
+    let mut rms = 0.0f64;
+    for _ in 0..6 {
+        rms = rms.max(receiver.audio_rms(0.5));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    eprintln!("FIGURE whip_feed_audio_rms={rms:.0} rms");
+    assert!(
+        rms > 200.0,
+        "the browser's audio is not in the output: {rms}"
+    );
     assert!(moved > 2.0, "the camera's picture does not move: {moved}");
     let connected = next_of(&mut ws, "ingest:connected", Duration::from_secs(5))
         .await
