@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::{get, post};
 use serde_json::Value;
-use stream_manager_tests::nodes::{Receiver, free_port};
+use stream_manager_tests::nodes::{NodeProcess, Receiver, free_port};
 use stream_manager_tests::ws::next_of;
 use tokio::sync::mpsc;
 
@@ -155,7 +155,12 @@ fn mean_diff(a: &[[u8; 3]], b: &[[u8; 3]]) -> f64 {
 }
 
 /// Waits until the box shows no slate anywhere it is sampled; how long that took.
-async fn wait_not_slate(receiver: &Receiver, timeout: Duration) -> Duration {
+async fn wait_not_slate(
+    receiver: &Receiver,
+    node: &NodeProcess,
+    what: &str,
+    timeout: Duration,
+) -> Duration {
     let t0 = Instant::now();
     loop {
         let px = box_pixels(receiver);
@@ -165,8 +170,13 @@ async fn wait_not_slate(receiver: &Receiver, timeout: Duration) -> Duration {
         }
         assert!(
             t0.elapsed() < timeout,
-            "the box still shows the slate ({slate}/{} samples) after {timeout:?}",
-            px.len()
+            "{what}: the box still shows the slate ({slate}/{} samples) after {timeout:?}; node: {}",
+            px.len(),
+            node.log_text()
+                .lines()
+                .filter(|l| l.contains("whip") || l.contains("publishing") || l.contains("WHIP"))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -254,7 +264,7 @@ async fn a_browser_publishes_over_whip_into_an_ingest_layer_and_delete_ends_it()
         location.starts_with("/whip/sessions/") && !location.contains(&key),
         "{location}"
     );
-    let took = wait_not_slate(&receiver, Duration::from_secs(30)).await;
+    let took = wait_not_slate(&receiver, &node, "first publish", Duration::from_secs(30)).await;
     eprintln!(
         "FIGURE whip_answer_to_picture={:.0} ms (browser launch to picture: {:.0} ms)",
         took.as_secs_f64() * 1000.0,
@@ -321,7 +331,7 @@ async fn a_browser_publishes_over_whip_into_an_ingest_layer_and_delete_ends_it()
         url_escape(&whip_url)
     ));
     assert_eq!(report_with(&mut reports, "status").await["status"], 201);
-    wait_not_slate(&receiver, Duration::from_secs(30)).await;
+    wait_not_slate(&receiver, &node, "tab publish", Duration::from_secs(30)).await;
     let t0 = Instant::now();
     drop(browser);
     wait_slate(&receiver, Duration::from_secs(30)).await;
@@ -360,7 +370,7 @@ async fn a_browser_publishes_over_whip_into_an_ingest_layer_and_delete_ends_it()
         url_escape(&key)
     ));
     assert_eq!(report_with(&mut reports, "status").await["status"], 201);
-    wait_not_slate(&receiver, Duration::from_secs(30)).await;
+    wait_not_slate(&receiver, &node, "bearer publish", Duration::from_secs(30)).await;
     let t0 = Instant::now();
     app.delete(&format!("/stream/keys/{key_id}"), "acme")
         .await
