@@ -13,6 +13,7 @@
 #   render-node/bench/floor-bench.sh    the production scene (moving video background, PiP,
 #                                   logo, lower third, texts) against its decode + encode floor
 #                                   and ffmpeg's filter graph, 1080p and 720p
+#   render-node/bench/effects-bench.sh  per-effect compose cost of a moving 1080p layer
 #   scripts/bench-ws.sh             WebSocket memory per socket and change -> event latency
 #   scripts/soak.sh BENCH_SOAK_SECONDS   RSS/fd slopes and A/V offset at the receiver
 # Each prints `FIGURE name=value unit` lines; the report's table is built only from those (a
@@ -61,6 +62,8 @@ bench render env RENDER_NODE_BIN="$CARGO_TARGET_DIR/release/render-node" \
   bash render-node/bench/render-bench.sh "${BENCH_FRAMES:-300}"
 bench floor env RENDER_NODE_BIN="$CARGO_TARGET_DIR/release/render-node" \
   bash render-node/bench/floor-bench.sh "${BENCH_FRAMES:-300}"
+bench effects bash -c "cargo build -q --locked --release -p render-node --example effects_cost && \
+  bash render-node/bench/effects-bench.sh 120"
 bench websockets bash scripts/bench-ws.sh
 bench soak bash scripts/soak.sh "${BENCH_SOAK_SECONDS:-300}"
 
@@ -130,6 +133,9 @@ rows = [
     ("floor", "production scene 720p: our CPU-seconds over the decode + encode floor", val("prod_720p_render_overhead_vs_floor", "{:+.1%}").replace(" x", ""), "≤ +10 %", "floor"),
     ("floor", "production scene 720p: decode / encode floor / ours / ffmpeg (CPU-s)", f"{val('prod_720p_floor_decode_cpu_s', '{:.2f}')} / {val('prod_720p_floor_encode_cpu_s', '{:.2f}')} / {val('prod_720p_ours_cpu_s', '{:.2f}')} / {val('prod_720p_ffmpeg_cpu_s', '{:.2f}')}", "", "floor"),
     ("floor", "production scene 720p: ours / ffmpeg's filter graph (wall fps), ratio", f"{val('prod_720p_ours_fps', '{:.1f}')} / {val('prod_720p_ffmpeg_fps', '{:.1f}')}, {val('prod_720p_ratio_ffmpeg', '{:.2f}')}", "≥ 1.5×", "floor"),
+    ("effects", "moving 1080p layer, compose ms/frame: no effect / chroma key / corner radius / border / flip", f"{val('effect_none_1080p_ms', '{:.2f}')} / {val('effect_chromakey_1080p_ms', '{:.2f}')} / {val('effect_cornerradius_1080p_ms', '{:.2f}')} / {val('effect_border_1080p_ms', '{:.2f}')} / {val('effect_flip_1080p_ms', '{:.2f}')}", "", "effects"),
+    ("effects", "moving 1080p layer, compose ms/frame: rotate 90 / rotate 15 / colour adjust / blur 8 / shadow", f"{val('effect_rotate90_1080p_ms', '{:.2f}')} / {val('effect_rotate15_1080p_ms', '{:.2f}')} / {val('effect_coloradjust_1080p_ms', '{:.2f}')} / {val('effect_blur8_1080p_ms', '{:.2f}')} / {val('effect_shadow_1080p_ms', '{:.2f}')}", "", "effects"),
+    ("effects", "keyed card (chroma key + corners + border): moving 1080p ms/frame; static: bake once / per frame", f"{val('effect_keyed_card_1080p_ms', '{:.2f}')}; {val('effect_static_keyed_card_1080p_bake_ms', '{:.1f}')} / {val('effect_static_keyed_card_1080p_frame_ms', '{:.2f}')}", "", "effects"),
     ("capacity", "720p30 streams at once in real time on this machine (no drop, ≥ 29.5 fps each)", val("streams720_realtime_per_node"), "", "render"),
     ("capacity", "memory per 720p30 stream (3 at once, one render process each, RSS)", val("streams720_rss_per_stream"), "", "render"),
     ("capacity", "CPU per 720p30 stream (3 at once), dropped frames in total", f"{val('streams720_cpu_per_stream')}, {val('streams720_dropped')}", "", "render"),

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::audio::LayerAudio;
 use crate::color::Rgba;
+use crate::effect::{Effect, validate_effects};
 use crate::fallback::{FallbackRung, check_pull_url, check_rung_shapes, validate_ladder};
 use crate::validation::{FieldError, in_range, text_len};
 
@@ -107,7 +108,12 @@ pub enum ImageSource {
     },
 }
 
-/// A line of text, rendered anti-aliased.
+/// Text, rendered anti-aliased into the layer's box (wrapped at its width).
+///
+/// Every typographic field is optional: absent means the default (left, top, wrapped,
+/// regular weight, no outline, shadow or background). The text itself is never read as
+/// Pango markup (a tenant's `<span>` is shown as typed), and may hold live placeholders
+/// (see [`crate::text_template`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -119,6 +125,131 @@ pub struct TextSource {
     pub font_size: u32,
     #[serde(default = "default_text_color")]
     pub color: Rgba,
+    /// Horizontal placement of each line in the box; default left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub align: Option<TextAlign>,
+    /// Vertical placement of the text block in the box; default top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertical_align: Option<VerticalAlign>,
+    /// Wrap lines at the box's width (default true); false keeps each line whole (clipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap: Option<bool>,
+    /// Line spacing as a multiple of the font's (0.5 to 4; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_height: Option<f32>,
+    /// CSS-style weight 100 to 900 (400 regular, 700 bold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub font_weight: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub italic: Option<bool>,
+    /// A line around each glyph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outline: Option<TextOutline>,
+    /// A blurred, offset copy of the text (and outline) under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<crate::effect::Shadow>,
+    /// A box drawn behind the text's ink.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<TextBackground>,
+    /// Shrink the font (down to 4 px) until the text fits the box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_fit: Option<bool>,
+}
+
+/// Horizontal text alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum TextAlign {
+    Left,
+    Center,
+    Right,
+}
+
+/// Vertical text alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum VerticalAlign {
+    Top,
+    Middle,
+    Bottom,
+}
+
+/// A line around the glyphs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TextOutline {
+    /// 1 to 32 pixels.
+    pub width: u32,
+    pub color: Rgba,
+}
+
+/// A box behind the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TextBackground {
+    pub color: Rgba,
+    /// Space between the ink and the box's edge, 0 to 512 pixels.
+    #[serde(default)]
+    pub padding: u32,
+    /// Corner radius, 0 to 512 pixels.
+    #[serde(default)]
+    pub radius: u32,
+}
+
+impl TextSource {
+    /// Plain text in the default look: what the node's own slates use.
+    pub fn plain(text: impl Into<String>, font_size: u32, color: Rgba) -> Self {
+        TextSource {
+            text: text.into(),
+            font_family: default_font_family(),
+            font_size,
+            color,
+            align: None,
+            vertical_align: None,
+            wrap: None,
+            line_height: None,
+            font_weight: None,
+            italic: None,
+            outline: None,
+            shadow: None,
+            background: None,
+            auto_fit: None,
+        }
+    }
+
+    /// Checks the typographic fields (names are under `source.`).
+    fn validate_typography(&self) -> Result<(), FieldError> {
+        if let Some(lh) = self.line_height
+            && (!lh.is_finite() || !(0.5..=4.0).contains(&lh))
+        {
+            return Err(FieldError::new(
+                "source.lineHeight",
+                format!("must be between 0.5 and 4, got {lh}"),
+            ));
+        }
+        if let Some(w) = self.font_weight {
+            in_range("source.fontWeight", w, 100, 900)?;
+        }
+        if let Some(o) = &self.outline {
+            in_range("source.outline.width", o.width, 1, 32)?;
+        }
+        if let Some(s) = &self.shadow {
+            crate::effect::Effect::Shadow(*s)
+                .validate()
+                .map_err(|e| e.within("source.shadow"))?;
+        }
+        if let Some(b) = &self.background {
+            in_range("source.background.padding", b.padding, 0, 512)?;
+            in_range("source.background.radius", b.radius, 0, 512)?;
+        }
+        crate::text_template::Template::parse(&self.text)
+            .map_err(|e| FieldError::new("source.text", e.to_string()))?;
+        Ok(())
+    }
 }
 
 fn default_font_family() -> String {
@@ -269,6 +400,7 @@ impl LayerSource {
                     ));
                 }
                 in_range("source.fontSize", t.font_size, 4, 512)?;
+                t.validate_typography()?;
             }
             LayerSource::Image(ImageSource::Url { url }) => {
                 text_len("source.url", url, 1, 2048)?;
@@ -332,6 +464,9 @@ pub struct Layer {
     pub opacity: f32,
     /// Higher values are drawn on top.
     pub z_index: i32,
+    /// Effects applied to the layer's pixels, first to last.
+    #[serde(default)]
+    pub effects: Vec<Effect>,
     /// How the layer's sound (video files, ingest feeds) enters the programme.
     pub audio: LayerAudio,
 }
@@ -351,6 +486,8 @@ struct RawLayer {
     opacity: f32,
     z_index: i32,
     #[serde(default)]
+    effects: Vec<Effect>,
+    #[serde(default)]
     audio: LayerAudio,
 }
 
@@ -369,6 +506,7 @@ impl TryFrom<RawLayer> for Layer {
             size: r.size,
             opacity: r.opacity,
             z_index: r.z_index,
+            effects: r.effects,
             audio: r.audio,
         };
         layer.validate()?;
@@ -409,6 +547,7 @@ impl Layer {
         self.size.validate()?;
         validate_opacity(self.opacity)?;
         validate_z_index(self.z_index)?;
+        validate_effects(&self.effects)?;
         self.audio.validate()
     }
 }
@@ -422,7 +561,7 @@ mod tests {
         json!({
             "id": Uuid::nil(), "sceneId": Uuid::nil(), "name": "l", "kind": kind, "source": source,
             "visible": true, "position": {"x": 0, "y": 0}, "size": {"width": 10, "height": 10},
-            "opacity": 1.0, "zIndex": 0
+            "opacity": 1.0, "zIndex": 0, "effects": []
         })
     }
 
@@ -435,6 +574,16 @@ mod tests {
             (
                 "text",
                 json!({"text": "hi", "fontFamily": "Sans", "fontSize": 40, "color": "#FFFFFF"}),
+            ),
+            (
+                "text",
+                json!({"text": "{{clock:HH:mm}}", "fontFamily": "Sans", "fontSize": 40,
+                    "color": "#FFFFFF", "align": "center", "verticalAlign": "middle",
+                    "wrap": false, "lineHeight": 1.5, "fontWeight": 700, "italic": true,
+                    "outline": {"width": 2, "color": "#000000"},
+                    "shadow": {"offsetX": 2, "offsetY": 2, "blur": 4, "color": "#00000080"},
+                    "background": {"color": "#202020C0", "padding": 8, "radius": 6},
+                    "autoFit": true}),
             ),
             ("video", json!({"uri": "file:///m/a.mp4", "loop": false})),
             ("ingest", json!({"keyId": Uuid::nil()})),
@@ -492,6 +641,42 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.field, "source.fallbacks[0].pull");
+    }
+
+    #[test]
+    fn typography_out_of_range_names_its_field() {
+        let cases = [
+            (json!({"text": "a", "lineHeight": 9}), "source.lineHeight"),
+            (json!({"text": "a", "fontWeight": 950}), "source.fontWeight"),
+            (
+                json!({"text": "a", "outline": {"width": 0, "color": "#000000"}}),
+                "source.outline.width",
+            ),
+            (
+                json!({"text": "a", "shadow": {"blur": 500}}),
+                "source.shadow.blur",
+            ),
+            (
+                json!({"text": "a", "background": {"color": "#000000", "padding": 9999}}),
+                "source.background.padding",
+            ),
+            (json!({"text": "{{weather}}"}), "source.text"),
+            (json!({"text": "a", "align": "justify"}), "source"),
+        ];
+        for (source, field) in cases {
+            let err = LayerSource::parse(LayerKind::Text, source.clone()).unwrap_err();
+            assert_eq!(err.field, field, "{source}");
+        }
+    }
+
+    #[test]
+    fn effects_are_checked_with_the_layer() {
+        let mut v = layer_json("color", json!({"color": "#000000"}));
+        v["effects"] = json!([{"type": "cornerRadius", "radius": -1}]);
+        assert!(serde_json::from_value::<Layer>(v.clone()).is_err());
+        v["effects"] = json!([{"type": "border", "width": 0, "color": "#000000"}]);
+        let err = serde_json::from_value::<Layer>(v).unwrap_err().to_string();
+        assert!(err.contains("effects[0].width"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!
 //! - [`validation`]: the `FieldError` every validator returns, naming the offending field.
 //! - [`color`], [`layer`], [`scene`], [`transition`]: what a tenant composes — layers of five kinds grouped in
-//!   scenes, with transitions and easing.
+//!   scenes, with transitions and easing; [`effect`]: per-layer effects (crop, chroma key,
+//!   corners, …); [`text_template`]: live placeholders in text layers (clock, date, countdown).
 //! - [`audio`]: a layer's fader (volume, mute, pan, A/V delay) and the level meters nodes
 //!   publish for a stream's sources and programme.
 //! - [`stream_config`]: the seed's `STREAM_*` settings plus RTMP `outputs`, parsed and checked.
@@ -38,6 +39,7 @@ pub mod amqp;
 pub mod audio;
 pub mod backoff;
 pub mod color;
+pub mod effect;
 pub mod env;
 pub mod events;
 pub mod fallback;
@@ -55,6 +57,7 @@ pub mod stream_config;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
 pub mod tenant_text;
+pub mod text_template;
 #[cfg(feature = "telemetry")]
 pub mod trace_context;
 pub mod transition;

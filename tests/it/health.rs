@@ -79,8 +79,32 @@ async fn openapi_document_lists_every_resource() {
             .iter()
             .any(|p| p["name"] == "streamId")
     );
-    // Live sources: a key or a pulled URL, the fallback ladder, and the rung on air.
+    // Layer effects and typography are described, not left as free-form objects.
     let schemas = &doc["components"]["schemas"];
+    let effect = serde_json::to_string(&schemas["Effect"]).unwrap();
+    for t in [
+        "chromaKey",
+        "cornerRadius",
+        "colorAdjust",
+        "rotate",
+        "mask",
+        "flip",
+    ] {
+        assert!(effect.contains(t), "Effect schema lacks {t}: {effect}");
+    }
+    let create = serde_json::to_string(&schemas["CreateLayer"]).unwrap();
+    assert!(create.contains("effects"), "{create}");
+    let text = serde_json::to_string(&schemas["TextSource"]).unwrap();
+    for f in [
+        "verticalAlign",
+        "lineHeight",
+        "autoFit",
+        "background",
+        "outline",
+    ] {
+        assert!(text.contains(f), "TextSource schema lacks {f}: {text}");
+    }
+    // Live sources: a key or a pulled URL, the fallback ladder, and the rung on air.
     for field in [
         "keyId",
         "pull",

@@ -209,3 +209,115 @@ async fn layers_join_the_active_scene_unless_told_and_filter_by_scene() {
         .await;
     r.expect(404);
 }
+
+#[tokio::test]
+async fn layer_effects_and_typography_are_stored_and_bad_values_are_422() {
+    let app = spawn_app().await;
+    let effects = json!([
+        {"type": "crop", "left": 10, "top": 0, "right": 10, "bottom": 0},
+        {"type": "chromaKey", "color": "#00FF00", "similarity": 0.3, "smoothness": 0.1, "spill": 0.2},
+        {"type": "rotate", "degrees": 90.0},
+        {"type": "cornerRadius", "radius": 16},
+        {"type": "border", "width": 4, "color": "#FFFFFF"},
+        {"type": "flip", "horizontal": true, "vertical": false}
+    ]);
+    let r = app
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "video", "source": {"uri": "file:///srv/media/intro.mp4"},
+                   "effects": effects}),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.data()["effects"], effects);
+    let id = r.data()["id"].as_str().unwrap().to_owned();
+    let got = app.get(&format!("/stream/layers/{id}"), "acme").await;
+    assert_eq!(got.data()["effects"], effects);
+    let patched = app
+        .patch(
+            &format!("/stream/layers/{id}"),
+            "acme",
+            json!({"effects": [{"type": "blur", "radius": 4}]}),
+        )
+        .await;
+    patched.expect(200);
+    assert_eq!(
+        patched.data()["effects"],
+        json!([{"type": "blur", "radius": 4}])
+    );
+
+    let text = json!({"text": "{{clock:HH:mm:ss}} LIVE", "align": "center",
+        "verticalAlign": "middle", "lineHeight": 1.2, "fontWeight": 700, "italic": true,
+        "outline": {"width": 2, "color": "#000000"},
+        "shadow": {"offsetX": 2, "offsetY": 2, "blur": 4, "color": "#00000080"},
+        "background": {"color": "#20202080", "padding": 8, "radius": 6}, "autoFit": true});
+    let r = app
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "text", "source": text}),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.data()["source"]["align"], "center");
+    assert_eq!(r.data()["source"]["background"]["padding"], 8);
+
+    let bad: [(Value, &str); 9] = [
+        (
+            json!({"effects": [{"type": "chromaKey", "similarity": 1.5}]}),
+            "effects[0].similarity",
+        ),
+        (
+            json!({"effects": [{"type": "flip"}, {"type": "blur", "radius": 1000}]}),
+            "effects[1].radius",
+        ),
+        (
+            json!({"effects": [{"type": "rotate", "degrees": 400}]}),
+            "effects[0].degrees",
+        ),
+        (
+            json!({"effects": [{"type": "border", "width": 0, "color": "#FFFFFF"}]}),
+            "effects[0].width",
+        ),
+        (
+            json!({"effects": [{"type": "colorAdjust", "gamma": 0}]}),
+            "effects[0].gamma",
+        ),
+        (json!({"effects": [{"type": "sparkles"}]}), "effects[0]"),
+        (json!({"effects": {"type": "blur"}}), "effects"),
+        (
+            json!({"source": {"text": "a", "lineHeight": 10}}),
+            "source.lineHeight",
+        ),
+        (json!({"source": {"text": "{{weather}}"}}), "source.text"),
+    ];
+    let text_id = r.data()["id"].as_str().unwrap().to_owned();
+    for (body, field) in bad {
+        let r = app
+            .patch(&format!("/stream/layers/{text_id}"), "acme", body.clone())
+            .await;
+        r.expect(422);
+        assert_eq!(r.body["error"]["field"], field, "{body}: {}", r.body);
+    }
+    let r = app
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#000000"},
+                   "effects": [{"type": "cornerRadius", "radius": 99999}]}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.body["error"]["field"], "effects[0].radius");
+    // A mask names an asset: someone else's (or none) is a 404.
+    let r = app
+        .post(
+            "/stream/layers",
+            "acme",
+            json!({"kind": "color", "source": {"color": "#000000"},
+                   "effects": [{"type": "mask", "assetId": uuid::Uuid::new_v4()}]}),
+        )
+        .await;
+    r.expect(404);
+}

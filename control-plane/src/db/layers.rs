@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 use shared::audio::LayerAudio;
+use shared::effect::parse_effects;
 use shared::layer::{Layer, LayerKind, LayerSource, Position, Size};
 use sqlx::PgExecutor;
 use sqlx::types::Json;
@@ -24,6 +25,7 @@ pub struct LayerRow {
     pub opacity: f32,
     pub z_index: i32,
     pub audio: Json<Value>,
+    pub effects: Json<Value>,
 }
 
 /// A stored row that no longer parses (a bug or a manual edit): reported as an internal error.
@@ -43,6 +45,7 @@ impl TryFrom<LayerRow> for Layer {
         let source = LayerSource::parse(kind, r.source.0).map_err(|e| corrupt(e.to_string()))?;
         let audio: LayerAudio =
             serde_json::from_value(r.audio.0).map_err(|e| corrupt(format!("audio: {e}")))?;
+        let effects = parse_effects(r.effects.0).map_err(|e| corrupt(e.to_string()))?;
         Ok(Layer {
             id: r.id.get(),
             scene_id: r.scene_id.get(),
@@ -58,6 +61,7 @@ impl TryFrom<LayerRow> for Layer {
             opacity: r.opacity,
             z_index: r.z_index,
             audio,
+            effects,
         })
     }
 }
@@ -73,7 +77,8 @@ pub async fn list(
         LayerRow,
         r#"SELECT id AS "id: LayerId", scene_id AS "scene_id: SceneId", name, kind,
                   source AS "source: Json<Value>", visible,
-                  x, y, width, height, opacity, z_index, audio AS "audio: Json<Value>"
+                  x, y, width, height, opacity, z_index, audio AS "audio: Json<Value>",
+                  effects AS "effects: Json<Value>"
            FROM layers WHERE stream_id = $1 AND ($2::uuid IS NULL OR scene_id = $2)
            ORDER BY z_index, created_at, id"#,
         stream_id as _,
@@ -94,7 +99,8 @@ pub async fn find(
         LayerRow,
         r#"SELECT id AS "id: LayerId", scene_id AS "scene_id: SceneId", name, kind,
                   source AS "source: Json<Value>", visible,
-                  x, y, width, height, opacity, z_index, audio AS "audio: Json<Value>"
+                  x, y, width, height, opacity, z_index, audio AS "audio: Json<Value>",
+                  effects AS "effects: Json<Value>"
            FROM layers WHERE stream_id = $1 AND id = $2"#,
         stream_id as _,
         id as _
@@ -118,8 +124,8 @@ pub async fn count(db: impl PgExecutor<'_>, stream_id: StreamId) -> sqlx::Result
 pub async fn insert(db: impl PgExecutor<'_>, stream_id: StreamId, l: &Layer) -> sqlx::Result<()> {
     sqlx::query!(
         r#"INSERT INTO layers (id, stream_id, scene_id, name, kind, source, visible,
-                               x, y, width, height, opacity, z_index, audio)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#,
+                               x, y, width, height, opacity, z_index, audio, effects)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"#,
         l.id,
         stream_id as _,
         l.scene_id,
@@ -133,7 +139,8 @@ pub async fn insert(db: impl PgExecutor<'_>, stream_id: StreamId, l: &Layer) -> 
         l.size.height,
         l.opacity,
         l.z_index,
-        Json(&l.audio) as _
+        Json(&l.audio) as _,
+        Json(&l.effects) as _
     )
     .execute(db)
     .await?;
@@ -146,6 +153,7 @@ pub async fn update(db: impl PgExecutor<'_>, stream_id: StreamId, l: &Layer) -> 
     sqlx::query!(
         r#"UPDATE layers SET name = $3, source = $4, visible = $5, x = $6, y = $7,
                   width = $8, height = $9, opacity = $10, z_index = $11, audio = $12,
+                  effects = $13,
                   updated_at = now()
            WHERE stream_id = $1 AND id = $2"#,
         stream_id as _,
@@ -159,7 +167,8 @@ pub async fn update(db: impl PgExecutor<'_>, stream_id: StreamId, l: &Layer) -> 
         l.size.height,
         l.opacity,
         l.z_index,
-        Json(&l.audio) as _
+        Json(&l.audio) as _,
+        Json(&l.effects) as _
     )
     .execute(db)
     .await?;

@@ -4,6 +4,7 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::audio::{AudioPatch, LayerAudio};
+use shared::effect::{Effect, parse_effects};
 use shared::events::EventType;
 use shared::fallback::{FallbackRung, SlateRef};
 use shared::layer::{
@@ -56,7 +57,10 @@ pub struct CreateLayer {
     name: Option<String>,
     kind: LayerKind,
     /// Shape depends on `kind`: color `{color}`, image `{assetId}` or `{url}`,
-    /// text `{text, fontFamily, fontSize, color}`, video `{uri, loop}`, ingest `{keyId}`.
+    /// text `{text, fontFamily, fontSize, color, align, verticalAlign, wrap, lineHeight,
+    /// fontWeight, italic, outline, shadow, background, autoFit}` (see `TextSource`; `text`
+    /// may hold `{{clock:HH:mm:ss}}`, `{{date:yyyy-MM-dd}}`, `{{countdown:RFC3339}}`),
+    /// video `{uri, loop}`, ingest `{keyId}`.
     #[schema(value_type = Object)]
     source: Value,
     visible: Option<bool>,
@@ -68,6 +72,10 @@ pub struct CreateLayer {
     z_index: Option<i32>,
     /// Defaults to the active scene.
     scene_id: Option<SceneId>,
+    /// Effects applied to the layer's pixels in order (crop, rotate, cornerRadius, border,
+    /// shadow, chromaKey, colorAdjust, blur, mask, flip); none by default.
+    #[schema(value_type = Option<Vec<Effect>>)]
+    effects: Option<Value>,
     /// How the layer's sound enters the programme (video and ingest layers); defaults to
     /// volume 1, not muted, centred, no delay.
     audio: Option<LayerAudio>,
@@ -85,10 +93,14 @@ pub struct PatchLayer {
     size: Option<Size>,
     opacity: Option<f32>,
     z_index: Option<i32>,
+    /// Replaces the whole effect list (`[]` removes every effect).
+    #[schema(value_type = Option<Vec<Effect>>)]
+    effects: Option<Value>,
     /// Changes the fields of the layer's fader it names, live and without clicks (each
     /// change is ramped over 30 ms on air).
     audio: Option<AudioPatch>,
-    /// Animates position, size and opacity to their new values.
+    /// Animates position, size, opacity and the effects' numbers to their new values
+    /// (effects coming in grow from their neutral strength, e.g. a blur from radius 0).
     transition: Option<Transition>,
 }
 
@@ -153,6 +165,16 @@ async fn check_source(
     Ok(())
 }
 
+/// Checks that the assets effects read (masks) are the tenant's own.
+async fn check_effects(state: &AppState, tenant: &str, effects: &[Effect]) -> Result<(), ApiError> {
+    for id in effects.iter().filter_map(Effect::asset_id) {
+        if !assets::exists(&state.db, tenant, AssetId::from(id)).await? {
+            return Err(ApiError::NotFound("asset"));
+        }
+    }
+    Ok(())
+}
+
 /// One layer of the stream, read through `conn` (a pool or the write's transaction).
 async fn find_layer(
     conn: impl sqlx::PgExecutor<'_>,
@@ -202,6 +224,10 @@ async fn create_layer(
     ApiJson(body): ApiJson<CreateLayer>,
 ) -> Result<Created<Layer>, ApiError> {
     let source = LayerSource::parse(body.kind, body.source)?;
+    let effects = match body.effects {
+        Some(v) => parse_effects(v)?,
+        None => Vec::new(),
+    };
     let canvas = ctx.stream.config.0.resolution;
     let mut layer = Layer {
         id: LayerId::random().get(),
@@ -217,10 +243,12 @@ async fn create_layer(
         }),
         opacity: body.opacity.unwrap_or(1.0),
         z_index: body.z_index.unwrap_or(0),
+        effects,
         audio: body.audio.unwrap_or_default(),
     };
     layer.validate()?;
     check_source(&state, &ctx.tenant, &layer.source).await?;
+    check_effects(&state, &ctx.tenant, &layer.effects).await?;
 
     let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
     let stream_id = write.stream_id();
@@ -313,10 +341,18 @@ async fn patch_layer(
     State(state): State<AppState>,
     ctx: TenantStream,
     ids: PathIds,
-    ApiJson(patch): ApiJson<PatchLayer>,
+    ApiJson(mut patch): ApiJson<PatchLayer>,
 ) -> ApiResult<Layer> {
     let id = ids.id("id", "layer")?;
     validate_patch(&patch)?;
+    let effects = match patch.effects.take() {
+        Some(v) => {
+            let effects = parse_effects(v)?;
+            check_effects(&state, &ctx.tenant, &effects).await?;
+            Some(effects)
+        }
+        None => None,
+    };
 
     let mut write = StreamWrite::begin(&state, &ctx.tenant, ctx.stream.id).await?;
     let stream_id = write.stream_id();
@@ -342,6 +378,10 @@ async fn patch_layer(
     apply!(size, "size");
     apply!(opacity, "opacity");
     apply!(z_index, "zIndex");
+    if let Some(e) = effects {
+        changes.insert("effects".into(), json!(e));
+        layer.effects = e;
+    }
     if let Some(a) = &patch.audio {
         layer.audio = a.apply(layer.audio);
         changes.insert("audio".into(), json!(layer.audio));

@@ -28,27 +28,38 @@ pub fn before_loading(layer: &Layer, canvas: (u32, u32)) -> u64 {
     let (cw, ch) = (u64::from(canvas.0), u64::from(canvas.1));
     let canvas_area = cw * ch;
     let sprite = |area: u64| (area as f64 * SPRITE_BYTES_PER_PIXEL) as u64;
-    match &layer.source {
-        LayerSource::Color(_) => sprite((w.min(cw)) * (h.min(ch))),
-        LayerSource::Image(_) => {
-            let area = w * h;
-            let whole = area <= WHOLE_SPRITE_MAX_CANVASES as u64 * canvas_area;
-            sprite(if whole { area } else { canvas_area })
+    // A static layer with effects also keeps its baked RGBA (boxes past the whole-sprite
+    // limit are drawn without effects, so the box is bounded here).
+    let baked = match &layer.source {
+        LayerSource::Color(_) | LayerSource::Image(_) | LayerSource::Text(_)
+            if !layer.effects.is_empty() =>
+        {
+            (w * h).min(WHOLE_SPRITE_MAX_CANVASES as u64 * canvas_area) * 4
         }
-        LayerSource::Text(_) => {
-            let shown = w.min(cw) * h.min(ch);
-            shown * 4 + sprite(shown)
+        _ => 0,
+    };
+    baked
+        + match &layer.source {
+            LayerSource::Color(_) => sprite((w.min(cw)) * (h.min(ch))),
+            LayerSource::Image(_) => {
+                let area = w * h;
+                let whole = area <= WHOLE_SPRITE_MAX_CANVASES as u64 * canvas_area;
+                sprite(if whole { area } else { canvas_area })
+            }
+            LayerSource::Text(_) => {
+                let shown = w.min(cw) * h.min(ch);
+                shown * 4 + sprite(shown)
+            }
+            LayerSource::Video(_) | LayerSource::Ingest(_) => {
+                let frame = w.min(2 * cw) * h.min(2 * ch) * 3 / 2;
+                // Every rung of a fallback ladder decodes all the time (a slate holds one frame).
+                let rungs = match &layer.source {
+                    LayerSource::Ingest(i) => 1 + i.fallbacks.len() as u64,
+                    _ => 1,
+                };
+                frame * MOVING_FRAMES * rungs
+            }
         }
-        LayerSource::Video(_) | LayerSource::Ingest(_) => {
-            let frame = w.min(2 * cw) * h.min(2 * ch) * 3 / 2;
-            // Every rung of a fallback ladder decodes all the time (a slate holds one frame).
-            let rungs = match &layer.source {
-                LayerSource::Ingest(i) => 1 + i.fallbacks.len() as u64,
-                _ => 1,
-            };
-            frame * MOVING_FRAMES * rungs
-        }
-    }
 }
 
 /// The bytes `content` holds once loaded that [`before_loading`] could not know: an

@@ -1,15 +1,23 @@
-//! One layer as the compositor holds it: its content, its tween and its prepared sprite.
+//! One layer as the compositor holds it: its content, its tween, its effects and its
+//! prepared sprite.
+//!
+//! Static content (solid, bitmap, text) is drawn from a sprite prepared once per change —
+//! with the layer's effects baked in — and moving content (video, feeds) blended per frame,
+//! running the effects on each frame when it has any (see [`super::effects`]).
 
 use std::sync::Arc;
 
 use image::RgbaImage;
 use image::imageops::{self, FilterType};
 use shared::color::Rgba;
+use shared::transition::Easing;
 use uuid::Uuid;
 
 use super::FrameSource;
 use super::blend::{blend_frame, blend_sprite};
 use super::canvas::Canvas;
+use super::effects::{self, EffectChain, EffectTween};
+use super::frame_source::LiveBitmap;
 use super::sprite::{Parity, Sprite};
 use super::tween::Tween;
 
@@ -28,6 +36,9 @@ pub enum LayerContent {
     },
     /// Pixels that change every frame (video, live feed, test pattern).
     Live(Box<dyn FrameSource>),
+    /// Static pixels replaced now and then by another thread (text with a clock): drawn
+    /// like `Partial`, prepared again only when a new picture is published.
+    Ticking(Arc<LiveBitmap>),
     /// Content that could not be loaded: the layer is skipped, the error was reported.
     Nothing,
 }
@@ -46,6 +57,7 @@ impl std::fmt::Debug for LayerContent {
                 of.1
             ),
             LayerContent::Live(s) => write!(f, "Live({})", s.describe()),
+            LayerContent::Ticking(b) => write!(f, "Ticking(#{})", b.generation()),
             LayerContent::Nothing => write!(f, "Nothing"),
         }
     }
@@ -66,6 +78,8 @@ struct SpriteKey {
     parity: Parity,
     /// Canvas rectangle the sprite covers when only the visible part was prepared.
     clip: Option<(i32, i32, usize, usize)>,
+    /// Which picture of a ticking layer the sprite shows (0 for other content).
+    generation: u64,
 }
 
 /// Layers up to this many times the canvas area are prepared whole (cheap to move around);
@@ -80,7 +94,17 @@ pub struct LayerRuntime {
     pub visible: bool,
     pub tween: Tween,
     pub content: LayerContent,
+    /// Effects on the layer's pixels; a change drops the prepared sprite.
+    effects: EffectChain,
+    /// Effects on their way to new values (a change with a transition).
+    effect_tween: Option<EffectTween>,
     cache: Option<(SpriteKey, Sprite)>,
+    /// A static layer's pixels with its effects applied, by box size and ticking picture:
+    /// kept apart from the sprite so a layer moving to another chroma parity (an animated
+    /// move) is only converted again, not re-baked.
+    baked: Option<((usize, usize, u64), Arc<RgbaImage>)>,
+    /// The ticking picture last drawn, to tell when a new one arrived.
+    drawn_generation: u64,
 }
 
 impl LayerRuntime {
@@ -92,19 +116,73 @@ impl LayerRuntime {
             visible,
             tween,
             content,
+            effects: EffectChain::default(),
+            effect_tween: None,
             cache: None,
+            baked: None,
+            drawn_generation: 0,
+        }
+    }
+
+    /// Sets the layer's effects: at once, or with `animate` (start frame, frames, easing)
+    /// moving there from what is on show. Nothing is prepared again when nothing changed.
+    pub fn change_effects(&mut self, effects: EffectChain, animate: Option<(u64, u64, Easing)>) {
+        match animate {
+            Some((start, frames, easing)) if frames > 0 => {
+                let from = match &self.effect_tween {
+                    Some(t) => t.at(start),
+                    None => self.effects.clone(),
+                };
+                if from == effects {
+                    self.effect_tween = None;
+                    self.set_effects(effects);
+                } else {
+                    self.effect_tween =
+                        Some(EffectTween::new(from, effects, start, frames, easing));
+                }
+            }
+            _ => {
+                // A plan that changed another layer carries this one's running animation
+                // on; anything else jumps to the new effects.
+                let heading = self.effect_tween.as_ref().map(EffectTween::target);
+                if heading != Some(&effects) {
+                    self.effect_tween = None;
+                    self.set_effects(effects);
+                }
+            }
+        }
+    }
+
+    /// Sets the layer's effects; the sprite is prepared again only if they changed.
+    pub fn set_effects(&mut self, effects: EffectChain) {
+        if effects != self.effects {
+            self.effects = effects;
+            self.cache = None;
+            self.baked = None;
         }
     }
 
     /// Replaces the content, dropping the prepared sprite; returns the old content.
     pub fn replace_content(&mut self, content: LayerContent) -> LayerContent {
         self.cache = None;
+        self.baked = None;
         std::mem::replace(&mut self.content, content)
     }
 
     /// Whether drawing this layer at `frame` gives different pixels than at `frame - 1`.
     pub fn changes_at(&self, frame: u64) -> bool {
-        self.content.is_live() || self.tween.is_running(frame.saturating_sub(1))
+        let ticked = match &self.content {
+            LayerContent::Ticking(b) => b.generation() != self.drawn_generation,
+            _ => false,
+        };
+        let effects_moving = self
+            .effect_tween
+            .as_ref()
+            .is_some_and(|t| t.is_running(frame.saturating_sub(1)));
+        ticked
+            || effects_moving
+            || self.content.is_live()
+            || self.tween.is_running(frame.saturating_sub(1))
     }
 
     /// Draws the layer as it is at output frame `frame`.
@@ -112,24 +190,44 @@ impl LayerRuntime {
         if !self.visible {
             return;
         }
+        if let Some(t) = &self.effect_tween {
+            let now = t.at(frame);
+            if !t.is_running(frame) {
+                self.effect_tween = None;
+            }
+            self.set_effects(now);
+        }
         let g = self.tween.at(frame);
         let alpha = g.alpha8();
         if alpha == 0 {
             return;
         }
         let (x, y, w, h) = g.pixels();
+        // A ticking picture is drawn like a partial bitmap: take the one on show now.
+        let ticking = match &self.content {
+            LayerContent::Ticking(b) => Some((b.generation(), b.image(), b.of)),
+            _ => None,
+        };
         // A partial bitmap is a bitmap in the part of the box it covers.
-        let (w, h) = match &self.content {
-            LayerContent::Partial { image, of } => (
+        let (w, h) = match (&self.content, &ticking) {
+            (LayerContent::Partial { image, of }, _) | (_, Some((_, image, of))) => (
                 part_of(w, image.width(), of.0),
                 part_of(h, image.height(), of.1),
             ),
             _ => (w, h),
         };
+        let huge = w.saturating_mul(h) > WHOLE_SPRITE_MAX_CANVASES * canvas.width * canvas.height;
+        // Huge boxes are drawn without effects: baking them would need the whole box.
+        if !self.effects.is_empty() && !huge {
+            if let Some((generation, _, _)) = ticking {
+                self.drawn_generation = generation;
+            }
+            self.draw_with_effects(canvas, (x, y, w, h), alpha, ticking);
+            return;
+        }
         let Some(visible) = visible_rect(canvas, x, y, w, h) else {
             return;
         };
-        let huge = w.saturating_mul(h) > WHOLE_SPRITE_MAX_CANVASES * canvas.width * canvas.height;
         match &mut self.content {
             LayerContent::Nothing => {}
             LayerContent::Live(src) => {
@@ -147,19 +245,26 @@ impl LayerRuntime {
                 draw_prepared(
                     &mut self.cache,
                     canvas,
-                    (vw, vh, None),
+                    (vw, vh, None, 0),
                     at,
                     alpha,
                     |parity| Sprite::solid(vw, vh, *color, parity),
                 );
             }
-            LayerContent::Bitmap(img) | LayerContent::Partial { image: img, .. } if huge => {
+            LayerContent::Bitmap(_) | LayerContent::Partial { .. } | LayerContent::Ticking(_)
+                if huge =>
+            {
+                let Some(img) = static_image(&self.content) else {
+                    return;
+                };
+                let generation = ticking.as_ref().map_or(0, |t| t.0);
+                self.drawn_generation = generation;
                 let (vx, vy, vw, vh) = visible;
                 let at = (vx, vy);
                 draw_prepared(
                     &mut self.cache,
                     canvas,
-                    (w, h, Some(visible)),
+                    (w, h, Some(visible), generation),
                     at,
                     alpha,
                     |parity| {
@@ -181,16 +286,21 @@ impl LayerRuntime {
                     },
                 );
             }
-            LayerContent::Bitmap(img) | LayerContent::Partial { image: img, .. } => {
+            LayerContent::Bitmap(_) | LayerContent::Partial { .. } | LayerContent::Ticking(_) => {
+                let Some(img) = static_image(&self.content) else {
+                    return;
+                };
+                let generation = ticking.as_ref().map_or(0, |t| t.0);
+                self.drawn_generation = generation;
                 draw_prepared(
                     &mut self.cache,
                     canvas,
-                    (w, h, None),
+                    (w, h, None, generation),
                     (x, y),
                     alpha,
                     |parity| {
                         if img.width() as usize == w && img.height() as usize == h {
-                            Sprite::from_rgba(img, parity)
+                            Sprite::from_rgba(&img, parity)
                         } else {
                             let scaled = imageops::resize(
                                 img.as_ref(),
@@ -204,6 +314,120 @@ impl LayerRuntime {
                 );
             }
         }
+    }
+
+    /// Draws the layer's `w`×`h` box at (`x`,`y`) through its effects: static content from
+    /// a sprite baked once, moving content by running the effects on the frame.
+    fn draw_with_effects(
+        &mut self,
+        canvas: &mut Canvas,
+        (x, y, w, h): Rect,
+        alpha: u8,
+        ticking: Option<(u64, Arc<RgbaImage>, (u32, u32))>,
+    ) {
+        let chain = &self.effects;
+        match &mut self.content {
+            LayerContent::Nothing => {}
+            LayerContent::Live(src) => {
+                let (lw, lh) = (w.min(canvas.width * 2), h.min(canvas.height * 2));
+                src.set_size(lw.next_multiple_of(2) as u32, lh.next_multiple_of(2) as u32);
+                let Some(f) = src.frame() else {
+                    return;
+                };
+                if !chain.has_pixel_effects() {
+                    blend_frame(canvas, &f, x, y, alpha);
+                    return;
+                }
+                let (fw, fh) = (f.width & !1, f.height & !1);
+                let (dx, dy, ew, eh) = effects::extent(chain, fw, fh);
+                if visible_rect(canvas, x + dx, y + dy, ew, eh).is_none() {
+                    return;
+                }
+                let sprite = effects::frame_sprite(chain, &f);
+                // Like frames, effect sprites land on even positions (chroma alignment).
+                blend_sprite(canvas, &sprite, (x + dx) & !1, (y + dy) & !1, alpha);
+            }
+            content => {
+                let (dx, dy, ew, eh) = effects::extent(chain, w, h);
+                if visible_rect(canvas, x + dx, y + dy, ew, eh).is_none() {
+                    return;
+                }
+                let generation = ticking.as_ref().map_or(0, |t| t.0);
+                // Cheap here (a colour, an `Arc`): the pixels are only made when baking.
+                let solid = match content {
+                    LayerContent::Solid(c) => Some(*c),
+                    _ => None,
+                };
+                let picture = static_image(content);
+                if solid.is_none() && picture.is_none() {
+                    return;
+                }
+                let baked = &mut self.baked;
+                draw_prepared(
+                    &mut self.cache,
+                    canvas,
+                    (w, h, None, generation),
+                    (x + dx, y + dy),
+                    alpha,
+                    |parity| {
+                        let key = (w, h, generation);
+                        let img = match baked {
+                            Some((k, img)) if *k == key => img.clone(),
+                            _ => {
+                                let img = Arc::new(bake(chain, solid, picture, w, h));
+                                *baked = Some((key, img.clone()));
+                                img
+                            }
+                        };
+                        Sprite::from_rgba(&img, parity)
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// A static layer's pixels at its `w`×`h` box through its effects: the source (a colour or
+/// a picture) cropped, scaled into the box, then every other effect in order.
+fn bake(
+    chain: &EffectChain,
+    solid: Option<Rgba>,
+    picture: Option<Arc<RgbaImage>>,
+    w: usize,
+    h: usize,
+) -> RgbaImage {
+    let base = match (solid, picture) {
+        (Some(c), _) => Arc::new(RgbaImage::from_pixel(
+            w as u32,
+            h as u32,
+            image::Rgba([c.r, c.g, c.b, c.a]),
+        )),
+        (None, Some(img)) => img,
+        (None, None) => Arc::new(RgbaImage::new(1, 1)),
+    };
+    let base = base.as_ref();
+    let crop = chain.crop();
+    let cropped;
+    let src = if crop == shared::effect::Crop::default() {
+        base
+    } else {
+        cropped = effects::crop_source(base, crop);
+        &cropped
+    };
+    let sized = if src.dimensions() == (w as u32, h as u32) {
+        src.clone()
+    } else {
+        imageops::resize(src, w as u32, h as u32, FilterType::Triangle)
+    };
+    effects::apply(chain, sized)
+}
+
+/// The picture of static bitmap content (a ticking layer's current one), if any.
+fn static_image(content: &LayerContent) -> Option<Arc<RgbaImage>> {
+    match content {
+        LayerContent::Bitmap(img) | LayerContent::Partial { image: img, .. } => Some(img.clone()),
+        LayerContent::Ticking(b) => Some(b.image()),
+        _ => None,
     }
 }
 
@@ -235,23 +459,25 @@ fn visible_rect(
 type Rect = (i32, i32, usize, usize);
 
 /// Blends the layer's cached sprite at `at`, preparing it with `make` when the cache holds
-/// another one. `size` is the sprite's `(width, height, clip)` as its cache key names it; the
-/// sprite starts one pixel early where `at` is odd, so chroma lines up (see [`Parity`]).
+/// another one. `size` is the sprite's `(width, height, clip, generation)` as its cache key
+/// names it; the sprite starts one pixel early where `at` is odd, so chroma lines up (see
+/// [`Parity`]).
 fn draw_prepared(
     cache: &mut Option<(SpriteKey, Sprite)>,
     canvas: &mut Canvas,
-    size: (usize, usize, Option<Rect>),
+    size: (usize, usize, Option<Rect>, u64),
     at: (i32, i32),
     alpha: u8,
     make: impl FnOnce(Parity) -> Sprite,
 ) {
     let parity = Parity::of(at.0, at.1);
-    let (width, height, clip) = size;
+    let (width, height, clip, generation) = size;
     let key = SpriteKey {
         width,
         height,
         parity,
         clip,
+        generation,
     };
     let sprite = prepared(cache, key, || make(parity));
     blend_sprite(

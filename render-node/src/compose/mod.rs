@@ -5,8 +5,12 @@
 //! - [`sprite`]: static layers prepared once per change (premultiplied I420 + alpha).
 //! - [`blend`]: per-frame blending over each layer's own rectangle.
 //! - [`tween`]: layer geometry over time (animated changes).
-//! - [`layer`]: one layer's content, tween and prepared sprite.
-//! - [`frame_source`]: what a moving layer's source gives the compositor each frame.
+//! - [`layer`]: one layer's content, tween, effects and prepared sprite.
+//! - [`effects`]: the per-layer effects (crop, rotate, corners, border, shadow, chroma key,
+//!   colour adjustment, blur, mask, flip) on RGBA pixels, baked into static layers' sprites
+//!   once and run on moving layers' frames.
+//! - [`frame_source`]: what a moving layer's source gives the compositor each frame, and
+//!   the ticking pictures of text with live values.
 //! - [`cost`]: what a layer's pictures cost in memory (the stream's budget).
 //!
 //! A [`Plan`] (built by [`crate::engine::plan`] off the render thread) is handed to
@@ -15,6 +19,7 @@
 pub mod blend;
 pub mod canvas;
 pub mod cost;
+pub mod effects;
 pub mod frame_source;
 pub mod layer;
 pub mod sprite;
@@ -29,6 +34,7 @@ use uuid::Uuid;
 pub use self::frame_source::FrameSource;
 
 use self::canvas::Canvas;
+use self::effects::EffectChain;
 use self::layer::{LayerContent, LayerRuntime};
 use self::tween::{Geometry, Tween, frames_for, progress};
 use self::yuv::BLACK;
@@ -43,6 +49,8 @@ pub struct PlannedLayer {
     /// Animate from the current geometry to `target` instead of jumping.
     pub transition: Option<Transition>,
     pub content: PlannedContent,
+    /// The layer's effects (a change re-bakes a static layer's sprite).
+    pub effects: EffectChain,
 }
 
 /// Whether a layer keeps the content the compositor already holds.
@@ -154,19 +162,27 @@ impl Compositor {
                         ),
                         None => Tween::still(p.target),
                     };
+                    let animate = p
+                        .transition
+                        .map(|t| (frame, frames_for(t.duration_ms, self.fps), t.easing));
                     if let PlannedContent::Replace(c) = p.content {
                         let prev = l.replace_content(c);
                         self.retired.push(prev);
                     }
+                    l.change_effects(p.effects, animate);
                     l
                 }
-                None => LayerRuntime::new(
-                    p.id,
-                    p.z,
-                    p.visible,
-                    Tween::still(p.target),
-                    new_content(p.content),
-                ),
+                None => {
+                    let mut l = LayerRuntime::new(
+                        p.id,
+                        p.z,
+                        p.visible,
+                        Tween::still(p.target),
+                        new_content(p.content),
+                    );
+                    l.set_effects(p.effects);
+                    l
+                }
             };
             self.current.layers.push(layer);
         }
@@ -179,13 +195,15 @@ impl Compositor {
             .layers
             .into_iter()
             .map(|p| {
-                LayerRuntime::new(
+                let mut l = LayerRuntime::new(
                     p.id,
                     p.z,
                     p.visible,
                     Tween::still(p.target),
                     new_content(p.content),
-                )
+                );
+                l.set_effects(p.effects);
+                l
             })
             .collect();
         layers.sort_by_key(|l| l.z);
@@ -301,6 +319,7 @@ mod tests {
             },
             transition,
             content,
+            effects: EffectChain::default(),
         }
     }
 
@@ -398,5 +417,94 @@ mod tests {
         let f = c.render(0);
         assert_eq!(f.pixel(3, 3), rgb_to_yuv(255, 0, 0));
         assert_eq!(f.pixel(20, 3), rgb_to_yuv(0, 0, 255));
+    }
+
+    #[test]
+    fn a_ticking_picture_is_composed_only_when_a_new_one_is_published() {
+        let scene = Uuid::new_v4();
+        let white = |v: u8| {
+            Arc::new(image::RgbaImage::from_pixel(
+                4,
+                4,
+                image::Rgba([v, v, v, 255]),
+            ))
+        };
+        let bitmap = Arc::new(frame_source::LiveBitmap::new(white(255), (4, 4)));
+        let mut c = Compositor::new(8, 8, 30);
+        c.apply(
+            Plan {
+                scene_id: scene,
+                scene_transition: SceneTransition::default(),
+                layers: vec![red_layer(
+                    Uuid::new_v4(),
+                    0.0,
+                    PlannedContent::Replace(LayerContent::Ticking(bitmap.clone())),
+                    None,
+                )],
+            },
+            0,
+        );
+        assert_eq!(c.render(0).pixel(1, 1), rgb_to_yuv(255, 255, 255));
+        assert!(!c.needs_redraw(1));
+        assert!(!c.needs_redraw(2));
+        bitmap.publish(white(0));
+        assert!(c.needs_redraw(3));
+        assert_eq!(c.render(3).pixel(1, 1), rgb_to_yuv(0, 0, 0));
+        assert!(!c.needs_redraw(4));
+    }
+
+    #[test]
+    fn effects_animate_with_a_layer_transition() {
+        use shared::effect::{ColorAdjust, Effect};
+        let scene = Uuid::new_v4();
+        let id = Uuid::new_v4();
+        let dark = EffectChain::new(vec![Effect::ColorAdjust(ColorAdjust {
+            brightness: -1.0,
+            ..ColorAdjust::default()
+        })]);
+        let mut c = Compositor::new(8, 8, 10);
+        let mut first = red_layer(
+            id,
+            0.0,
+            PlannedContent::Replace(LayerContent::Solid(Rgba {
+                r: 255,
+                g: 255,
+                b: 255,
+                a: 255,
+            })),
+            None,
+        );
+        first.effects = dark;
+        c.apply(
+            Plan {
+                scene_id: scene,
+                scene_transition: SceneTransition::default(),
+                layers: vec![first],
+            },
+            0,
+        );
+        assert_eq!(c.render(0).pixel(1, 1), rgb_to_yuv(0, 0, 0));
+        // To no effect over 1 s (10 frames): the brightness comes back linearly.
+        let fade = Transition {
+            duration_ms: 1000,
+            easing: Easing::Linear,
+        };
+        c.apply(
+            Plan {
+                scene_id: scene,
+                scene_transition: SceneTransition::default(),
+                layers: vec![red_layer(id, 0.0, PlannedContent::Keep, Some(fade))],
+            },
+            1,
+        );
+        let mid = c.render(6).pixel(1, 1).y;
+        let grey = rgb_to_yuv(128, 128, 128).y;
+        assert!(
+            (i32::from(mid) - i32::from(grey)).abs() <= 4,
+            "{mid} vs {grey}"
+        );
+        assert!(c.needs_redraw(7));
+        assert_eq!(c.render(11).pixel(1, 1), rgb_to_yuv(255, 255, 255));
+        assert!(!c.needs_redraw(13));
     }
 }

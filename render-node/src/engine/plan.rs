@@ -9,16 +9,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use shared::effect::{Crop, Effect};
 use shared::fallback::{DEFAULT_RECOVER_MS, DEFAULT_STALL_MS, FallbackRung, SlateRef};
 use shared::layer::{ImageSource, IngestSource, Layer, LayerSource};
 use shared::media_url::{MediaPolicy, UrlUse};
 use shared::spec::{ChangeHint, StreamSpec};
+use shared::text_template::Template;
 use shared::transition::SceneTransition;
 use uuid::Uuid;
 
 use super::events::{EventSink, NodeEvent};
 use crate::compose::FrameSource;
 use crate::compose::cost;
+use crate::compose::effects::{EffectChain, total_crop};
 use crate::compose::layer::LayerContent;
 use crate::compose::tween::Geometry;
 use crate::compose::{Plan, PlannedContent, PlannedLayer};
@@ -29,7 +32,7 @@ use crate::sources::guard::{MEDIA_NOT_LOADED, check_before_open};
 use crate::sources::image::ImageCache;
 use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
 use crate::sources::pull::{PullRequest, PulledSource};
-use crate::sources::text::{render_text, text_box};
+use crate::sources::text::{TickingText, render_text, text_box};
 use crate::sources::video::{AppsinkSource, MovingKind};
 
 /// What loading layer content needs from the node.
@@ -170,6 +173,7 @@ impl Planner {
                 target: Geometry::of(layer),
                 transition,
                 content,
+                effects: self.effects_of(layer),
             });
         }
         self.loaded = loaded;
@@ -247,9 +251,14 @@ impl Planner {
                     b: 0,
                     a: 0,
                 };
-                LayerContent::Partial {
-                    image: Arc::new(render_text(t, tw, th, transparent)?),
-                    of: (w, h),
+                match Template::parse(&t.text) {
+                    Ok(template) if template.is_live() => LayerContent::Ticking(
+                        TickingText::start(t, template, (tw, th), (w, h), layer.id)?,
+                    ),
+                    _ => LayerContent::Partial {
+                        image: Arc::new(render_text(t, tw, th, transparent)?),
+                        of: (w, h),
+                    },
                 }
             }
             LayerSource::Video(v) => {
@@ -271,16 +280,23 @@ impl Planner {
                     self.live,
                     audio,
                     self.events.layer_media_errors(layer.id),
+                    total_crop(&layer.effects),
                 )?;
                 LayerContent::Live(Box::new(src))
             }
             LayerSource::Ingest(i) => {
                 let (fw, fh) = self.moving_size(w, h);
-                match self.open_live(layer.id, &i.primary(), tenant, fw, fh) {
+                let crop = total_crop(&layer.effects);
+                match self.open_live(layer.id, &i.primary(), tenant, (fw, fh), crop) {
                     Some(live) if i.fallbacks.is_empty() => LayerContent::Live(live),
-                    Some(live) => {
-                        LayerContent::Live(Box::new(self.ladder(layer.id, i, live, tenant, fw, fh)))
-                    }
+                    Some(live) => LayerContent::Live(Box::new(self.ladder(
+                        layer.id,
+                        i,
+                        live,
+                        tenant,
+                        (fw, fh),
+                        crop,
+                    ))),
                     // A key's feed with no ingest on this node (standalone): the slate.
                     None => {
                         let (sw, sh) = text_box(w, h, self.canvas);
@@ -312,6 +328,28 @@ impl Planner {
         Err(last)
     }
 
+    /// The layer's effects with their masks loaded; a mask that cannot be loaded is
+    /// reported and left out (the rest of the effects still apply).
+    fn effects_of(&self, layer: &Layer) -> EffectChain {
+        let mut chain = EffectChain::new(layer.effects.clone());
+        for id in layer.effects.iter().filter_map(Effect::asset_id) {
+            match self.load_asset(id) {
+                Ok(img) => {
+                    chain.masks.insert(id, img);
+                }
+                Err(e) => {
+                    tracing::warn!(stream_id = %self.events.stream_id(), layer_id = %layer.id,
+                        error = %e, "mask not loaded");
+                    self.events.send(NodeEvent::LayerError {
+                        layer_id: layer.id,
+                        message: format!("mask {id} not loaded: {}", tenant_message(layer, &e)),
+                    });
+                }
+            }
+        }
+        chain
+    }
+
     /// The ladder of an ingest layer whose primary feed is `primary`: every fallback rung
     /// opened now, so each is decoding (and its health known) before it is needed. A slate
     /// asset that cannot be loaded is reported and replaced by the default slate: the
@@ -322,8 +360,8 @@ impl Planner {
         source: &IngestSource,
         primary: Box<dyn FrameSource>,
         tenant: &str,
-        w: u32,
-        h: u32,
+        (w, h): (u32, u32),
+        crop: Crop,
     ) -> FallbackSource {
         let mut rungs = vec![Rung {
             name: source.primary().describe(),
@@ -334,7 +372,7 @@ impl Planner {
             let name = rung.describe();
             let (frames, still): (Box<dyn FrameSource>, bool) = match rung {
                 FallbackRung::Ingest { .. } | FallbackRung::Pull { .. } => {
-                    match self.open_live(layer_id, rung, tenant, w, h) {
+                    match self.open_live(layer_id, rung, tenant, (w, h), crop) {
                         Some(live) => (live, false),
                         None => continue,
                     }
@@ -370,15 +408,15 @@ impl Planner {
         FallbackSource::new(layer_id, rungs, timings, self.events.clone())
     }
 
-    /// A live source of `w`×`h`: a key's feed (`None` when this node has no ingest), or a
-    /// stream pulled from its URL; `None` for a slate.
+    /// A live source of `w`×`h`, cropped by `crop` in its decoder: a key's feed (`None` when
+    /// this node has no ingest), or a stream pulled from its URL; `None` for a slate.
     fn open_live(
         &self,
         layer_id: Uuid,
         rung: &FallbackRung,
         tenant: &str,
-        w: u32,
-        h: u32,
+        (w, h): (u32, u32),
+        crop: Crop,
     ) -> Option<Box<dyn FrameSource>> {
         let audio = self
             .audio
@@ -393,6 +431,7 @@ impl Planner {
                 height: h,
                 audio,
                 on_error: self.events.source_errors(),
+                crop,
             }),
             FallbackRung::Pull { pull, looping } => {
                 Some(Box::new(PulledSource::start(PullRequest {
@@ -404,6 +443,7 @@ impl Planner {
                     audio,
                     // What failed inside a stream the node fetched stays in the node's log.
                     on_error: self.events.layer_media_errors(layer_id),
+                    crop,
                 })))
             }
             FallbackRung::Slate { .. } => None,
@@ -419,6 +459,10 @@ fn same_content(old: &Layer, new: &Layer) -> bool {
     match new.source {
         // Text is rendered into its box: a new box size needs a new rendering.
         LayerSource::Text(_) => old.size == new.size,
+        // Moving sources crop in their decoder: a new crop is a new decoder.
+        LayerSource::Video(_) | LayerSource::Ingest(_) => {
+            total_crop(&old.effects) == total_crop(&new.effects)
+        }
         _ => true,
     }
 }

@@ -267,7 +267,7 @@ async fn connect_loop(
             }
         };
         let (w, h) = *size.lock();
-        let (audio, on_error) = (req.audio.clone(), req.on_error.clone());
+        let (audio, on_error, crop) = (req.audio.clone(), req.on_error.clone(), req.crop);
         let started = tokio::task::spawn_blocking(move || {
             let input = audio.and_then(|port| port.add_input().ok());
             AppsinkSource::start(
@@ -279,6 +279,7 @@ async fn connect_loop(
                 true,
                 input,
                 on_error,
+                crop,
             )
         })
         .await;

@@ -30,6 +30,8 @@ pub struct FeedRequest {
     pub audio: Option<AudioPort>,
     /// Told when the feed's decoder fails.
     pub on_error: OnSourceError,
+    /// Source pixels cut off each side (the layer's crop effects).
+    pub crop: shared::effect::Crop,
 }
 
 /// Live feeds published to the fleet, looked up by stream key id.
@@ -59,17 +61,16 @@ const SLATE: Rgba = Rgba {
 
 /// The placeholder an ingest layer shows while its feed is down.
 pub fn slate(width: u32, height: u32) -> Arc<RgbaImage> {
-    let text = TextSource {
-        text: "Waiting for feed".into(),
-        font_family: "Sans".into(),
-        font_size: (height / 8).clamp(8, 96),
-        color: Rgba {
+    let text = TextSource::plain(
+        "Waiting for feed",
+        (height / 8).clamp(8, 96),
+        Rgba {
             r: 200,
             g: 200,
             b: 200,
             a: 255,
         },
-    };
+    );
     match render_text(&text, width, height, SLATE) {
         Ok(img) => Arc::new(img),
         // No text renderer: a plain slate still tells the viewer something is coming.

@@ -59,6 +59,8 @@ pub struct PullRequest {
     pub audio: Option<AudioPort>,
     /// Told when a connected decoder fails (the tenant reads a generic text).
     pub on_error: OnSourceError,
+    /// Source pixels cut off each side (the layer's crop effects).
+    pub crop: shared::effect::Crop,
 }
 
 /// What the layer tells the connecting thread.
@@ -231,6 +233,7 @@ fn connect_loop(
                 true,
                 audio,
                 req.on_error.clone(),
+                req.crop,
             )
         });
         match started {

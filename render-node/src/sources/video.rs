@@ -14,6 +14,7 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use parking_lot::Mutex;
+use shared::effect::Crop;
 use shared::media_url::MediaPolicy;
 
 use super::OnSourceError;
@@ -115,8 +116,21 @@ impl AppsinkSource {
         live: bool,
         audio: Option<AudioInput>,
         on_error: OnSourceError,
+        crop: Crop,
     ) -> Result<Self> {
         let pipeline = gst::Pipeline::new();
+        // A crop is in source pixels, so it cuts before the scaler; only cropped layers get
+        // the element (it passes fewer raw formats than the scaler does).
+        let cropper = if crop == Crop::default() {
+            None
+        } else {
+            let c = make("videocrop")?;
+            c.set_property("left", crop.left as i32);
+            c.set_property("top", crop.top as i32);
+            c.set_property("right", crop.right as i32);
+            c.set_property("bottom", crop.bottom as i32);
+            Some(c)
+        };
         // Scaled to the layer's box before anything else touches the pictures: conversion
         // then works on (and allocates) the box's size, not the decoder's.
         let scale = make("videoscale")?;
@@ -133,11 +147,17 @@ impl AppsinkSource {
             .max_buffers(1)
             .drop(live)
             .build();
-        let chain = [&scale, &sized, &convert, &filter, sink.upcast_ref()];
+        let mut chain = vec![&scale, &sized, &convert, &filter, sink.upcast_ref()];
+        if let Some(c) = &cropper {
+            chain.insert(0, c);
+        }
         pipeline
-            .add_many(chain)
+            .add_many(chain.iter().copied())
             .map_err(RenderError::gst("assemble a video source"))?;
-        gst::Element::link_many(chain).map_err(RenderError::gst("link a video source"))?;
+        gst::Element::link_many(chain.iter().copied())
+            .map_err(RenderError::gst("link a video source"))?;
+        // Where decoded pictures enter the chain.
+        let scale = cropper.clone().unwrap_or_else(|| scale.clone());
         let audio = Arc::new(Mutex::new(audio));
         let mut input = None;
         let (name, looping) = match kind {

@@ -22,7 +22,7 @@
 //!   4500k).
 //! - A layer takes the API's layer fields. Only `kind`, `source` and `size` are required:
 //!   `id` defaults to a new id, `name` to `KIND-N`, `visible` to true, `opacity` to 1,
-//!   `position` to 0,0 and `zIndex` to the layer's place in the list.
+//!   `position` to 0,0, `zIndex` to the layer's place in the list and `effects` to none.
 //! - Image `url` and video `uri` may be plain paths, read relative to the scene file.
 //!   A video `uri` of `testsrc://PATTERN` (e.g. `testsrc://ball`) shows a GStreamer test
 //!   pattern instead of a file — a moving background that costs no decoding.

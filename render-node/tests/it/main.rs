@@ -8,9 +8,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod effects;
 mod helpers;
 mod live;
 mod output;
 mod pixels;
 mod policy;
+mod typography;
 mod video;
