@@ -150,6 +150,7 @@ pub fn config(s: &Services, database_url: &str, namespace: &str) -> Config {
         migrate_on_start: true,
         quotas: Default::default(),
         limits: Default::default(),
+        webhooks: Default::default(),
     }
 }
 

@@ -12,6 +12,7 @@ use shared::env::{self, EnvError};
 use shared::media_url::MediaPolicy;
 
 use crate::limits::{Quotas, ServerLimits};
+use crate::webhooks::WebhookSettings;
 
 /// Everything the control plane needs to start.
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub struct Config {
     pub quotas: Quotas,
     /// The HTTP server's limits (connections, timeouts, decodes).
     pub limits: ServerLimits,
+    /// How webhook deliveries are tried (`WEBHOOK_*`).
+    pub webhooks: WebhookSettings,
 }
 
 /// The database URL alone, for `control-plane migrate`, which needs nothing else.
@@ -77,6 +80,7 @@ impl Config {
             migrate_on_start: env::parse_or("MIGRATE_ON_START", true)?,
             quotas: Quotas::from_env()?,
             limits: ServerLimits::from_env()?,
+            webhooks: WebhookSettings::from_env()?,
         })
     }
 }
@@ -114,6 +118,7 @@ mod tests {
             migrate_on_start: true,
             quotas: Quotas::default(),
             limits: ServerLimits::default(),
+            webhooks: WebhookSettings::default(),
         };
         let debug = format!("{config:?}");
         assert!(debug.contains("stream-manager"), "{debug}");

@@ -99,6 +99,14 @@ uuid_id!(
     /// An uploaded image (`assets.id`).
     AssetId
 );
+uuid_id!(
+    /// A tenant's webhook (`webhooks.id`).
+    WebhookId
+);
+uuid_id!(
+    /// One event on its way to one webhook (`webhook_deliveries.id`).
+    DeliveryId
+);
 
 /// A render node, by the name it gives in `X-Node-Id` (a host name by default): the holder
 /// of a stream's lease (`streams.node_id`).

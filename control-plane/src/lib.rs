@@ -23,7 +23,9 @@
 //! [`config`] reads the environment, [`migrate`] fits the database schema to this binary,
 //! [`startup`] wires it all together with the shared [`state`], and [`metrics`] exports
 //! Prometheus metrics. [`limits`] bounds what one tenant may use (quotas, rates, sockets,
-//! decodes) and what the HTTP server accepts, so no tenant can hurt another.
+//! decodes) and what the HTTP server accepts, so no tenant can hurt another. [`webhooks`]
+//! queues stream events for tenants' endpoints in the transaction of the change and delivers
+//! them, signed and retried, from that durable queue.
 
 pub mod auth;
 pub mod broker;
@@ -45,3 +47,4 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod streams;
+pub mod webhooks;

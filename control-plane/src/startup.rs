@@ -105,6 +105,7 @@ impl Application {
             )),
             config: Arc::new(config),
             relay_wake: Arc::new(Notify::new()),
+            webhook_wake: Arc::new(Notify::new()),
             events: crate::fanout::EventBus::new(),
             http: reqwest::Client::new(),
             decode,
@@ -125,11 +126,15 @@ impl Application {
         &self.state
     }
 
-    /// Serves the API and runs the outbox relay until `token` is cancelled, then drains
+    /// Serves the API and runs the outbox relay and the webhook deliverer until `token` is cancelled, then drains
     /// in-flight requests.
     pub async fn run_until_stopped(self, token: CancellationToken) -> anyhow::Result<()> {
         let relay = tokio::spawn(relay::run(self.state.clone(), token.clone()));
         let reaper = tokio::spawn(crate::dispatch::reaper::run(
+            self.state.clone(),
+            token.clone(),
+        ));
+        let deliverer = tokio::spawn(crate::webhooks::deliver::run(
             self.state.clone(),
             token.clone(),
         ));
@@ -148,6 +153,7 @@ impl Application {
             ("outbox relay", relay),
             ("reaper", reaper),
             ("event fan-out", fanout),
+            ("webhook deliverer", deliverer),
         ] {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, task = name, "background task ended abnormally");

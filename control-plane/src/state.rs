@@ -29,6 +29,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Wakes this replica's outbox relay right after a command is committed.
     pub relay_wake: Arc<Notify>,
+    /// Wakes this replica's webhook deliverer after a change that queued deliveries commits.
+    pub webhook_wake: Arc<Notify>,
     /// Client for render nodes' HTTP (stream previews).
     pub http: reqwest::Client,
     /// Tenant events received from Redis, for this replica's WebSockets.

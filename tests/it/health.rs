@@ -68,6 +68,10 @@ async fn openapi_document_lists_every_resource() {
         "/stream/assets",
         "/stream/assets/{id}",
         "/streams/{streamId}/layers/{id}",
+        "/webhooks",
+        "/webhooks/{id}",
+        "/webhooks/{id}/deliveries",
+        "/webhooks/{id}/deliveries/{deliveryId}/redeliver",
     ] {
         assert!(paths.contains_key(p), "missing {p}");
     }

@@ -45,4 +45,5 @@ mod streams;
 mod surface_caps;
 mod tenancy;
 mod traces;
+mod webhooks;
 mod whip_ingest;

@@ -15,6 +15,7 @@
 //!   while its holder's node lease is.
 //! - [`outbox`]: commands committed with their change, awaiting the relay.
 //! - [`audit`]: who started, stopped, paused and resumed which stream.
+//! - [`webhooks`]: tenants' webhook endpoints, the queue of deliveries, the log of tries.
 //! - [`usage`]: a tenant's counts for its quotas, and the per-tenant lock around them.
 
 pub mod assets;
@@ -27,6 +28,7 @@ pub mod outbox;
 pub mod scenes;
 pub mod streams;
 pub mod usage;
+pub mod webhooks;
 
 use time::OffsetDateTime;
 

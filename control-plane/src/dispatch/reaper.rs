@@ -18,6 +18,7 @@ use crate::dispatch::commands;
 use crate::dispatch::tx::CommandTx;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::webhooks::{self, WebhookEvent};
 
 /// How often leases are checked; with the lease TTL it bounds failover time.
 const TICK: Duration = Duration::from_millis(250);
@@ -42,6 +43,15 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
                 )
             };
             leases::fail(tx.conn(), r.id, &reason).await?;
+            let data = json!({ "reason": reason });
+            webhooks::emit(
+                tx.conn(),
+                &r.tenant_id,
+                r.id,
+                WebhookEvent::StreamFailed,
+                data,
+            )
+            .await?;
             failed.push((r, reason));
             continue;
         }
@@ -57,6 +67,9 @@ pub async fn reap_once(state: &AppState) -> Result<usize, ApiError> {
         tracing::warn!(stream_id = %r.id, tenant = %r.tenant_id, attempts = r.attempts, timed_out = r.start_timed_out, "lease lapsed: stream dispatched again");
     }
     tx.commit().await?;
+    if !failed.is_empty() {
+        webhooks::wake(state);
+    }
     if !reaped.is_empty() {
         metrics::counter!("streams_reaped_total").increment(reaped.len() as u64);
     }

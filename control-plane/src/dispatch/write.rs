@@ -17,6 +17,8 @@ use serde_json::Value;
 use shared::events::EventType;
 use shared::spec::{ChangeHint, DesiredState};
 use shared::status::StreamStatus;
+
+use crate::webhooks::{self, WebhookEvent};
 use sqlx::PgConnection;
 
 use crate::db::streams::{self, StreamRow};
@@ -175,7 +177,20 @@ impl<'a> StreamWrite<'a> {
             }
         };
         audit::record(self.tx.conn(), &row.tenant_id, id, action, version).await?;
+        // Committed with the change, so a webhook hears of exactly the moves that happened.
+        let hook = match action {
+            "start" => Some(WebhookEvent::StreamStarted),
+            "stop" => Some(WebhookEvent::StreamStopped),
+            _ => None,
+        };
+        if let Some(kind) = hook {
+            let data = serde_json::json!({ "version": version });
+            webhooks::emit(self.tx.conn(), &row.tenant_id, id, kind, data).await?;
+        }
         self.tx.commit().await?;
+        if hook.is_some() {
+            webhooks::wake(state);
+        }
         let status = live::status(state, &row).await;
         tracing::info!(tenant = %row.tenant_id, stream_id = %id, to = to.as_str(), version, "desired state changed");
         let data = serde_json::to_value(&status).unwrap_or_default();

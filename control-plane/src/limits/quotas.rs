@@ -29,6 +29,8 @@ pub struct Quotas {
     pub assets: u64,
     /// Bytes of uploaded assets: `QUOTA_ASSET_BYTES`.
     pub asset_bytes: u64,
+    /// Webhooks: `QUOTA_WEBHOOKS`.
+    pub webhooks: u64,
     /// Open WebSockets on one replica: `QUOTA_WEBSOCKETS`.
     pub websockets: u64,
     /// API requests per second, sustained (`QUOTA_REQUESTS_PER_SECOND`; 0 turns it off) and
@@ -51,6 +53,7 @@ impl Default for Quotas {
             scenes: 200,
             assets: 500,
             asset_bytes: 1024 * 1024 * 1024,
+            webhooks: 20,
             websockets: 100,
             requests_per_second: 50.0,
             request_burst: 100.0,
@@ -72,6 +75,7 @@ impl Quotas {
             scenes: env::parse_or("QUOTA_SCENES", d.scenes)?,
             assets: env::parse_or("QUOTA_ASSETS", d.assets)?,
             asset_bytes: env::parse_or("QUOTA_ASSET_BYTES", d.asset_bytes)?,
+            webhooks: env::parse_or("QUOTA_WEBHOOKS", d.webhooks)?,
             websockets: env::parse_or("QUOTA_WEBSOCKETS", d.websockets)?,
             requests_per_second: env::parse_or("QUOTA_REQUESTS_PER_SECOND", d.requests_per_second)?,
             request_burst: env::parse_or("QUOTA_REQUEST_BURST", d.request_burst)?,
@@ -107,6 +111,7 @@ pub enum Counted {
     Layers,
     Keys,
     Scenes,
+    Webhooks,
 }
 
 /// Takes the tenant's quota lock and checks that one more `what` fits; call it in the
@@ -148,6 +153,12 @@ pub async fn reserve(
             quotas.scenes,
             "QUOTA_SCENES",
             "scenes",
+        ),
+        Counted::Webhooks => (
+            crate::db::webhooks::count(&mut *conn, tenant).await?,
+            quotas.webhooks,
+            "QUOTA_WEBHOOKS",
+            "webhooks",
         ),
     };
     if have.max(0) as u64 >= limit {

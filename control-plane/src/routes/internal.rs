@@ -28,6 +28,7 @@ use crate::extract::{ApiJson, Node, PathIds};
 use crate::ids::{AssetId, KeyId, NodeId, StreamId};
 use crate::response::{ApiResult, ok};
 use crate::state::AppState;
+use crate::webhooks::{self, WebhookEvent};
 
 /// Longest failure text kept from a node.
 const MAX_FAILURE_BYTES: usize = 500;
@@ -146,12 +147,28 @@ async fn live(
     ApiJson(body): ApiJson<LeaseRef>,
 ) -> ApiResult<serde_json::Value> {
     let stream_id: StreamId = ids.id("streamId", "stream")?;
-    if !leases::mark_live(&state.db, stream_id, &node, body.epoch).await? {
+    let mut tx = state.db.begin().await?;
+    if !leases::mark_live(&mut *tx, stream_id, &node, body.epoch).await? {
         return Err(ApiError::conflict(
             "lease_lost",
             "the node no longer holds this stream",
         ));
     }
+    // The webhook event commits with the mark: a node's repeated report (a retry after a
+    // lost answer) may queue it twice, which at-least-once receivers tolerate.
+    if let Some(row) = streams::find_any(&mut *tx, stream_id).await? {
+        let data = json!({ "nodeId": node, "epoch": body.epoch });
+        webhooks::emit(
+            &mut tx,
+            &row.tenant_id,
+            stream_id,
+            WebhookEvent::StreamLive,
+            data,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    webhooks::wake(&state);
     ok(json!({ "streamId": stream_id }))
 }
 
@@ -180,8 +197,20 @@ async fn release(
         commands::start(&mut tx, &row).await?;
         tracing::info!(%stream_id, %tenant, node_id = %node, "stream handed off by a draining node");
     }
+    if let (Some((tenant, _)), Some(reason)) = (&released, failure) {
+        let data = json!({ "reason": reason, "nodeId": node });
+        webhooks::emit(
+            tx.conn(),
+            tenant,
+            stream_id,
+            WebhookEvent::StreamFailed,
+            data,
+        )
+        .await?;
+    }
     tx.commit().await?;
     if let (Some((tenant, _)), Some(reason)) = (&released, failure) {
+        webhooks::wake(&state);
         crate::events::publish(
             &state,
             tenant,

@@ -4,7 +4,8 @@
 //! Tenant resources, under `/stream/…` and `/streams/{streamId}/…`: [`lifecycle`] (status,
 //! metrics, start/stop/pause/resume), [`config`], [`layers`], [`scenes`], [`keys`],
 //! [`assets`], [`preview`] and [`events`] (the WebSocket); [`streams`] lists, creates and
-//! deletes streams. For operators and machines: [`nodes`] (the fleet), [`internal`] (the
+//! deletes streams; [`webhooks`] (the tenant's, not a stream's) registers endpoints for
+//! stream events and shows their delivery log. For operators and machines: [`nodes`] (the fleet), [`internal`] (the
 //! render nodes' API), [`health`] (probes and Prometheus), [`openapi`] (the document), and
 //! [`dashboard`] (the web UI at `/`).
 //!
@@ -27,6 +28,7 @@ pub mod openapi;
 pub mod preview;
 pub mod scenes;
 pub mod streams;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -56,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/stream", stream_routes())
         .nest("/streams/{streamId}", stream_routes())
         .merge(streams::router())
+        .merge(webhooks::router())
         .split_for_parts();
     let doc = openapi::finish(doc);
     let max_body = state.config.max_body_bytes;
