@@ -43,14 +43,15 @@ FROM ${RUNTIME_IMAGE} AS runtime
 # -ugly, FLV/RTMP in -good/-bad), libav decoders for video files and feeds, Pango's
 # `textoverlay` for text layers (gstreamer1.0-x: a Recommends of the others, which
 # --no-install-recommends leaves out), the RTSP server library for previews, one font family
-# for text layers, libsrt for SRT ingest, and CA roots for rtmps:// and https://. docker/render-node.elements lists
+# for text layers, libsrt for SRT ingest, libnice's GStreamer plugin (ICE for webrtcbin: WHIP
+# ingest), and CA roots for rtmps:// and https://. docker/render-node.elements lists
 # every element the code creates; scripts/check_gst_elements.py proves these packages
 # provide each one.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
        gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x libgstrtspserver-1.0-0 \
-       libsrt1.5-gnutls fonts-dejavu-core ca-certificates \
+       gstreamer1.0-nice libsrt1.5-gnutls fonts-dejavu-core ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /var/lib/render-node --create-home \

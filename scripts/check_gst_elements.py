@@ -13,7 +13,9 @@ truth; the file is the list the image is checked against and a reviewer reads):
   - `make("x")`, `make_named("x", ..)`, `ElementFactory::make("x")`  -> required element x;
   - `AppSrc::builder()` / `AppSink::builder()`                         -> appsrc / appsink;
   - `const NAME: &[&str] = &["a", "b"]`: the code tries these in order -> one of them is
-    required, except HW_* lists (hardware encoders, used when present) -> optional.
+    required, except HW_* lists (hardware encoders, used when present) -> optional;
+  - a `// gst-uses: a b` comment: elements another element creates inside itself (webrtcbin's
+    ICE transport from libnice, what decodebin plugs for WebRTC media) -> each required.
 A `gst::parse::launch` pipeline description would hide elements from this scan: it fails.
 
 The check: the list is up to date with the code; then for each element, gst-inspect-1.0 names
@@ -41,6 +43,7 @@ SOURCE = Path("render-node/src")
 MAKE_RE = re.compile(r'\b(?:make|make_named|ElementFactory::make)\(\s*"([a-z0-9_]+)"')
 APP_RE = re.compile(r"\bApp(Src|Sink)::builder\(")
 LIST_RE = re.compile(r"const\s+([A-Z0-9_]+)\s*:\s*&\[&str\]\s*=\s*&\[(.*?)\];", re.S)
+USES_RE = re.compile(r"//\s*gst-uses:\s*([a-z0-9_ ]+)")
 LAUNCH_RE = re.compile(r"parse::launch|parse_launch|parse::bin_from_description")
 
 
@@ -54,6 +57,8 @@ def derive(root: Path) -> tuple[list[str], list[str]]:
         rel = rs.relative_to(root)
         required.update(MAKE_RE.findall(text))
         required.update("app" + kind.lower() for kind in APP_RE.findall(text))
+        for uses in USES_RE.findall(text):
+            required.update(uses.split())
         for name, body in LIST_RE.findall(text):
             items = re.findall(r'"([a-z0-9_]+)"', body)
             kind = "optional" if name.startswith("HW_") else "one-of"

@@ -29,6 +29,7 @@ RUN_PACKAGES=(
   libsrt-gnutls-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x
+  gstreamer1.0-nice
   fonts-dejavu-core
   # the local RTMP receiver, and ffplay/ffmpeg to watch it and to publish a camera feed
   nginx-light libnginx-mod-rtmp ffmpeg

@@ -46,3 +46,4 @@ mod surface_caps;
 mod tenancy;
 mod traces;
 mod webhooks;
+mod whip_ingest;

@@ -1,6 +1,6 @@
 //! The node's own HTTP endpoint (`METRICS_ADDR`): Prometheus metrics, a health probe, a
 //! JPEG snapshot of any stream it runs (the control plane proxies it as the tenant's
-//! preview), and the routes of the node's other apps (ingest's feed relay).
+//! preview), and the routes of the node's other apps (ingest's feed relay, WHIP publishing).
 
 use std::sync::Arc;
 
@@ -34,11 +34,15 @@ pub async fn serve(node: Arc<Node>, token: CancellationToken) {
         .with_state(node.clone());
     if let Some(ingest) = &node.ingest {
         app = app.merge(crate::ingest::relay::router(ingest.clone()));
+        app = app.merge(crate::ingest::whip::router(ingest.clone()));
     }
     tracing::info!(%addr, "node http listening");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { token.cancelled().await })
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { token.cancelled().await })
+    .await;
     if let Err(e) = served {
         tracing::error!(error = %e, "node http failed");
     }

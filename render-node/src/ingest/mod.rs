@@ -1,4 +1,4 @@
-//! Ingest (RTMP and SRT): tenants' encoders publish to any node, and their feeds become
+//! Ingest (RTMP, SRT and WHIP): tenants' encoders publish to any node, and their feeds become
 //! layers of streams running on any node.
 //!
 //! - [`admit`]: the key check every protocol runs before it takes media.
@@ -6,6 +6,8 @@
 //!   checked with the control plane when the publish starts.
 //! - [`srt`]: the SRT endpoint (`SRT_ADDR`, stream id `#!::r=live/{streamKey},m=publish`),
 //!   its MPEG-TS demuxed into the same tags.
+//! - [`whip`]: the WHIP endpoint (`POST /whip/{streamKey}` on the node's HTTP server), a
+//!   browser's or OBS's WebRTC re-encoded into the same tags.
 //! - [`key_attempts`]: how many key checks an address may cause, and keys just refused.
 //! - [`session_io`]: the socket as the RTMP session reads it (EOF, pre-publish budget).
 //! - [`per_peer`]: how many connections one source address may hold.
@@ -35,6 +37,7 @@ pub mod server;
 pub mod session_io;
 pub mod source;
 pub mod srt;
+pub mod whip;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -75,6 +78,8 @@ pub struct Ingest {
     refused: Counter,
     /// Key checks by source address, and keys just refused.
     key_attempts: key_attempts::KeyAttempts,
+    /// WHIP publishes, by session.
+    whip: whip::Sessions,
 }
 
 impl Ingest {
@@ -98,6 +103,7 @@ impl Ingest {
             accepted: m.counter("ingest_publishes_total", &[("result", "accepted")]),
             refused: m.counter("ingest_publishes_total", &[("result", "refused")]),
             key_attempts: key_attempts::KeyAttempts::default(),
+            whip: whip::Sessions::default(),
             links,
         }))
     }
@@ -125,6 +131,7 @@ impl Ingest {
             tokio::spawn(srt::serve(self.clone(), addr, latency, token.clone()))
         });
         self.watch(&token).await;
+        self.whip.stopping.cancel();
         for s in [server, srt].into_iter().flatten() {
             let _ = s.await;
         }

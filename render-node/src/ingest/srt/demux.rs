@@ -33,14 +33,31 @@ pub struct TsDemux {
     src: gst_app::AppSrc,
 }
 
-/// What both branches share: the feed, and the timestamp that is the feed's zero.
+/// What both branches share: the feed, and the timestamp that is the feed's zero. The WHIP
+/// ingest ([`crate::ingest::whip`]) turns its re-encoded media into tags through it too.
 #[derive(Clone)]
-struct Out {
+pub struct Out {
     feed: Arc<Feed>,
     zero: Arc<Mutex<Option<gst::ClockTime>>>,
+    /// Tags pushed so far: a publisher that stops sending is noticed by it not moving.
+    pushed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Out {
+    /// Tags pushed so far.
+    pub fn pushed(&self) -> u64 {
+        self.pushed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The tags of `feed`, timed from the first timestamp either stream brings.
+    pub fn new(feed: Arc<Feed>) -> Out {
+        Out {
+            feed,
+            zero: Arc::default(),
+            pushed: Arc::default(),
+        }
+    }
+
     /// Milliseconds since the first timestamp of either stream (FLV's 32-bit clock).
     fn millis(&self, t: gst::ClockTime) -> u32 {
         let zero = *self.zero.lock().get_or_insert(t);
@@ -49,6 +66,8 @@ impl Out {
 
     fn push(&self, kind: TagKind, timestamp: u32, data: Bytes) {
         if data.len() <= MAX_TAG_BYTES {
+            self.pushed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.feed.push(Tag {
                 kind,
                 timestamp,
@@ -80,10 +99,7 @@ impl TsDemux {
             .map_err(RenderError::gst("add the TS demuxer"))?;
         src.link(&demux)
             .map_err(RenderError::gst("link the TS demuxer"))?;
-        let out = Out {
-            feed,
-            zero: Arc::default(),
-        };
+        let out = Out::new(feed);
         let bin = pipeline.downgrade();
         demux.connect_pad_added(move |_, pad| {
             let Some(pipeline) = bin.upgrade() else {
@@ -174,8 +190,27 @@ fn branch(pipeline: &gst::Pipeline, pad: &gst::Pad, out: Out) -> Result<(), Rend
         }
     };
     let parse = make(parser)?;
+    let sink = tag_sink(&want, kind, out);
+    pipeline
+        .add_many([&parse, sink.upcast_ref()])
+        .map_err(RenderError::gst("add a parser"))?;
+    gst::Element::link_many([&parse, sink.upcast_ref()])
+        .map_err(RenderError::gst("link a parser"))?;
+    for e in [&parse, sink.upcast_ref()] {
+        let _ = e.sync_state_with_parent();
+    }
+    let sink_pad = parse
+        .static_pad("sink")
+        .ok_or(RenderError::MissingElement(format!("{parser} sink pad")))?;
+    pad.link(&sink_pad)
+        .map(|_| ())
+        .map_err(|e| link_failed(parser, e))
+}
+
+/// An appsink taking parsed access units in `want` and pushing them to `out` as tags.
+pub fn tag_sink(want: &gst::Caps, kind: TagKind, out: Out) -> gst_app::AppSink {
     let sink = gst_app::AppSink::builder()
-        .caps(&want)
+        .caps(want)
         .sync(false)
         .max_buffers(64)
         .drop(true)
@@ -197,20 +232,7 @@ fn branch(pipeline: &gst::Pipeline, pad: &gst::Pad, out: Out) -> Result<(), Rend
             })
             .build(),
     );
-    pipeline
-        .add_many([&parse, sink.upcast_ref()])
-        .map_err(RenderError::gst("add a parser"))?;
-    gst::Element::link_many([&parse, sink.upcast_ref()])
-        .map_err(RenderError::gst("link a parser"))?;
-    for e in [&parse, sink.upcast_ref()] {
-        let _ = e.sync_state_with_parent();
-    }
-    let sink_pad = parse
-        .static_pad("sink")
-        .ok_or(RenderError::MissingElement(format!("{parser} sink pad")))?;
-    pad.link(&sink_pad)
-        .map(|_| ())
-        .map_err(|e| link_failed(parser, e))
+    sink
 }
 
 fn link_failed(what: &str, e: gst::PadLinkError) -> RenderError {
