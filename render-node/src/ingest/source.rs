@@ -27,15 +27,11 @@ use super::flv::{Tag, file_header};
 use super::hub::Subscription;
 use super::relay::RemoteFeed;
 use crate::compose::FrameSource;
-use crate::compose::blend::blend_sprite;
-use crate::compose::canvas::{Canvas, PlanarView};
-use crate::compose::sprite::{Parity, Sprite};
-use crate::compose::yuv::BLACK;
-use crate::sources::ingest::{FeedRequest, IngestFeeds, slate};
+use crate::compose::canvas::PlanarView;
+use crate::sources::ingest::{FeedRequest, IngestFeeds};
+use crate::sources::live_slot::LiveSlot;
 use crate::sources::video::{AppsinkSource, MovingKind};
 
-/// A feed that produced no new frame for this long shows the slate instead of its last frame.
-const HOLD_LAST_FRAME: Duration = Duration::from_secs(2);
 /// How often a layer looks for its feed while there is none.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
 
@@ -115,107 +111,50 @@ impl Ingest {
 /// A live feed as a layer: the decoder the connecting task handed over, or the slate.
 pub struct IngestSource {
     key_id: Uuid,
-    size: Arc<Mutex<(u32, u32)>>,
-    decoder: Option<AppsinkSource>,
-    incoming: mpsc::Receiver<AppsinkSource>,
+    slot: LiveSlot,
     /// Decoders replaced by newer ones go back to the task to be torn down off this thread.
     retired: async_mpsc::UnboundedSender<AppsinkSource>,
-    frames_seen: u64,
-    fresh_at: Instant,
-    /// When the feed last delivered a new frame (for a fallback ladder); `None` before one.
-    last_new: Option<Instant>,
-    /// Whether this feed's audio is heard (a ladder mutes the rungs not on air); shared
-    /// with the connecting task so a new decoder starts muted when it should.
-    audible: Arc<AtomicBool>,
-    slate: Option<Canvas>,
     stop: CancellationToken,
 }
 
 impl IngestSource {
     /// Starts looking for the feed.
     pub fn start(ingest: Arc<Ingest>, req: FeedRequest) -> Self {
-        let size = Arc::new(Mutex::new((req.width, req.height)));
-        let (tx, incoming) = mpsc::channel();
+        let (slot, to_slot) = LiveSlot::new(req.width, req.height);
         let (retired, retired_rx) = async_mpsc::unbounded_channel();
         let stop = CancellationToken::new();
         let key_id = req.key_id;
-        let audible = Arc::new(AtomicBool::new(true));
         ingest.runtime.spawn(connect_loop(
             ingest.clone(),
             req,
-            audible.clone(),
-            size.clone(),
-            tx,
+            slot.audible.clone(),
+            slot.size.clone(),
+            to_slot,
             retired_rx,
             stop.clone(),
         ));
         IngestSource {
             key_id,
-            size,
-            decoder: None,
-            incoming,
+            slot,
             retired,
-            frames_seen: 0,
-            fresh_at: Instant::now(),
-            last_new: None,
-            audible,
-            slate: None,
             stop,
-        }
-    }
-
-    /// Makes the slate for the current box size, if it is not made yet.
-    fn prepare_slate(&mut self) {
-        let (w, h) = *self.size.lock();
-        let stale = self
-            .slate
-            .as_ref()
-            .is_none_or(|c| (c.width, c.height) != (w as usize, h as usize));
-        if stale {
-            let mut c = Canvas::new(w as usize, h as usize, BLACK);
-            let sprite = Sprite::from_rgba(&slate(w, h), Parity::of(0, 0));
-            blend_sprite(&mut c, &sprite, 0, 0, 255);
-            self.slate = Some(c);
         }
     }
 }
 
 impl FrameSource for IngestSource {
     fn set_size(&mut self, width: u32, height: u32) {
-        *self.size.lock() = (width, height);
-        if let Some(d) = &mut self.decoder {
-            d.set_size(width, height);
-        }
+        self.slot.set_size(width, height);
     }
 
     fn frame(&mut self) -> Option<PlanarView<'_>> {
-        while let Ok(mut d) = self.incoming.try_recv() {
-            let (w, h) = *self.size.lock();
-            d.set_size(w, h);
-            d.set_muted(!self.audible.load(Ordering::Relaxed));
-            if let Some(old) = self.decoder.replace(d) {
-                let _ = self.retired.send(old);
-            }
-            self.frames_seen = 0;
-        }
+        let retired = &self.retired;
+        self.slot.take_handed_over(|old| {
+            let _ = retired.send(old);
+        });
         let now = Instant::now();
-        let showing = match &mut self.decoder {
-            Some(d) => {
-                d.pull();
-                if d.frames() != self.frames_seen {
-                    self.frames_seen = d.frames();
-                    self.fresh_at = now;
-                    self.last_new = Some(now);
-                }
-                self.frames_seen > 0 && now.duration_since(self.fresh_at) < HOLD_LAST_FRAME
-            }
-            None => false,
-        };
-        if showing && self.decoder.as_ref().is_some_and(|d| d.view().is_some()) {
-            return self.decoder.as_ref().and_then(AppsinkSource::view);
-        }
-        self.prepare_slate();
-        self.slate.as_ref().map(Canvas::view)
+        self.slot.pull(now);
+        self.slot.view(now)
     }
 
     fn describe(&self) -> String {
@@ -223,15 +162,11 @@ impl FrameSource for IngestSource {
     }
 
     fn fresh_at(&self) -> Option<Instant> {
-        self.last_new
+        self.slot.last_new()
     }
 
     fn set_audible(&mut self, audible: bool) {
-        if audible != self.audible.swap(audible, Ordering::Relaxed)
-            && let Some(d) = &self.decoder
-        {
-            d.set_muted(!audible);
-        }
+        self.slot.set_audible(audible);
     }
 }
 

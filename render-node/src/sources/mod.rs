@@ -11,6 +11,7 @@
 //! - [`text`]: text rendered once per change.
 //! - [`video`]: decoding pipelines (files, network streams, test patterns).
 //! - [`ingest`]: the interface live feeds plug into, and the slate.
+//! - [`live_slot`]: what a live layer shows: its decoder's newest frame, held, then the slate.
 //! - [`pull`]: streams a live layer pulls itself (RTMP, SRT, MP4 over HTTP(S)), reconnecting.
 //! - [`fallback`]: a live layer's fallback ladder (backup feeds, a slate) and its rules.
 
@@ -19,6 +20,7 @@ pub mod fetch;
 pub mod guard;
 pub mod image;
 pub mod ingest;
+pub mod live_slot;
 pub mod pattern;
 pub mod pull;
 pub mod text;

@@ -21,17 +21,12 @@ use shared::tenant_text::mask_output_url;
 
 use super::OnSourceError;
 use super::guard::check_before_open;
-use super::ingest::slate;
+use super::live_slot::LiveSlot;
 use super::video::{AppsinkSource, MovingKind};
 use crate::compose::FrameSource;
-use crate::compose::blend::blend_sprite;
-use crate::compose::canvas::{Canvas, PlanarView};
-use crate::compose::sprite::{Parity, Sprite};
-use crate::compose::yuv::BLACK;
+use crate::compose::canvas::PlanarView;
 use crate::pipeline::audio::AudioPort;
 
-/// A source that produced no new frame for this long shows the slate (as ingest feeds do).
-const HOLD_LAST_FRAME: Duration = Duration::from_secs(2);
 /// A connected source with no new frame for this long is given up and reconnected: a
 /// server that vanished without closing its connection never says so.
 const SILENT_FOR: Duration = Duration::from_secs(5);
@@ -74,114 +69,64 @@ enum Wish {
 /// A pulled stream as a layer.
 pub struct PulledSource {
     name: String,
-    size: Arc<Mutex<(u32, u32)>>,
-    decoder: Option<AppsinkSource>,
+    slot: LiveSlot,
     /// When the decoder on air was handed over.
     decoder_since: Instant,
     /// A reconnect was asked for the decoder on air.
     asked: bool,
-    incoming: mpsc::Receiver<AppsinkSource>,
     wishes: mpsc::Sender<Wish>,
-    frames_seen: u64,
-    fresh_at: Instant,
-    last_new: Option<Instant>,
-    audible: Arc<AtomicBool>,
-    slate: Option<Canvas>,
 }
 
 impl PulledSource {
     /// Starts connecting to `req.url`.
     pub fn start(req: PullRequest) -> Self {
         let name = format!("pull:{}", mask_output_url(&req.url));
-        let size = Arc::new(Mutex::new((req.width, req.height)));
-        let (to_layer, incoming) = mpsc::channel();
+        let (slot, to_slot) = LiveSlot::new(req.width, req.height);
         let (wishes, wished) = mpsc::channel();
-        let audible = Arc::new(AtomicBool::new(true));
-        let (s, a, n) = (size.clone(), audible.clone(), name.clone());
+        let (s, a, n) = (slot.size.clone(), slot.audible.clone(), name.clone());
         let spawned = std::thread::Builder::new()
             .name("pull-source".into())
-            .spawn(move || connect_loop(req, n, s, a, to_layer, wished));
+            .spawn(move || connect_loop(req, n, s, a, to_slot, wished));
         if let Err(e) = spawned {
             tracing::error!(source = %name, error = %e, "cannot start a pulled source's thread");
         }
         PulledSource {
             name,
-            size,
-            decoder: None,
+            slot,
             decoder_since: Instant::now(),
             asked: false,
-            incoming,
             wishes,
-            frames_seen: 0,
-            fresh_at: Instant::now(),
-            last_new: None,
-            audible,
-            slate: None,
-        }
-    }
-
-    fn prepare_slate(&mut self) {
-        let (w, h) = *self.size.lock();
-        let stale = self
-            .slate
-            .as_ref()
-            .is_none_or(|c| (c.width, c.height) != (w as usize, h as usize));
-        if stale {
-            let mut c = Canvas::new(w as usize, h as usize, BLACK);
-            let sprite = Sprite::from_rgba(&slate(w, h), Parity::of(0, 0));
-            blend_sprite(&mut c, &sprite, 0, 0, 255);
-            self.slate = Some(c);
         }
     }
 }
 
 impl FrameSource for PulledSource {
     fn set_size(&mut self, width: u32, height: u32) {
-        *self.size.lock() = (width, height);
-        if let Some(d) = &mut self.decoder {
-            d.set_size(width, height);
-        }
+        self.slot.set_size(width, height);
     }
 
     fn frame(&mut self) -> Option<PlanarView<'_>> {
         let now = Instant::now();
-        while let Ok(mut d) = self.incoming.try_recv() {
-            let (w, h) = *self.size.lock();
-            d.set_size(w, h);
-            d.set_muted(!self.audible.load(Ordering::Relaxed));
-            if let Some(old) = self.decoder.replace(d) {
-                let _ = self.wishes.send(Wish::Retire(Box::new(old)));
-            }
-            self.frames_seen = 0;
+        let wishes = &self.wishes;
+        if self.slot.take_handed_over(|old| {
+            let _ = wishes.send(Wish::Retire(Box::new(old)));
+        }) {
             self.decoder_since = now;
             self.asked = false;
         }
-        let showing = match &mut self.decoder {
-            Some(d) => {
-                d.pull();
-                if d.frames() != self.frames_seen {
-                    self.frames_seen = d.frames();
-                    self.fresh_at = now;
-                    self.last_new = Some(now);
-                }
-                let over = d.is_over()
-                    || (self.frames_seen == 0
-                        && now.duration_since(self.decoder_since) > NO_PICTURE_FOR)
-                    || (self.frames_seen > 0 && now.duration_since(self.fresh_at) > SILENT_FOR);
-                if over && !self.asked {
-                    self.asked = true;
-                    tracing::info!(source = %self.name, "pulled source over; reconnecting");
-                    let _ = self.wishes.send(Wish::Reconnect);
-                }
-                self.frames_seen > 0 && now.duration_since(self.fresh_at) < HOLD_LAST_FRAME
+        let ended = self.slot.pull(now).map(AppsinkSource::is_over);
+        if let Some(ended) = ended {
+            let seen = self.slot.frames_seen();
+            let over = ended
+                || (seen == 0 && now.duration_since(self.decoder_since) > NO_PICTURE_FOR)
+                || (seen > 0 && self.slot.silent_for(now) > SILENT_FOR);
+            if over && !self.asked {
+                self.asked = true;
+                tracing::info!(source = %self.name, "pulled source over; reconnecting");
+                let _ = self.wishes.send(Wish::Reconnect);
             }
-            None => false,
-        };
-        if showing && self.decoder.as_ref().is_some_and(|d| d.view().is_some()) {
-            return self.decoder.as_ref().and_then(AppsinkSource::view);
         }
-        self.prepare_slate();
-        self.slate.as_ref().map(Canvas::view)
+        self.slot.view(now)
     }
 
     fn describe(&self) -> String {
@@ -189,15 +134,11 @@ impl FrameSource for PulledSource {
     }
 
     fn fresh_at(&self) -> Option<Instant> {
-        self.last_new
+        self.slot.last_new()
     }
 
     fn set_audible(&mut self, audible: bool) {
-        if audible != self.audible.swap(audible, Ordering::Relaxed)
-            && let Some(d) = &self.decoder
-        {
-            d.set_muted(!audible);
-        }
+        self.slot.set_audible(audible);
     }
 }
 
