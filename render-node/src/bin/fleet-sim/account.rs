@@ -25,7 +25,6 @@ pub async fn account(
     watcher: &mut Watcher,
     nodes: &Nodes<'_>,
 ) -> anyhow::Result<()> {
-    let (node_base_port, node_count) = (nodes.base_port, nodes.count);
     let ids: Vec<Uuid> = targets.iter().map(|t| t.stream_id).collect();
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut live;
@@ -38,22 +37,48 @@ pub async fn account(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     figure("fleet_streams_live", live, "streams");
-    if node_count == 0 {
+    if nodes.count == 0 {
         return Ok(());
     }
+    // Held once, counted from every node's `/metrics` until each stream is (or the
+    // deadline passes): a stream that just failed over shows on its new node after its
+    // first report, and a scrape on a saturated machine may time out and is tried again.
     let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (mut once, mut twice);
+    loop {
+        let holders = holders(&http, nodes).await;
+        once = ids.iter().filter(|id| holders.get(id) == Some(&1)).count();
+        twice = holders.values().filter(|n| **n > 1).count();
+        if (once == ids.len() && twice == 0) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    figure("fleet_streams_held_once", once, "streams");
+    figure("fleet_streams_held_twice", twice, "streams");
+    Ok(())
+}
+
+/// How many nodes list each stream in their `/metrics` (each held stream has its series
+/// there); a node that does not answer lists nothing.
+async fn holders(http: &reqwest::Client, nodes: &Nodes<'_>) -> HashMap<Uuid, usize> {
     let mut holders: HashMap<Uuid, usize> = HashMap::new();
-    for i in 0..node_count {
+    for i in 0..nodes.count {
         let url = format!(
             "http://127.0.0.1:{}/metrics",
-            node_base_port.saturating_add(i)
+            nodes.base_port.saturating_add(i)
         );
-        let mut req = http.get(&url).timeout(Duration::from_secs(2));
+        let mut req = http.get(&url).timeout(Duration::from_secs(5));
         if let Some(token) = nodes.metrics_token {
             req = req.bearer_auth(token);
         }
-        let Ok(r) = req.send().await else {
-            continue;
+        let r = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("node {i}: /metrics did not answer ({e})");
+                continue;
+            }
         };
         let text = r.text().await.unwrap_or_default();
         for line in text
@@ -70,9 +95,5 @@ pub async fn account(
             }
         }
     }
-    let once = ids.iter().filter(|id| holders.get(id) == Some(&1)).count();
-    let twice = holders.values().filter(|n| **n > 1).count();
-    figure("fleet_streams_held_once", once, "streams");
-    figure("fleet_streams_held_twice", twice, "streams");
-    Ok(())
+    holders
 }
