@@ -77,15 +77,20 @@ start_redis() {
   for port in "${REDIS_PORTS[@]}"; do
     for _ in $(seq 1 30); do answers "$port" && break; sleep 0.5; done
   done
-  if ! redis-cli -p "${REDIS_PORTS[0]}" cluster info | grep -q 'cluster_state:ok'; then
+  # Create the cluster only when its first node knows no other: a master restarted after a
+  # kill reads its nodes.conf and rejoins by itself, and the cluster reports `fail` until it
+  # has (creating it again then fails, "node is not empty").
+  local known
+  known=$(redis-cli -p "${REDIS_PORTS[0]}" cluster info | grep cluster_known_nodes | tr -dc 0-9)
+  if [ "${known:-1}" -le 1 ]; then
     local nodes=()
     for port in "${REDIS_PORTS[@]}"; do nodes+=("127.0.0.1:$port"); done
     redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
-    for _ in $(seq 1 30); do
-      redis-cli -p "${REDIS_PORTS[0]}" cluster info | grep -q 'cluster_state:ok' && break
-      sleep 0.5
-    done
   fi
+  for _ in $(seq 1 60); do
+    redis-cli -p "${REDIS_PORTS[0]}" cluster info | grep -q 'cluster_state:ok' && break
+    sleep 0.5
+  done
   echo "redis cluster: $(redis-cli -p "${REDIS_PORTS[0]}" cluster info | grep cluster_state | tr -d '\r')"
 }
 

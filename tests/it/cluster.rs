@@ -41,8 +41,9 @@ async fn sh(cmd: &str) -> String {
         .expect("bash runs");
     assert!(
         out.status.success(),
-        "`{cmd}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "`{cmd}` failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
